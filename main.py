@@ -1,0 +1,11 @@
+"""Start the terminal: ``python main.py`` (see README for the one-command setup)."""
+
+import sys
+
+if sys.version_info < (3, 12):  # PySide6 6.12 aborts on 3.11; refuse before importing it
+    sys.exit(f"The terminal needs Python 3.12 or newer; this is {sys.version.split()[0]}.")
+
+from terminal.app import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Composition root: settings, logging, the Qt application on one asyncio loop
+(qasync), the market session and the main window.
+
+Exit is clean by construction: closing the window resolves ``MainWindow.run``,
+which closes every feed and the source before the loop stops; the process
+then exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+from terminal import APP_NAME, __version__
+from terminal.config import ConfigStore
+from terminal.logs import setup_logging
+from terminal.market.session import MarketSession
+from terminal.market.simulator import SimulatedExchange
+from terminal.market.timeframes import TIMEFRAMES
+from terminal.paths import resolve_paths
+
+log = logging.getLogger(__name__)
+PROCESS_START = time.perf_counter()
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="terminal", description=f"{APP_NAME}: a crypto trading terminal.")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--config-dir", type=Path, help="folder for config.toml and the window layout")
+    parser.add_argument("--data-dir", type=Path, help="folder for logs and market data")
+    parser.add_argument("--symbol", help="symbol to open, e.g. ETH/USDT")
+    parser.add_argument("--timeframe", choices=list(TIMEFRAMES), help="chart timeframe")
+    parser.add_argument("--theme", choices=["dark", "light"], help="colour theme for this run")
+    parser.add_argument("--seed", type=int, help="seed of the simulated market (repeatable runs)")
+    parser.add_argument("--screenshot", type=Path, help="save a screenshot of the window to this PNG, then quit")
+    parser.add_argument("--screenshot-delay", type=float, default=4.0, help="seconds to wait before --screenshot")
+    parser.add_argument("--startup-benchmark", action="store_true",
+                        help="print seconds from launch to candles on screen, then quit")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    paths = resolve_paths(args.config_dir, args.data_dir)
+    paths.ensure()
+    config = ConfigStore(paths.config_file)
+    settings = config.settings
+    buffer = setup_logging(paths.log_dir, settings.log_level)
+    log.info("%s %s starting (config %s, data %s)", APP_NAME, __version__, paths.config_dir, paths.data_dir)
+    if args.symbol:
+        settings.market.symbol = args.symbol
+    if args.timeframe:
+        settings.market.timeframe = args.timeframe
+    if args.theme:
+        settings.theme = args.theme
+
+    # Qt and qasync are imported here, not at module level, so that --help
+    # and --version answer without loading Qt.
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from terminal.ui.main_window import MainWindow
+    from terminal.ui.theme import THEMES, apply_theme
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setQuitOnLastWindowClosed(False)  # the loop ends when run() has shut the feeds down
+    apply_theme(app, THEMES[settings.theme])
+
+    sim = settings.simulator
+    seed = args.seed if args.seed is not None else sim.seed
+    source = SimulatedExchange(seed=seed, history_days=sim.history_days, speed=sim.speed)
+    log.info("Simulated market seed: %s", source.seed)
+    session = MarketSession(source, settings.watchlist)
+    window = MainWindow(session, config, paths, buffer)
+
+    if args.startup_benchmark:
+        def ready() -> None:
+            print(f"candles on screen after {time.perf_counter() - PROCESS_START:.3f} s", flush=True)
+            QTimer.singleShot(0, window.close)
+
+        window.on_first_candles = ready
+    if args.screenshot:
+        def shoot() -> None:
+            window.grab().save(str(args.screenshot))
+            print(f"screenshot saved to {args.screenshot}", flush=True)
+            window.close()
+
+        QTimer.singleShot(int(args.screenshot_delay * 1000), shoot)
+
+    # Ctrl+C in the shell closes the window the normal way. Python only sees
+    # signals between bytecodes, so a no-op timer gives it a chance.
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
+    heartbeat = QTimer()
+    heartbeat.start(250)
+    heartbeat.timeout.connect(lambda: None)
+
+    window.show()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(window.run())
+    finally:
+        heartbeat.stop()
+        loop.close()
+    log.info("%s closed cleanly", APP_NAME)
+    logging.shutdown()
+    return 0

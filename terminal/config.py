@@ -1,0 +1,129 @@
+"""The terminal's settings: a validated pydantic model stored as TOML.
+
+A broken file (bad TOML, or values that do not validate) is never
+overwritten: the terminal starts on defaults, says what is wrong and where,
+and leaves the file for the user to fix. Saving is atomic (write a temporary
+file, then rename) so a crash cannot leave half a config behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from terminal.errors import ConfigError
+from terminal.market.timeframes import TIMEFRAMES
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WATCHLIST = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "BNB/USDT", "XRP/USDT"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class MarketSettings(_Section):
+    exchange: str = "simulated"
+    symbol: str = "BTC/USDT"
+    timeframe: str = "1m"
+
+    @field_validator("timeframe")
+    @classmethod
+    def _known_timeframe(cls, value: str) -> str:
+        if value not in TIMEFRAMES:
+            raise ValueError(f"must be one of {', '.join(TIMEFRAMES)}")
+        return value
+
+
+class SimulatorSettings(_Section):
+    seed: int | None = Field(default=None, description="Fixed seed for a repeatable market; empty = new each start")
+    history_days: int = Field(default=30, ge=1, le=400)
+    speed: float = Field(default=1.0, gt=0, le=50, description="Activity multiplier")
+
+
+class ChartSettings(_Section):
+    time_zone: Literal["local", "utc"] = "local"
+    initial_candles: int = Field(default=300, ge=20, le=5000, description="Candles in view on open")
+
+
+class Settings(_Section):
+    theme: Literal["dark", "light"] = "dark"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    market: MarketSettings = Field(default_factory=MarketSettings)
+    watchlist: list[str] = Field(default_factory=lambda: list(DEFAULT_WATCHLIST))
+    simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    chart: ChartSettings = Field(default_factory=ChartSettings)
+    keybindings: dict[str, str] = Field(
+        default_factory=dict, description="Action id -> key sequence, overriding the defaults"
+    )
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        lines.append(f"{where}: {item['msg']}")
+    return "; ".join(lines)
+
+
+def parse_settings(text: str, source: str = "config") -> Settings:
+    """Parse TOML text into Settings, raising ConfigError in plain words."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML ({exc}).") from None
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source} has invalid settings: {_describe(exc)}.") from None
+
+
+class ConfigStore:
+    """Loads and saves Settings at one path; refuses to overwrite a broken file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problem: str | None = None
+        self.settings = self._load()
+
+    @property
+    def writable(self) -> bool:
+        return self.problem is None
+
+    def _load(self) -> Settings:
+        if not self.path.exists():
+            settings = Settings()
+            self._write(settings)
+            return settings
+        try:
+            return parse_settings(self.path.read_text(encoding="utf-8"), str(self.path))
+        except (ConfigError, UnicodeDecodeError, OSError) as exc:
+            reason = exc.user_message() if isinstance(exc, ConfigError) else f"{self.path}: {exc}"
+            self.problem = (
+                f"{reason} The terminal started with default settings and left the file "
+                "untouched; fix or delete it, then restart."
+            )
+            log.warning("%s", self.problem)
+            return Settings()
+
+    def save(self) -> bool:
+        """Write the current settings; returns False (and writes nothing) if the file was broken."""
+        if not self.writable:
+            log.info("Not saving settings: %s is broken and kept as it is.", self.path)
+            return False
+        self._write(self.settings)
+        return True
+
+    def _write(self, settings: Settings) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = settings.model_dump(mode="json", exclude_none=True)
+        tmp = self.path.with_suffix(".toml.tmp")
+        tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
+        os.replace(tmp, self.path)

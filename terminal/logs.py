@@ -1,0 +1,74 @@
+"""Logging: a rotating file in the data folder, and an in-memory feed for the log panel.
+
+The panel feed is Qt-free: ``LogBuffer`` is a logging handler that keeps the
+last records in a thread-safe deque; the UI drains it on its own timer, so a
+log call from any thread never touches a widget.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import threading
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
+PANEL_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
+
+
+@dataclass(frozen=True)
+class LogLine:
+    seq: int
+    level: int
+    text: str
+
+
+class LogBuffer(logging.Handler):
+    """Keeps the newest ``capacity`` formatted records for the log panel."""
+
+    def __init__(self, capacity: int = 2000) -> None:
+        super().__init__()
+        self._lines: deque[LogLine] = deque(maxlen=capacity)
+        self._lock_lines = threading.Lock()
+        self._seq = 0
+        self.setFormatter(logging.Formatter(PANEL_FORMAT, "%H:%M:%S"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # noqa: BLE001 - logging must never raise into the caller
+            self.handleError(record)
+            return
+        with self._lock_lines:
+            self._seq += 1
+            self._lines.append(LogLine(self._seq, record.levelno, text))
+
+    def since(self, seq: int) -> list[LogLine]:
+        """Lines newer than ``seq`` (0 = all kept lines)."""
+        with self._lock_lines:
+            return [line for line in self._lines if line.seq > seq]
+
+
+def setup_logging(log_dir: Path, level: str = "INFO", buffer: LogBuffer | None = None) -> LogBuffer:
+    """Route the root logger to a rotating file and the panel buffer; returns the buffer."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_terminal_owned", False):
+            root.removeHandler(handler)
+            handler.close()
+    file_handler = logging.handlers.RotatingFileHandler(
+        log_dir / "terminal.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+    )
+    file_handler.setFormatter(logging.Formatter(FILE_FORMAT))
+    buffer = buffer or LogBuffer()
+    for handler in (file_handler, buffer):
+        handler._terminal_owned = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level)
+    # ccxt and asyncio are chatty at DEBUG; keep them at INFO unless asked.
+    for name in ("ccxt", "asyncio", "websockets", "aiohttp"):
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    return buffer

@@ -1,0 +1,70 @@
+"""The shortcut registry: every keyboard action, its default keys, and the
+user's overrides from the config. Qt-free; ``terminal.ui.shortcuts`` binds it.
+
+Key sequences use Qt's portable text form ("Ctrl+K", "F11", "Shift+Left").
+An override of "" unbinds an action; conflicts are reported, not guessed at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from terminal.market.timeframes import TIMEFRAMES
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str
+    title: str
+    category: str
+    default_keys: tuple[str, ...]
+
+
+def _timeframe_actions() -> list[ActionSpec]:
+    return [
+        ActionSpec(f"timeframe.{tf}", f"Timeframe {tf}", "Chart", (str(i),))
+        for i, tf in enumerate(TIMEFRAMES, start=1)
+    ]
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("palette.open", "Symbol search / command palette", "General", ("Ctrl+K",)),
+    ActionSpec("help.shortcuts", "Keyboard shortcuts", "General", ("F1", "Ctrl+/")),
+    ActionSpec("app.quit", "Quit", "General", ("Ctrl+Q",)),
+    *_timeframe_actions(),
+    ActionSpec("chart.zoom_in", "Zoom in", "Chart", ("+", "=")),
+    ActionSpec("chart.zoom_out", "Zoom out", "Chart", ("-",)),
+    ActionSpec("chart.pan_left", "Scroll back in time", "Chart", ("Left",)),
+    ActionSpec("chart.pan_right", "Scroll forward in time", "Chart", ("Right",)),
+    ActionSpec("chart.latest", "Jump to latest candle", "Chart", ("End",)),
+    ActionSpec("symbol.next", "Next symbol in watchlist", "Market", ("Alt+Down",)),
+    ActionSpec("symbol.previous", "Previous symbol in watchlist", "Market", ("Alt+Up",)),
+    ActionSpec("layout.reset", "Reset layout", "View", ("Ctrl+Shift+R",)),
+    ActionSpec("view.fullscreen", "Full screen", "View", ("F11",)),
+    ActionSpec("view.theme", "Switch dark / light theme", "View", ("Ctrl+Shift+T",)),
+)
+
+ACTIONS_BY_ID = {a.id: a for a in ACTIONS}
+
+
+def resolve_bindings(overrides: dict[str, str]) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    """Action id -> keys after applying ``overrides``, and plain-word problems
+    (unknown action ids, one key bound to two actions)."""
+    problems: list[str] = []
+    bindings = {a.id: a.default_keys for a in ACTIONS}
+    for action_id, keys in overrides.items():
+        if action_id not in bindings:
+            problems.append(f"keybindings: no action called '{action_id}' (ignored).")
+            continue
+        bindings[action_id] = tuple(k.strip() for k in keys.split(",") if k.strip())
+    owner: dict[str, str] = {}
+    for action_id, keys in bindings.items():
+        for key in keys:
+            other = owner.get(key.lower())
+            if other is not None:
+                problems.append(f"keybindings: {key} is bound to both '{other}' and '{action_id}'; "
+                                f"'{action_id}' loses it.")
+                bindings[action_id] = tuple(k for k in bindings[action_id] if k != key)
+            else:
+                owner[key.lower()] = action_id
+    return bindings, problems

@@ -1,0 +1,332 @@
+"""The candlestick chart: price pane with volume below, a time axis, a
+crosshair with an OHLCV readout, and a price axis that follows the view.
+
+Navigation: the mouse wheel zooms time around the cursor, dragging pans;
+the price axis scales itself to the candles in view (TradingView-like).
+Limits keep the view sensible: at least ``MIN_CANDLES`` and at most
+``MAX_CANDLES`` candles across, never far past either end of the data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from terminal.market.candles import CandleSeries
+from terminal.market.orderbook import decimals_for
+from terminal.ui.chart.items import CandlestickItem, VolumeItem
+from terminal.ui.chart.visible import visible_price_range, visible_slice, visible_volume_max
+from terminal.ui.theme import DARK, Theme
+
+MIN_CANDLES = 15
+MAX_CANDLES = 20_000
+RIGHT_MARGIN_CANDLES = 8  # empty slots right of the live candle when following it
+FOLLOW_SLACK = 3  # the view follows the live candle if its right edge is this close
+
+
+class PriceAxis(pg.AxisItem):
+    """Right-hand price axis with the market's price precision."""
+
+    decimals = 2
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        decimals = max(self.decimals, decimals_for(spacing) if spacing > 0 else 0)
+        return [f"{v:,.{decimals}f}" for v in values]
+
+
+class ChartWidget(QWidget):
+    """Price + volume panes over one CandleSeries."""
+
+    hovered = Signal(int)  # index of the candle under the mouse, -1 when none
+
+    def __init__(self, theme: Theme = DARK, visible_candles: int = 300, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.series = CandleSeries(60_000)
+        self.symbol = ""
+        self.decimals = 2
+        self.initial_candles = visible_candles
+        self.time_zone = "local"
+        self._hover_index = -1
+        self._adjusting = False
+
+        self.readout = QLabel(self)
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.setObjectName("chartReadout")
+        self.glw = pg.GraphicsLayoutWidget(self)
+        self.glw.ci.setContentsMargins(2, 2, 2, 2)
+        self.glw.ci.setSpacing(0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.readout)
+        layout.addWidget(self.glw, 1)
+
+        self.price_axis = PriceAxis(orientation="right")
+        self.time_axis = pg.DateAxisItem(orientation="bottom")
+        self.price_plot = self.glw.addPlot(row=0, col=0, axisItems={"right": self.price_axis})
+        self.volume_plot = self.glw.addPlot(row=1, col=0, axisItems={"bottom": self.time_axis})
+        self.glw.ci.layout.setRowStretchFactor(0, 4)
+        self.glw.ci.layout.setRowStretchFactor(1, 1)
+        for plot in (self.price_plot, self.volume_plot):
+            plot.hideAxis("left")
+            plot.showAxis("right")
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.getViewBox().setMouseEnabled(x=True, y=False)
+            plot.getViewBox().enableAutoRange(enable=False)
+        self.price_plot.hideAxis("bottom")
+        self.volume_plot.setXLink(self.price_plot)
+        # pyqtgraph hides values on right axes by default; a fixed width keeps
+        # both panes' plot areas aligned as the price labels change length.
+        self.price_axis.setStyle(showValues=True)
+        self.price_axis.setWidth(78)
+        self.volume_plot.getAxis("right").setWidth(78)
+        self.volume_plot.getAxis("right").setStyle(showValues=False)
+
+        self.candles = CandlestickItem(self.series)
+        self.volumes = VolumeItem(self.series)
+        self.price_plot.addItem(self.candles)
+        self.volume_plot.addItem(self.volumes)
+
+        self.last_line = pg.InfiniteLine(angle=0, movable=False, label="{value}",
+                                         labelOpts={"position": 0.98, "anchors": [(1, 0.5), (1, 0.5)]})
+        self.vline = pg.InfiniteLine(angle=90, movable=False)
+        self.hline = pg.InfiniteLine(angle=0, movable=False)
+        self.vline_volume = pg.InfiniteLine(angle=90, movable=False)
+        self.price_plot.addItem(self.last_line, ignoreBounds=True)
+        for line, plot in ((self.vline, self.price_plot), (self.hline, self.price_plot),
+                           (self.vline_volume, self.volume_plot)):
+            plot.addItem(line, ignoreBounds=True)
+            line.hide()
+
+        self.price_plot.getViewBox().sigXRangeChanged.connect(self._on_x_range)
+        self._mouse_proxy = pg.SignalProxy(self.glw.scene().sigMouseMoved, rateLimit=60, slot=self._on_mouse)
+        self.apply_theme(theme)
+
+    # -- data ----------------------------------------------------------------------
+    def set_series(self, series: CandleSeries, symbol: str, decimals: int) -> None:
+        """Show a new series (symbol, timeframe or history changed) at the latest candles."""
+        self.series, self.symbol, self.decimals = series, symbol, decimals
+        self.price_axis.decimals = decimals
+        self.last_line.label.setFormat(f"{{value:,.{decimals}f}}")
+        self.candles.set_series(series)
+        self.volumes.set_series(series)
+        self._update_limits()
+        self.show_latest(self.initial_candles)
+        self._update_last_line()
+        self._update_readout(len(series) - 1)
+
+    def live_update(self) -> None:
+        """The newest candle changed or a new one opened: O(1) bounds, O(visible) rescale."""
+        if not len(self.series):
+            return
+        slot = self._slot()
+        x0, x1 = self.x_range()
+        last_x = self.series.ts[-1] / 1000.0
+        following = x1 >= last_x - slot * FOLLOW_SLACK  # the live candle is (nearly) in view
+        appended = self.candles.boundingRect().right() < last_x + slot - 1e-6
+        self.candles.live_update()
+        self.volumes.live_update()
+        if appended:
+            self._update_limits()
+            if following and x1 < last_x + slot * 2:
+                self.set_x_range(x0 + slot, x1 + slot)
+        if following:
+            self._autoscale_y()
+        self._update_last_line()
+        if self._hover_index < 0:
+            self._update_readout(len(self.series) - 1)
+
+    # -- navigation ------------------------------------------------------------------
+    def x_range(self) -> tuple[float, float]:
+        (x0, x1), _ = self.price_plot.getViewBox().viewRange()
+        return float(x0), float(x1)
+
+    def set_x_range(self, x0: float, x1: float) -> None:
+        self.price_plot.getViewBox().setXRange(x0, x1, padding=0)
+
+    def visible_count(self) -> int:
+        i0, i1 = self.visible_indices()
+        return i1 - i0
+
+    def visible_indices(self) -> tuple[int, int]:
+        x0, x1 = self.x_range()
+        return visible_slice(self.series.ts, x0, x1 - self._slot(), pad=0)
+
+    def show_latest(self, candles: int | None = None) -> None:
+        """Put the newest candle near the right edge, keeping the zoom (or ``candles`` across)."""
+        if not len(self.series):
+            return
+        slot = self._slot()
+        x0, x1 = self.x_range()
+        width = (candles or max(MIN_CANDLES, round((x1 - x0) / slot))) * slot
+        right = self.series.ts[-1] / 1000.0 + slot * RIGHT_MARGIN_CANDLES
+        self.set_x_range(right - width, right)
+
+    def zoom(self, factor: float) -> None:
+        """factor < 1 zooms in (fewer candles), anchored at the right edge when following."""
+        x0, x1 = self.x_range()
+        anchor = x1 if self._following() else (x0 + x1) / 2
+        self.set_x_range(anchor - (anchor - x0) * factor, anchor + (x1 - anchor) * factor)
+
+    def pan(self, candles: float) -> None:
+        shift = candles * self._slot()
+        x0, x1 = self.x_range()
+        self.set_x_range(x0 + shift, x1 + shift)
+
+    # -- theme -----------------------------------------------------------------------
+    def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.glw.setBackground(theme.background)
+        for item in (self.candles, self.volumes):
+            item.set_colors(theme.color("up"), theme.color("down"))
+        for plot in (self.price_plot, self.volume_plot):
+            for name in ("right", "bottom"):
+                axis = plot.getAxis(name)
+                axis.setPen(pg.mkPen(theme.grid))
+                axis.setTextPen(pg.mkPen(theme.muted))
+            plot.showGrid(x=True, y=True, alpha=0.25)
+        pen = pg.mkPen(theme.crosshair, width=1, style=Qt.PenStyle.DashLine)
+        for line in (self.vline, self.hline, self.vline_volume):
+            line.setPen(pen)
+        self.last_line.setPen(pg.mkPen(theme.accent, width=1, style=Qt.PenStyle.DotLine))
+        self.last_line.label.setColor(theme.text)
+        self.last_line.label.fill = pg.mkBrush(theme.accent)
+        self.readout.setStyleSheet(f"background: {theme.background}; color: {theme.text}; padding: 3px 6px;")
+        self._update_readout(self._hover_index if self._hover_index >= 0 else len(self.series) - 1)
+
+    # -- internals -------------------------------------------------------------------
+    def _slot(self) -> float:
+        return self.series.timeframe_ms / 1000.0
+
+    def _following(self) -> bool:
+        if not len(self.series):
+            return True
+        return self.x_range()[1] >= self.series.ts[-1] / 1000.0 - self._slot() * FOLLOW_SLACK
+
+    def _update_limits(self) -> None:
+        if not len(self.series):
+            return
+        slot = self._slot()
+        first, last = self.series.ts[0] / 1000.0, self.series.ts[-1] / 1000.0
+        span = (last - first) + slot * (RIGHT_MARGIN_CANDLES * 4)
+        self.price_plot.getViewBox().setLimits(
+            xMin=first - slot * 20,
+            xMax=last + slot * RIGHT_MARGIN_CANDLES * 4,
+            minXRange=slot * MIN_CANDLES,
+            maxXRange=min(slot * MAX_CANDLES, span + slot * 20),
+        )
+
+    def _on_x_range(self, *_: object) -> None:
+        self._autoscale_y()
+
+    def _autoscale_y(self) -> None:
+        """Fit price and volume axes to the candles in view: O(candles in view)."""
+        if self._adjusting:
+            return
+        i0, i1 = self.visible_indices()
+        prices = visible_price_range(self.series, i0, i1)
+        if prices is None:
+            return
+        self._adjusting = True
+        try:
+            lo, hi = prices
+            pad = (hi - lo) * 0.06 or max(abs(hi) * 0.001, 1e-9)
+            self.price_plot.getViewBox().setYRange(lo - pad, hi + pad, padding=0)
+            vmax = visible_volume_max(self.series, i0, i1) or 1.0
+            self.volume_plot.getViewBox().setYRange(0, vmax * 1.1, padding=0)
+        finally:
+            self._adjusting = False
+
+    def _update_last_line(self) -> None:
+        last = self.series.last()
+        if last is None:
+            self.last_line.hide()
+            return
+        self.last_line.show()
+        self.last_line.setPos(last[4])
+        theme = self.theme
+        color = theme.up if last[4] >= last[1] else theme.down
+        self.last_line.setPen(pg.mkPen(color, width=1, style=Qt.PenStyle.DotLine))
+        self.last_line.label.fill = pg.mkBrush(color)
+
+    def _on_mouse(self, event: tuple[QPointF]) -> None:
+        pos = event[0]
+        vb = self.price_plot.getViewBox()
+        in_price = self.price_plot.sceneBoundingRect().contains(pos)
+        in_volume = self.volume_plot.sceneBoundingRect().contains(pos)
+        if not (in_price or in_volume) or not len(self.series):
+            self._hide_crosshair()
+            return
+        point = vb.mapSceneToView(pos)
+        index = self._index_at(point.x())
+        snapped = self.series.ts[index] / 1000.0 + self._slot() / 2
+        self.vline.setPos(snapped)
+        self.vline_volume.setPos(snapped)
+        self.vline.show()
+        self.vline_volume.show()
+        self.hline.setVisible(in_price)
+        if in_price:
+            self.hline.setPos(point.y())
+        self._hover_index = index
+        self._update_readout(index, point.y() if in_price else None)
+        self.hovered.emit(index)
+
+    def leaveEvent(self, event: object) -> None:  # noqa: N802 - Qt API
+        self._hide_crosshair()
+        super().leaveEvent(event)  # type: ignore[arg-type]
+
+    def _hide_crosshair(self) -> None:
+        for line in (self.vline, self.hline, self.vline_volume):
+            line.hide()
+        if self._hover_index != -1:
+            self._hover_index = -1
+            self._update_readout(len(self.series) - 1)
+            self.hovered.emit(-1)
+
+    def _index_at(self, x_s: float) -> int:
+        i = int(np.searchsorted(self.series.ts, x_s * 1000.0, side="right")) - 1
+        return min(max(i, 0), len(self.series) - 1)
+
+    def readout_text(self, index: int, cursor_price: float | None = None) -> str:
+        """The OHLCV line for candle ``index`` (plain text, for tests and the label)."""
+        s = self.series
+        if not (0 <= index < len(s)):
+            return self.symbol
+        ts = int(s.ts[index])
+        when = dt.datetime.fromtimestamp(ts / 1000, dt.UTC if self.time_zone == "utc" else None)
+        d = self.decimals
+        o, h, l, c, v = (float(col[index]) for col in (s.open, s.high, s.low, s.close, s.volume))
+        change = (c - o) / o * 100 if o else 0.0
+        parts = [
+            f"{self.symbol}  {when:%Y-%m-%d %H:%M}",
+            f"O {o:,.{d}f}", f"H {h:,.{d}f}", f"L {l:,.{d}f}", f"C {c:,.{d}f}",
+            f"{change:+.2f}%", f"V {_compact(v)}",
+        ]
+        if cursor_price is not None:
+            parts.append(f"@ {cursor_price:,.{d}f}")
+        return "   ".join(parts)
+
+    def _update_readout(self, index: int, cursor_price: float | None = None) -> None:
+        text = self.readout_text(index, cursor_price)
+        theme = self.theme
+        s = self.series
+        if 0 <= index < len(s):
+            color = theme.up if s.close[index] >= s.open[index] else theme.down
+            head, _, rest = text.partition("   ")
+            text = f"<b>{head}</b>&nbsp;&nbsp;&nbsp;<span style='color:{color}'>{rest.replace('   ', '&nbsp;&nbsp;&nbsp;')}</span>"
+        self.readout.setText(text)
+
+
+def _compact(value: float) -> str:
+    if value == 0 or not math.isfinite(value):
+        return "0"
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(value) >= size:
+            return f"{value / size:,.2f}{unit}"
+    return f"{value:,.4g}"

@@ -1,0 +1,353 @@
+"""The main window: chart in the centre, dockable watchlist, order book,
+trades and log around it, a status bar, menus and keyboard actions.
+
+It owns no market logic: it asks the session to open symbols and timeframes
+and repaints what the frame bridge says changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+
+from terminal import APP_NAME, __version__
+from terminal.config import ConfigStore
+from terminal.logs import LogBuffer
+from terminal.market.orderbook import decimals_for
+from terminal.market.session import MarketSession, Topic
+from terminal.market.timeframes import TIMEFRAMES
+from terminal.paths import AppPaths
+from terminal.shortcuts import resolve_bindings
+from terminal.ui.actions import build_actions
+from terminal.ui.bridge import FrameBridge
+from terminal.ui.chart.chart_widget import ChartWidget
+from terminal.ui.help_sheet import ShortcutSheet
+from terminal.ui.log_panel import LogPanel
+from terminal.ui.notice import NoticeBar
+from terminal.ui.orderbook_view import OrderBookView
+from terminal.ui.palette import CommandPalette, PaletteEntry
+from terminal.ui.status import FeedStatusBar
+from terminal.ui.tape_view import TapeView
+from terminal.ui.theme import THEMES, apply_theme
+from terminal.ui.watchlist import WatchlistModel, WatchlistView
+
+log = logging.getLogger(__name__)
+
+LAYOUT_VERSION = 1  # bump when docks are added or renamed: old saved states are then ignored
+DEFAULT_SIZE = (1280, 800)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: MarketSession, config: ConfigStore, paths: AppPaths, log_buffer: LogBuffer) -> None:
+        super().__init__()
+        self.session = session
+        self.config = config
+        self.settings = config.settings
+        self.paths = paths
+        self.theme = THEMES[self.settings.theme]
+        self.setWindowTitle(APP_NAME)
+        self.setObjectName("MainWindow")
+        self.setDockNestingEnabled(True)
+        self._shown_symbol = ""
+        self._closed: asyncio.Future[None] | None = None
+        self.on_first_candles: Callable[[], None] | None = None
+
+        self.chart = ChartWidget(self.theme, self.settings.chart.initial_candles)
+        self.chart.time_zone = self.settings.chart.time_zone
+        self.notice = NoticeBar(self.theme)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.notice)
+        column.addWidget(self.chart, 1)
+        self.setCentralWidget(central)
+
+        self.watchlist_model = WatchlistModel(self.theme)
+        self.watchlist = WatchlistView(self.watchlist_model)
+        self.watchlist.symbol_activated.connect(self.open_symbol)
+        self.book_view = OrderBookView(session.book, self.theme)
+        self.tape_view = TapeView(session.tape, self.theme)
+        self.tape_view.time_zone = self.settings.chart.time_zone
+        self.log_panel = LogPanel(log_buffer, self.theme)
+        self.docks = {
+            "watchlist": self._dock("Watchlist", self.watchlist, Qt.DockWidgetArea.LeftDockWidgetArea),
+            "book": self._dock("Order book", self.book_view, Qt.DockWidgetArea.RightDockWidgetArea),
+            "trades": self._dock("Trades", self.tape_view, Qt.DockWidgetArea.RightDockWidgetArea),
+            "log": self._dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
+        }
+        self.splitDockWidget(self.docks["book"], self.docks["trades"], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["watchlist"]], [260], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["book"], self.docks["trades"]], [300, 240], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["log"]], [120], Qt.Orientation.Vertical)
+
+        self.status = FeedStatusBar(session.health, self.theme)
+        self.setStatusBar(self.status)
+
+        bindings, problems = resolve_bindings(self.settings.keybindings)
+        for problem in problems:
+            log.warning("%s", problem)
+        self.actions_by_id = build_actions(self, bindings, self._handlers())
+        self._build_menus_and_toolbar()
+
+        self.bridge = FrameBridge(session, parent=self)
+        self.bridge.changed.connect(self._on_changed)
+
+        self._default_state = self.saveState(LAYOUT_VERSION)
+        self._layout = QSettings(str(paths.layout_file), QSettings.Format.IniFormat)
+        self.restore_layout()
+        if config.problem:
+            self.notice.show_message(config.problem)
+
+    # -- building -----------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _handlers(self) -> dict[str, Callable[[], object]]:
+        handlers: dict[str, Callable[[], object]] = {
+            "palette.open": self.open_palette,
+            "help.shortcuts": self.show_shortcuts,
+            "app.quit": self.close,
+            "chart.zoom_in": lambda: self.chart.zoom(0.8),
+            "chart.zoom_out": lambda: self.chart.zoom(1.25),
+            "chart.pan_left": lambda: self.chart.pan(-max(1, self.chart.visible_count() // 10)),
+            "chart.pan_right": lambda: self.chart.pan(max(1, self.chart.visible_count() // 10)),
+            "chart.latest": lambda: self.chart.show_latest(),
+            "symbol.next": lambda: self.step_symbol(1),
+            "symbol.previous": lambda: self.step_symbol(-1),
+            "layout.reset": self.reset_layout,
+            "view.fullscreen": self.toggle_fullscreen,
+            "view.theme": self.toggle_theme,
+        }
+        for tf in TIMEFRAMES:
+            handlers[f"timeframe.{tf}"] = lambda tf=tf: self.set_timeframe(tf)
+        return handlers
+
+    def _build_menus_and_toolbar(self) -> None:
+        a = self.actions_by_id
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(a["palette.open"])
+        file_menu.addSeparator()
+        file_menu.addAction(a["app.quit"])
+        chart_menu = menu.addMenu("&Chart")
+        self.timeframe_group = QActionGroup(self)
+        for tf in TIMEFRAMES:
+            action = a[f"timeframe.{tf}"]
+            action.setCheckable(True)
+            self.timeframe_group.addAction(action)
+            chart_menu.addAction(action)
+        chart_menu.addSeparator()
+        for name in ("chart.zoom_in", "chart.zoom_out", "chart.pan_left", "chart.pan_right", "chart.latest"):
+            chart_menu.addAction(a[name])
+        view_menu = menu.addMenu("&View")
+        for dock in self.docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        for name in ("view.theme", "view.fullscreen", "layout.reset"):
+            view_menu.addAction(a[name])
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(a["help.shortcuts"])
+        about = QAction(f"About {APP_NAME}", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
+        toolbar = self.addToolBar("Chart")
+        toolbar.setObjectName("toolbar_chart")
+        toolbar.setMovable(False)
+        self.symbol_action = QAction("BTC/USDT", self)
+        self.symbol_action.setToolTip("Search symbols and commands (Ctrl+K)")
+        self.symbol_action.triggered.connect(self.open_palette)
+        toolbar.addAction(self.symbol_action)
+        toolbar.addSeparator()
+        for tf in TIMEFRAMES:
+            action = a[f"timeframe.{tf}"]
+            action.setIconText(tf)
+            toolbar.addAction(action)
+        a[f"timeframe.{self.settings.market.timeframe}"].setChecked(True)
+
+    # -- lifecycle ----------------------------------------------------------------
+    async def run(self) -> None:
+        """Start the market session and keep it until the window closes, then shut it down."""
+        loop = asyncio.get_running_loop()
+        self._closed = loop.create_future()
+        market = self.settings.market
+        starting = loop.create_task(self.session.start(market.symbol, market.timeframe))
+        starting.add_done_callback(self._report_start)
+        await self._closed
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        await self.session.close()
+
+    def _report_start(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        message = f"Could not start the {self.session.source.name} market: {task.exception()}"
+        log.error("%s", message)
+        self.notice.show_message(message)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        self.save_layout()
+        self.config.save()
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
+        event.accept()
+
+    # -- layout -------------------------------------------------------------------
+    def restore_layout(self) -> None:
+        geometry = self._layout.value("geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(*DEFAULT_SIZE)
+        state = self._layout.value("state")
+        if isinstance(state, QByteArray) and not state.isEmpty() and not self.restoreState(state, LAYOUT_VERSION):
+            log.info("Saved window layout is from another version; using the default layout.")
+
+    def save_layout(self) -> None:
+        self._layout.setValue("geometry", self.saveGeometry())
+        self._layout.setValue("state", self.saveState(LAYOUT_VERSION))
+        self._layout.sync()
+
+    def reset_layout(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        log.info("Layout reset to the default.")
+
+    def toggle_fullscreen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+
+    # -- market -------------------------------------------------------------------
+    def open_symbol(self, symbol: str) -> None:
+        if symbol == self.session.symbol:
+            return
+        self.session.request_open(symbol)
+        self.settings.market.symbol = symbol
+
+    def set_timeframe(self, timeframe: str) -> None:
+        self.actions_by_id[f"timeframe.{timeframe}"].setChecked(True)
+        if timeframe == self.session.timeframe and len(self.session.candles):
+            return
+        self.session.request_open(self.session.symbol or self.settings.market.symbol, timeframe)
+        self.settings.market.timeframe = timeframe
+
+    def step_symbol(self, step: int) -> None:
+        symbols = self.watchlist_model.symbols
+        if not symbols:
+            return
+        i = symbols.index(self.session.symbol) if self.session.symbol in symbols else -1
+        self.open_symbol(symbols[(i + step) % len(symbols)])
+
+    def _on_changed(self, topics: Topic) -> None:
+        session = self.session
+        if topics & Topic.MARKETS:
+            self.watchlist_model.set_symbols(session.watchlist, session.markets)
+        if topics & Topic.CANDLES_RELOAD:
+            self._show_market()
+        elif topics & Topic.CANDLES_LIVE:
+            self.chart.live_update()
+        if topics & (Topic.CANDLES_RELOAD | Topic.CANDLES_LIVE):
+            self._update_title()
+        if topics & Topic.BOOK:
+            self.book_view.refresh()
+        if topics & Topic.TRADES:
+            self.tape_view.update()
+        if topics & Topic.TICKERS:
+            self.watchlist_model.refresh(session.tickers)
+        if topics & Topic.STATUS:
+            self.status.refresh()
+
+    def _show_market(self) -> None:
+        session = self.session
+        market = session.markets.get(session.symbol, {})
+        precision = market.get("precision", {})
+        tick = float(precision.get("price") or 0.01)
+        lot = float(precision.get("amount") or 0.0001)
+        decimals = decimals_for(tick)
+        self.chart.set_series(session.candles, session.symbol, decimals)
+        if session.symbol != self._shown_symbol:
+            self._shown_symbol = session.symbol
+            self.book_view.set_market(session.book, tick, lot)
+            self.tape_view.price_decimals = decimals
+            self.tape_view.size_decimals = min(decimals_for(lot), 6)
+            self.watchlist_model.current = session.symbol
+            self.watchlist_model.refresh(session.tickers)
+        self.actions_by_id[f"timeframe.{session.timeframe}"].setChecked(True)
+        self.symbol_action.setText(f"{session.symbol}  ▾")
+        self.status.set_market(f"{session.source.name} · {session.symbol} · {session.timeframe}")
+        if self.on_first_candles is not None and len(session.candles):
+            callback, self.on_first_candles = self.on_first_candles, None
+            self.chart.candles.on_painted = callback
+
+    def _update_title(self) -> None:
+        last = self.session.candles.last()
+        if last is None:
+            return
+        price = f"{last[4]:,.{self.chart.decimals}f}"
+        self.setWindowTitle(f"{self.session.symbol} {price} · {self.session.timeframe} — {APP_NAME}")
+
+    # -- dialogs and views --------------------------------------------------------
+    def palette_entries(self) -> list[PaletteEntry]:
+        entries = [
+            PaletteEntry(symbol, f"{m.get('type', '')} · {self.session.source.name}",
+                         lambda s=symbol: self.open_symbol(s))
+            for symbol, m in self.session.markets.items()
+        ]
+        for action_id, action in self.actions_by_id.items():
+            if action_id != "palette.open":
+                keys = ", ".join(s.toString() for s in action.shortcuts())
+                entries.append(PaletteEntry(action.text(), keys, action.trigger))
+        return entries
+
+    def open_palette(self) -> CommandPalette:
+        palette = CommandPalette(self.palette_entries(), self)
+        palette.open()
+        return palette
+
+    def show_shortcuts(self) -> ShortcutSheet:
+        sheet = ShortcutSheet(self.actions_by_id, self)
+        sheet.open()
+        return sheet
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self, f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b> {__version__}<br>A desktop trading terminal for crypto markets.<br>"
+            f"Config: {self.paths.config_dir}<br>Data: {self.paths.data_dir}",
+        )
+
+    def toggle_theme(self) -> None:
+        self.set_theme("light" if self.theme.name == "dark" else "dark")
+
+    def set_theme(self, name: str) -> None:
+        theme = THEMES[name]
+        self.theme = theme
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, theme)
+        for widget in (self.chart, self.book_view, self.tape_view, self.log_panel, self.status, self.notice):
+            widget.apply_theme(theme)
+        self.watchlist_model.theme = theme
+        self.watchlist_model.refresh(self.session.tickers)
+        self.settings.theme = theme.name  # type: ignore[assignment]

@@ -1,0 +1,197 @@
+"""The order book ladder: asks above, bids below, the spread between.
+
+Painted directly from the book's arrays (no item per level): each row shows
+price, size and cumulative size, with a translucent depth bar for the
+cumulative size and a stronger bar for the level's own size. Prices can be
+grouped into coarser steps. A click on a row emits its price (the order
+ticket will take it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from terminal.market.orderbook import Levels, OrderBook, decimals_for
+from terminal.ui.theme import DARK, Theme
+
+GROUP_MULTIPLIERS = (1, 10, 100, 1000)
+
+
+@dataclass(frozen=True)
+class LadderRow:
+    side: str  # "asks" | "bids"
+    price: float
+    size: float
+    total: float
+
+
+class LadderCanvas(QWidget):
+    price_clicked = Signal(float)
+
+    def __init__(self, book: OrderBook, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.book = book
+        self.theme = theme
+        self.step: float | None = None
+        self.price_decimals = 2
+        self.size_decimals = 4
+        self.paints = 0
+        self._rows: list[tuple[QRectF, float]] = []
+        font = QFont("DejaVu Sans Mono")
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        font.setPointSizeF(9.0)
+        self.setFont(font)
+        self.setMinimumWidth(220)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setMouseTracking(False)
+
+    def row_height(self) -> int:
+        return QFontMetrics(self.font()).height() + 3
+
+    def rows_per_side(self) -> int:
+        return max(1, (self.height() - 2 * self.row_height()) // (2 * self.row_height()))
+
+    def ladder(self) -> tuple[list[LadderRow], list[LadderRow]]:
+        """(asks best-first, bids best-first) as they are drawn, for the visible depth."""
+        depth = self.rows_per_side()
+        asks = self.book.levels("asks", self.step, depth)
+        bids = self.book.levels("bids", self.step, depth)
+        return _rows("asks", asks), _rows("bids", bids)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        self.paints += 1
+        theme = self.theme
+        p = QPainter(self)
+        p.fillRect(self.rect(), theme.color("background"))
+        rh = self.row_height()
+        width = self.width()
+        depth = self.rows_per_side()
+        asks = self.book.levels("asks", self.step, depth)
+        bids = self.book.levels("bids", self.step, depth)
+        max_total = max(asks.cumulative[-1] if len(asks) else 0.0, bids.cumulative[-1] if len(bids) else 0.0) or 1.0
+        max_size = max(asks.size.max() if len(asks) else 0.0, bids.size.max() if len(bids) else 0.0) or 1.0
+        col = (width * 0.36, width * 0.68)  # right edges of price and size columns
+        pd, sd = self.price_decimals, self.size_decimals
+        self._rows = []
+
+        p.setPen(theme.color("muted"))
+        header = QRectF(0, 0, width - 6, rh)
+        p.drawText(header.adjusted(6, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "Price")
+        p.drawText(QRectF(0, 0, col[1], rh), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "Size")
+        p.drawText(header, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "Total")
+
+        ask_top = rh + (depth - len(asks)) * rh
+        spread_y = rh + depth * rh
+        for side, levels, color, fill in (
+            ("asks", asks, "down", "down_fill"),
+            ("bids", bids, "up", "up_fill"),
+        ):
+            for i in range(len(levels)):
+                # asks are drawn best-last (nearest the spread), bids best-first
+                y = ask_top + (len(levels) - 1 - i) * rh if side == "asks" else spread_y + rh + i * rh
+                row = QRectF(0, y, width, rh)
+                price, size, total = float(levels.price[i]), float(levels.size[i]), float(levels.cumulative[i])
+                depth_w = width * total / max_total
+                p.fillRect(QRectF(width - depth_w, y + 1, depth_w, rh - 2), theme.color(fill))
+                # the level's own size: a thin strip along the row's foot
+                size_w = width * 0.5 * size / max_size
+                p.fillRect(QRectF(width - size_w, y + rh - 3, size_w, 2), theme.color(color, 200))
+                p.setPen(theme.color(color))
+                p.drawText(row.adjusted(6, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                           f"{price:,.{pd}f}")
+                p.setPen(theme.color("text"))
+                p.drawText(QRectF(0, y, col[1], rh), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                           f"{size:,.{sd}f}")
+                p.drawText(QRectF(0, y, width - 6, rh), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                           f"{total:,.{sd}f}")
+                self._rows.append((row, price))
+
+        spread_row = QRectF(0, spread_y, width, rh)
+        p.fillRect(spread_row, theme.color("panel"))
+        p.setPen(theme.color("text"))
+        mid_text, spread_text = self.spread_text()
+        p.drawText(spread_row.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                   mid_text)
+        p.setPen(theme.color("muted"))
+        p.drawText(spread_row.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                   spread_text)
+        p.end()
+
+    def spread_text(self) -> tuple[str, str]:
+        """(mid price, spread with its size in basis points) for the middle row."""
+        book = self.book
+        mid, spread = book.mid, book.spread
+        if mid is None or spread is None:
+            return "waiting for the book…", ""
+        bps = spread / mid * 10_000
+        pd = self.price_decimals
+        return f"{mid:,.{pd + 1}f}", f"spread {spread:,.{pd}f} · {bps:.1f} bp"
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        for rect, price in self._rows:
+            if rect.contains(event.position()):
+                self.price_clicked.emit(price)
+                return
+        super().mousePressEvent(event)
+
+
+def _rows(side: str, levels: Levels) -> list[LadderRow]:
+    return [
+        LadderRow(side, float(levels.price[i]), float(levels.size[i]), float(levels.cumulative[i]))
+        for i in range(len(levels))
+    ]
+
+
+class OrderBookView(QWidget):
+    """The ladder with a price-grouping selector above it."""
+
+    def __init__(self, book: OrderBook, theme: Theme = DARK, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.canvas = LadderCanvas(book, theme, self)
+        self.grouping = QComboBox(self)
+        self.grouping.setToolTip("Price grouping")
+        self.grouping.currentIndexChanged.connect(self._on_grouping)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 2, 6, 2)
+        bar.addWidget(QLabel("Group"))
+        bar.addWidget(self.grouping)
+        bar.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.canvas, 1)
+        self._tick = 0.01
+
+    def set_market(self, book: OrderBook, tick: float, lot: float) -> None:
+        self.canvas.book = book
+        self._tick = tick
+        self.canvas.size_decimals = min(decimals_for(lot), 6)
+        self.grouping.blockSignals(True)
+        self.grouping.clear()
+        for m in GROUP_MULTIPLIERS:
+            step = tick * m
+            self.grouping.addItem(f"{step:,.{decimals_for(step)}f}", step)
+        self.grouping.setCurrentIndex(0)
+        self.grouping.blockSignals(False)
+        self._on_grouping(0)
+
+    def set_grouping(self, index: int) -> None:
+        self.grouping.setCurrentIndex(index)
+
+    def _on_grouping(self, index: int) -> None:
+        step = self.grouping.itemData(index) or self._tick
+        self.canvas.step = None if index <= 0 else float(step)
+        self.canvas.price_decimals = decimals_for(float(step))
+        self.canvas.update()
+
+    def refresh(self) -> None:
+        self.canvas.update()
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.canvas.theme = theme
+        self.canvas.update()
