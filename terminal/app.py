@@ -35,12 +35,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, help="folder for logs and market data")
     parser.add_argument("--symbol", help="symbol to open, e.g. ETH/USDT")
     parser.add_argument("--timeframe", choices=list(TIMEFRAMES), help="chart timeframe")
-    parser.add_argument("--theme", choices=["dark", "light"], help="colour theme for this run")
+    parser.add_argument("--theme", choices=["dark", "light"], help="colour theme (remembered)")
     parser.add_argument("--seed", type=int, help="seed of the simulated market (repeatable runs)")
-    parser.add_argument("--screenshot", type=Path, help="save a screenshot of the window to this PNG, then quit")
-    parser.add_argument("--screenshot-delay", type=float, default=4.0, help="seconds to wait before --screenshot")
-    parser.add_argument("--startup-benchmark", action="store_true",
-                        help="print seconds from launch to candles on screen, then quit")
+    parser.add_argument(
+        "--screenshot", type=Path, help="save a screenshot of the window to this PNG, then quit"
+    )
+    parser.add_argument(
+        "--screenshot-delay", type=float, default=4.0, help="seconds to wait before --screenshot"
+    )
+    parser.add_argument(
+        "--startup-benchmark",
+        action="store_true",
+        help="print seconds from launch to candles on screen, then quit",
+    )
     return parser.parse_args(argv)
 
 
@@ -72,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
+    icon = Path(__file__).resolve().parent.parent / "resources" / "icons" / "terminal.svg"
+    if icon.exists():
+        from PySide6.QtGui import QIcon
+
+        app.setWindowIcon(QIcon(str(icon)))
     app.setQuitOnLastWindowClosed(False)  # the loop ends when run() has shut the feeds down
     apply_theme(app, THEMES[settings.theme])
 
@@ -83,12 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(session, config, paths, buffer)
 
     if args.startup_benchmark:
+
         def ready() -> None:
             print(f"candles on screen after {time.perf_counter() - PROCESS_START:.3f} s", flush=True)
             QTimer.singleShot(0, window.close)
 
         window.on_first_candles = ready
     if args.screenshot:
+
         def shoot() -> None:
             window.grab().save(str(args.screenshot))
             print(f"screenshot saved to {args.screenshot}", flush=True)

@@ -43,7 +43,9 @@ class MarketSettings(_Section):
 
 
 class SimulatorSettings(_Section):
-    seed: int | None = Field(default=None, description="Fixed seed for a repeatable market; empty = new each start")
+    seed: int | None = Field(
+        default=None, description="Fixed seed for a repeatable market; empty = new each start"
+    )
     history_days: int = Field(default=30, ge=1, le=400)
     speed: float = Field(default=1.0, gt=0, le=50, description="Activity multiplier")
 

@@ -17,6 +17,8 @@ from pathlib import Path
 FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
 PANEL_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
 
+_installed: list[logging.Handler] = []  # handlers setup_logging added, replaced on a second call
+
 
 @dataclass(frozen=True)
 class LogLine:
@@ -55,17 +57,17 @@ def setup_logging(log_dir: Path, level: str = "INFO", buffer: LogBuffer | None =
     """Route the root logger to a rotating file and the panel buffer; returns the buffer."""
     log_dir.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_terminal_owned", False):
-            root.removeHandler(handler)
-            handler.close()
+    while _installed:
+        old = _installed.pop()
+        root.removeHandler(old)
+        old.close()
     file_handler = logging.handlers.RotatingFileHandler(
         log_dir / "terminal.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
     )
     file_handler.setFormatter(logging.Formatter(FILE_FORMAT))
     buffer = buffer or LogBuffer()
     for handler in (file_handler, buffer):
-        handler._terminal_owned = True  # type: ignore[attr-defined]
+        _installed.append(handler)
         root.addHandler(handler)
     root.setLevel(level)
     # ccxt and asyncio are chatty at DEBUG; keep them at INFO unless asked.

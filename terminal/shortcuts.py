@@ -52,18 +52,20 @@ def resolve_bindings(overrides: dict[str, str]) -> tuple[dict[str, tuple[str, ..
     (unknown action ids, one key bound to two actions)."""
     problems: list[str] = []
     bindings = {a.id: a.default_keys for a in ACTIONS}
-    for action_id, keys in overrides.items():
+    for action_id, text in overrides.items():
         if action_id not in bindings:
             problems.append(f"keybindings: no action called '{action_id}' (ignored).")
             continue
-        bindings[action_id] = tuple(k.strip() for k in keys.split(",") if k.strip())
+        bindings[action_id] = tuple(k.strip() for k in text.split(",") if k.strip())
     owner: dict[str, str] = {}
     for action_id, keys in bindings.items():
         for key in keys:
             other = owner.get(key.lower())
             if other is not None:
-                problems.append(f"keybindings: {key} is bound to both '{other}' and '{action_id}'; "
-                                f"'{action_id}' loses it.")
+                problems.append(
+                    f"keybindings: {key} is bound to both '{other}' and '{action_id}'; "
+                    f"'{action_id}' loses it."
+                )
                 bindings[action_id] = tuple(k for k in bindings[action_id] if k != key)
             else:
                 owner[key.lower()] = action_id

@@ -7,9 +7,9 @@ Readers take views (``series.ts`` etc.) that are valid until the next append.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -61,7 +61,9 @@ class OHLCV:
 
     def to_rows(self) -> list[list[float]]:
         """ccxt's row shape (ts as int)."""
-        cols = np.column_stack([self.ts.astype(np.float64), self.open, self.high, self.low, self.close, self.volume])
+        cols = np.column_stack(
+            [self.ts.astype(np.float64), self.open, self.high, self.low, self.close, self.volume]
+        )
         rows: list[list[float]] = cols.tolist()
         for row in rows:
             row[0] = int(row[0])

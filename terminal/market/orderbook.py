@@ -8,8 +8,9 @@ removes one level in O(depth) memmove without Python loops.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray

@@ -45,7 +45,7 @@ class Topic(Flag):
 Listener = Callable[[Topic], None]
 
 #: Errors that retrying cannot fix: the loop stops and says why.
-PERMANENT_ERRORS: tuple[type[Exception], ...] = (UnknownSymbolError, UnsupportedTimeframeError)
+PERMANENT_ERRORS: tuple[type[TerminalError], ...] = (UnknownSymbolError, UnsupportedTimeframeError)
 
 
 class MarketSession:
@@ -94,13 +94,17 @@ class MarketSession:
         self.health.set(FeedState.CONNECTING)
         self._notify(Topic.STATUS)
         await self.source.load_markets()
-        self.watchlist = [s for s in self.watchlist if s in self.source.markets] or list(self.source.markets)[:5]
+        self.watchlist = [s for s in self.watchlist if s in self.source.markets] or list(self.source.markets)[
+            :5
+        ]
         self._notify(Topic.MARKETS)
         await self._load_tickers()
         for s in self.watchlist:
             self._start_ticker(s)
         if symbol not in self.source.markets:
-            log.warning("%s is not listed on %s; showing %s instead.", symbol, self.source.name, self.watchlist[0])
+            log.warning(
+                "%s is not listed on %s; showing %s instead.", symbol, self.source.name, self.watchlist[0]
+            )
             symbol = self.watchlist[0]
         await self.open(symbol, timeframe)
 
@@ -250,8 +254,12 @@ class MarketSession:
             if hi <= lo:
                 continue
             change = self.candles.upsert(
-                bucket, float(fine.open[lo]), float(fine.high[lo:hi].max()), float(fine.low[lo:hi].min()),
-                float(fine.close[hi - 1]), float(fine.volume[lo:hi].sum()),
+                bucket,
+                float(fine.open[lo]),
+                float(fine.high[lo:hi].max()),
+                float(fine.low[lo:hi].min()),
+                float(fine.close[hi - 1]),
+                float(fine.volume[lo:hi].sum()),
             )
             widest = max(widest, change, key=lambda c: c.value)
         return widest
@@ -289,4 +297,3 @@ class MarketSession:
             self._notify(Topic.TICKERS)
 
         self._ticker_tasks[symbol] = self._spawn(f"ticker {symbol}", body)
-

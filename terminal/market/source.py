@@ -20,7 +20,11 @@ class ExchangeSource(Protocol):
     async def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]: ...
 
     async def fetch_ohlcv(
-        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None,
+        self,
+        symbol: str,
+        timeframe: str = "1m",
+        since: int | None = None,
+        limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[list[float]]: ...
 
@@ -37,12 +41,19 @@ class ExchangeSource(Protocol):
     ) -> dict[str, Any]: ...
 
     async def watch_trades(
-        self, symbol: str, since: int | None = None, limit: int | None = None,
+        self,
+        symbol: str,
+        since: int | None = None,
+        limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]: ...
 
     async def watch_ohlcv(
-        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None,
+        self,
+        symbol: str,
+        timeframe: str = "1m",
+        since: int | None = None,
+        limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[list[float]]: ...
 

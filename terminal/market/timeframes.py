@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from terminal.errors import UnsupportedTimeframeError
 
 MINUTE_MS = 60_000
@@ -32,7 +34,7 @@ def floor_time(ts_ms: int, timeframe: str) -> int:
     return ts_ms - ts_ms % step
 
 
-def source_timeframe(timeframe: str, available: list[str] | dict[str, object]) -> str:
+def source_timeframe(timeframe: str, available: Collection[str]) -> str:
     """The timeframe to fetch so that ``timeframe`` can be built: itself if the
     exchange offers it, else the longest offered one that divides it evenly."""
     if timeframe in available:

@@ -19,8 +19,9 @@ FRAME_MS = 16  # ~60 frames per second
 class FrameBridge(QObject):
     changed = Signal(object)  # Topic flags
 
-    def __init__(self, session: MarketSession | None = None, frame_ms: int = FRAME_MS,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, session: MarketSession | None = None, frame_ms: int = FRAME_MS, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._pending = Topic(0)
         self._timer = QTimer(self)

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialog, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from terminal.shortcuts import ACTIONS
 from terminal.ui.actions import key_text
@@ -14,7 +21,9 @@ class ShortcutSheet(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         self.resize(520, 560)
-        rows = [(spec.category, spec.title, key_text(actions[spec.id])) for spec in ACTIONS if spec.id in actions]
+        self._rows = rows = [
+            (spec.category, spec.title, key_text(actions[spec.id])) for spec in ACTIONS if spec.id in actions
+        ]
         self.table = QTableWidget(len(rows), 3, self)
         self.table.setHorizontalHeaderLabels(["Area", "Action", "Keys"])
         self.table.verticalHeader().hide()
@@ -27,7 +36,5 @@ class ShortcutSheet(QDialog):
         layout.addWidget(self.table)
 
     def rows(self) -> list[tuple[str, str, str]]:
-        return [
-            tuple(self.table.item(r, c).text() for c in range(3))  # type: ignore[misc]
-            for r in range(self.table.rowCount())
-        ]
+        """(area, action, keys) as listed."""
+        return list(self._rows)

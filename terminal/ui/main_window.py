@@ -10,10 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QMainWindow,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from terminal import APP_NAME, __version__
 from terminal.config import ConfigStore
@@ -43,7 +51,9 @@ DEFAULT_SIZE = (1280, 800)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, session: MarketSession, config: ConfigStore, paths: AppPaths, log_buffer: LogBuffer) -> None:
+    def __init__(
+        self, session: MarketSession, config: ConfigStore, paths: AppPaths, log_buffer: LogBuffer
+    ) -> None:
         super().__init__()
         self.session = session
         self.config = config
@@ -78,12 +88,14 @@ class MainWindow(QMainWindow):
         self.docks = {
             "watchlist": self._dock("Watchlist", self.watchlist, Qt.DockWidgetArea.LeftDockWidgetArea),
             "book": self._dock("Order book", self.book_view, Qt.DockWidgetArea.RightDockWidgetArea),
-            "trades": self._dock("Trades", self.tape_view, Qt.DockWidgetArea.RightDockWidgetArea),
+            "trades": self._dock("Trades", self.tape_view, Qt.DockWidgetArea.LeftDockWidgetArea),
             "log": self._dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
         }
-        self.splitDockWidget(self.docks["book"], self.docks["trades"], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["watchlist"]], [260], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["book"], self.docks["trades"]], [300, 240], Qt.Orientation.Horizontal)
+        # Default layout: the short watchlist above the trade tape on the left,
+        # the order book's full height on the right, the log along the bottom.
+        self.splitDockWidget(self.docks["watchlist"], self.docks["trades"], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["watchlist"], self.docks["trades"]], [170, 400], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["watchlist"], self.docks["book"]], [280, 260], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["log"]], [120], Qt.Orientation.Vertical)
 
         self.status = FeedStatusBar(session.health, self.theme)
@@ -134,7 +146,7 @@ class MainWindow(QMainWindow):
             "view.theme": self.toggle_theme,
         }
         for tf in TIMEFRAMES:
-            handlers[f"timeframe.{tf}"] = lambda tf=tf: self.set_timeframe(tf)
+            handlers[f"timeframe.{tf}"] = partial(self.set_timeframe, tf)
         return handlers
 
     def _build_menus_and_toolbar(self) -> None:
@@ -200,7 +212,7 @@ class MainWindow(QMainWindow):
         log.error("%s", message)
         self.notice.show_message(message)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.config.save()
         if self._closed is not None and not self._closed.done():
@@ -215,7 +227,11 @@ class MainWindow(QMainWindow):
         else:
             self.resize(*DEFAULT_SIZE)
         state = self._layout.value("state")
-        if isinstance(state, QByteArray) and not state.isEmpty() and not self.restoreState(state, LAYOUT_VERSION):
+        if (
+            isinstance(state, QByteArray)
+            and not state.isEmpty()
+            and not self.restoreState(state, LAYOUT_VERSION)
+        ):
             log.info("Saved window layout is from another version; using the default layout.")
 
     def save_layout(self) -> None:
@@ -310,8 +326,11 @@ class MainWindow(QMainWindow):
     # -- dialogs and views --------------------------------------------------------
     def palette_entries(self) -> list[PaletteEntry]:
         entries = [
-            PaletteEntry(symbol, f"{m.get('type', '')} · {self.session.source.name}",
-                         lambda s=symbol: self.open_symbol(s))
+            PaletteEntry(
+                symbol,
+                f"{m.get('type', '')} · {self.session.source.name}",
+                partial(self.open_symbol, symbol),
+            )
             for symbol, m in self.session.markets.items()
         ]
         for action_id, action in self.actions_by_id.items():
@@ -332,7 +351,8 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> None:
         QMessageBox.about(
-            self, f"About {APP_NAME}",
+            self,
+            f"About {APP_NAME}",
             f"<b>{APP_NAME}</b> {__version__}<br>A desktop trading terminal for crypto markets.<br>"
             f"Config: {self.paths.config_dir}<br>Data: {self.paths.data_dir}",
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -45,7 +45,7 @@ class LadderCanvas(QWidget):
         font.setStyleHint(QFont.StyleHint.Monospace)
         font.setPointSizeF(9.0)
         self.setFont(font)
-        self.setMinimumWidth(220)
+        self.setMinimumWidth(180)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMouseTracking(False)
 
@@ -62,7 +62,7 @@ class LadderCanvas(QWidget):
         bids = self.book.levels("bids", self.step, depth)
         return _rows("asks", asks), _rows("bids", bids)
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event: QPaintEvent) -> None:
         self.paints += 1
         theme = self.theme
         p = QPainter(self)
@@ -72,7 +72,9 @@ class LadderCanvas(QWidget):
         depth = self.rows_per_side()
         asks = self.book.levels("asks", self.step, depth)
         bids = self.book.levels("bids", self.step, depth)
-        max_total = max(asks.cumulative[-1] if len(asks) else 0.0, bids.cumulative[-1] if len(bids) else 0.0) or 1.0
+        max_total = (
+            max(asks.cumulative[-1] if len(asks) else 0.0, bids.cumulative[-1] if len(bids) else 0.0) or 1.0
+        )
         max_size = max(asks.size.max() if len(asks) else 0.0, bids.size.max() if len(bids) else 0.0) or 1.0
         col = (width * 0.36, width * 0.68)  # right edges of price and size columns
         pd, sd = self.price_decimals, self.size_decimals
@@ -80,8 +82,12 @@ class LadderCanvas(QWidget):
 
         p.setPen(theme.color("muted"))
         header = QRectF(0, 0, width - 6, rh)
-        p.drawText(header.adjusted(6, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "Price")
-        p.drawText(QRectF(0, 0, col[1], rh), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "Size")
+        p.drawText(
+            header.adjusted(6, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "Price"
+        )
+        p.drawText(
+            QRectF(0, 0, col[1], rh), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "Size"
+        )
         p.drawText(header, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "Total")
 
         ask_top = rh + (depth - len(asks)) * rh
@@ -94,32 +100,58 @@ class LadderCanvas(QWidget):
                 # asks are drawn best-last (nearest the spread), bids best-first
                 y = ask_top + (len(levels) - 1 - i) * rh if side == "asks" else spread_y + rh + i * rh
                 row = QRectF(0, y, width, rh)
-                price, size, total = float(levels.price[i]), float(levels.size[i]), float(levels.cumulative[i])
+                price, size, total = (
+                    float(levels.price[i]),
+                    float(levels.size[i]),
+                    float(levels.cumulative[i]),
+                )
                 depth_w = width * total / max_total
                 p.fillRect(QRectF(width - depth_w, y + 1, depth_w, rh - 2), theme.color(fill))
                 # the level's own size: a thin strip along the row's foot
                 size_w = width * 0.5 * size / max_size
                 p.fillRect(QRectF(width - size_w, y + rh - 3, size_w, 2), theme.color(color, 200))
                 p.setPen(theme.color(color))
-                p.drawText(row.adjusted(6, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                           f"{price:,.{pd}f}")
+                p.drawText(
+                    row.adjusted(6, 0, 0, 0),
+                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                    f"{price:,.{pd}f}",
+                )
                 p.setPen(theme.color("text"))
-                p.drawText(QRectF(0, y, col[1], rh), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                           f"{size:,.{sd}f}")
-                p.drawText(QRectF(0, y, width - 6, rh), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                           f"{total:,.{sd}f}")
+                p.drawText(
+                    QRectF(0, y, col[1], rh),
+                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                    f"{size:,.{sd}f}",
+                )
+                p.drawText(
+                    QRectF(0, y, width - 6, rh),
+                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                    f"{total:,.{sd}f}",
+                )
                 self._rows.append((row, price))
 
         spread_row = QRectF(0, spread_y, width, rh)
         p.fillRect(spread_row, theme.color("panel"))
         p.setPen(theme.color("text"))
         mid_text, spread_text = self.spread_text()
-        p.drawText(spread_row.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                   mid_text)
+        fm = QFontMetrics(self.font())
+        room = int(width - 24 - fm.horizontalAdvance(mid_text))
+        spread_text = fm.elidedText(spread_text, Qt.TextElideMode.ElideLeft, max(room, 0))
+        p.drawText(
+            spread_row.adjusted(6, 0, -6, 0),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+            mid_text,
+        )
         p.setPen(theme.color("muted"))
-        p.drawText(spread_row.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                   spread_text)
+        p.drawText(
+            spread_row.adjusted(6, 0, -6, 0),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+            spread_text,
+        )
         p.end()
+
+    def sizeHint(self) -> QSize:
+        fm = QFontMetrics(self.font())
+        return QSize(fm.horizontalAdvance("000,000.00  0,000.00000  0,000.00000") + 16, 500)
 
     def spread_text(self) -> tuple[str, str]:
         """(mid price, spread with its size in basis points) for the middle row."""
@@ -131,7 +163,7 @@ class LadderCanvas(QWidget):
         pd = self.price_decimals
         return f"{mid:,.{pd + 1}f}", f"spread {spread:,.{pd}f} · {bps:.1f} bp"
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         for rect, price in self._rows:
             if rect.contains(event.position()):
                 self.price_clicked.emit(price)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
@@ -25,7 +25,7 @@ class TapeView(QWidget):
         font.setStyleHint(QFont.StyleHint.Monospace)
         font.setPointSizeF(9.0)
         self.setFont(font)
-        self.setMinimumWidth(190)
+        self.setMinimumWidth(150)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
     def row_height(self) -> int:
@@ -47,28 +47,38 @@ class TapeView(QWidget):
             for i in range(len(rows))
         ]
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, event: QPaintEvent) -> None:
         self.paints += 1
         theme = self.theme
         p = QPainter(self)
         p.fillRect(self.rect(), theme.color("background"))
+        rows = self.visible_rows()
+        fm = QFontMetrics(self.font())
         rh = self.row_height()
         w = self.width()
         left = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
         right = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight
+        # Columns from the font's metrics, so they never collide whatever the font.
+        time_w = fm.horizontalAdvance("00:00:00")
+        price_w = max([fm.horizontalAdvance(r[1]) for r in rows] + [fm.horizontalAdvance("Price")])
+        price_right = min(6 + time_w + 12 + price_w, w - 6 - fm.horizontalAdvance("0.0000"))
         p.setPen(theme.color("muted"))
         p.drawText(QRectF(6, 0, w, rh), left, "Time")
-        p.drawText(QRectF(0, 0, w * 0.62, rh), right, "Price")
+        p.drawText(QRectF(0, 0, price_right, rh), right, "Price")
         p.drawText(QRectF(0, 0, w - 6, rh), right, "Size")
-        for i, (when, price, size, side) in enumerate(self.visible_rows()):
+        for i, (when, price, size, side) in enumerate(rows):
             y = rh * (i + 1)
             p.setPen(theme.color("muted"))
             p.drawText(QRectF(6, y, w, rh), left, when)
             p.setPen(theme.color("up" if side == BUY else "down"))
-            p.drawText(QRectF(0, y, w * 0.62, rh), right, price)
+            p.drawText(QRectF(0, y, price_right, rh), right, price)
             p.setPen(theme.color("text"))
-            p.drawText(QRectF(0, y, w - 6, rh), right, size)
+            p.drawText(QRectF(price_right, y, w - 6 - price_right, rh), right, size)
         p.end()
+
+    def sizeHint(self) -> QSize:
+        fm = QFontMetrics(self.font())
+        return QSize(fm.horizontalAdvance("00:00:00  000,000.00  000.00000") + 16, 400)
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme

@@ -90,5 +90,6 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
         f"QToolBar {{ border: none; background: {theme.panel}; spacing: 2px; }}"
         f"QStatusBar {{ background: {theme.panel}; color: {theme.muted}; }}"
         f"QTableView {{ gridline-color: {theme.grid}; border: none; }}"
-        f"QHeaderView::section {{ background: {theme.panel}; color: {theme.muted}; border: none; padding: 3px; }}"
+        f"QHeaderView::section {{ background: {theme.panel}; color: {theme.muted};"
+        " border: none; padding: 3px; }"
     )

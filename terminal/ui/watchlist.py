@@ -21,7 +21,7 @@ def compact(value: float | None) -> str:
         return "–"
     for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
         if abs(value) >= size:
-            return f"{value / size:,.2f}{unit}"
+            return f"{value / size:,.1f}{unit}"
     return f"{value:,.2f}"
 
 
@@ -38,7 +38,8 @@ class WatchlistModel(QAbstractTableModel):
         self.beginResetModel()
         self.symbols = list(symbols)
         self.decimals = {
-            s: decimals_for(float(markets.get(s, {}).get("precision", {}).get("price") or 0.01)) for s in symbols
+            s: decimals_for(float(markets.get(s, {}).get("precision", {}).get("price") or 0.01))
+            for s in symbols
         }
         self.endResetModel()
 
@@ -48,13 +49,15 @@ class WatchlistModel(QAbstractTableModel):
         if self.symbols:
             self.dataChanged.emit(self.index(0, 1), self.index(len(self.symbols) - 1, len(HEADERS) - 1))
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.symbols)
 
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(HEADERS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[section]
         return None
@@ -105,6 +108,7 @@ class WatchlistView(QTableView):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setMinimumWidth(250)
         self.clicked.connect(self._emit)
         self.activated.connect(self._emit)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from terminal.market.candles import CandleSeries, OHLCV
+from terminal.market.candles import OHLCV, CandleSeries
 from terminal.market.simulator.instruments import Instrument
 from terminal.market.timeframes import MINUTE_MS
 
@@ -120,7 +120,9 @@ class SymbolMarket:
             self._last_event_ms = now
             self.time_ms = now
             self._close_empty_minutes(now)
-            self._log_fair += self._sigma_per_s * math.sqrt(max(dt_s, 0.0)) * float(self.rng.standard_normal())
+            self._log_fair += (
+                self._sigma_per_s * math.sqrt(max(dt_s, 0.0)) * float(self.rng.standard_normal())
+            )
             self._event(now)
             changed = True
             self._next_event_ms = now + self._draw_gap_ms()
@@ -181,7 +183,12 @@ class SymbolMarket:
         fair = round(self.fair_price / tick)
         distance = 1 + int(self.rng.exponential(self._spacing * 12))
         best_bid, best_ask = self._best_keys()
-        if best_bid is not None and best_ask is not None and best_ask - best_bid > 2 and self.rng.random() < 0.35:
+        if (
+            best_bid is not None
+            and best_ask is not None
+            and best_ask - best_bid > 2
+            and self.rng.random() < 0.35
+        ):
             # A wide spread draws makers in: they improve the best quote.
             inside = 1 + int(self.rng.integers(max(1, (best_ask - best_bid) // 2)))
             if self.rng.random() < 0.5:

@@ -12,10 +12,11 @@ current state after the next change.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -39,18 +40,11 @@ def wall_clock_ms() -> int:
 class SimulatedExchange:
     id = "simulated"
     name = "Simulated"
-    timeframes: dict[str, str] = {tf: tf for tf in TIMEFRAMES}
-    has: dict[str, bool] = {
-        "fetchOHLCV": True,
-        "fetchOrderBook": True,
-        "fetchTicker": True,
-        "fetchTickers": True,
-        "fetchTrades": True,
-        "watchOrderBook": True,
-        "watchTrades": True,
-        "watchOHLCV": True,
-        "watchTicker": True,
-    }
+    #: What the simulator can do, in ccxt's ``has`` vocabulary.
+    CAPABILITIES: ClassVar[tuple[str, ...]] = (
+        "fetchOHLCV", "fetchOrderBook", "fetchTicker", "fetchTickers", "fetchTrades",
+        "watchOrderBook", "watchTrades", "watchOHLCV", "watchTicker",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -62,11 +56,12 @@ class SimulatedExchange:
         pump_interval: float = 0.05,
         timeframes: list[str] | None = None,
     ) -> None:
-        self.seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**32)
+        self.seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
         self.clock = clock
         self.pump_interval = pump_interval
-        if timeframes is not None:  # an exchange that offers fewer timeframes (tests)
-            self.timeframes = {tf: tf for tf in timeframes}
+        # ``timeframes`` lets a test play an exchange that offers fewer of them.
+        self.timeframes = {tf: tf for tf in (timeframes or TIMEFRAMES)}
+        self.has: dict[str, Any] = dict.fromkeys(self.CAPABILITIES, True)
         self.start_ms = floor_time(clock(), "1m")
         self._instruments = {i.symbol: i for i in instruments}
         self._speed = speed
@@ -115,7 +110,11 @@ class SimulatedExchange:
 
     # -- REST-like calls ------------------------------------------------------
     async def fetch_ohlcv(
-        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None,
+        self,
+        symbol: str,
+        timeframe: str = "1m",
+        since: int | None = None,
+        limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[list[float]]:
         self._check_timeframe(timeframe)
@@ -129,7 +128,11 @@ class SimulatedExchange:
             first_minute = floor_time(int(since) + tf_ms - 1, timeframe)  # first open >= since
         # Like Binance: a `since` before the first candle starts at the first one.
         start = int(np.searchsorted(minutes.ts, first_minute))
-        stop = int(np.searchsorted(minutes.ts, int(minutes.ts[start]) + limit * tf_ms)) if start < len(minutes) else start
+        stop = (
+            int(np.searchsorted(minutes.ts, int(minutes.ts[start]) + limit * tf_ms))
+            if start < len(minutes)
+            else start
+        )
         data = minutes.snapshot().slice(start, stop)
         if timeframe != "1m":
             data = resample(data, tf_ms)
@@ -149,12 +152,15 @@ class SimulatedExchange:
         return {s: self._ticker(s) for s in (symbols or self.symbols)}
 
     async def fetch_trades(
-        self, symbol: str, since: int | None = None, limit: int | None = None,
+        self,
+        symbol: str,
+        since: int | None = None,
+        limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         engine = self._current(symbol)
         trades = [t for t in engine.trades if since is None or t.timestamp >= since]
-        trades = trades[-(limit or 500):]
+        trades = trades[-(limit or 500) :]
         return [t.as_ccxt(symbol) for t in trades]
 
     # -- streaming ------------------------------------------------------------
@@ -167,18 +173,25 @@ class SimulatedExchange:
         return self._book(symbol, limit)
 
     async def watch_trades(
-        self, symbol: str, since: int | None = None, limit: int | None = None,
+        self,
+        symbol: str,
+        since: int | None = None,
+        limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         engine = self.engine(symbol)
         cursor = self._trade_cursor.setdefault(symbol, engine.trade_seq)
         await self._wait(lambda: engine.trade_seq > cursor)
-        new = [t for t in engine.trades[-(engine.trade_seq - cursor):] if t.id > cursor]
+        new = [t for t in engine.trades[-(engine.trade_seq - cursor) :] if t.id > cursor]
         self._trade_cursor[symbol] = engine.trade_seq
         return [t.as_ccxt(symbol) for t in new]
 
     async def watch_ohlcv(
-        self, symbol: str, timeframe: str = "1m", since: int | None = None, limit: int | None = None,
+        self,
+        symbol: str,
+        timeframe: str = "1m",
+        since: int | None = None,
+        limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[list[float]]:
         """Candles of ``timeframe`` changed since this caller's last call
@@ -186,6 +199,10 @@ class SimulatedExchange:
         self._check_timeframe(timeframe)
         engine = self.engine(symbol)
         key = (symbol, timeframe)
+        if len(engine.candles):
+            # A first call starts from the candle live when it was made, so
+            # candles that change or close while it waits are not lost.
+            self._ohlcv_cursor.setdefault(key, int(engine.candles.ts[-1]))
         seen_version = engine.candles.version
         await self._wait(lambda: engine.candles.version != seen_version)
         tf_ms = timeframe_ms(timeframe)
@@ -208,10 +225,8 @@ class SimulatedExchange:
         task, self._pump_task = self._pump_task, None
         if task is not None:
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
         async with self._changed:
             self._changed.notify_all()
 
@@ -262,9 +277,17 @@ class SimulatedExchange:
         engine = self._current(symbol)
         candles = engine.candles
         now = engine.time_ms
-        start = int(np.searchsorted(candles.ts, now - 24 * 3600 * 1000 + MINUTE_MS))
-        day = OHLCV(candles.ts[start:], candles.open[start:], candles.high[start:], candles.low[start:],
-                    candles.close[start:], candles.volume[start:])
+        # The 1440 minute candles that opened in the last 24 h, the live one
+        # included (counting from ``now`` itself would drop one mid-minute).
+        start = int(np.searchsorted(candles.ts, now - now % MINUTE_MS - 24 * 3600 * 1000 + MINUTE_MS))
+        day = OHLCV(
+            candles.ts[start:],
+            candles.open[start:],
+            candles.high[start:],
+            candles.low[start:],
+            candles.close[start:],
+            candles.volume[start:],
+        )
         last = engine.last_price
         open_ = float(day.open[0]) if len(day) else last
         base_volume = float(day.volume.sum())
@@ -316,4 +339,3 @@ class SimulatedExchange:
             },
             "info": {},
         }
-

@@ -51,6 +51,13 @@ def generate_history(instrument: Instrument, end_ms: int, minutes: int, rng: np.
     h = np.maximum.reduce([h, o, c])
     l = np.minimum.reduce([l, o, c])
     move = np.abs(log_close - log_open) / (sigma + 1e-12)
-    volume = instrument.typical_size * 300 * intraday * regime * (0.6 + 0.5 * move) * rng.lognormal(0, 0.45, minutes)
+    volume = (
+        instrument.typical_size
+        * 300
+        * intraday
+        * regime
+        * (0.6 + 0.5 * move)
+        * rng.lognormal(0, 0.45, minutes)
+    )
     volume = round_to(volume, instrument.lot)
     return OHLCV(ts, o, h, l, c, volume)

@@ -34,7 +34,7 @@ class PriceAxis(pg.AxisItem):
 
     decimals = 2
 
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         decimals = max(self.decimals, decimals_for(spacing) if spacing > 0 else 0)
         return [f"{v:,.{decimals}f}" for v in values]
 
@@ -44,7 +44,9 @@ class ChartWidget(QWidget):
 
     hovered = Signal(int)  # index of the candle under the mouse, -1 when none
 
-    def __init__(self, theme: Theme = DARK, visible_candles: int = 300, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, theme: Theme = DARK, visible_candles: int = 300, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.series = CandleSeries(60_000)
         self.symbol = ""
@@ -93,14 +95,21 @@ class ChartWidget(QWidget):
         self.price_plot.addItem(self.candles)
         self.volume_plot.addItem(self.volumes)
 
-        self.last_line = pg.InfiniteLine(angle=0, movable=False, label="{value}",
-                                         labelOpts={"position": 0.98, "anchors": [(1, 0.5), (1, 0.5)]})
+        self.last_line = pg.InfiniteLine(
+            angle=0,
+            movable=False,
+            label="{value}",
+            labelOpts={"position": 0.98, "anchors": [(1, 0.5), (1, 0.5)]},
+        )
         self.vline = pg.InfiniteLine(angle=90, movable=False)
         self.hline = pg.InfiniteLine(angle=0, movable=False)
         self.vline_volume = pg.InfiniteLine(angle=90, movable=False)
         self.price_plot.addItem(self.last_line, ignoreBounds=True)
-        for line, plot in ((self.vline, self.price_plot), (self.hline, self.price_plot),
-                           (self.vline_volume, self.volume_plot)):
+        for line, plot in (
+            (self.vline, self.price_plot),
+            (self.hline, self.price_plot),
+            (self.vline_volume, self.volume_plot),
+        ):
             plot.addItem(line, ignoreBounds=True)
             line.hide()
 
@@ -277,7 +286,7 @@ class ChartWidget(QWidget):
         self._update_readout(index, point.y() if in_price else None)
         self.hovered.emit(index)
 
-    def leaveEvent(self, event: object) -> None:  # noqa: N802 - Qt API
+    def leaveEvent(self, event: object) -> None:
         self._hide_crosshair()
         super().leaveEvent(event)  # type: ignore[arg-type]
 
@@ -305,8 +314,12 @@ class ChartWidget(QWidget):
         change = (c - o) / o * 100 if o else 0.0
         parts = [
             f"{self.symbol}  {when:%Y-%m-%d %H:%M}",
-            f"O {o:,.{d}f}", f"H {h:,.{d}f}", f"L {l:,.{d}f}", f"C {c:,.{d}f}",
-            f"{change:+.2f}%", f"V {_compact(v)}",
+            f"O {o:,.{d}f}",
+            f"H {h:,.{d}f}",
+            f"L {l:,.{d}f}",
+            f"C {c:,.{d}f}",
+            f"{change:+.2f}%",
+            f"V {_compact(v)}",
         ]
         if cursor_price is not None:
             parts.append(f"@ {cursor_price:,.{d}f}")
@@ -319,7 +332,8 @@ class ChartWidget(QWidget):
         if 0 <= index < len(s):
             color = theme.up if s.close[index] >= s.open[index] else theme.down
             head, _, rest = text.partition("   ")
-            text = f"<b>{head}</b>&nbsp;&nbsp;&nbsp;<span style='color:{color}'>{rest.replace('   ', '&nbsp;&nbsp;&nbsp;')}</span>"
+            gap = "&nbsp;" * 3
+            text = f"<b>{head}</b>{gap}<span style='color:{color}'>{rest.replace('   ', gap)}</span>"
         self.readout.setText(text)
 
 

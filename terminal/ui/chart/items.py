@@ -77,7 +77,7 @@ class SeriesItem(pg.GraphicsObject):
         raise NotImplementedError
 
     # -- QGraphicsItem ---------------------------------------------------------
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+    def boundingRect(self) -> QRectF:
         return QRectF(self._bounds)
 
     def paint(self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
@@ -99,23 +99,52 @@ class SeriesItem(pg.GraphicsObject):
         else:
             self.merged = False
             x = series.ts[i0:i1] / 1000.0 + slot / 2
-            self._paint_slots(p, x, series.open[i0:i1], series.high[i0:i1], series.low[i0:i1],
-                              series.close[i0:i1], series.volume[i0:i1], slot, px)
+            self._paint_slots(
+                p,
+                x,
+                series.open[i0:i1],
+                series.high[i0:i1],
+                series.low[i0:i1],
+                series.close[i0:i1],
+                series.volume[i0:i1],
+                slot,
+                px,
+            )
         if self.drawn and self.on_painted is not None:
             callback, self.on_painted = self.on_painted, None
             callback()
 
-    def _paint_slots(self, p: QPainter, x: np.ndarray, o: np.ndarray, h: np.ndarray, l: np.ndarray,
-                     c: np.ndarray, v: np.ndarray, slot: float, px: float) -> None:
+    def _paint_slots(
+        self,
+        p: QPainter,
+        x: np.ndarray,
+        o: np.ndarray,
+        h: np.ndarray,
+        l: np.ndarray,
+        c: np.ndarray,
+        v: np.ndarray,
+        slot: float,
+        px: float,
+    ) -> None:
         raise NotImplementedError
 
-    def _paint_merged(self, p: QPainter, x: np.ndarray, o: np.ndarray, h: np.ndarray, l: np.ndarray,
-                      c: np.ndarray, v: np.ndarray, px: float) -> None:
+    def _paint_merged(
+        self,
+        p: QPainter,
+        x: np.ndarray,
+        o: np.ndarray,
+        h: np.ndarray,
+        l: np.ndarray,
+        c: np.ndarray,
+        v: np.ndarray,
+        px: float,
+    ) -> None:
         raise NotImplementedError
 
     # -- batched drawing ---------------------------------------------------------
-    def _draw_rects(self, p: QPainter, k: int, x0: np.ndarray, y0: np.ndarray, w: float | np.ndarray,
-                    hgt: np.ndarray) -> None:
+    def _draw_rects(
+        self, p: QPainter, k: int, x0: np.ndarray, y0: np.ndarray, w: float | np.ndarray, hgt: np.ndarray
+    ) -> None:
         n = len(x0)
         if not n:
             return
@@ -162,8 +191,18 @@ class CandlestickItem(SeriesItem):
         top, bottom = min(bounds.top(), low), max(bounds.bottom(), high)
         return QRectF(bounds.left(), top, right - bounds.left(), bottom - top)
 
-    def _paint_slots(self, p: QPainter, x: np.ndarray, o: np.ndarray, h: np.ndarray, l: np.ndarray,
-                     c: np.ndarray, v: np.ndarray, slot: float, px: float) -> None:
+    def _paint_slots(
+        self,
+        p: QPainter,
+        x: np.ndarray,
+        o: np.ndarray,
+        h: np.ndarray,
+        l: np.ndarray,
+        c: np.ndarray,
+        v: np.ndarray,
+        slot: float,
+        px: float,
+    ) -> None:
         up = c >= o
         body_w = slot * BODY_FRACTION
         min_h = abs(self.pixelHeight()) or 0.0  # a doji is still one pixel tall
@@ -173,8 +212,17 @@ class CandlestickItem(SeriesItem):
             self._draw_vlines(p, k, x[mask], l[mask], h[mask])
             self._draw_rects(p, k, x[mask] - body_w / 2, bottom[mask], body_w, height[mask])
 
-    def _paint_merged(self, p: QPainter, x: np.ndarray, o: np.ndarray, h: np.ndarray, l: np.ndarray,
-                      c: np.ndarray, v: np.ndarray, px: float) -> None:
+    def _paint_merged(
+        self,
+        p: QPainter,
+        x: np.ndarray,
+        o: np.ndarray,
+        h: np.ndarray,
+        l: np.ndarray,
+        c: np.ndarray,
+        v: np.ndarray,
+        px: float,
+    ) -> None:
         up = c >= o
         for k, mask in enumerate((up, ~up)):
             self._draw_vlines(p, k, x[mask], l[mask], h[mask])
@@ -195,16 +243,35 @@ class VolumeItem(SeriesItem):
         right = max(bounds.right(), ts / 1000.0 + self.slot_s())
         return QRectF(bounds.left(), 0.0, right - bounds.left(), max(bounds.bottom(), volume))
 
-    def _paint_slots(self, p: QPainter, x: np.ndarray, o: np.ndarray, h: np.ndarray, l: np.ndarray,
-                     c: np.ndarray, v: np.ndarray, slot: float, px: float) -> None:
+    def _paint_slots(
+        self,
+        p: QPainter,
+        x: np.ndarray,
+        o: np.ndarray,
+        h: np.ndarray,
+        l: np.ndarray,
+        c: np.ndarray,
+        v: np.ndarray,
+        slot: float,
+        px: float,
+    ) -> None:
         up = c >= o
         w = slot * BODY_FRACTION
         zeros = np.zeros(len(x))
         for k, mask in enumerate((up, ~up)):
             self._draw_rects(p, k, x[mask] - w / 2, zeros[mask], w, v[mask])
 
-    def _paint_merged(self, p: QPainter, x: np.ndarray, o: np.ndarray, h: np.ndarray, l: np.ndarray,
-                      c: np.ndarray, v: np.ndarray, px: float) -> None:
+    def _paint_merged(
+        self,
+        p: QPainter,
+        x: np.ndarray,
+        o: np.ndarray,
+        h: np.ndarray,
+        l: np.ndarray,
+        c: np.ndarray,
+        v: np.ndarray,
+        px: float,
+    ) -> None:
         up = c >= o
         zeros = np.zeros(len(x))
         for k, mask in enumerate((up, ~up)):

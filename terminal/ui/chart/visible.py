@@ -44,7 +44,7 @@ def envelope(series: CandleSeries, i0: int, i1: int, x0_s: float, px_s: float) -
     starts = np.flatnonzero(np.r_[True, column[1:] != column[:-1]])
     ends = np.r_[starts[1:], len(column)] - 1
     return Envelope(
-        x0_s + (column[starts] + 0.5) * px_s,
+        np.asarray(x0_s + (column[starts] + 0.5) * px_s, dtype=np.float64),
         series.open[i0:i1][starts],
         np.maximum.reduceat(series.high[i0:i1], starts),
         np.minimum.reduceat(series.low[i0:i1], starts),
