@@ -44,5 +44,9 @@ class FeedError(TerminalError):
     """A live feed failed (connection lost, exchange down, malformed data)."""
 
 
+class ExchangeClosedError(FeedError):
+    """A call reached an exchange connection that was closed on purpose."""
+
+
 class ExchangeUnavailableError(FeedError):
     """The exchange cannot be reached right now; the feed will retry."""

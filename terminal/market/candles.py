@@ -158,14 +158,15 @@ class CandleSeries:
         self.version += 1
         return Change.HISTORY
 
-    def upsert_rows(self, rows: Sequence[Sequence[float]]) -> Change:
+    def upsert_rows(self, rows: Sequence[Sequence[float | None]]) -> Change:
         """Apply ccxt OHLCV rows (oldest first); returns the widest change."""
         widest = Change.NONE
         for row in rows:
             if any(x is None for x in row[:6]):
                 continue
-            change = self.upsert(int(row[0]), *(float(x) for x in row[1:6]))
-            widest = max(widest, change, key=lambda c: c.value)
+            ts, o, h, l, c, v = (float(x) for x in row[:6] if x is not None)
+            change = self.upsert(int(ts), o, h, l, c, v)
+            widest = max(widest, change, key=lambda ch: ch.value)
         return widest
 
     def _inserted(self, i: int, ts: int, values: tuple[float, ...]) -> OHLCV:

@@ -1,4 +1,9 @@
-"""Feed health: state, last-message age and message rate, as the status bar shows them."""
+"""Feed health: state, last-message age and message rate, as the status bar shows them.
+
+Each stream (candles, book, trades, a ticker, the session itself) keeps its
+own state, so a failing book feed is not hidden by a healthy trade feed: the
+overall state is the worst stream's, and the reason names that stream.
+"""
 
 from __future__ import annotations
 
@@ -16,19 +21,30 @@ class FeedState(StrEnum):
     STOPPED = "stopped"
 
 
+#: Worse states first: the overall state is the first one any stream is in.
+SEVERITY = (
+    FeedState.STOPPED,
+    FeedState.FAILED,
+    FeedState.RECONNECTING,
+    FeedState.STALE,
+    FeedState.CONNECTING,
+    FeedState.LIVE,
+)
+
+
 class FeedHealth:
     """Counts messages in one-second buckets; a feed with no message for
     ``stale_after`` seconds reads as STALE until the next one arrives."""
 
     def __init__(self, stale_after: float = 10.0) -> None:
         self.stale_after = stale_after
-        self._state = FeedState.CONNECTING
-        self.reason = ""
+        self._streams: dict[str, tuple[FeedState, str]] = {}
         self.last_message: float | None = None
         self.total = 0
         self._buckets: deque[list[int]] = deque(maxlen=4)  # [second, count]
 
-    def message(self, count: int = 1) -> None:
+    def message(self, stream: str, count: int = 1) -> None:
+        """``stream`` delivered ``count`` messages: it is live."""
         now = time.monotonic()
         self.last_message = now
         self.total += count
@@ -37,20 +53,40 @@ class FeedHealth:
             self._buckets[-1][1] += count
         else:
             self._buckets.append([second, count])
-        if self._state is not FeedState.STOPPED:
-            self._state = FeedState.LIVE
-            self.reason = ""
+        self._streams[stream] = (FeedState.LIVE, "")
 
-    def set(self, state: FeedState, reason: str = "") -> None:
-        self._state = state
-        self.reason = reason
+    def set(self, stream: str, state: FeedState, reason: str = "") -> None:
+        self._streams[stream] = (state, reason)
+
+    def forget(self, stream: str) -> None:
+        """The stream ended on purpose (symbol switch): it no longer counts."""
+        self._streams.pop(stream, None)
+
+    def stream_state(self, stream: str) -> FeedState | None:
+        entry = self._streams.get(stream)
+        return None if entry is None else entry[0]
+
+    def _worst(self) -> tuple[FeedState, str, str]:
+        if not self._streams:
+            return FeedState.CONNECTING, "", ""
+        stream, (state, reason) = min(self._streams.items(), key=lambda item: SEVERITY.index(item[1][0]))
+        return state, reason, stream
 
     @property
     def state(self) -> FeedState:
+        state = self._worst()[0]
         age = self.age()
-        if self._state is FeedState.LIVE and age is not None and age > self.stale_after:
+        if state is FeedState.LIVE and age is not None and age > self.stale_after:
             return FeedState.STALE
-        return self._state
+        return state
+
+    @property
+    def reason(self) -> str:
+        """Why the worst stream is not live, naming the stream ("" when all are live)."""
+        _, reason, stream = self._worst()
+        if not reason:
+            return ""
+        return f"{stream}: {reason}" if stream else reason
 
     def age(self) -> float | None:
         """Seconds since the last message, or None before the first."""

@@ -12,11 +12,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from enum import Flag, auto
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from terminal.errors import TerminalError, UnknownSymbolError, UnsupportedTimeframeError
+from terminal.errors import ExchangeClosedError, TerminalError, UnknownSymbolError, UnsupportedTimeframeError
 from terminal.market.backoff import Backoff
 from terminal.market.candles import OHLCV, CandleSeries, Change
 from terminal.market.health import FeedHealth, FeedState
@@ -43,6 +44,10 @@ class Topic(Flag):
 
 
 Listener = Callable[[Topic], None]
+Handled = tuple[int, Topic]  # what one pass of a watch loop did: messages handled, topics changed
+
+SESSION = "session"  # health stream of the session itself (markets, close)
+OPEN = "open"  # health stream of the last symbol/timeframe switch
 
 #: Errors that retrying cannot fix: the loop stops and says why.
 PERMANENT_ERRORS: tuple[type[TerminalError], ...] = (UnknownSymbolError, UnsupportedTimeframeError)
@@ -91,9 +96,10 @@ class MarketSession:
 
     # -- lifecycle -------------------------------------------------------------
     async def start(self, symbol: str, timeframe: str) -> None:
-        self.health.set(FeedState.CONNECTING)
+        self.health.set(SESSION, FeedState.CONNECTING)
         self._notify(Topic.STATUS)
         await self.source.load_markets()
+        self.health.message(SESSION)
         self.watchlist = [s for s in self.watchlist if s in self.source.markets] or list(self.source.markets)[
             :5
         ]
@@ -122,7 +128,7 @@ class MarketSession:
         self._symbol_tasks.clear()
         self._ticker_tasks.clear()
         await self.source.close()
-        self.health.set(FeedState.STOPPED)
+        self.health.set(SESSION, FeedState.STOPPED)
         self._notify(Topic.STATUS)
 
     # -- what is on screen -----------------------------------------------------
@@ -132,18 +138,18 @@ class MarketSession:
         if self._open_task is not None and not self._open_task.done():
             self._open_task.cancel()
         task = asyncio.get_running_loop().create_task(self.open(symbol, timeframe or self.timeframe))
-        task.add_done_callback(self._report_open_failure)
+        task.add_done_callback(partial(self._report_open_failure, symbol))
         self._open_task = task
         return task
 
-    def _report_open_failure(self, task: asyncio.Task[None]) -> None:
+    def _report_open_failure(self, symbol: str, task: asyncio.Task[None]) -> None:
         if task.cancelled():
             return
         exc = task.exception()
         if exc is not None:
             message = exc.user_message() if isinstance(exc, TerminalError) else f"{type(exc).__name__}: {exc}"
-            log.error("Could not open %s: %s", self.symbol, message)
-            self.health.set(FeedState.FAILED, message)
+            log.error("Could not open %s: %s", symbol, message)
+            self.health.set(OPEN, FeedState.FAILED, message)
             self._notify(Topic.STATUS)
 
     async def open(self, symbol: str, timeframe: str) -> None:
@@ -159,16 +165,18 @@ class MarketSession:
             self.tape.clear()
             self._notify(Topic.BOOK | Topic.TRADES)
         await self._load_history()
+        self.health.forget(OPEN)
         self._symbol_tasks = [
-            self._spawn(f"ohlcv {symbol} {timeframe}", self._watch_candles),
-            self._spawn(f"book {symbol}", self._watch_book),
-            self._spawn(f"trades {symbol}", self._watch_trades),
+            self._spawn(f"{timeframe} candles", self._watch_candles),
+            self._spawn("order book", self._watch_book),
+            self._spawn("trades", self._watch_trades),
         ]
 
     async def _stop_symbol_tasks(self) -> None:
         tasks, self._symbol_tasks = self._symbol_tasks, []
         for task in tasks:
             task.cancel()
+            self.health.forget(task.get_name())
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _load_history(self) -> None:
@@ -191,7 +199,7 @@ class MarketSession:
             if len(page) < OHLCV_PAGE // 2:
                 break  # a short page: we reached the newest candle
         data = OHLCV.from_rows(rows)
-        self.health.message()
+        self.health.message("history")
         if fetch_tf != self.timeframe:
             self._fine, self._fine_tf = CandleSeries(fetch_ms), fetch_tf
             self._fine.replace(data)
@@ -204,32 +212,40 @@ class MarketSession:
         self._notify(Topic.CANDLES_RELOAD | Topic.STATUS)
 
     # -- watch loops -----------------------------------------------------------
-    def _spawn(self, name: str, body: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+    def _spawn(self, name: str, body: Callable[[], Awaitable[Handled]]) -> asyncio.Task[None]:
+        """A watch loop named ``name``; the name is also its stream in ``health``."""
         return asyncio.get_running_loop().create_task(self._forever(name, body), name=name)
 
-    async def _forever(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
-        """Run ``body`` again and again; on failure report, back off, retry."""
+    async def _forever(self, name: str, body: Callable[[], Awaitable[Handled]]) -> None:
+        """Run ``body`` again and again; on failure report, back off, retry.
+        Health is marked before listeners hear of the change, so they see it."""
         backoff = Backoff()
         while not self._closed:
             try:
-                await body()
+                count, topic = await body()
                 backoff.reset()
+                if count:
+                    self.health.message(name, count)
+                if topic:
+                    self._notify(topic)
             except asyncio.CancelledError:
                 raise
+            except ExchangeClosedError:
+                return  # closed on purpose: nothing to report
             except PERMANENT_ERRORS as exc:
-                self.health.set(FeedState.FAILED, exc.user_message())
+                self.health.set(name, FeedState.FAILED, exc.user_message())
                 log.error("%s stopped: %s", name, exc.user_message())
                 self._notify(Topic.STATUS)
                 return
             except Exception as exc:  # noqa: BLE001 - any exchange failure: report, back off, retry
                 delay = backoff.next()
                 reason = f"{type(exc).__name__}: {exc}"
-                self.health.set(FeedState.RECONNECTING, reason)
+                self.health.set(name, FeedState.RECONNECTING, reason)
                 log.warning("%s failed (%s); retrying in %.1f s", name, reason, delay)
                 self._notify(Topic.STATUS)
                 await asyncio.sleep(delay)
 
-    async def _watch_candles(self) -> None:
+    async def _watch_candles(self) -> Handled:
         fine = self._fine
         if fine is None:
             rows = await self.source.watch_ohlcv(self.symbol, self.timeframe)
@@ -238,11 +254,9 @@ class MarketSession:
             rows = await self.source.watch_ohlcv(self.symbol, self._fine_tf)
             fine.upsert_rows(rows)
             change = self._fold_fine(fine, rows)
-        self.health.message()
         if change is Change.HISTORY:
-            self._notify(Topic.CANDLES_RELOAD)
-        elif change is not Change.NONE:
-            self._notify(Topic.CANDLES_LIVE)
+            return 1, Topic.CANDLES_RELOAD
+        return 1, (Topic(0) if change is Change.NONE else Topic.CANDLES_LIVE)
 
     def _fold_fine(self, fine: CandleSeries, rows: list[list[float]]) -> Change:
         """Rebuild the chart candles that the finer candles in ``rows`` fall in."""
@@ -264,18 +278,16 @@ class MarketSession:
             widest = max(widest, change, key=lambda c: c.value)
         return widest
 
-    async def _watch_book(self) -> None:
+    async def _watch_book(self) -> Handled:
         book = await self.source.watch_order_book(self.symbol, self.book_depth)
         bids, asks = book.get("bids") or [], book.get("asks") or []
         self.book.replace(bids, asks, book.get("timestamp"), depth=self.book_depth)
-        self.health.message()
-        self._notify(Topic.BOOK)
+        return 1, Topic.BOOK
 
-    async def _watch_trades(self) -> None:
+    async def _watch_trades(self) -> Handled:
         trades = await self.source.watch_trades(self.symbol)
-        if self.tape.extend(trades):
-            self.health.message(len(trades))
-            self._notify(Topic.TRADES)
+        added = self.tape.extend(trades)
+        return added, (Topic.TRADES if added else Topic(0))
 
     async def _load_tickers(self) -> None:
         try:
@@ -290,10 +302,8 @@ class MarketSession:
         if symbol in self._ticker_tasks:
             return
 
-        async def body() -> None:
-            ticker = await self.source.watch_ticker(symbol)
-            self.health.message()
-            self.tickers[symbol] = ticker
-            self._notify(Topic.TICKERS)
+        async def body() -> Handled:
+            self.tickers[symbol] = await self.source.watch_ticker(symbol)
+            return 1, Topic.TICKERS
 
         self._ticker_tasks[symbol] = self._spawn(f"ticker {symbol}", body)

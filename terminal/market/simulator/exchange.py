@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from terminal.errors import UnknownSymbolError, UnsupportedTimeframeError
+from terminal.errors import ExchangeClosedError, UnknownSymbolError, UnsupportedTimeframeError
 from terminal.market.candles import OHLCV
 from terminal.market.resample import resample
 from terminal.market.simulator.engine import SymbolMarket, iso8601
@@ -208,7 +208,7 @@ class SimulatedExchange:
         tf_ms = timeframe_ms(timeframe)
         newest = int(engine.candles.ts[-1])
         first = self._ohlcv_cursor.get(key, newest)
-        first = floor_time(max(first, newest - 10 * tf_ms), timeframe)
+        first = floor_time(max(first, newest - MAX_OHLCV_LIMIT * tf_ms), timeframe)
         self._ohlcv_cursor[key] = floor_time(newest, timeframe)
         start = int(np.searchsorted(engine.candles.ts, first))
         data = engine.candles.snapshot().slice(start, len(engine.candles))
@@ -238,12 +238,12 @@ class SimulatedExchange:
 
     async def _wait(self, ready: Callable[[], bool]) -> None:
         if self._closed:
-            raise asyncio.CancelledError("exchange closed")
+            raise ExchangeClosedError("The simulated exchange was closed.")
         self._ensure_pump()
         async with self._changed:
             await self._changed.wait_for(lambda: self._closed or ready())
         if self._closed:
-            raise asyncio.CancelledError("exchange closed")
+            raise ExchangeClosedError("The simulated exchange was closed.")
 
     def _ensure_pump(self) -> None:
         if self._pump_task is None or self._pump_task.done():

@@ -1,0 +1,217 @@
+"""Settings on disk, and the log file and panel feed."""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from terminal.config import DEFAULT_WATCHLIST, ConfigStore, Settings
+from terminal.logs import LogBuffer, setup_logging
+
+# -- settings ------------------------------------------------------------------
+
+
+def test_missing_config_file_is_created_with_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "folder" / "config.toml"
+
+    store = ConfigStore(path)
+
+    assert path.exists()
+    assert store.problem is None and store.writable
+    assert store.settings == Settings()
+    assert store.settings.watchlist == DEFAULT_WATCHLIST
+    on_disk = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert on_disk["market"]["timeframe"] == "1m"
+    assert Settings.model_validate(on_disk) == Settings()
+    assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_saved_settings_load_back_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    store = ConfigStore(path)
+    store.settings.theme = "light"
+    store.settings.market.symbol = "ETH/USDT"
+    store.settings.market.timeframe = "4h"
+    store.settings.watchlist = ["ETH/USDT", "XRP/USDT"]
+    store.settings.simulator.seed = 42
+    store.settings.simulator.speed = 2.5
+    store.settings.chart.time_zone = "utc"
+    store.settings.keybindings = {"chart.zoom_in": "Ctrl+="}
+
+    assert store.save() is True
+    reloaded = ConfigStore(path)
+
+    assert reloaded.problem is None
+    assert reloaded.settings == store.settings
+    assert reloaded.settings.market.timeframe == "4h"
+    assert reloaded.settings.simulator.seed == 42
+
+
+def test_hand_written_partial_file_fills_the_rest_with_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('theme = "light"\n\n[market]\nsymbol = "SOL/USDT"\n', encoding="utf-8")
+
+    store = ConfigStore(path)
+
+    assert store.problem is None
+    assert store.settings.theme == "light"
+    assert store.settings.market.symbol == "SOL/USDT"
+    assert store.settings.market.timeframe == "1m"
+    assert store.settings.simulator == Settings().simulator
+
+
+BROKEN_FILES = [
+    pytest.param('theme = "dark"\n[market\ntimeframe = "1h"\n', "not valid TOML", id="bad-toml"),
+    pytest.param('[market]\nsymbol = "ETH/USDT"\ntimeframe = "7m"\n', "market.timeframe", id="timeframe-7m"),
+    pytest.param('theme = "pink"\n', "theme", id="theme-pink"),
+    pytest.param("[simulator]\nspeed = -3\n", "simulator.speed", id="negative-speed"),
+    pytest.param('[chart]\ncolour = "red"\n', "chart.colour", id="unknown-field"),
+    pytest.param(b'theme = "\xff\xfe"\n', "config.toml", id="not-utf8"),
+]
+
+
+@pytest.mark.parametrize(("content", "named"), BROKEN_FILES)
+def test_broken_config_starts_on_defaults_says_what_is_wrong_and_keeps_the_file(
+    tmp_path: Path, content: str | bytes, named: str
+) -> None:
+    path = tmp_path / "config.toml"
+    original = content.encode("utf-8") if isinstance(content, str) else content
+    path.write_bytes(original)
+
+    store = ConfigStore(path)
+
+    assert store.settings == Settings()
+    assert store.problem is not None
+    assert str(path) in store.problem
+    assert named in store.problem
+    assert not store.writable
+
+    store.settings.theme = "light"  # the user changes something in the running app
+    assert store.save() is False
+    assert path.read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+
+
+def test_invalid_value_names_the_field_and_the_allowed_values(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[market]\ntimeframe = "7m"\n', encoding="utf-8")
+
+    store = ConfigStore(path)
+
+    assert store.problem is not None
+    assert "market.timeframe" in store.problem
+    assert "1m" in store.problem and "1d" in store.problem  # what would be accepted
+
+
+def test_assigning_an_invalid_value_in_the_app_is_refused(tmp_path: Path) -> None:
+    store = ConfigStore(tmp_path / "config.toml")
+    with pytest.raises(ValidationError):
+        store.settings.market.timeframe = "7m"
+    with pytest.raises(ValidationError):
+        store.settings.theme = "pink"  # type: ignore[assignment]
+    assert store.settings == Settings()
+
+
+# -- logging -------------------------------------------------------------------
+
+
+def logger_with(buffer: LogBuffer, name: str) -> logging.Logger:
+    logger = logging.getLogger(name)
+    logger.handlers = [buffer]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    return logger
+
+
+def test_log_buffer_keeps_formatted_records_in_order() -> None:
+    buffer = LogBuffer()
+    log = logger_with(buffer, "tests.logbuffer.order")
+
+    log.info("first %s", "line")
+    log.warning("second")
+    log.error("third")
+
+    lines = buffer.since(0)
+    assert [line.seq for line in lines] == [1, 2, 3]
+    assert [line.level for line in lines] == [logging.INFO, logging.WARNING, logging.ERROR]
+    assert "first line" in lines[0].text and "INFO" in lines[0].text
+    assert "WARNING" in lines[1].text
+
+
+def test_log_buffer_since_returns_only_newer_lines() -> None:
+    buffer = LogBuffer()
+    log = logger_with(buffer, "tests.logbuffer.since")
+    log.info("a")
+    log.info("b")
+    seen = buffer.since(0)[-1].seq
+
+    assert buffer.since(seen) == []
+    log.info("c")
+    newer = buffer.since(seen)
+    assert len(newer) == 1 and newer[0].text.endswith("c")
+
+
+def test_log_buffer_keeps_only_the_newest_lines() -> None:
+    buffer = LogBuffer(capacity=3)
+    log = logger_with(buffer, "tests.logbuffer.capacity")
+    for i in range(10):
+        log.info("line %d", i)
+
+    lines = buffer.since(0)
+    assert [line.text.rsplit(" ", 1)[-1] for line in lines] == ["7", "8", "9"]
+    assert [line.seq for line in lines] == [8, 9, 10]  # numbering goes on past the drop
+
+
+@pytest.fixture
+def restore_root_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    quiet = {name: logging.getLogger(name).level for name in ("ccxt", "asyncio", "websockets", "aiohttp")}
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
+    for name, lvl in quiet.items():
+        logging.getLogger(name).setLevel(lvl)
+
+
+@pytest.mark.usefixtures("restore_root_logging")
+def test_setup_logging_writes_to_the_log_file_and_the_panel(tmp_path: Path) -> None:
+    log_dir = tmp_path / "logs"
+    buffer = setup_logging(log_dir, "INFO")
+    log = logging.getLogger("terminal.tests.file")
+
+    log.info("market session started")
+    log.debug("too detailed for INFO")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+    text = (log_dir / "terminal.log").read_text(encoding="utf-8")
+    assert "market session started" in text
+    assert "terminal.tests.file" in text and "INFO" in text
+    assert "too detailed" not in text
+    assert any("market session started" in line.text for line in buffer.since(0))
+
+
+@pytest.mark.usefixtures("restore_root_logging")
+def test_setting_up_logging_twice_does_not_duplicate_lines(tmp_path: Path) -> None:
+    log_dir = tmp_path / "logs"
+    setup_logging(log_dir, "INFO")
+    buffer = setup_logging(log_dir, "DEBUG")
+    log = logging.getLogger("terminal.tests.twice")
+
+    log.debug("only once")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+    text = (log_dir / "terminal.log").read_text(encoding="utf-8")
+    assert text.count("only once") == 1
+    assert sum("only once" in line.text for line in buffer.since(0)) == 1
+    # Chatty libraries stay at INFO even when the terminal logs at DEBUG.
+    assert logging.getLogger("ccxt").getEffectiveLevel() == logging.INFO
