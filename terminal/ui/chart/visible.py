@@ -7,6 +7,7 @@ to the history length.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,10 +19,25 @@ FloatArray = NDArray[np.float64]
 
 
 def visible_slice(ts_ms: NDArray[np.int64], x_min_s: float, x_max_s: float, pad: int = 1) -> tuple[int, int]:
-    """Index range [i0, i1) of candles whose open time lies in the x range (seconds), padded."""
-    lo = int(np.searchsorted(ts_ms, x_min_s * 1000.0, side="left")) - pad
-    hi = int(np.searchsorted(ts_ms, x_max_s * 1000.0, side="right")) + pad
+    """Index range [i0, i1) of candles whose open time lies in the x range (seconds), padded.
+
+    The keys are int64 like the timestamps: a float key would make numpy
+    convert the whole history on every call (O(n) instead of O(log n)).
+    """
+    lo = int(np.searchsorted(ts_ms, ms_key(math.floor(x_min_s * 1000.0)), side="left")) - pad
+    hi = int(np.searchsorted(ts_ms, ms_key(math.ceil(x_max_s * 1000.0)), side="right")) + pad
     return max(lo, 0), min(hi, len(ts_ms))
+
+
+def ms_key(value: float) -> np.int64:
+    """A millisecond search key of the timestamps' own dtype, clamped to int64."""
+    return np.int64(min(max(value, -(2**62)), 2**62))
+
+
+def index_at(ts_ms: NDArray[np.int64], x_s: float) -> int:
+    """Index of the candle whose slot contains ``x_s`` (clamped to the series)."""
+    i = int(np.searchsorted(ts_ms, ms_key(math.floor(x_s * 1000.0)), side="right")) - 1
+    return min(max(i, 0), len(ts_ms) - 1)
 
 
 @dataclass(frozen=True)
