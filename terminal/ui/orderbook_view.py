@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QFontMetrics, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from terminal.market.orderbook import Levels, OrderBook, decimals_for
-from terminal.ui.theme import DARK, Theme
+from terminal.ui.theme import DARK, Theme, monospace_font
 
 GROUP_MULTIPLIERS = (1, 10, 100, 1000)
 
@@ -41,10 +41,7 @@ class LadderCanvas(QWidget):
         self.size_decimals = 4
         self.paints = 0
         self._rows: list[tuple[QRectF, float]] = []
-        font = QFont("DejaVu Sans Mono")
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        font.setPointSizeF(9.0)
-        self.setFont(font)
+        self.setFont(monospace_font())
         self.setMinimumWidth(180)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMouseTracking(False)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPaintEvent
+from PySide6.QtGui import QFontMetrics, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
 from terminal.market.tape import BUY, TradeTape
-from terminal.ui.theme import DARK, Theme
+from terminal.ui.theme import DARK, Theme, monospace_font
 
 
 class TapeView(QWidget):
@@ -21,10 +21,7 @@ class TapeView(QWidget):
         self.size_decimals = 4
         self.time_zone = "local"
         self.paints = 0
-        font = QFont("DejaVu Sans Mono")
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        font.setPointSizeF(9.0)
-        self.setFont(font)
+        self.setFont(monospace_font())
         self.setMinimumWidth(150)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 

@@ -23,7 +23,7 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from terminal.market.candles import CandleSeries
-from terminal.ui.chart.visible import envelope, visible_slice
+from terminal.ui.chart.visible import DrawnCandles, candles, envelope, visible_slice
 
 BODY_FRACTION = 0.7  # body width as a fraction of the candle's time slot
 MERGE_BELOW_PX = 2.0  # slots narrower than this are merged per pixel column
@@ -94,51 +94,18 @@ class SeriesItem(pg.GraphicsObject):
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         if slot / px < MERGE_BELOW_PX:
             self.merged = True
-            env = envelope(series, i0, i1, view.left() - slot, px)
-            self._paint_merged(p, env.x, env.open, env.high, env.low, env.close, env.volume, px)
+            self._paint_merged(p, envelope(series, i0, i1, view.left() - slot, px))
         else:
             self.merged = False
-            x = series.ts[i0:i1] / 1000.0 + slot / 2
-            self._paint_slots(
-                p,
-                x,
-                series.open[i0:i1],
-                series.high[i0:i1],
-                series.low[i0:i1],
-                series.close[i0:i1],
-                series.volume[i0:i1],
-                slot,
-                px,
-            )
+            self._paint_slots(p, candles(series, i0, i1), slot)
         if self.drawn and self.on_painted is not None:
             callback, self.on_painted = self.on_painted, None
             callback()
 
-    def _paint_slots(
-        self,
-        p: QPainter,
-        x: np.ndarray,
-        o: np.ndarray,
-        h: np.ndarray,
-        l: np.ndarray,
-        c: np.ndarray,
-        v: np.ndarray,
-        slot: float,
-        px: float,
-    ) -> None:
+    def _paint_slots(self, p: QPainter, cs: DrawnCandles, slot: float) -> None:
         raise NotImplementedError
 
-    def _paint_merged(
-        self,
-        p: QPainter,
-        x: np.ndarray,
-        o: np.ndarray,
-        h: np.ndarray,
-        l: np.ndarray,
-        c: np.ndarray,
-        v: np.ndarray,
-        px: float,
-    ) -> None:
+    def _paint_merged(self, p: QPainter, cs: DrawnCandles) -> None:
         raise NotImplementedError
 
     # -- batched drawing ---------------------------------------------------------
@@ -191,41 +158,20 @@ class CandlestickItem(SeriesItem):
         top, bottom = min(bounds.top(), low), max(bounds.bottom(), high)
         return QRectF(bounds.left(), top, right - bounds.left(), bottom - top)
 
-    def _paint_slots(
-        self,
-        p: QPainter,
-        x: np.ndarray,
-        o: np.ndarray,
-        h: np.ndarray,
-        l: np.ndarray,
-        c: np.ndarray,
-        v: np.ndarray,
-        slot: float,
-        px: float,
-    ) -> None:
-        up = c >= o
+    def _paint_slots(self, p: QPainter, cs: DrawnCandles, slot: float) -> None:
+        up = cs.close >= cs.open
         body_w = slot * BODY_FRACTION
         min_h = abs(self.pixelHeight()) or 0.0  # a doji is still one pixel tall
-        bottom = np.minimum(o, c)
-        height = np.maximum(np.abs(c - o), min_h)
+        bottom = np.minimum(cs.open, cs.close)
+        height = np.maximum(np.abs(cs.close - cs.open), min_h)
         for k, mask in enumerate((up, ~up)):
-            self._draw_vlines(p, k, x[mask], l[mask], h[mask])
-            self._draw_rects(p, k, x[mask] - body_w / 2, bottom[mask], body_w, height[mask])
+            self._draw_vlines(p, k, cs.x[mask], cs.low[mask], cs.high[mask])
+            self._draw_rects(p, k, cs.x[mask] - body_w / 2, bottom[mask], body_w, height[mask])
 
-    def _paint_merged(
-        self,
-        p: QPainter,
-        x: np.ndarray,
-        o: np.ndarray,
-        h: np.ndarray,
-        l: np.ndarray,
-        c: np.ndarray,
-        v: np.ndarray,
-        px: float,
-    ) -> None:
-        up = c >= o
+    def _paint_merged(self, p: QPainter, cs: DrawnCandles) -> None:
+        up = cs.close >= cs.open
         for k, mask in enumerate((up, ~up)):
-            self._draw_vlines(p, k, x[mask], l[mask], h[mask])
+            self._draw_vlines(p, k, cs.x[mask], cs.low[mask], cs.high[mask])
 
 
 class VolumeItem(SeriesItem):
@@ -243,36 +189,15 @@ class VolumeItem(SeriesItem):
         right = max(bounds.right(), ts / 1000.0 + self.slot_s())
         return QRectF(bounds.left(), 0.0, right - bounds.left(), max(bounds.bottom(), volume))
 
-    def _paint_slots(
-        self,
-        p: QPainter,
-        x: np.ndarray,
-        o: np.ndarray,
-        h: np.ndarray,
-        l: np.ndarray,
-        c: np.ndarray,
-        v: np.ndarray,
-        slot: float,
-        px: float,
-    ) -> None:
-        up = c >= o
+    def _paint_slots(self, p: QPainter, cs: DrawnCandles, slot: float) -> None:
+        up = cs.close >= cs.open
         w = slot * BODY_FRACTION
-        zeros = np.zeros(len(x))
+        zeros = np.zeros(len(cs.x))
         for k, mask in enumerate((up, ~up)):
-            self._draw_rects(p, k, x[mask] - w / 2, zeros[mask], w, v[mask])
+            self._draw_rects(p, k, cs.x[mask] - w / 2, zeros[mask], w, cs.volume[mask])
 
-    def _paint_merged(
-        self,
-        p: QPainter,
-        x: np.ndarray,
-        o: np.ndarray,
-        h: np.ndarray,
-        l: np.ndarray,
-        c: np.ndarray,
-        v: np.ndarray,
-        px: float,
-    ) -> None:
-        up = c >= o
-        zeros = np.zeros(len(x))
+    def _paint_merged(self, p: QPainter, cs: DrawnCandles) -> None:
+        up = cs.close >= cs.open
+        zeros = np.zeros(len(cs.x))
         for k, mask in enumerate((up, ~up)):
-            self._draw_vlines(p, k, x[mask], zeros[mask], v[mask])
+            self._draw_vlines(p, k, cs.x[mask], zeros[mask], cs.volume[mask])

@@ -41,9 +41,9 @@ def index_at(ts_ms: NDArray[np.int64], x_s: float) -> int:
 
 
 @dataclass(frozen=True)
-class Envelope:
-    """Candles merged per pixel column (M4 downsampling): x, first open,
-    max high, min low, last close, and the largest volume in the column."""
+class DrawnCandles:
+    """Candles as they are drawn: x of each centre (seconds) and its OHLCV.
+    Either the candles themselves, or candles merged per pixel column."""
 
     x: FloatArray
     open: FloatArray
@@ -53,13 +53,28 @@ class Envelope:
     volume: FloatArray
 
 
-def envelope(series: CandleSeries, i0: int, i1: int, x0_s: float, px_s: float) -> Envelope:
-    """Merge candles [i0, i1) into columns ``px_s`` seconds wide starting at ``x0_s``."""
+def candles(series: CandleSeries, i0: int, i1: int) -> DrawnCandles:
+    """Candles [i0, i1), each centred in its time slot (views, no copies)."""
+    slot_s = series.timeframe_ms / 1000.0
+    return DrawnCandles(
+        series.ts[i0:i1] / 1000.0 + slot_s / 2,
+        series.open[i0:i1],
+        series.high[i0:i1],
+        series.low[i0:i1],
+        series.close[i0:i1],
+        series.volume[i0:i1],
+    )
+
+
+def envelope(series: CandleSeries, i0: int, i1: int, x0_s: float, px_s: float) -> DrawnCandles:
+    """Merge candles [i0, i1) into columns ``px_s`` seconds wide starting at
+    ``x0_s`` (M4 downsampling): first open, max high, min low, last close,
+    and the largest volume in each column."""
     x = series.ts[i0:i1] / 1000.0
     column = np.floor((x - x0_s) / px_s).astype(np.int64)
     starts = np.flatnonzero(np.r_[True, column[1:] != column[:-1]])
     ends = np.r_[starts[1:], len(column)] - 1
-    return Envelope(
+    return DrawnCandles(
         np.asarray(x0_s + (column[starts] + 0.5) * px_s, dtype=np.float64),
         series.open[i0:i1][starts],
         np.maximum.reduceat(series.high[i0:i1], starts),
