@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # Qt and qasync are imported here, not at module level, so that --help
     # and --version answer without loading Qt.
+    from terminal.ui import pin_qt_binding
+
+    pin_qt_binding()  # before qasync, which takes the first Qt binding it finds
+
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

@@ -30,6 +30,7 @@ from terminal.market.timeframes import source_timeframe, timeframe_ms
 log = logging.getLogger(__name__)
 
 OHLCV_PAGE = 1000
+RECENT_TRADES = 200  # trades fetched to fill the tape when a symbol opens
 MAX_FINE_CANDLES = 500_000  # cap when building a timeframe from a finer one
 
 
@@ -165,6 +166,8 @@ class MarketSession:
             self.tape.clear()
             self._notify(Topic.BOOK | Topic.TRADES)
         await self._load_history()
+        if symbol_changed:
+            await self._load_recent_trades()
         self.health.forget(OPEN)
         self._symbol_tasks = [
             self._spawn(f"{timeframe} candles", self._watch_candles),
@@ -288,6 +291,18 @@ class MarketSession:
         trades = await self.source.watch_trades(self.symbol)
         added = self.tape.extend(trades)
         return added, (Topic.TRADES if added else Topic(0))
+
+    async def _load_recent_trades(self) -> None:
+        """Fill the tape with the latest trades, so it is not empty until the next trade."""
+        if not self.source.has.get("fetchTrades"):
+            return
+        try:
+            trades = await self.source.fetch_trades(self.symbol, limit=RECENT_TRADES)
+        except Exception as exc:  # noqa: BLE001 - optional: the live stream fills the tape anyway
+            log.warning("Could not fetch recent %s trades: %s", self.symbol, exc)
+            return
+        if self.tape.extend(trades):
+            self._notify(Topic.TRADES)
 
     async def _load_tickers(self) -> None:
         try:

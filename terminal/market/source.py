@@ -36,6 +36,14 @@ class ExchangeSource(Protocol):
         self, symbols: list[str] | None = None, params: dict[str, Any] | None = None
     ) -> dict[str, dict[str, Any]]: ...
 
+    async def fetch_trades(
+        self,
+        symbol: str,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]: ...
+
     async def watch_order_book(
         self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None
     ) -> dict[str, Any]: ...

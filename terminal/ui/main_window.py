@@ -256,10 +256,12 @@ class MainWindow(QMainWindow):
 
     # -- market -------------------------------------------------------------------
     def open_symbol(self, symbol: str) -> None:
-        if symbol == self.session.symbol:
+        """Ask for ``symbol``; the newest request wins (``settings.market.symbol``
+        holds it while it loads, so repeated steps count from it)."""
+        if symbol == self.settings.market.symbol == self.session.symbol:
             return
-        self.session.request_open(symbol)
         self.settings.market.symbol = symbol
+        self.session.request_open(symbol)
 
     def set_timeframe(self, timeframe: str) -> None:
         self.actions_by_id[f"timeframe.{timeframe}"].setChecked(True)
@@ -272,7 +274,8 @@ class MainWindow(QMainWindow):
         symbols = self.watchlist_model.symbols
         if not symbols:
             return
-        i = symbols.index(self.session.symbol) if self.session.symbol in symbols else -1
+        wanted = self.settings.market.symbol
+        i = symbols.index(wanted) if wanted in symbols else -1
         self.open_symbol(symbols[(i + step) % len(symbols)])
 
     def _on_changed(self, topics: Topic) -> None:
@@ -341,11 +344,13 @@ class MainWindow(QMainWindow):
 
     def open_palette(self) -> CommandPalette:
         palette = CommandPalette(self.palette_entries(), self)
+        palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         palette.open()
         return palette
 
     def show_shortcuts(self) -> ShortcutSheet:
         sheet = ShortcutSheet(self.actions_by_id, self)
+        sheet.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         sheet.open()
         return sheet
 

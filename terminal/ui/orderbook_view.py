@@ -42,7 +42,7 @@ class LadderCanvas(QWidget):
         self.paints = 0
         self._rows: list[tuple[QRectF, float]] = []
         self.setFont(monospace_font())
-        self.setMinimumWidth(180)
+        self.setMinimumWidth(170)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMouseTracking(False)
 

@@ -108,8 +108,7 @@ class WatchlistView(QTableView):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumWidth(250)
+        self.setMinimumWidth(210)
         self.clicked.connect(self._emit)
         self.activated.connect(self._emit)
 

@@ -17,7 +17,9 @@ SETUP = ROOT / "scripts" / "setup"
 
 
 def old_pythons() -> list[str]:
-    found = glob.glob("/usr/bin/python3.1[01]") + glob.glob(str(Path.home() / ".pyenv/versions/3.1[01].*/bin/python3"))
+    found = glob.glob("/usr/bin/python3.1[01]") + glob.glob(
+        str(Path.home() / ".pyenv/versions/3.1[01].*/bin/python3")
+    )
     assert found, "expected a Python 3.10/3.11 on this machine kind to test the refusal with"
     return found
 

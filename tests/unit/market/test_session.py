@@ -125,9 +125,11 @@ def test_switching_symbol_clears_book_and_tape_and_reloads_candles() -> None:
         await session.open("ETH/USDT", "1m")
 
         eth = session.source.engine("ETH/USDT")  # type: ignore[attr-defined]
-        # Nothing of BTC is left on screen while ETH's live data is on its way.
+        # Nothing of BTC is left on screen while ETH's live data is on its way;
+        # the tape opens with ETH's recent trades rather than empty.
         assert len(session.book.bid_price) == 0 and len(session.book.ask_price) == 0
-        assert session.tape.total == 0
+        assert session.tape.total > 0
+        assert all(near(float(p), eth.last_price) for p in session.tape.latest().price)
         assert session.symbol == "ETH/USDT"
         assert near(float(session.candles.close[-1]), eth.last_price)
         assert Topic.BOOK in recorder.topics() and Topic.TRADES in recorder.topics()
@@ -292,7 +294,11 @@ def test_failing_trade_stream_reconnects_and_goes_live_again() -> None:
         recorder = Recorder(session)
 
         await session.start("BTC/USDT", "1m")
-        await wait_until(lambda: session.tape.total > 0, timeout=10)
+        # The tape opens with fetched trades; wait for the *stream* to recover.
+        await wait_until(
+            lambda: source.failures == 0 and session.health.stream_state("trades") is FeedState.LIVE,
+            timeout=10,
+        )
 
         reconnecting = [
             i
