@@ -73,4 +73,6 @@ def setup_logging(log_dir: Path, level: str = "INFO", buffer: LogBuffer | None =
     # ccxt and asyncio are chatty at DEBUG; keep them at INFO unless asked.
     for name in ("ccxt", "asyncio", "websockets", "aiohttp"):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # qasync announces its Qt binding at INFO on every start: not news to a user.
+    logging.getLogger("qasync").setLevel(max(logging.WARNING, logging.getLevelName(level)))
     return buffer

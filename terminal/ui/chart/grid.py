@@ -27,7 +27,7 @@ TickLevels = list[tuple[float, list[float]]]
 
 
 class TickRecorder:
-    """Mixin for axis items: keeps the major ticks of the last
+    """Mixin for axis items: keeps the major and minor ticks of the last
     labelling and tells listeners when they change."""
 
     recorded: TickLevels
@@ -35,7 +35,7 @@ class TickRecorder:
 
     def tickValues(self, lo: float, hi: float, size: float) -> TickLevels:
         levels: TickLevels = super().tickValues(lo, hi, size)  # type: ignore[misc]
-        kept = [(spacing, list(ticks)) for spacing, ticks in levels[:1]]  # major ticks only
+        kept = [(spacing, list(ticks)) for spacing, ticks in levels[:2]]  # the labelled levels
         if kept != getattr(self, "recorded", None):
             self.recorded = kept
             for listener in getattr(self, "listeners", []):
