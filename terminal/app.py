@@ -33,8 +33,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     parser.add_argument("--config-dir", type=Path, help="folder for config.toml and the window layout")
     parser.add_argument("--data-dir", type=Path, help="folder for logs and market data")
-    parser.add_argument("--symbol", help="symbol to open, e.g. ETH/USDT")
-    parser.add_argument("--timeframe", choices=list(TIMEFRAMES), help="chart timeframe")
+    parser.add_argument("--symbol", help="symbol to open, e.g. ETH/USDT (remembered)")
+    parser.add_argument("--timeframe", choices=list(TIMEFRAMES), help="chart timeframe (remembered)")
     parser.add_argument("--theme", choices=["dark", "light"], help="colour theme (remembered)")
     parser.add_argument("--seed", type=int, help="seed of the simulated market (repeatable runs)")
     parser.add_argument(
@@ -91,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     app.setQuitOnLastWindowClosed(False)  # the loop ends when run() has shut the feeds down
     apply_theme(app, THEMES[settings.theme])
 
+    if settings.market.exchange != "simulated":
+        log.warning(
+            "market.exchange = %r: only the simulated market is available in this version; using it.",
+            settings.market.exchange,
+        )
     sim = settings.simulator
     seed = args.seed if args.seed is not None else sim.seed
     source = SimulatedExchange(seed=seed, history_days=sim.history_days, speed=sim.speed)

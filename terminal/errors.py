@@ -50,3 +50,11 @@ class ExchangeClosedError(FeedError):
 
 class ExchangeUnavailableError(FeedError):
     """The exchange cannot be reached right now; the feed will retry."""
+
+
+def describe(exc: BaseException) -> str:
+    """Plain words for any exception: the user message of our own errors,
+    the class and text of anything else (an exchange library's errors)."""
+    if isinstance(exc, TerminalError):
+        return exc.user_message()
+    return f"{type(exc).__name__}: {exc}"

@@ -73,6 +73,13 @@ class OHLCV:
         return OHLCV(*(getattr(self, name)[start:stop] for name in ("ts", *COLUMNS)))
 
 
+def concat(*parts: OHLCV) -> OHLCV:
+    """Candles of ``parts`` one after another (each part in time order, and
+    each starting after the previous one ends)."""
+    names = ("ts", *COLUMNS)
+    return OHLCV(*(np.concatenate([getattr(p, name) for p in parts]) for name in names))
+
+
 class CandleSeries:
     """Growable OHLCV columns for one symbol and timeframe."""
 
@@ -113,7 +120,12 @@ class CandleSeries:
 
     def snapshot(self) -> OHLCV:
         """A copy that stays valid whatever happens to the series."""
-        return OHLCV(self.ts.copy(), *(self._cols[i, : self._n].copy() for i in range(5)))
+        return self.copy(0, self._n)
+
+    def copy(self, start: int, stop: int) -> OHLCV:
+        """A copy of candles [start, stop) only, never of the whole history."""
+        stop = min(stop, self._n)
+        return OHLCV(self._ts[start:stop].copy(), *(self._cols[i, start:stop].copy() for i in range(5)))
 
     def last(self) -> tuple[int, float, float, float, float, float] | None:
         if not self._n:
@@ -152,6 +164,8 @@ class CandleSeries:
             return Change.APPEND
         i = int(np.searchsorted(self._ts[:n], ts))
         if self._ts[i] == ts:
+            if tuple(self._cols[:, i]) == (o, h, l, c, v):
+                return Change.NONE  # a replay of a candle we already have
             self._cols[:, i] = (o, h, l, c, v)
         else:  # a candle missing from history arrives late: insert in order
             self.replace(self._inserted(i, ts, (o, h, l, c, v)))
@@ -164,7 +178,7 @@ class CandleSeries:
         for row in rows:
             if any(x is None for x in row[:6]):
                 continue
-            ts, o, h, l, c, v = (float(x) for x in row[:6] if x is not None)
+            ts, o, h, l, c, v = (float(x) for x in row[:6])  # type: ignore[arg-type]
             change = self.upsert(int(ts), o, h, l, c, v)
             widest = max(widest, change, key=lambda ch: ch.value)
         return widest

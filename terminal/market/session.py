@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from terminal.errors import ExchangeClosedError, TerminalError, UnknownSymbolError, UnsupportedTimeframeError
+from terminal.errors import (
+    ExchangeClosedError,
+    TerminalError,
+    UnknownSymbolError,
+    UnsupportedTimeframeError,
+    describe,
+)
 from terminal.market.backoff import Backoff
 from terminal.market.candles import OHLCV, CandleSeries, Change
 from terminal.market.health import FeedHealth, FeedState
@@ -36,7 +42,8 @@ MAX_FINE_CANDLES = 500_000  # cap when building a timeframe from a finer one
 
 class Topic(Flag):
     CANDLES_LIVE = auto()  # the newest candle changed, or one was appended
-    CANDLES_RELOAD = auto()  # the whole series changed (symbol, timeframe, history)
+    CANDLES_RELOAD = auto()  # a new series (symbol or timeframe changed)
+    CANDLES_CORRECTED = auto()  # an older candle changed or arrived late
     BOOK = auto()
     TRADES = auto()
     TICKERS = auto()
@@ -45,6 +52,8 @@ class Topic(Flag):
 
 
 Listener = Callable[[Topic], None]
+#: chart candles, the finer series they are built from (or None), and its timeframe
+LoadedCandles = tuple[CandleSeries, CandleSeries | None, str]
 Handled = tuple[int, Topic]  # what one pass of a watch loop did: messages handled, topics changed
 
 SESSION = "session"  # health stream of the session itself (markets, close)
@@ -77,6 +86,8 @@ class MarketSession:
         self._symbol_tasks: list[asyncio.Task[None]] = []
         self._ticker_tasks: dict[str, asyncio.Task[None]] = {}
         self._open_task: asyncio.Task[None] | None = None
+        self.requested = ("", "1m")  # the newest (symbol, timeframe) asked for
+        self._tasks: set[asyncio.Task[None]] = set()  # every task started, until it ends
         # When the exchange lacks the chart's timeframe, candles of a finer one
         # are watched and folded into the chart's live candle.
         self._fine: CandleSeries | None = None
@@ -101,28 +112,25 @@ class MarketSession:
         self._notify(Topic.STATUS)
         await self.source.load_markets()
         self.health.message(SESSION)
-        self.watchlist = [s for s in self.watchlist if s in self.source.markets] or list(self.source.markets)[
-            :5
-        ]
+        listed = [s for s in self.watchlist if s in self.source.markets]
+        self.watchlist = listed or list(self.source.markets)[:5]
         self._notify(Topic.MARKETS)
         await self._load_tickers()
         for s in self.watchlist:
             self._start_ticker(s)
         if symbol not in self.source.markets:
-            log.warning(
-                "%s is not listed on %s; showing %s instead.", symbol, self.source.name, self.watchlist[0]
-            )
+            log.warning("%s is not listed on %s; showing %s.", symbol, self.source.name, self.watchlist[0])
             symbol = self.watchlist[0]
-        await self.open(symbol, timeframe)
+        # Through request_open, so that a switch the user makes meanwhile
+        # cancels this first load instead of racing it.
+        await asyncio.wait([self.request_open(symbol, timeframe)])
 
     async def close(self) -> None:
-        """Stop every loop and close the source. Safe to call twice."""
+        """Stop every task the session started and close the source. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
-        tasks = [*self._symbol_tasks, *self._ticker_tasks.values()]
-        if self._open_task is not None:
-            tasks.append(self._open_task)
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -134,11 +142,19 @@ class MarketSession:
 
     # -- what is on screen -----------------------------------------------------
     def request_open(self, symbol: str, timeframe: str | None = None) -> asyncio.Task[None]:
-        """Switch symbol and/or timeframe without waiting; a newer request
-        cancels one still loading."""
-        if self._open_task is not None and not self._open_task.done():
-            self._open_task.cancel()
-        task = asyncio.get_running_loop().create_task(self.open(symbol, timeframe or self.timeframe))
+        """Switch symbol and/or timeframe without waiting. The newest request
+        wins: it cancels one still loading; repeating the current or pending
+        request does nothing (a failed one is tried again)."""
+        request = (symbol, timeframe or self.requested[1])
+        current = self._open_task
+        if request == self.requested and current is not None:
+            failed = current.done() and not current.cancelled() and current.exception() is not None
+            if not failed:
+                return current
+        if current is not None and not current.done():
+            current.cancel()
+        self.requested = request
+        task = self._track(asyncio.get_running_loop().create_task(self.open(*request)))
         task.add_done_callback(partial(self._report_open_failure, symbol))
         self._open_task = task
         return task
@@ -148,76 +164,93 @@ class MarketSession:
             return
         exc = task.exception()
         if exc is not None:
-            message = exc.user_message() if isinstance(exc, TerminalError) else f"{type(exc).__name__}: {exc}"
+            message = describe(exc)
             log.error("Could not open %s: %s", symbol, message)
             self.health.set(OPEN, FeedState.FAILED, message)
             self._notify(Topic.STATUS)
 
     async def open(self, symbol: str, timeframe: str) -> None:
-        """Show ``symbol`` at ``timeframe``: history first, then live updates."""
-        timeframe_ms(timeframe)  # unknown timeframes fail before anything is torn down
+        """Show ``symbol`` at ``timeframe``: history first, then live updates.
+
+        Everything is loaded before anything on screen changes, and the swap
+        happens with no await in between: a failed or cancelled open leaves
+        the previous symbol running as it was.
+        """
+        timeframe_ms(timeframe)  # unknown timeframes fail before anything is loaded
         if symbol not in self.source.markets:
             raise UnknownSymbolError(f"{self.source.name} does not list {symbol}.")
+        candles, fine, fine_tf = await self._load_history(symbol, timeframe)
         symbol_changed = symbol != self.symbol
-        await self._stop_symbol_tasks()
+        recent = await self._fetch_recent_trades(symbol) if symbol_changed else []
+
+        old = self._stop_symbol_tasks()
         self.symbol, self.timeframe = symbol, timeframe
+        self.candles, self._fine, self._fine_tf = candles, fine, fine_tf
+        topics = Topic.CANDLES_RELOAD | Topic.STATUS
         if symbol_changed:
             self.book.clear()
             self.tape.clear()
-            self._notify(Topic.BOOK | Topic.TRADES)
-        await self._load_history()
-        if symbol_changed:
-            await self._load_recent_trades()
+            self.tape.extend(recent)
+            topics |= Topic.BOOK | Topic.TRADES
         self.health.forget(OPEN)
         self._symbol_tasks = [
             self._spawn(f"{timeframe} candles", self._watch_candles),
             self._spawn("order book", self._watch_book),
             self._spawn("trades", self._watch_trades),
         ]
+        log.info("%s %s: %d candles loaded from %s", symbol, timeframe, len(candles), self.source.name)
+        self._notify(topics)
+        await asyncio.gather(*old, return_exceptions=True)
 
-    async def _stop_symbol_tasks(self) -> None:
+    def _stop_symbol_tasks(self) -> list[asyncio.Task[None]]:
+        """Cancel the symbol's loops (returned, to be awaited) and drop their health."""
         tasks, self._symbol_tasks = self._symbol_tasks, []
         for task in tasks:
             task.cancel()
             self.health.forget(task.get_name())
-        await asyncio.gather(*tasks, return_exceptions=True)
+        return tasks
 
-    async def _load_history(self) -> None:
-        fetch_tf = source_timeframe(self.timeframe, self.source.timeframes)
+    async def _load_history(self, symbol: str, timeframe: str) -> LoadedCandles:
+        """The chart's candles, and the finer series they are built from when
+        the exchange lacks ``timeframe`` (else None)."""
+        fetch_tf = source_timeframe(timeframe, self.source.timeframes)
         fetch_ms = timeframe_ms(fetch_tf)
-        target_ms = timeframe_ms(self.timeframe)
+        target_ms = timeframe_ms(timeframe)
         wanted = min(self.max_history * (target_ms // fetch_ms), MAX_FINE_CANDLES)
-        since = self.source.milliseconds() - wanted * fetch_ms
+        now = self.source.milliseconds()
+        since = now - wanted * fetch_ms
         rows: list[list[float]] = []
-        while len(rows) < wanted:
-            page = await self.source.fetch_ohlcv(self.symbol, fetch_tf, since=since, limit=OHLCV_PAGE)
-            if not page:
-                break
-            if rows and page[0][0] <= rows[-1][0]:
+        for _ in range(wanted // OHLCV_PAGE + 10):  # bounded, whatever the exchange answers
+            page = await self.source.fetch_ohlcv(symbol, fetch_tf, since=since, limit=OHLCV_PAGE)
+            if rows:
                 page = [r for r in page if r[0] > rows[-1][0]]
-                if not page:
-                    break
+            if not page:
+                break  # nothing newer: we have everything there is
             rows.extend(page)
             since = int(page[-1][0]) + fetch_ms
-            if len(page) < OHLCV_PAGE // 2:
-                break  # a short page: we reached the newest candle
-        data = OHLCV.from_rows(rows)
+            if page[-1][0] >= now - fetch_ms:
+                break  # the page reached the live candle
         self.health.message("history")
-        if fetch_tf != self.timeframe:
-            self._fine, self._fine_tf = CandleSeries(fetch_ms), fetch_tf
-            self._fine.replace(data)
+        data = OHLCV.from_rows(rows[-wanted:])
+        fine: CandleSeries | None = None
+        if fetch_tf != timeframe:
+            fine = CandleSeries(fetch_ms)
+            fine.replace(data)
             data = resample(data, target_ms)
-        else:
-            self._fine = None
-        self.candles = CandleSeries(target_ms)
-        self.candles.replace(data)
-        log.info("%s %s: %d candles loaded from %s", self.symbol, self.timeframe, len(data), self.source.name)
-        self._notify(Topic.CANDLES_RELOAD | Topic.STATUS)
+        candles = CandleSeries(target_ms)
+        candles.replace(data)
+        return candles, fine, fetch_tf
 
     # -- watch loops -----------------------------------------------------------
     def _spawn(self, name: str, body: Callable[[], Awaitable[Handled]]) -> asyncio.Task[None]:
         """A watch loop named ``name``; the name is also its stream in ``health``."""
-        return asyncio.get_running_loop().create_task(self._forever(name, body), name=name)
+        return self._track(asyncio.get_running_loop().create_task(self._forever(name, body), name=name))
+
+    def _track(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
+        """Remember ``task`` until it ends, so that close() can stop it."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _forever(self, name: str, body: Callable[[], Awaitable[Handled]]) -> None:
         """Run ``body`` again and again; on failure report, back off, retry.
@@ -258,7 +291,7 @@ class MarketSession:
             fine.upsert_rows(rows)
             change = self._fold_fine(fine, rows)
         if change is Change.HISTORY:
-            return 1, Topic.CANDLES_RELOAD
+            return 1, Topic.CANDLES_CORRECTED
         return 1, (Topic(0) if change is Change.NONE else Topic.CANDLES_LIVE)
 
     def _fold_fine(self, fine: CandleSeries, rows: list[list[float]]) -> Change:
@@ -292,17 +325,16 @@ class MarketSession:
         added = self.tape.extend(trades)
         return added, (Topic.TRADES if added else Topic(0))
 
-    async def _load_recent_trades(self) -> None:
-        """Fill the tape with the latest trades, so it is not empty until the next trade."""
+    async def _fetch_recent_trades(self, symbol: str) -> list[dict[str, Any]]:
+        """The latest trades, so the tape does not open empty (optional: on
+        failure the live stream fills it)."""
         if not self.source.has.get("fetchTrades"):
-            return
+            return []
         try:
-            trades = await self.source.fetch_trades(self.symbol, limit=RECENT_TRADES)
-        except Exception as exc:  # noqa: BLE001 - optional: the live stream fills the tape anyway
-            log.warning("Could not fetch recent %s trades: %s", self.symbol, exc)
-            return
-        if self.tape.extend(trades):
-            self._notify(Topic.TRADES)
+            return await self.source.fetch_trades(symbol, limit=RECENT_TRADES)
+        except Exception as exc:  # noqa: BLE001 - optional data; the failure is logged
+            log.warning("Could not fetch recent %s trades: %s", symbol, describe(exc))
+            return []
 
     async def _load_tickers(self) -> None:
         try:

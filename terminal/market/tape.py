@@ -34,6 +34,8 @@ class TradeTape:
         self._amount = np.zeros(capacity, dtype=np.float64)
         self._side = np.zeros(capacity, dtype=np.int8)
         self._count = 0  # total ever added; the ring position is count % capacity
+        self._last_ts = -1
+        self._ids_at_last_ts: set[str] = set()
         self.version = 0
 
     def __len__(self) -> int:
@@ -46,15 +48,32 @@ class TradeTape:
 
     def clear(self) -> None:
         self._count = 0
+        self._last_ts = -1
+        self._ids_at_last_ts.clear()
         self.version += 1
 
     def extend(self, trades: Iterable[Mapping[str, Any]]) -> int:
-        """Add ccxt trade dicts (oldest first); returns how many were added."""
+        """Add ccxt trade dicts; returns how many were added.
+
+        The tape only moves forward: trades are taken in time order, and one
+        older than the newest shown, or already shown (same id and time), is
+        dropped. A fetched batch and a stream that overlap it (or a stream
+        that replays its cache) therefore never show a trade twice.
+        """
         added = 0
-        for t in trades:
-            price, amount, ts = t.get("price"), t.get("amount"), t.get("timestamp")
-            if price is None or amount is None or ts is None:
+        valid = [t for t in trades if t.get("timestamp") is not None]
+        for t in sorted(valid, key=lambda t: t["timestamp"]):
+            price, amount, ts = t.get("price"), t.get("amount"), int(t["timestamp"])
+            if price is None or amount is None:
                 continue  # malformed trade: never shown
+            trade_id = str(t.get("id") or "")
+            if ts < self._last_ts or (trade_id and ts == self._last_ts and trade_id in self._ids_at_last_ts):
+                continue
+            if ts > self._last_ts:
+                self._last_ts = ts
+                self._ids_at_last_ts.clear()
+            if trade_id:
+                self._ids_at_last_ts.add(trade_id)
             i = self._count % self.capacity
             self._ts[i] = int(ts)
             self._price[i] = float(price)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from terminal import APP_NAME, __version__
 from terminal.config import ConfigStore
+from terminal.errors import describe
 from terminal.logs import LogBuffer
 from terminal.market.orderbook import decimals_for
 from terminal.market.session import MarketSession, Topic
@@ -64,7 +65,9 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.setDockNestingEnabled(True)
         self._shown_symbol = ""
-        self._closed: asyncio.Future[None] | None = None
+        # Set when the window closes; an Event (not a future) so that a close
+        # before run() has even started is not lost.
+        self._closed = asyncio.Event()
         self.on_first_candles: Callable[[], None] | None = None
 
         self.chart = ChartWidget(self.theme, self.settings.chart.initial_candles)
@@ -196,11 +199,10 @@ class MainWindow(QMainWindow):
     async def run(self) -> None:
         """Start the market session and keep it until the window closes, then shut it down."""
         loop = asyncio.get_running_loop()
-        self._closed = loop.create_future()
         market = self.settings.market
         starting = loop.create_task(self.session.start(market.symbol, market.timeframe))
         starting.add_done_callback(self._report_start)
-        await self._closed
+        await self._closed.wait()
         starting.cancel()
         await asyncio.gather(starting, return_exceptions=True)
         await self.session.close()
@@ -208,15 +210,16 @@ class MainWindow(QMainWindow):
     def _report_start(self, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is None:
             return
-        message = f"Could not start the {self.session.source.name} market: {task.exception()}"
+        exc = task.exception()
+        assert exc is not None
+        message = f"Could not start the {self.session.source.name} market: {describe(exc)}"
         log.error("%s", message)
         self.notice.show_message(message)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.config.save()
-        if self._closed is not None and not self._closed.done():
-            self._closed.set_result(None)
+        self._closed.set()
         event.accept()
 
     # -- layout -------------------------------------------------------------------
@@ -255,26 +258,28 @@ class MainWindow(QMainWindow):
             self.showFullScreen()
 
     # -- market -------------------------------------------------------------------
+    # Requests go to the session, which lets the newest win and ignores
+    # repeats; what the window compares against is the *requested* symbol and
+    # timeframe, not the ones still on screen while a switch loads.
+    def _requested(self) -> tuple[str, str]:
+        symbol, timeframe = self.session.requested
+        market = self.settings.market
+        return symbol or market.symbol, (timeframe if symbol else market.timeframe)
+
     def open_symbol(self, symbol: str) -> None:
-        """Ask for ``symbol``; the newest request wins (``settings.market.symbol``
-        holds it while it loads, so repeated steps count from it)."""
-        if symbol == self.settings.market.symbol == self.session.symbol:
-            return
-        self.settings.market.symbol = symbol
-        self.session.request_open(symbol)
+        if self.session.markets:
+            self.session.request_open(symbol, self._requested()[1])
 
     def set_timeframe(self, timeframe: str) -> None:
         self.actions_by_id[f"timeframe.{timeframe}"].setChecked(True)
-        if timeframe == self.session.timeframe and len(self.session.candles):
-            return
-        self.session.request_open(self.session.symbol or self.settings.market.symbol, timeframe)
-        self.settings.market.timeframe = timeframe
+        if self.session.markets:
+            self.session.request_open(self._requested()[0], timeframe)
 
     def step_symbol(self, step: int) -> None:
         symbols = self.watchlist_model.symbols
         if not symbols:
             return
-        wanted = self.settings.market.symbol
+        wanted = self._requested()[0]
         i = symbols.index(wanted) if wanted in symbols else -1
         self.open_symbol(symbols[(i + step) % len(symbols)])
 
@@ -284,8 +289,11 @@ class MainWindow(QMainWindow):
             self.watchlist_model.set_symbols(session.watchlist, session.markets)
         if topics & Topic.CANDLES_RELOAD:
             self._show_market()
-        elif topics & Topic.CANDLES_LIVE:
-            self.chart.live_update()
+        else:
+            if topics & Topic.CANDLES_CORRECTED:
+                self.chart.refresh()
+            if topics & Topic.CANDLES_LIVE:
+                self.chart.live_update()
         if topics & (Topic.CANDLES_RELOAD | Topic.CANDLES_LIVE):
             self._update_title()
         if topics & Topic.BOOK:
@@ -313,6 +321,8 @@ class MainWindow(QMainWindow):
             self.watchlist_model.current = session.symbol
             self.watchlist_model.refresh(session.tickers)
         self.actions_by_id[f"timeframe.{session.timeframe}"].setChecked(True)
+        # What is shown is what the next start opens.
+        self.settings.market.symbol, self.settings.market.timeframe = session.symbol, session.timeframe
         self.symbol_action.setText(f"{session.symbol}  ▾")
         self.status.set_market(f"{session.source.name} · {session.symbol} · {session.timeframe}")
         if self.on_first_candles is not None and len(session.candles):

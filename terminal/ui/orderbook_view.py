@@ -37,7 +37,8 @@ class LadderCanvas(QWidget):
         self.book = book
         self.theme = theme
         self.step: float | None = None
-        self.price_decimals = 2
+        self.price_decimals = 2  # of the rows: the grouping step's
+        self.tick_decimals = 2  # of mid and spread: the market's own price step
         self.size_decimals = 4
         self.paints = 0
         self._rows: list[tuple[QRectF, float]] = []
@@ -54,10 +55,13 @@ class LadderCanvas(QWidget):
 
     def ladder(self) -> tuple[list[LadderRow], list[LadderRow]]:
         """(asks best-first, bids best-first) as they are drawn, for the visible depth."""
-        depth = self.rows_per_side()
-        asks = self.book.levels("asks", self.step, depth)
-        bids = self.book.levels("bids", self.step, depth)
+        asks, bids = self.visible_levels()
         return _rows("asks", asks), _rows("bids", bids)
+
+    def visible_levels(self) -> tuple[Levels, Levels]:
+        """(asks, bids) grouped, as many as fit, best first."""
+        depth = self.rows_per_side()
+        return self.book.levels("asks", self.step, depth), self.book.levels("bids", self.step, depth)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         self.paints += 1
@@ -67,8 +71,7 @@ class LadderCanvas(QWidget):
         rh = self.row_height()
         width = self.width()
         depth = self.rows_per_side()
-        asks = self.book.levels("asks", self.step, depth)
-        bids = self.book.levels("bids", self.step, depth)
+        asks, bids = self.visible_levels()
         max_total = (
             max(asks.cumulative[-1] if len(asks) else 0.0, bids.cumulative[-1] if len(bids) else 0.0) or 1.0
         )
@@ -157,7 +160,7 @@ class LadderCanvas(QWidget):
         if mid is None or spread is None:
             return "waiting for the book…", ""
         bps = spread / mid * 10_000
-        pd = self.price_decimals
+        pd = self.tick_decimals
         return f"{mid:,.{pd + 1}f}", f"spread {spread:,.{pd}f} · {bps:.1f} bp"
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -200,6 +203,7 @@ class OrderBookView(QWidget):
         self.canvas.book = book
         self._tick = tick
         self.canvas.size_decimals = min(decimals_for(lot), 6)
+        self.canvas.tick_decimals = decimals_for(tick)
         self.grouping.blockSignals(True)
         self.grouping.clear()
         for m in GROUP_MULTIPLIERS:
@@ -208,9 +212,6 @@ class OrderBookView(QWidget):
         self.grouping.setCurrentIndex(0)
         self.grouping.blockSignals(False)
         self._on_grouping(0)
-
-    def set_grouping(self, index: int) -> None:
-        self.grouping.setCurrentIndex(index)
 
     def _on_grouping(self, index: int) -> None:
         step = self.grouping.itemData(index) or self._tick

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -10,19 +9,11 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from terminal.market.orderbook import decimals_for
+from terminal.ui.formatting import compact
 from terminal.ui.theme import DARK, Theme
 
 HEADERS = ("Symbol", "Last", "24h %", "Volume")
 ModelIndex = QModelIndex | QPersistentModelIndex
-
-
-def compact(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "–"
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(value) >= size:
-            return f"{value / size:,.1f}{unit}"
-    return f"{value:,.2f}"
 
 
 class WatchlistModel(QAbstractTableModel):
@@ -77,7 +68,7 @@ class WatchlistModel(QAbstractTableModel):
             if col == 2:
                 pct = ticker.get("percentage")
                 return "–" if pct is None else f"{pct:+.2f}%"
-            return compact(ticker.get("quoteVolume"))
+            return compact(ticker.get("quoteVolume"), decimals=1)
         if role == Qt.ItemDataRole.ForegroundRole and col == 2:
             pct = ticker.get("percentage")
             if pct is not None:

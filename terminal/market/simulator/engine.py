@@ -23,10 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from terminal.market.candles import OHLCV, CandleSeries
+from terminal.market.candles import OHLCV, CandleSeries, concat
+from terminal.market.simulator.history import generate_history
 from terminal.market.simulator.instruments import Instrument
 from terminal.market.timeframes import MINUTE_MS
 
+#: Pauses longer than this (a machine asleep, a stopped debugger) are skipped,
+#: not replayed event by event, which would freeze the GUI for seconds.
+MAX_REPLAY_MS = 30_000
 MIN_LEVELS = 60  # per side
 MAX_LEVELS = 300  # per side; makers far from the price give up first
 SECONDS_PER_YEAR = 365 * 24 * 3600
@@ -81,6 +85,7 @@ class SymbolMarket:
         # that how the caller slices time cannot change the market.
         self._last_event_ms = start_ms
         self.rate = events_per_second
+        self.max_replay_ms = MAX_REPLAY_MS
         tick = instrument.tick
         last_close = float(history.close[-1]) if len(history) else instrument.start_price
         self._log_fair = math.log(last_close)
@@ -112,8 +117,14 @@ class SymbolMarket:
         return float(self.candles.close[-1]) if len(self.candles) else self.fair_price
 
     def advance_to(self, t_ms: int) -> bool:
-        """Process every event up to ``t_ms``; True if anything changed."""
+        """Process every event up to ``t_ms``; True if anything changed.
+        A call that comes more than ``max_replay_ms`` after the previous one
+        (the process was paused) replays only the last ``max_replay_ms``; the
+        stretch before is skipped."""
         changed = False
+        if t_ms - self.time_ms > self.max_replay_ms:
+            self._skip_to(t_ms - self.max_replay_ms)
+            changed = True
         while self._next_event_ms <= t_ms:
             now = self._next_event_ms
             dt_s = (now - self._last_event_ms) / 1000.0
@@ -132,6 +143,29 @@ class SymbolMarket:
         if len(self.trades) > 20_000:
             del self.trades[:10_000]
         return changed
+
+    def _skip_to(self, t_ms: int) -> None:
+        """Jump over a long pause: its minutes get generated candles (like the
+        history), the book moves with the price, and no trades are made up."""
+        last = self.candles.last()
+        if last is not None:
+            first = last[0] + MINUTE_MS
+            end = t_ms - t_ms % MINUTE_MS
+            minutes = (end - first) // MINUTE_MS
+            if minutes > 0:
+                gap = generate_history(self.instrument, end, minutes, self.rng, start_price=last[4])
+                self.candles.replace(concat(self.candles.snapshot(), gap))
+            price = float(self.candles.close[-1])
+            bid, ask = self.best_bid_ask()
+            mid = (bid + ask) / 2 if bid is not None and ask is not None else price
+            shift = round((price - mid) / self.instrument.tick)
+            self.bids = {k + shift: v for k, v in self.bids.items()}
+            self.asks = {k + shift: v for k, v in self.asks.items()}
+            self._log_fair = math.log(price)
+        self._sorted = None
+        self.book_version += 1
+        self.time_ms = self._last_event_ms = t_ms
+        self._next_event_ms = t_ms + self._draw_gap_ms()
 
     def book_snapshot(self, limit: int | None = None) -> tuple[list[list[float]], list[list[float]]]:
         bid_keys, ask_keys = self._sorted_keys()

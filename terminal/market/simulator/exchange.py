@@ -31,6 +31,7 @@ from terminal.market.timeframes import MINUTE_MS, TIMEFRAMES, floor_time, timefr
 log = logging.getLogger(__name__)
 
 MAX_OHLCV_LIMIT = 5000  # per request, as real exchanges cap pages
+TRADES_LIMIT = 1000  # ccxt.pro's default trade cache per symbol
 
 
 def wall_clock_ms() -> int:
@@ -55,10 +56,12 @@ class SimulatedExchange:
         instruments: tuple[Instrument, ...] = INSTRUMENTS,
         pump_interval: float = 0.05,
         timeframes: list[str] | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
         self.clock = clock
         self.pump_interval = pump_interval
+        self.latency = latency  # seconds each REST-like call takes, as over a network
         # ``timeframes`` lets a test play an exchange that offers fewer of them.
         self.timeframes = {tf: tf for tf in (timeframes or TIMEFRAMES)}
         self.has: dict[str, Any] = dict.fromkeys(self.CAPABILITIES, True)
@@ -80,6 +83,7 @@ class SimulatedExchange:
 
     # -- markets --------------------------------------------------------------
     async def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]:
+        await self._network()
         if not self.markets or reload:
             self.markets = {s: self._market(i) for s, i in self._instruments.items()}
         return self.markets
@@ -117,6 +121,7 @@ class SimulatedExchange:
         limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[list[float]]:
+        await self._network()
         self._check_timeframe(timeframe)
         engine = self._current(symbol)
         limit = min(limit or 500, MAX_OHLCV_LIMIT)
@@ -133,7 +138,7 @@ class SimulatedExchange:
             if start < len(minutes)
             else start
         )
-        data = minutes.snapshot().slice(start, stop)
+        data = minutes.copy(start, stop)
         if timeframe != "1m":
             data = resample(data, tf_ms)
         return data.slice(0, limit).to_rows()
@@ -141,14 +146,17 @@ class SimulatedExchange:
     async def fetch_order_book(
         self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
+        await self._network()
         return self._book(symbol, limit)
 
     async def fetch_ticker(self, symbol: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        await self._network()
         return self._ticker(symbol)
 
     async def fetch_tickers(
         self, symbols: list[str] | None = None, params: dict[str, Any] | None = None
     ) -> dict[str, dict[str, Any]]:
+        await self._network()
         return {s: self._ticker(s) for s in (symbols or self.symbols)}
 
     async def fetch_trades(
@@ -158,6 +166,7 @@ class SimulatedExchange:
         limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
+        await self._network()
         engine = self._current(symbol)
         trades = [t for t in engine.trades if since is None or t.timestamp >= since]
         trades = trades[-(limit or 500) :]
@@ -182,7 +191,9 @@ class SimulatedExchange:
         engine = self.engine(symbol)
         cursor = self._trade_cursor.setdefault(symbol, engine.trade_seq)
         await self._wait(lambda: engine.trade_seq > cursor)
-        new = [t for t in engine.trades[-(engine.trade_seq - cursor) :] if t.id > cursor]
+        # Like ccxt's trade cache: at most TRADES_LIMIT of the newest come back.
+        backlog = min(engine.trade_seq - cursor, TRADES_LIMIT)
+        new = [t for t in engine.trades[-backlog:] if t.id > cursor]
         self._trade_cursor[symbol] = engine.trade_seq
         return [t.as_ccxt(symbol) for t in new]
 
@@ -211,7 +222,7 @@ class SimulatedExchange:
         first = floor_time(max(first, newest - MAX_OHLCV_LIMIT * tf_ms), timeframe)
         self._ohlcv_cursor[key] = floor_time(newest, timeframe)
         start = int(np.searchsorted(engine.candles.ts, first))
-        data = engine.candles.snapshot().slice(start, len(engine.candles))
+        data = engine.candles.copy(start, len(engine.candles))
         return (resample(data, tf_ms) if timeframe != "1m" else data).to_rows()
 
     async def watch_ticker(self, symbol: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -231,6 +242,10 @@ class SimulatedExchange:
             self._changed.notify_all()
 
     # -- internals ------------------------------------------------------------
+    async def _network(self) -> None:
+        """A REST round trip: yields to the loop, after ``latency`` seconds."""
+        await asyncio.sleep(self.latency)
+
     def _current(self, symbol: str) -> SymbolMarket:
         engine = self.engine(symbol)
         engine.advance_to(self.clock())

@@ -29,8 +29,15 @@ def round_to(values: np.ndarray, step: float) -> np.ndarray:
     return np.round(np.round(values / step) * step, 10)
 
 
-def generate_history(instrument: Instrument, end_ms: int, minutes: int, rng: np.random.Generator) -> OHLCV:
-    """``minutes`` closed 1m candles ending just before ``end_ms`` (a minute boundary)."""
+def generate_history(
+    instrument: Instrument,
+    end_ms: int,
+    minutes: int,
+    rng: np.random.Generator,
+    start_price: float | None = None,
+) -> OHLCV:
+    """``minutes`` closed 1m candles ending just before ``end_ms`` (a minute
+    boundary), the first opening at ``start_price`` (the instrument's by default)."""
     if minutes <= 0:
         return OHLCV.empty()
     sigma = instrument.annual_vol / np.sqrt(MINUTES_PER_YEAR)
@@ -41,7 +48,7 @@ def generate_history(instrument: Instrument, end_ms: int, minutes: int, rng: np.
     step_sigma = (sigma * regime * intraday / np.sqrt(SUBSTEPS))[:, None]
     steps = rng.standard_normal((minutes, SUBSTEPS)) * step_sigma
     path = np.cumsum(steps, axis=None).reshape(minutes, SUBSTEPS)
-    start = np.log(instrument.start_price)
+    start = np.log(start_price or instrument.start_price)
     log_close = start + path[:, -1]
     log_open = np.r_[start, log_close[:-1]]
     log_high = np.maximum(path.max(axis=1) + start, log_open)

@@ -10,10 +10,9 @@ Limits keep the view sensible: at least ``MIN_CANDLES`` and at most
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from terminal.market.candles import CandleSeries
@@ -21,6 +20,7 @@ from terminal.market.orderbook import decimals_for
 from terminal.ui.chart.grid import ChartGrid, TickRecorder, TimeAxis
 from terminal.ui.chart.items import CandlestickItem, VolumeItem
 from terminal.ui.chart.visible import index_at, visible_price_range, visible_slice, visible_volume_max
+from terminal.ui.formatting import compact
 from terminal.ui.theme import DARK, Theme
 
 MIN_CANDLES = 15
@@ -41,8 +41,6 @@ class PriceAxis(TickRecorder, pg.AxisItem):
 
 class ChartWidget(QWidget):
     """Price + volume panes over one CandleSeries."""
-
-    hovered = Signal(int)  # index of the candle under the mouse, -1 when none
 
     def __init__(
         self, theme: Theme = DARK, visible_candles: int = 300, parent: QWidget | None = None
@@ -135,25 +133,35 @@ class ChartWidget(QWidget):
         self._update_readout(len(series) - 1)
 
     def live_update(self) -> None:
-        """The newest candle changed or a new one opened: O(1) bounds, O(visible) rescale."""
+        """The newest candle changed or new ones opened: O(1) bounds, O(visible) rescale."""
         if not len(self.series):
             return
         slot = self._slot()
         x0, x1 = self.x_range()
-        last_x = self.series.ts[-1] / 1000.0
-        following = x1 >= last_x - slot * FOLLOW_SLACK  # the live candle is (nearly) in view
-        appended = self.candles.boundingRect().right() < last_x + slot - 1e-6
+        previous_right = self.candles.boundingRect().right()  # end of the newest slot drawn so far
+        following = x1 >= previous_right - slot * (FOLLOW_SLACK + 1)  # the live candle is (nearly) in view
         self.candles.live_update()
         self.volumes.live_update()
-        if appended:
+        opened = round((self.candles.boundingRect().right() - previous_right) / slot)
+        if opened > 0:
             self._update_limits()
-            if following and x1 < last_x + slot * 2:
-                self.set_x_range(x0 + slot, x1 + slot)
+            if following:  # keep the newest candle where it was on screen
+                self.set_x_range(x0 + opened * slot, x1 + opened * slot)
         if following:
             self._autoscale_y()
         self._update_last_line()
-        if self._hover_index < 0:
-            self._update_readout(len(self.series) - 1)
+        if self._hover_index < 0 or self._hover_index >= len(self.series) - opened - 1:
+            index = len(self.series) - 1 if self._hover_index < 0 else self._hover_index
+            self._update_readout(index)
+
+    def refresh(self) -> None:
+        """Older candles changed (a correction, a late candle): redraw with
+        fresh bounds, and leave the view where the user put it."""
+        self.candles.set_series(self.series)
+        self.volumes.set_series(self.series)
+        self._update_limits()
+        self._autoscale_y()
+        self._update_last_line()
 
     # -- navigation ------------------------------------------------------------------
     def x_range(self) -> tuple[float, float]:
@@ -289,7 +297,6 @@ class ChartWidget(QWidget):
             self.hline.setPos(point.y())
         self._hover_index = index
         self._update_readout(index, point.y() if in_price else None)
-        self.hovered.emit(index)
 
     def leaveEvent(self, event: object) -> None:
         self._hide_crosshair()
@@ -301,7 +308,6 @@ class ChartWidget(QWidget):
         if self._hover_index != -1:
             self._hover_index = -1
             self._update_readout(len(self.series) - 1)
-            self.hovered.emit(-1)
 
     def _index_at(self, x_s: float) -> int:
         return index_at(self.series.ts, x_s)
@@ -323,7 +329,7 @@ class ChartWidget(QWidget):
             f"L {l:,.{d}f}",
             f"C {c:,.{d}f}",
             f"{change:+.2f}%",
-            f"V {_compact(v)}",
+            f"V {compact(v)}",
         ]
         if cursor_price is not None:
             parts.append(f"@ {cursor_price:,.{d}f}")
@@ -339,12 +345,3 @@ class ChartWidget(QWidget):
             gap = "&nbsp;" * 3
             text = f"<b>{head}</b>{gap}<span style='color:{color}'>{rest.replace('   ', gap)}</span>"
         self.readout.setText(text)
-
-
-def _compact(value: float) -> str:
-    if value == 0 or not math.isfinite(value):
-        return "0"
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(value) >= size:
-            return f"{value / size:,.2f}{unit}"
-    return f"{value:,.4g}"

@@ -256,3 +256,14 @@ def test_candles_from_trades_are_exact() -> None:
 def test_candles_from_no_trades_are_empty() -> None:
     empty = np.array([])
     assert len(candles_from_trades(empty, empty, empty, MINUTE_MS)) == 0
+
+
+def test_replaying_an_older_candle_unchanged_is_no_change() -> None:
+    # A stream that replays its cache must not make the chart reload.
+    series = CandleSeries(MINUTE_MS)
+    series.upsert(0, 1.0, 2.0, 0.5, 1.5, 10.0)
+    series.upsert(MINUTE_MS, 1.5, 2.5, 1.0, 2.0, 5.0)
+    version = series.version
+    assert series.upsert(0, 1.0, 2.0, 0.5, 1.5, 10.0) is Change.NONE
+    assert series.version == version
+    assert series.upsert(0, 1.0, 2.0, 0.5, 1.6, 10.0) is Change.HISTORY  # a real correction

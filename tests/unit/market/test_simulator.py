@@ -446,3 +446,31 @@ def test_watch_ohlcv_returns_every_candle_that_changed_while_it_waited() -> None
     live_minute, rows, expected = asyncio.run(scenario())
     assert [row[0] for row in rows] == [live_minute + i * MINUTE_MS for i in range(4)]
     assert rows == expected
+
+
+def test_a_long_pause_is_skipped_quickly_and_leaves_a_coherent_market() -> None:
+    # The machine slept for two hours: the simulator must not replay two hours
+    # of events on the GUI thread, yet the chart must stay gapless.
+    import time
+
+    clock = ManualClock()
+    ex = exchange(clock=clock)
+    engine = ex.engine("BTC/USDT")
+    clock.now += 60_000
+    engine.advance_to(clock.now)
+    price_before = engine.last_price
+
+    clock.now += 2 * 3600 * 1000
+    started = time.perf_counter()
+    engine.advance_to(clock.now)
+    elapsed = time.perf_counter() - started
+
+    assert elapsed < 1.0, f"catching up two hours took {elapsed:.2f} s"
+    candles = engine.candles
+    assert np.all(np.diff(candles.ts) == MINUTE_MS)
+    assert candles.ts[-1] == clock.now - clock.now % MINUTE_MS
+    assert np.all(candles.open[1:] > 0) and np.all(candles.low <= candles.high)
+    bid, ask = engine.best_bid_ask()
+    assert bid is not None and ask is not None and bid < ask
+    assert abs((bid + ask) / 2 / engine.last_price - 1) < 0.01  # the book moved with the price
+    assert engine.last_price != price_before
