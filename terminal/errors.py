@@ -48,10 +48,6 @@ class ExchangeClosedError(FeedError):
     """A call reached an exchange connection that was closed on purpose."""
 
 
-class ExchangeUnavailableError(FeedError):
-    """The exchange cannot be reached right now; the feed will retry."""
-
-
 def describe(exc: BaseException) -> str:
     """Plain words for any exception: the user message of our own errors,
     the class and text of anything else (an exchange library's errors)."""

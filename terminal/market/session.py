@@ -273,11 +273,14 @@ class MarketSession:
                 log.error("%s stopped: %s", name, exc.user_message())
                 self._notify(Topic.STATUS)
                 return
-            except Exception as exc:  # noqa: BLE001 - any exchange failure: report, back off, retry
+            except Exception as exc:  # any exchange failure: report, back off, retry
+                first = backoff.attempt == 0
                 delay = backoff.next()
-                reason = f"{type(exc).__name__}: {exc}"
+                reason = describe(exc)
                 self.health.set(name, FeedState.RECONNECTING, reason)
-                log.warning("%s failed (%s); retrying in %.1f s", name, reason, delay)
+                # The first failure of a streak goes to the log with its traceback,
+                # so that a bug (not a network fault) can be told apart and fixed.
+                log.warning("%s failed (%s); retrying in %.1f s", name, reason, delay, exc_info=first)
                 self._notify(Topic.STATUS)
                 await asyncio.sleep(delay)
 
