@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = config.settings
     buffer = setup_logging(paths.log_dir, settings.log_level)
     log.info("%s %s starting (config %s, data %s)", APP_NAME, __version__, paths.config_dir, paths.data_dir)
+    if config.problem:  # read before logging existed: say it now, in the file and the panel
+        log.warning("%s", config.problem)
     if args.symbol:
         settings.market.symbol = args.symbol
     if args.timeframe:

@@ -112,7 +112,6 @@ class ConfigStore:
                 f"{reason} The terminal started with default settings and left the file "
                 "untouched; fix or delete it, then restart."
             )
-            log.warning("%s", self.problem)
             return Settings()
 
     def save(self) -> bool:

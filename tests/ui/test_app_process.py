@@ -104,3 +104,23 @@ def test_startup_benchmark_reports_the_time_to_first_candles_and_quits(tmp_path:
     seconds = float(line.removeprefix("candles on screen after ").removesuffix(" s"))
     assert 0 < seconds < 60
     assert "closed cleanly" in log_text(tmp_path)
+
+
+def test_a_broken_config_is_reported_in_the_log_and_kept_as_it_was(tmp_path: Path) -> None:
+    config = tmp_path / "config" / "config.toml"
+    config.parent.mkdir(parents=True)
+    broken = b'theme = "pink"\n[market]\ntimeframe = "7m"\n'
+    config.write_bytes(broken)
+    done = subprocess.run(
+        [sys.executable, "main.py", "--startup-benchmark"],
+        cwd=ROOT,
+        env=environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    log = log_text(tmp_path)
+    assert f"{config} has invalid settings" in log
+    assert "theme" in log and "market.timeframe" in log
+    assert config.read_bytes() == broken  # started on defaults, file untouched
