@@ -48,6 +48,63 @@ class ExchangeClosedError(FeedError):
     """A call reached an exchange connection that was closed on purpose."""
 
 
+# -- what an exchange can answer (ccxt's exceptions map onto these, in one
+# place: terminal.market.ccxt_errors) ------------------------------------------
+class ExchangeError(TerminalError):
+    """The exchange answered, but not with what was asked for."""
+
+    #: retrying can help (network, rate limit, maintenance), unlike a refusal
+    transient: bool = False
+
+
+class ExchangeUnreachableError(ExchangeError):
+    """No answer: network down, exchange down or in maintenance."""
+
+    transient = True
+
+
+class RequestTimedOutError(ExchangeUnreachableError):
+    """The exchange did not answer in time."""
+
+
+class RateLimitedError(ExchangeError):
+    """Too many requests: the exchange asked us to slow down (HTTP 429/418 or its own code)."""
+
+    transient = True
+
+    def __init__(self, message: str, *, hint: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class BookOutOfSyncError(ExchangeError):
+    """The order book stream skipped updates; the book is rebuilt from a fresh snapshot."""
+
+    transient = True
+
+
+class MalformedResponseError(ExchangeError):
+    """The exchange answered with something that is not valid data."""
+
+    transient = True
+
+
+class AuthenticationFailedError(ExchangeError):
+    """The API key was refused (wrong key or secret, missing permission, clock skew)."""
+
+
+class InsufficientFundsError(ExchangeError):
+    """The account does not hold enough for the order."""
+
+
+class OrderRejectedError(ExchangeError):
+    """The exchange refused the order (size, price, type or state)."""
+
+
+class NotSupportedError(ExchangeError):
+    """The exchange (or ccxt for it) does not offer this."""
+
+
 def describe(exc: BaseException) -> str:
     """Plain words for any exception: the user message of our own errors,
     the class and text of anything else (an exchange library's errors)."""

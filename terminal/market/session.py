@@ -18,7 +18,10 @@ from typing import Any
 import numpy as np
 
 from terminal.errors import (
+    AuthenticationFailedError,
+    BookOutOfSyncError,
     ExchangeClosedError,
+    NotSupportedError,
     TerminalError,
     UnknownSymbolError,
     UnsupportedTimeframeError,
@@ -59,8 +62,16 @@ Handled = tuple[int, Topic]  # what one pass of a watch loop did: messages handl
 SESSION = "session"  # health stream of the session itself (markets, close)
 OPEN = "open"  # health stream of the last symbol/timeframe switch
 
+SILENCE_S = 10.0  # a live order book with nothing for this long is stale
+SILENCES_BEFORE_RECONNECT = 2
+
 #: Errors that retrying cannot fix: the loop stops and says why.
-PERMANENT_ERRORS: tuple[type[TerminalError], ...] = (UnknownSymbolError, UnsupportedTimeframeError)
+PERMANENT_ERRORS: tuple[type[TerminalError], ...] = (
+    UnknownSymbolError,
+    UnsupportedTimeframeError,
+    NotSupportedError,
+    AuthenticationFailedError,
+)
 
 
 class MarketSession:
@@ -70,11 +81,13 @@ class MarketSession:
         watchlist: list[str],
         book_depth: int = 200,
         max_history: int = 50_000,
+        silence_s: float = SILENCE_S,
     ) -> None:
         self.source = source
         self.watchlist = list(watchlist)
         self.book_depth = book_depth
         self.max_history = max_history
+        self.silence_s = silence_s
         self.symbol = ""
         self.timeframe = "1m"
         self.candles = CandleSeries(timeframe_ms("1m"))
@@ -194,9 +207,9 @@ class MarketSession:
             topics |= Topic.BOOK | Topic.TRADES
         self.health.forget(OPEN)
         self._symbol_tasks = [
-            self._spawn(f"{timeframe} candles", self._watch_candles),
-            self._spawn("order book", self._watch_book),
-            self._spawn("trades", self._watch_trades),
+            self._spawn(f"{timeframe} candles", self._watch_candles, self.silence_s * 3),
+            self._spawn("order book", self._watch_book, self.silence_s),
+            self._spawn("trades", self._watch_trades),  # a quiet market is not a fault
         ]
         log.info("%s %s: %d candles loaded from %s", symbol, timeframe, len(candles), self.source.name)
         self._notify(topics)
@@ -242,9 +255,13 @@ class MarketSession:
         return candles, fine, fetch_tf
 
     # -- watch loops -----------------------------------------------------------
-    def _spawn(self, name: str, body: Callable[[], Awaitable[Handled]]) -> asyncio.Task[None]:
-        """A watch loop named ``name``; the name is also its stream in ``health``."""
-        return self._track(asyncio.get_running_loop().create_task(self._forever(name, body), name=name))
+    def _spawn(
+        self, name: str, body: Callable[[], Awaitable[Handled]], silence: float | None = None
+    ) -> asyncio.Task[None]:
+        """A watch loop named ``name`` (also its stream in ``health``), with a
+        silence watchdog of ``silence`` seconds for streams that must not go quiet."""
+        task = asyncio.get_running_loop().create_task(self._forever(name, body, silence), name=name)
+        return self._track(task)
 
     def _track(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
         """Remember ``task`` until it ends, so that close() can stop it."""
@@ -252,13 +269,21 @@ class MarketSession:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _forever(self, name: str, body: Callable[[], Awaitable[Handled]]) -> None:
+    async def _forever(
+        self, name: str, body: Callable[[], Awaitable[Handled]], silence: float | None
+    ) -> None:
         """Run ``body`` again and again; on failure report, back off, retry.
-        Health is marked before listeners hear of the change, so they see it."""
+
+        Health is marked before listeners hear of the change, so they see it.
+        With ``silence`` (seconds), a watch that brings nothing for that long
+        is reported stale; after SILENCES_BEFORE_RECONNECT of those the
+        source is told to reconnect (a server that went quiet but still
+        answers pings would otherwise keep the stream frozen).
+        """
         backoff = Backoff()
         while not self._closed:
             try:
-                count, topic = await body()
+                count, topic = await self._watch_with_watchdog(name, body, silence)
                 backoff.reset()
                 if count:
                     self.health.message(name, count)
@@ -273,16 +298,47 @@ class MarketSession:
                 log.error("%s stopped: %s", name, exc.user_message())
                 self._notify(Topic.STATUS)
                 return
-            except Exception as exc:  # any exchange failure: report, back off, retry
-                first = backoff.attempt == 0
+            except BookOutOfSyncError as exc:
+                # The source resyncs from a fresh snapshot on the next watch: no wait.
+                self.health.set(name, FeedState.RECONNECTING, exc.user_message())
+                log.warning("%s: %s", name, exc.user_message())
+                self._notify(Topic.STATUS)
+            except Exception as exc:  # any other failure: report, back off, retry
                 delay = backoff.next()
                 reason = describe(exc)
                 self.health.set(name, FeedState.RECONNECTING, reason)
-                # The first failure of a streak goes to the log with its traceback,
-                # so that a bug (not a network fault) can be told apart and fixed.
-                log.warning("%s failed (%s); retrying in %.1f s", name, reason, delay, exc_info=first)
+                # Our own errors are expected faults; anything else may be a bug,
+                # so it goes to the log with its traceback.
+                log.warning(
+                    "%s failed (%s); retrying in %.1f s", name, reason, delay,
+                    exc_info=not isinstance(exc, TerminalError),
+                )  # fmt: skip
                 self._notify(Topic.STATUS)
                 await asyncio.sleep(delay)
+
+    async def _watch_with_watchdog(
+        self, name: str, body: Callable[[], Awaitable[Handled]], silence: float | None
+    ) -> Handled:
+        if silence is None:
+            return await body()
+        attempt = asyncio.ensure_future(body())
+        waited = 0.0
+        try:
+            while True:
+                done, _ = await asyncio.wait({attempt}, timeout=silence)
+                if done:
+                    return attempt.result()
+                waited += silence
+                self.health.set(name, FeedState.STALE, f"no data for {waited:.0f} s")
+                self._notify(Topic.STATUS)
+                reconnect = getattr(self.source, "reconnect", None)
+                if waited >= silence * SILENCES_BEFORE_RECONNECT and reconnect is not None:
+                    log.warning("%s: no data for %.0f s; reconnecting", name, waited)
+                    await reconnect()
+                    waited = 0.0
+        finally:
+            if not attempt.done():
+                attempt.cancel()
 
     async def _watch_candles(self) -> Handled:
         fine = self._fine
