@@ -17,10 +17,12 @@ import time
 from pathlib import Path
 
 from terminal import APP_NAME, __version__
-from terminal.config import ConfigStore
+from terminal.config import SIMULATED, ConfigStore
+from terminal.errors import TerminalError
 from terminal.logs import setup_logging
 from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
+from terminal.market.sources import CCXT_MAX_HISTORY, make_source
 from terminal.market.timeframes import TIMEFRAMES
 from terminal.paths import resolve_paths
 
@@ -37,6 +39,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--timeframe", choices=list(TIMEFRAMES), help="chart timeframe (remembered)")
     parser.add_argument("--theme", choices=["dark", "light"], help="colour theme (remembered)")
     parser.add_argument("--seed", type=int, help="seed of the simulated market (repeatable runs)")
+    parser.add_argument(
+        "--exchange", help='"simulated" or the name of an account in config.toml (remembered)'
+    )
     parser.add_argument(
         "--screenshot", type=Path, help="save a screenshot of the window to this PNG, then quit"
     )
@@ -67,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         settings.market.timeframe = args.timeframe
     if args.theme:
         settings.theme = args.theme
+    if args.exchange:
+        if args.exchange != SIMULATED and settings.account(args.exchange) is None:
+            known = ", ".join([SIMULATED, *(a.name for a in settings.accounts)])
+            raise SystemExit(f"--exchange {args.exchange}: no such account (known: {known}).")
+        settings.market.exchange = args.exchange
 
     # Qt and qasync are imported here, not at module level, so that --help
     # and --version answer without loading Qt.
@@ -93,17 +103,24 @@ def main(argv: list[str] | None = None) -> int:
     app.setQuitOnLastWindowClosed(False)  # the loop ends when run() has shut the feeds down
     apply_theme(app, THEMES[settings.theme])
 
-    if settings.market.exchange != "simulated":
-        log.warning(
-            "market.exchange = %r: only the simulated market is available in this version; using it.",
-            settings.market.exchange,
+    startup_problem = ""
+    try:
+        source = make_source(settings, settings.market.exchange, seed=args.seed)
+    except TerminalError as exc:
+        startup_problem = (
+            f"Could not open {settings.market.exchange}: {exc.user_message()} Showing the simulated market."
         )
-    sim = settings.simulator
-    seed = args.seed if args.seed is not None else sim.seed
-    source = SimulatedExchange(seed=seed, history_days=sim.history_days, speed=sim.speed)
-    log.info("Simulated market seed: %s", source.seed)
-    session = MarketSession(source, settings.watchlist)
+        log.error("%s", startup_problem)
+        source = make_source(settings, SIMULATED, seed=args.seed)
+    if isinstance(source, SimulatedExchange):
+        log.info("Simulated market seed: %s", source.seed)
+    else:
+        log.info("Market: %s (ccxt %s)", source.name, source.id)
+    history = 50_000 if isinstance(source, SimulatedExchange) else CCXT_MAX_HISTORY
+    session = MarketSession(source, settings.watchlist, max_history=history)
     window = MainWindow(session, config, paths, buffer)
+    if startup_problem:
+        window.notice.show_message(startup_problem)
 
     if args.startup_benchmark:
 

@@ -12,12 +12,13 @@ import logging
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from terminal.errors import ConfigError
+from terminal.market.endpoints import REST_SCHEMES, WS_SCHEMES, check_base
 from terminal.market.timeframes import TIMEFRAMES
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,42 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+SIMULATED = "simulated"
+
+
+class AccountSettings(_Section):
+    """An exchange account: which ccxt exchange, sandbox or not, and where its
+    APIs are. Its keys live in the OS keyring under its name, never here."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    exchange: str = Field(description="ccxt exchange id, e.g. binance, kraken, okx")
+    sandbox: bool = False
+    rest_url: str | None = Field(default=None, description="REST base URL override (proxy, mirror)")
+    ws_url: str | None = Field(default=None, description="websocket base URL override")
+    options: dict[str, Any] = Field(default_factory=dict, description="ccxt options for this exchange")
+
+    @field_validator("rest_url")
+    @classmethod
+    def _rest_url(cls, value: str | None) -> str | None:
+        return _base(value, REST_SCHEMES, "REST")
+
+    @field_validator("ws_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        return _base(value, WS_SCHEMES, "websocket")
+
+
+def _base(value: str | None, schemes: tuple[str, ...], what: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return check_base(value, schemes, what)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class MarketSettings(_Section):
-    exchange: str = "simulated"
+    exchange: str = Field(default=SIMULATED, description='"simulated" or the name of an account')
     symbol: str = "BTC/USDT"
     timeframe: str = "1m"
 
@@ -65,6 +100,20 @@ class Settings(_Section):
     keybindings: dict[str, str] = Field(
         default_factory=dict, description="Action id -> key sequence, overriding the defaults"
     )
+    accounts: list[AccountSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known_exchange(self) -> Settings:
+        names = [a.name for a in self.accounts]
+        if len(set(names)) != len(names):
+            raise ValueError("accounts: two accounts have the same name")
+        if self.market.exchange not in (SIMULATED, *names):
+            known = ", ".join([SIMULATED, *names])
+            raise ValueError(f"market.exchange '{self.market.exchange}' is not an account (known: {known})")
+        return self
+
+    def account(self, name: str) -> AccountSettings | None:
+        return next((a for a in self.accounts if a.name == name), None)
 
 
 def _describe(error: ValidationError) -> str:

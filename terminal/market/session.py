@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from enum import Flag, auto
 from functools import partial
 from typing import Any
@@ -116,7 +116,7 @@ class MarketSession:
             listener(topic)
 
     @property
-    def markets(self) -> dict[str, dict[str, Any]]:
+    def markets(self) -> Mapping[str, dict[str, Any]]:
         return self.source.markets
 
     # -- lifecycle -------------------------------------------------------------

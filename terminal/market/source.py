@@ -6,6 +6,7 @@ ccxt's data shapes, so a ccxt exchange object satisfies it as it is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -13,9 +14,15 @@ from typing import Any, Protocol, runtime_checkable
 class ExchangeSource(Protocol):
     id: str
     name: str
-    timeframes: dict[str, str]
-    has: dict[str, Any]
-    markets: dict[str, dict[str, Any]]
+
+    @property
+    def timeframes(self) -> Mapping[str, str]: ...
+
+    @property
+    def has(self) -> Mapping[str, Any]: ...
+
+    @property
+    def markets(self) -> Mapping[str, dict[str, Any]]: ...
 
     async def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -25,7 +26,7 @@ class WatchlistModel(QAbstractTableModel):
         self.current = ""
         self.theme = theme
 
-    def set_symbols(self, symbols: list[str], markets: dict[str, dict[str, Any]]) -> None:
+    def set_symbols(self, symbols: list[str], markets: Mapping[str, dict[str, Any]]) -> None:
         self.beginResetModel()
         self.symbols = list(symbols)
         self.decimals = {

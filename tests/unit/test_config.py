@@ -215,3 +215,47 @@ def test_setting_up_logging_twice_does_not_duplicate_lines(tmp_path: Path) -> No
     assert sum("only once" in line.text for line in buffer.since(0)) == 1
     # Chatty libraries stay at INFO even when the terminal logs at DEBUG.
     assert logging.getLogger("ccxt").getEffectiveLevel() == logging.INFO
+
+
+ACCOUNT = """
+[market]
+exchange = "loopback"
+
+[[accounts]]
+name = "loopback"
+exchange = "binance"
+rest_url = "http://127.0.0.1:8765"
+ws_url = "ws://127.0.0.1:8765/stream"
+options = { fetchMarkets = { types = ["spot"] }, fetchCurrencies = false }
+"""
+
+
+def test_an_account_with_custom_endpoints_and_options_is_read() -> None:
+    from terminal.config import parse_settings
+
+    settings = parse_settings(ACCOUNT)
+    account = settings.account("loopback")
+    assert account is not None
+    assert (account.exchange, account.rest_url, account.ws_url) == (
+        "binance",
+        "http://127.0.0.1:8765",
+        "ws://127.0.0.1:8765/stream",
+    )
+    assert account.options["fetchMarkets"] == {"types": ["spot"]}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('exchange = "loopback"', 'exchange = "kraken-main"'), "not an account"),
+        (('rest_url = "http://127.0.0.1:8765"', 'rest_url = "127.0.0.1:8765"'), "must look like http"),
+        (('ws_url = "ws://127.0.0.1:8765/stream"', 'ws_url = "http://127.0.0.1:8765"'), "must look like ws"),
+        (('name = "loopback"', 'name = "my account!"'), "accounts.0.name"),
+    ],
+)
+def test_a_wrong_account_setting_is_named_in_plain_words(change: tuple[str, str], message: str) -> None:
+    from terminal.config import parse_settings
+    from terminal.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        parse_settings(ACCOUNT.replace(*change))

@@ -1,0 +1,45 @@
+"""Making the market source for an account: the simulator, or ccxt.
+
+Market data needs no keys, so nothing here reads the keyring; private calls
+(balances, orders) ask ``terminal.credentials`` when they happen.
+"""
+
+from __future__ import annotations
+
+from terminal.config import SIMULATED, AccountSettings, Settings
+from terminal.errors import ConfigError
+from terminal.market.source import ExchangeSource
+
+#: History to load on open from a real exchange (1m candles ≈ 3.5 days).
+#: Real exchanges page 500-1000 candles a request, so more waits on their rate
+#: limits; the local store (issue 4) will keep the rest.
+CCXT_MAX_HISTORY = 5_000
+
+
+def make_source(settings: Settings, name: str, seed: int | None = None) -> ExchangeSource:
+    """The source for ``name``: "simulated" or an account from the settings."""
+    if name == SIMULATED:
+        from terminal.market.simulator import SimulatedExchange
+
+        sim = settings.simulator
+        return SimulatedExchange(
+            seed=seed if seed is not None else sim.seed, history_days=sim.history_days, speed=sim.speed
+        )
+    account = settings.account(name)
+    if account is None:
+        raise ConfigError(
+            f"There is no account called '{name}'.", hint="Add it under [[accounts]] in config.toml."
+        )
+    return ccxt_source(account)
+
+
+def ccxt_source(account: AccountSettings) -> ExchangeSource:
+    from terminal.market.ccxt_source import CcxtSource
+
+    return CcxtSource(
+        account.exchange,
+        sandbox=account.sandbox,
+        rest_url=account.rest_url,
+        ws_url=account.ws_url,
+        options=account.options,
+    )
