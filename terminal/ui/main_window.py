@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -27,6 +27,7 @@ from terminal import APP_NAME, __version__
 from terminal.config import ConfigStore
 from terminal.errors import describe
 from terminal.logs import LogBuffer
+from terminal.market.health import FeedState
 from terminal.market.orderbook import decimals_for
 from terminal.market.session import MarketSession, Topic
 from terminal.market.timeframes import TIMEFRAMES
@@ -103,6 +104,10 @@ class MainWindow(QMainWindow):
 
         self.status = FeedStatusBar(session.health, self.theme)
         self.setStatusBar(self.status)
+        self._feed_note_timer = QTimer(self)
+        self._feed_note_timer.setInterval(500)
+        self._feed_note_timer.timeout.connect(self.refresh_feed_note)
+        self._feed_note_timer.start()
 
         bindings, problems = resolve_bindings(self.settings.keybindings)
         for problem in problems:
@@ -304,6 +309,18 @@ class MainWindow(QMainWindow):
             self.watchlist_model.refresh(session.tickers)
         if topics & Topic.STATUS:
             self.status.refresh()
+            self.refresh_feed_note()
+
+    def refresh_feed_note(self) -> None:
+        """Mark the chart while the feed is not live (also polled: staleness is
+        a matter of time passing, not of an event)."""
+        health = self.session.health
+        state = health.state
+        if state in (FeedState.LIVE, FeedState.CONNECTING, FeedState.STOPPED):
+            self.chart.set_feed_note("")
+        else:
+            reason = f": {health.reason}" if health.reason else ""
+            self.chart.set_feed_note(f"{state.value.upper()}{reason}")
 
     def _show_market(self) -> None:
         session = self.session

@@ -13,6 +13,7 @@ import datetime as dt
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from terminal.market.candles import CandleSeries
@@ -57,6 +58,13 @@ class ChartWidget(QWidget):
         self.readout = QLabel(self)
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setObjectName("chartReadout")
+        # Shown over the chart while the feed is not live: the candles are what
+        # we have, and the user must not mistake them for the market now.
+        self.feed_note = QLabel(self)
+        self.feed_note.setObjectName("chartFeedNote")
+        self.feed_note.setWordWrap(True)
+        self.feed_note.setMaximumWidth(480)
+        self.feed_note.hide()
         self.glw = pg.GraphicsLayoutWidget(self)
         self.glw.ci.setContentsMargins(2, 2, 2, 2)
         self.glw.ci.setSpacing(0)
@@ -163,6 +171,24 @@ class ChartWidget(QWidget):
         self._autoscale_y()
         self._update_last_line()
 
+    def set_feed_note(self, text: str) -> None:
+        """A note over the chart about the feed ("" hides it)."""
+        if text == self.feed_note.text() and self.feed_note.isVisible() == bool(text):
+            return
+        self.feed_note.setText(text)
+        self.feed_note.setVisible(bool(text))
+        self.feed_note.adjustSize()
+        self._place_feed_note()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_feed_note()
+
+    def _place_feed_note(self) -> None:
+        note = self.feed_note
+        note.move(max(0, self.width() - note.width() - 96), self.readout.height() + 8)
+        note.raise_()
+
     # -- navigation ------------------------------------------------------------------
     def x_range(self) -> tuple[float, float]:
         (x0, x1), _ = self.price_plot.getViewBox().viewRange()
@@ -220,6 +246,9 @@ class ChartWidget(QWidget):
         self.last_line.label.setColor(theme.text)
         self.last_line.label.fill = pg.mkBrush(theme.accent)
         self.readout.setStyleSheet(f"background: {theme.background}; color: {theme.text}; padding: 3px 6px;")
+        self.feed_note.setStyleSheet(
+            f"background: {theme.down_fill}; color: {theme.text}; padding: 4px 8px; border-radius: 3px;"
+        )
         self._update_readout(self._hover_index if self._hover_index >= 0 else len(self.series) - 1)
 
     # -- internals -------------------------------------------------------------------
