@@ -14,6 +14,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from terminal.redaction import install_redactor
+
 FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
 PANEL_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
 
@@ -69,6 +71,8 @@ def setup_logging(log_dir: Path, level: str = "INFO", buffer: LogBuffer | None =
     for handler in (file_handler, buffer):
         _installed.append(handler)
         root.addHandler(handler)
+    # Keys never reach the file or the panel, whoever logs them.
+    install_redactor([file_handler, buffer])
     root.setLevel(level)
     # ccxt and asyncio are chatty at DEBUG; keep them at INFO unless asked.
     for name in ("ccxt", "asyncio", "websockets", "aiohttp"):
