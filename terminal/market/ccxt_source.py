@@ -27,6 +27,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 from terminal.errors import MalformedResponseError, NotSupportedError, RateLimitedError
 from terminal.market.ccxt_errors import translate
@@ -90,8 +91,11 @@ class CcxtSource:
         if sandbox:
             self._call_sync(lambda: self.exchange.set_sandbox_mode(True))
         self.rewrites: list[Rewrite] = override_urls(self.exchange.urls, rest_url, ws_url)
+        if self.rewrites:
+            hosts = sorted({urlsplit(r.new).netloc for r in self.rewrites})
+            log.info("%s: %d API URLs point to %s", self.name, len(self.rewrites), ", ".join(hosts))
         for rewrite in self.rewrites:
-            log.info("%s: %s → %s", self.name, rewrite.old, rewrite.new)
+            log.debug("%s: %s → %s", self.name, rewrite.old, rewrite.new)
         streaming = getattr(self.exchange, "streaming", None)
         if isinstance(streaming, dict):
             streaming["keepAlive"] = keepalive_ms

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from enum import Flag, auto
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from terminal.errors import (
     AuthenticationFailedError,
     BookOutOfSyncError,
     ExchangeClosedError,
+    ExchangeError,
     NotSupportedError,
     TerminalError,
     UnknownSymbolError,
@@ -37,6 +38,7 @@ from terminal.market.tape import TradeTape
 from terminal.market.timeframes import source_timeframe, timeframe_ms
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 OHLCV_PAGE = 1000
 RECENT_TRADES = 200  # trades fetched to fill the tape when a symbol opens
@@ -123,7 +125,7 @@ class MarketSession:
     async def start(self, symbol: str, timeframe: str) -> None:
         self.health.set(SESSION, FeedState.CONNECTING)
         self._notify(Topic.STATUS)
-        await self.source.load_markets()
+        await self._retrying(SESSION, lambda: self.source.load_markets())
         self.health.message(SESSION)
         listed = [s for s in self.watchlist if s in self.source.markets]
         self.watchlist = listed or list(self.source.markets)[:5]
@@ -167,10 +169,29 @@ class MarketSession:
         if current is not None and not current.done():
             current.cancel()
         self.requested = request
-        task = self._track(asyncio.get_running_loop().create_task(self.open(*request)))
+        opening = self._retrying(OPEN, lambda: self.open(*request))
+        task = self._track(asyncio.get_running_loop().create_task(opening))
         task.add_done_callback(partial(self._report_open_failure, symbol))
         self._open_task = task
         return task
+
+    async def _retrying(self, stream: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """``attempt()`` until it succeeds; transient exchange failures (network,
+        rate limit, timeout, garbage answers) are reported and retried with
+        back-off, anything else is raised. An unreachable exchange is thus
+        waited for, and the session recovers by itself when it is back."""
+        backoff = Backoff()
+        while True:
+            try:
+                return await attempt()
+            except ExchangeError as exc:
+                if not exc.transient:
+                    raise
+                delay = backoff.next()
+                self.health.set(stream, FeedState.RECONNECTING, exc.user_message())
+                log.warning("%s: %s Retrying in %.1f s.", stream, exc.user_message(), delay)
+                self._notify(Topic.STATUS)
+                await asyncio.sleep(delay)
 
     def _report_open_failure(self, symbol: str, task: asyncio.Task[None]) -> None:
         if task.cancelled():

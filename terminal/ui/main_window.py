@@ -2,7 +2,9 @@
 trades and log around it, a status bar, menus and keyboard actions.
 
 It owns no market logic: it asks the session to open symbols and timeframes
-and repaints what the frame bridge says changed.
+and repaints what the frame bridge says changed. Opening a market of another
+exchange replaces the session: the old one is closed, the widgets are bound
+to the new one (one exchange on screen at a time).
 """
 
 from __future__ import annotations
@@ -24,20 +26,24 @@ from PySide6.QtWidgets import (
 )
 
 from terminal import APP_NAME, __version__
-from terminal.config import ConfigStore
-from terminal.errors import describe
+from terminal.config import SIMULATED, ConfigStore
+from terminal.credentials import CredentialStore
+from terminal.errors import TerminalError, describe
 from terminal.logs import LogBuffer
 from terminal.market.health import FeedState
 from terminal.market.orderbook import decimals_for
 from terminal.market.session import MarketSession, Topic
+from terminal.market.sources import CCXT_MAX_HISTORY, make_source
 from terminal.market.timeframes import TIMEFRAMES
 from terminal.paths import AppPaths
 from terminal.shortcuts import resolve_bindings
+from terminal.ui.accounts_dialog import AccountsDialog
 from terminal.ui.actions import build_actions
 from terminal.ui.bridge import FrameBridge
 from terminal.ui.chart.chart_widget import ChartWidget
 from terminal.ui.help_sheet import ShortcutSheet
 from terminal.ui.log_panel import LogPanel
+from terminal.ui.market_picker import MarketPicker
 from terminal.ui.notice import NoticeBar
 from terminal.ui.orderbook_view import OrderBookView
 from terminal.ui.palette import CommandPalette, PaletteEntry
@@ -50,6 +56,7 @@ log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1  # bump when docks are added or renamed: old saved states are then ignored
 DEFAULT_SIZE = (1280, 800)
+SIMULATED_MAX_HISTORY = 50_000  # as terminal.app: the simulator makes history as fast as it is asked
 
 
 class MainWindow(QMainWindow):
@@ -70,6 +77,11 @@ class MainWindow(QMainWindow):
         # before run() has even started is not lost.
         self._closed = asyncio.Event()
         self.on_first_candles: Callable[[], None] | None = None
+        self.credentials = CredentialStore()  # reads nothing until asked (tests put their own here)
+        self._starting: asyncio.Task[None] | None = None
+        self._switch_lock = asyncio.Lock()
+        self._switches: set[asyncio.Task[None]] = set()
+        self._dialogs: list[AccountsDialog | MarketPicker] = []
 
         self.chart = ChartWidget(self.theme, self.settings.chart.initial_candles)
         self.chart.time_zone = self.settings.chart.time_zone
@@ -140,6 +152,7 @@ class MainWindow(QMainWindow):
     def _handlers(self) -> dict[str, Callable[[], object]]:
         handlers: dict[str, Callable[[], object]] = {
             "palette.open": self.open_palette,
+            "market.open": self.open_market_picker,
             "help.shortcuts": self.show_shortcuts,
             "app.quit": self.close,
             "chart.zoom_in": lambda: self.chart.zoom(0.8),
@@ -161,7 +174,13 @@ class MainWindow(QMainWindow):
         a = self.actions_by_id
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
+        file_menu.addAction(a["market.open"])
         file_menu.addAction(a["palette.open"])
+        file_menu.addSeparator()
+        self.accounts_action = QAction("Accounts and keys…", self)
+        self.accounts_action.setObjectName("accounts.open")
+        self.accounts_action.triggered.connect(self.open_accounts)
+        file_menu.addAction(self.accounts_action)
         file_menu.addSeparator()
         file_menu.addAction(a["app.quit"])
         chart_menu = menu.addMenu("&Chart")
@@ -202,22 +221,36 @@ class MainWindow(QMainWindow):
 
     # -- lifecycle ----------------------------------------------------------------
     async def run(self) -> None:
-        """Start the market session and keep it until the window closes, then shut it down."""
-        loop = asyncio.get_running_loop()
+        """Start the market session and keep it until the window closes, then shut it down
+        (with whatever the dialogs and a market switch have under way)."""
         market = self.settings.market
-        starting = loop.create_task(self.session.start(market.symbol, market.timeframe))
-        starting.add_done_callback(self._report_start)
+        self._start(market.symbol, market.timeframe)
         await self._closed.wait()
-        starting.cancel()
-        await asyncio.gather(starting, return_exceptions=True)
+        for dialog in self._dialogs:
+            dialog.reject()
+            await dialog.shutdown()
+        await asyncio.gather(*self._switches, return_exceptions=True)
+        await self._stop_session()
+
+    def _start(self, symbol: str, timeframe: str) -> None:
+        session = self.session
+        self._starting = asyncio.get_running_loop().create_task(session.start(symbol, timeframe))
+        self._starting.add_done_callback(partial(self._report_start, session))
+
+    async def _stop_session(self) -> None:
+        """Stop the session's start (if still under way) and close the session."""
+        if self._starting is not None:
+            self._starting.cancel()
+            await asyncio.gather(self._starting, return_exceptions=True)
+            self._starting = None
         await self.session.close()
 
-    def _report_start(self, task: asyncio.Task[None]) -> None:
+    def _report_start(self, session: MarketSession, task: asyncio.Task[None]) -> None:
         if task.cancelled() or task.exception() is None:
             return
         exc = task.exception()
         assert exc is not None
-        message = f"Could not start the {self.session.source.name} market: {describe(exc)}"
+        message = f"Could not start the {session.source.name} market: {describe(exc)}"
         log.error("%s", message)
         self.notice.show_message(message)
 
@@ -274,6 +307,76 @@ class MainWindow(QMainWindow):
     def open_symbol(self, symbol: str) -> None:
         if self.session.markets:
             self.session.request_open(symbol, self._requested()[1])
+
+    def open_market(self, exchange: str, symbol: str) -> None:
+        """Show ``symbol`` of ``exchange`` ("simulated" or an account): on the
+        session on screen if it is that exchange, else on a new one."""
+        if exchange == self.settings.market.exchange and self.session.markets:
+            self.open_symbol(symbol)
+        else:
+            self.switch_market(exchange, symbol)
+
+    def switch_market(self, exchange: str, symbol: str) -> asyncio.Task[None]:
+        """Replace the market session with one on ``exchange``, showing ``symbol``.
+
+        The new source is made first (a failure leaves the market on screen as
+        it is); then the old session is closed (every task, the connections)
+        and the widgets are bound to the new one. Switches run one at a time.
+        """
+        task = asyncio.get_running_loop().create_task(self._switch(exchange, symbol), name="switch market")
+        self._switches.add(task)
+        task.add_done_callback(self._switches.discard)
+        return task
+
+    async def _switch(self, exchange: str, symbol: str) -> None:
+        async with self._switch_lock:
+            if self._closed.is_set():
+                return
+            try:
+                # Making a ccxt source imports ccxt (half a second): not on the GUI thread.
+                source = await asyncio.to_thread(make_source, self.settings, exchange)
+            except TerminalError as exc:
+                message = f"Could not open {exchange}: {exc.user_message()}"
+                log.error("%s", message)
+                self.notice.show_message(message)
+                return
+            if self._closed.is_set():
+                await source.close()
+                return
+            log.info("Switching the market to %s (%s)", exchange, source.name)
+            history = SIMULATED_MAX_HISTORY if exchange == SIMULATED else CCXT_MAX_HISTORY
+            session = MarketSession(source, self.settings.watchlist, max_history=history)
+            old_bridge = self.bridge
+            old_bridge.changed.disconnect(self._on_changed)
+            try:
+                await self._stop_session()
+            except Exception as exc:  # noqa: BLE001 - a failed close must not keep the old market on screen
+                log.warning(
+                    "The %s market did not close cleanly: %s", self.session.source.name, describe(exc)
+                )
+            old_bridge.deleteLater()  # the old session is closed: it notifies no more
+            self._bind(session, symbol)
+            self.settings.market.exchange = exchange
+            self.notice.hide()
+            self._start(symbol, self._requested()[1])
+
+    def _bind(self, session: MarketSession, symbol: str) -> None:
+        """Point every widget at ``session`` (still empty: it fills in as it starts)."""
+        self.session = session
+        self.bridge = FrameBridge(session, parent=self)
+        self.bridge.changed.connect(self._on_changed)
+        self._shown_symbol = ""
+        self.chart.set_series(session.candles, symbol, self.chart.decimals)
+        self.book_view.canvas.book = session.book
+        self.book_view.refresh()
+        self.tape_view.tape = session.tape
+        self.tape_view.update()
+        self.watchlist_model.set_symbols([], {})
+        self.watchlist_model.refresh({})
+        self.status.health = session.health
+        self.status.set_market(f"{session.source.name} · connecting…")
+        self.status.refresh()
+        self.refresh_feed_note()
 
     def set_timeframe(self, timeframe: str) -> None:
         self.actions_by_id[f"timeframe.{timeframe}"].setChecked(True)
@@ -367,6 +470,7 @@ class MainWindow(QMainWindow):
             if action_id != "palette.open":
                 keys = ", ".join(s.toString() for s in action.shortcuts())
                 entries.append(PaletteEntry(action.text(), keys, action.trigger))
+        entries.append(PaletteEntry(self.accounts_action.text(), "", self.accounts_action.trigger))
         return entries
 
     def open_palette(self) -> CommandPalette:
@@ -374,6 +478,28 @@ class MainWindow(QMainWindow):
         palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         palette.open()
         return palette
+
+    def _keep_dialog[D: (AccountsDialog, MarketPicker)](self, dialog: D) -> D:
+        """Keep ``dialog`` until run() ends (it may have work to wind down); let go of
+        closed ones with nothing left to do."""
+        for old in [d for d in self._dialogs if d.isHidden() and not d.busy]:
+            self._dialogs.remove(old)
+            old.deleteLater()
+        self._dialogs.append(dialog)
+        return dialog
+
+    def open_market_picker(self) -> MarketPicker:
+        picker = MarketPicker(
+            self.settings, self.settings.market.exchange, lambda: self.session.markets, self.theme, self
+        )
+        picker.chosen.connect(self.open_market)
+        picker.open()
+        return self._keep_dialog(picker)
+
+    def open_accounts(self) -> AccountsDialog:
+        dialog = AccountsDialog(self.config, self.credentials, self.theme, self)
+        dialog.open()
+        return self._keep_dialog(dialog)
 
     def show_shortcuts(self) -> ShortcutSheet:
         sheet = ShortcutSheet(self.actions_by_id, self)
