@@ -178,6 +178,13 @@ class CcxtSource:
         trades = await self._rest(lambda: self.exchange.fetch_trades(symbol, since, limit, params or {}))
         return self._check_trades(trades)
 
+    async def fetch_balance(self) -> dict[str, Any]:
+        """The account's balances (a private call: needs credentials)."""
+        balance = await self._rest(lambda: self.exchange.fetch_balance())
+        if not isinstance(balance, dict):
+            raise self._malformed("balances")
+        return balance
+
     # -- streaming, or polling where the exchange has no websocket method ---------
     async def watch_order_book(
         self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None

@@ -1,0 +1,103 @@
+"""After a session with keys, no secret is in the logs, the config or any
+other file the terminal wrote, nor in any error text a user could see.
+
+Keys go through the real keyring (this test runs inside scripts/with-keyring),
+the real ccxt.pro.binance class signs real requests to the loopback server,
+a wrong secret produces the error path, and logging runs at DEBUG, its most
+talkative.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from terminal.config import AccountSettings, ConfigStore
+from terminal.credentials import ApiKey, CredentialStore
+from terminal.errors import AuthenticationFailedError, describe
+from terminal.logs import setup_logging
+from terminal.market.ccxt_source import CcxtSource
+from terminal.market.session import MarketSession
+from tests.loopback.binance import LoopbackBinance
+
+API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
+SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
+WRONG_SECRET = "WrongSecret-not-the-real-one-0123456789abcdefghijklmnopqrstu"
+SPOT_ONLY = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}
+
+
+def needs_keyring() -> None:
+    if not os.environ.get("WITH_KEYRING_PASSWORD"):
+        pytest.fail(
+            "run this test through scripts/test or scripts/with-keyring (it needs the throwaway keyring)"
+        )
+
+
+def test_no_secret_in_logs_config_or_errors_after_a_keyed_session(tmp_path: Path) -> None:
+    needs_keyring()
+    config_dir, data_dir = tmp_path / "config", tmp_path / "data"
+    setup_logging(data_dir / "logs", "DEBUG")
+    logging.getLogger("ccxt").setLevel(logging.DEBUG)
+    seen_errors: list[str] = []
+
+    async def scenario() -> None:
+        server = LoopbackBinance(seed=2, history_days=1, pump_interval=0.05)
+        server.add_key(API_KEY, SECRET)
+        await server.start()
+        rest, ws = f"http://127.0.0.1:{server.port}", f"ws://127.0.0.1:{server.port}/stream"
+        store = CredentialStore(service="terminal-leak-test")
+        try:
+            config = ConfigStore(config_dir / "config.toml")
+            config.settings.accounts.append(
+                AccountSettings(
+                    name="loopback", exchange="binance", rest_url=rest, ws_url=ws, options=SPOT_ONLY
+                )
+            )
+            config.save()
+            await asyncio.to_thread(store.save, "loopback", ApiKey(API_KEY, SECRET))
+            keys = await asyncio.to_thread(store.load, "loopback")
+            assert keys is not None
+
+            # A session with the keyed source: market data and a signed call.
+            source = CcxtSource("binance", rest_url=rest, ws_url=ws, options=SPOT_ONLY, credentials=keys)
+            session = MarketSession(source, ["BTC/USDT"], max_history=100)
+            await session.start("BTC/USDT", "1m")
+            balance = await source.fetch_balance()
+            assert balance["free"], "the signed call worked"
+            logging.getLogger("test").info("loaded %r, using %s for %s", keys, keys.secret, keys.api_key)
+            await asyncio.sleep(1.0)
+            await session.close()
+
+            # The error path: a wrong secret, logged the way the app logs failures.
+            wrong = CcxtSource("binance", rest_url=rest, ws_url=ws, options=SPOT_ONLY,
+                               credentials=ApiKey(API_KEY, WRONG_SECRET))  # fmt: skip
+            await wrong.load_markets()
+            with pytest.raises(AuthenticationFailedError) as caught:
+                await wrong.fetch_balance()
+            seen_errors.extend([str(caught.value), describe(caught.value), repr(caught.value)])
+            logging.getLogger("test").exception("balance failed: %s", caught.value, exc_info=caught.value)
+            await wrong.close()
+            config.save()
+        finally:
+            await asyncio.to_thread(store.delete, "loopback")
+            await server.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+    logging.shutdown()
+
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "terminal.log" for p in written) and any(p.name == "config.toml" for p in written)
+    log_text = (data_dir / "logs" / "terminal.log").read_text(encoding="utf-8")
+    assert (
+        "balance failed" in log_text
+    )  # the error path was logged, so its absence of secrets means something
+    for path in written:
+        content = path.read_bytes()
+        for secret in (SECRET, WRONG_SECRET):
+            assert secret.encode() not in content, f"a secret was written to {path}"
+    for text in seen_errors:
+        assert SECRET not in text and WRONG_SECRET not in text
