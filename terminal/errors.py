@@ -12,11 +12,16 @@ class TerminalError(Exception):
     """Base of every error the terminal raises on purpose."""
 
     hint: str = ""
+    #: technical detail for the log (e.g. the exchange library's own words),
+    #: kept out of what the user reads on screen
+    detail: str = ""
 
-    def __init__(self, message: str, *, hint: str = "") -> None:
+    def __init__(self, message: str, *, hint: str = "", detail: str = "") -> None:
         super().__init__(message)
         if hint:
             self.hint = hint
+        if detail:
+            self.detail = detail
 
     def user_message(self) -> str:
         """The message shown to the user: what happened, then what to do."""
@@ -72,8 +77,10 @@ class RateLimitedError(ExchangeError):
 
     transient = True
 
-    def __init__(self, message: str, *, hint: str = "", retry_after: float | None = None) -> None:
-        super().__init__(message, hint=hint)
+    def __init__(
+        self, message: str, *, hint: str = "", detail: str = "", retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, hint=hint, detail=detail)
         self.retry_after = retry_after
 
 
@@ -105,9 +112,11 @@ class NotSupportedError(ExchangeError):
     """The exchange (or ccxt for it) does not offer this."""
 
 
-def describe(exc: BaseException) -> str:
-    """Plain words for any exception: the user message of our own errors,
-    the class and text of anything else (an exchange library's errors)."""
+def describe(exc: BaseException, detailed: bool = False) -> str:
+    """Plain words for any exception: the user message of our own errors
+    (with their technical detail when ``detailed``, for logs), the class and
+    text of anything else."""
     if isinstance(exc, TerminalError):
-        return exc.user_message()
+        text = exc.user_message()
+        return f"{text} [{exc.detail}]" if detailed and exc.detail else text
     return f"{type(exc).__name__}: {exc}"

@@ -127,11 +127,11 @@ def translate(exc: BaseException, exchange_name: str, secrets: tuple[str, ...] =
     ]
     for ccxt_class, ours, message, hint in table:
         if isinstance(exc, ccxt_class):
-            error = ours(f"{message} ({type(exc).__name__}: {detail})", hint=hint)
+            error = ours(message, hint=hint, detail=f"{type(exc).__name__}: {detail}")
             if isinstance(error, RateLimitedError):
                 error.retry_after = _retry_after(exc)
             return error
-    return ExchangeError(f"{where} refused the request ({type(exc).__name__}: {detail}).")
+    return ExchangeError(f"{where} refused the request.", detail=f"{type(exc).__name__}: {detail}")
 
 
 def _retry_after(exc: BaseException) -> float | None:

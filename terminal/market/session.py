@@ -189,7 +189,7 @@ class MarketSession:
                     raise
                 delay = backoff.next()
                 self.health.set(stream, FeedState.RECONNECTING, exc.user_message())
-                log.warning("%s: %s Retrying in %.1f s.", stream, exc.user_message(), delay)
+                log.warning("%s: %s Retrying in %.1f s.", stream, describe(exc, detailed=True), delay)
                 self._notify(Topic.STATUS)
                 await asyncio.sleep(delay)
 
@@ -199,7 +199,7 @@ class MarketSession:
         exc = task.exception()
         if exc is not None:
             message = describe(exc)
-            log.error("Could not open %s: %s", symbol, message)
+            log.error("Could not open %s: %s", symbol, describe(exc, detailed=True))
             self.health.set(OPEN, FeedState.FAILED, message)
             self._notify(Topic.STATUS)
 
@@ -326,8 +326,8 @@ class MarketSession:
                 self._notify(Topic.STATUS)
             except Exception as exc:  # any other failure: report, back off, retry
                 delay = backoff.next()
-                reason = describe(exc)
-                self.health.set(name, FeedState.RECONNECTING, reason)
+                self.health.set(name, FeedState.RECONNECTING, describe(exc))
+                reason = describe(exc, detailed=True)  # the log gets the technical detail too
                 # Our own errors are expected faults; anything else may be a bug,
                 # so it goes to the log with its traceback.
                 log.warning(

@@ -42,8 +42,12 @@ class FeedStatusBar(QStatusBar):
         health = self.health
         state = health.state
         color = getattr(self.theme, STATE_COLOR[state])
-        reason = f": {health.reason}" if health.reason and state is not FeedState.LIVE else ""
-        self.state.setText(f"<span style='color:{color}'>●</span> {state.value}{reason}")
+        reason = health.reason if state is not FeedState.LIVE else ""
+        short = reason if len(reason) <= 70 else reason[:69] + "…"  # the full text is in the tooltip
+        self.state.setText(
+            f"<span style='color:{color}'>●</span> {state.value}{': ' + short if short else ''}"
+        )
+        self.state.setToolTip(reason)
         age = health.age()
         self.age.setText("last message: –" if age is None else f"last message: {age:.1f} s ago")
         self.rate.setText(f"{health.rate():.0f} msg/s")

@@ -47,7 +47,7 @@ import struct
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import numpy as np
@@ -177,6 +177,7 @@ class LoopbackBinance:
         self.ticker_interval = ticker_interval  # seconds between ticker events
         self.time_offset_ms = 0  # added to the server time seen by clients (/time, recvWindow)
         self.requests: list[str] = []  # "METHOD /path?query" of every REST request, in order
+        self._background: set[asyncio.Task[None]] = set()  # faults playing out over time
         self.ws_connections = 0  # websocket handshakes accepted so far
         self.sim = SimulatedExchange(
             seed=seed,
@@ -466,6 +467,60 @@ class LoopbackBinance:
         get("/api/v3/trades", self._trades)
         get("/api/v3/account", self._account)
         get("/stream/ws{tail:.*}", self._ws)
+        get("/_fault/{name}", self._fault_by_name)
+
+    # -- faults on command, for a person watching the terminal -------------------
+    #: name -> what it does; the REST faults also drop the sockets, so that the
+    #: terminal resubscribes and meets them on its next depth snapshot.
+    FAULTS: ClassVar[dict[str, str]] = {
+        "close": "close every websocket",
+        "abort": "reset every TCP connection",
+        "down": "stop listening for ?seconds=10, then come back on the same port",
+        "gap": "skip depth update ids for BTC/USDT",
+        "429": "answer the next 3 depth snapshots with HTTP 429",
+        "418": "answer the next 3 depth snapshots with HTTP 418",
+        "malformed-frame": "send invalid JSON on every websocket",
+        "malformed-rest": "answer the next depth snapshot with garbage and HTTP 200",
+        "slow": "delay the next 4 depth snapshots by 15 s",
+    }
+
+    async def _fault_by_name(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        depth = "/api/v3/depth"
+        if name == "close":
+            self.close_sockets()
+        elif name == "abort":
+            self.abort_sockets()
+        elif name == "down":
+            seconds = float(request.query.get("seconds", "10"))
+            asyncio.get_running_loop().call_later(0.2, self._down_for_task, seconds)
+        elif name == "gap":
+            self.depth_gap("BTC/USDT")
+        elif name in ("429", "418"):
+            self.http_error(int(name), times=3, path=depth)
+            self.close_sockets()
+        elif name == "malformed-frame":
+            self.malformed_ws_frame()
+        elif name == "malformed-rest":
+            self.malformed_rest(times=1, path=depth)
+            self.close_sockets()
+        elif name == "slow":
+            self.slow_rest(15.0, times=4, path=depth)
+            self.close_sockets()
+        else:
+            listing = "\n".join(f"  /_fault/{k}: {v}" for k, v in self.FAULTS.items())
+            return web.Response(status=404, text=f"unknown fault '{name}'; known:\n{listing}\n")
+        return web.Response(text=f"fault '{name}': {self.FAULTS[name]}\n")
+
+    def _down_for_task(self, seconds: float) -> None:
+        async def down_then_up() -> None:
+            await self.go_down()
+            await asyncio.sleep(seconds)
+            await self.come_back()
+
+        task = asyncio.get_running_loop().create_task(down_then_up())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # -- REST handlers ----------------------------------------------------------
     async def _ping(self, request: web.Request) -> web.Response:
@@ -1324,6 +1379,9 @@ async def _serve(args: argparse.Namespace) -> None:
     print(f"REST: {server.rest_base}   (ccxt urls['api']['public'] = {server.rest_base}/v3)")
     print(f"WS:   {server.ws_base}   (ccxt urls['api']['ws']['spot'])")
     print("Symbols: " + ", ".join(i.symbol for i in server._instruments.values()))
+    print(f"Faults while you watch: curl http://{HOST}:{server.port}/_fault/<name>, names:")
+    for name, what in LoopbackBinance.FAULTS.items():
+        print(f"  {name:16} {what}")
     print("Ctrl+C to stop.", flush=True)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()

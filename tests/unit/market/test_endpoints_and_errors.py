@@ -15,6 +15,7 @@ from terminal.errors import (
     RateLimitedError,
     RequestTimedOutError,
     UnknownSymbolError,
+    describe,
 )
 from terminal.market.ccxt_errors import redact, translate
 from terminal.market.endpoints import api_urls, override_urls, rebase
@@ -86,8 +87,15 @@ def test_signed_urls_and_known_secrets_never_reach_the_message() -> None:
         "binance GET http://127.0.0.1/api/v3/account?timestamp=1&recvWindow=5000&signature=abcdef0123 "
         f'401 {{"code":-2015,"msg":"Invalid API-key","apiKey":"KEY123", "echo": "{secret}"}}'
     )
-    text = str(translate(raised, "Binance", secrets=(secret,)))
+    error = translate(raised, "Binance", secrets=(secret,))
+    text = describe(error, detailed=True)  # what the log gets: the most there is
     for leaked in ("abcdef0123", "KEY123", secret):
         assert leaked not in text
     assert "signature=•••" in text
     assert redact("x" * 1000).endswith("…") and len(redact("x" * 1000)) <= 300
+
+
+def test_the_user_reads_plain_words_and_the_log_keeps_the_detail() -> None:
+    error = translate(ccxt.NetworkError("Cannot connect to host 127.0.0.1:8777 ssl:default"), "Binance")
+    assert describe(error) == "The connection to Binance failed. The terminal retries by itself."
+    assert "Cannot connect to host" in describe(error, detailed=True)
