@@ -22,7 +22,7 @@ from terminal.errors import TerminalError
 from terminal.logs import setup_logging
 from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
-from terminal.market.sources import CCXT_MAX_HISTORY, make_source
+from terminal.market.sources import history_for, make_source
 from terminal.market.timeframes import TIMEFRAMES
 from terminal.paths import resolve_paths
 
@@ -116,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         log.info("Simulated market seed: %s", source.seed)
     else:
         log.info("Market: %s (ccxt %s)", source.name, source.id)
-    history = 50_000 if isinstance(source, SimulatedExchange) else CCXT_MAX_HISTORY
-    session = MarketSession(source, settings.watchlist, max_history=history)
+    shown = settings.market.exchange if not startup_problem else SIMULATED
+    session = MarketSession(source, settings.watchlist, max_history=history_for(shown))
     window = MainWindow(session, config, paths, buffer)
     if startup_problem:
         window.notice.show_message(startup_problem)

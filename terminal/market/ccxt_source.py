@@ -43,9 +43,14 @@ COOLDOWN_MAX_S = 60.0
 
 
 class Credentials(Protocol):
-    api_key: str
-    secret: str
-    password: str | None
+    @property
+    def api_key(self) -> str: ...
+
+    @property
+    def secret(self) -> str: ...
+
+    @property
+    def password(self) -> str | None: ...
 
 
 class CcxtSource:

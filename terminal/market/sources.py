@@ -14,6 +14,13 @@ from terminal.market.source import ExchangeSource
 #: Real exchanges page 500-1000 candles a request, so more waits on their rate
 #: limits; the local store (issue 4) will keep the rest.
 CCXT_MAX_HISTORY = 5_000
+#: The simulator makes history as fast as it is asked for.
+SIMULATED_MAX_HISTORY = 50_000
+
+
+def history_for(name: str) -> int:
+    """Candles to load when a chart opens on the market ``name``."""
+    return SIMULATED_MAX_HISTORY if name == SIMULATED else CCXT_MAX_HISTORY
 
 
 def make_source(settings: Settings, name: str, seed: int | None = None) -> ExchangeSource:

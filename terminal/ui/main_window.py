@@ -26,14 +26,14 @@ from PySide6.QtWidgets import (
 )
 
 from terminal import APP_NAME, __version__
-from terminal.config import SIMULATED, ConfigStore
+from terminal.config import ConfigStore
 from terminal.credentials import CredentialStore
 from terminal.errors import TerminalError, describe
 from terminal.logs import LogBuffer
 from terminal.market.health import FeedState
 from terminal.market.orderbook import decimals_for
 from terminal.market.session import MarketSession, Topic
-from terminal.market.sources import CCXT_MAX_HISTORY, make_source
+from terminal.market.sources import history_for, make_source
 from terminal.market.timeframes import TIMEFRAMES
 from terminal.paths import AppPaths
 from terminal.shortcuts import resolve_bindings
@@ -56,7 +56,6 @@ log = logging.getLogger(__name__)
 
 LAYOUT_VERSION = 1  # bump when docks are added or renamed: old saved states are then ignored
 DEFAULT_SIZE = (1280, 800)
-SIMULATED_MAX_HISTORY = 50_000  # as terminal.app: the simulator makes history as fast as it is asked
 
 
 class MainWindow(QMainWindow):
@@ -305,7 +304,8 @@ class MainWindow(QMainWindow):
         return symbol or market.symbol, (timeframe if symbol else market.timeframe)
 
     def open_symbol(self, symbol: str) -> None:
-        if self.session.markets:
+        # While a switch closes the old session, there is nothing to ask.
+        if self.session.markets and not self._switch_lock.locked():
             self.session.request_open(symbol, self._requested()[1])
 
     def open_market(self, exchange: str, symbol: str) -> None:
@@ -336,15 +336,14 @@ class MainWindow(QMainWindow):
                 # Making a ccxt source imports ccxt (half a second): not on the GUI thread.
                 source = await asyncio.to_thread(make_source, self.settings, exchange)
             except TerminalError as exc:
-                message = f"Could not open {exchange}: {exc.user_message()}"
-                log.error("%s", message)
-                self.notice.show_message(message)
+                log.error("Could not open %s: %s", exchange, describe(exc, detailed=True))
+                self.notice.show_message(f"Could not open {exchange}: {exc.user_message()}")
                 return
             if self._closed.is_set():
                 await source.close()
                 return
             log.info("Switching the market to %s (%s)", exchange, source.name)
-            history = SIMULATED_MAX_HISTORY if exchange == SIMULATED else CCXT_MAX_HISTORY
+            history = history_for(exchange)
             session = MarketSession(source, self.settings.watchlist, max_history=history)
             old_bridge = self.bridge
             old_bridge.changed.disconnect(self._on_changed)
@@ -380,7 +379,9 @@ class MainWindow(QMainWindow):
 
     def set_timeframe(self, timeframe: str) -> None:
         self.actions_by_id[f"timeframe.{timeframe}"].setChecked(True)
-        if self.session.markets:
+        if self._switch_lock.locked():
+            self.settings.market.timeframe = timeframe  # what the new session starts with
+        elif self.session.markets:
             self.session.request_open(self._requested()[0], timeframe)
 
     def step_symbol(self, step: int) -> None:
@@ -490,7 +491,12 @@ class MainWindow(QMainWindow):
 
     def open_market_picker(self) -> MarketPicker:
         picker = MarketPicker(
-            self.settings, self.settings.market.exchange, lambda: self.session.markets, self.theme, self
+            self.settings,
+            self.settings.market.exchange,
+            lambda: self.session.markets,
+            self.theme,
+            self,
+            current_symbol=self.session.symbol,
         )
         picker.chosen.connect(self.open_market)
         picker.open()

@@ -21,7 +21,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -87,14 +86,40 @@ def market_rows(markets: Mapping[str, Mapping[str, Any]]) -> list[MarketRow]:
 
 
 class MarketTableModel(QAbstractTableModel):
+    """All of an exchange's markets; shows those that match the filter, in the chosen order.
+
+    Filtering and sorting are done here, in one pass and one model reset: a
+    QSortFilterProxyModel inserts rows one by one as a filter widens, which
+    took most of a second for a few thousand markets.
+    """
+
     def __init__(self, theme: Theme = DARK, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.rows: list[MarketRow] = []
+        self.all_rows: list[MarketRow] = []
+        self.rows: list[MarketRow] = []  # the visible ones
         self.theme = theme
+        self.query = ""
+        self.market_type = "all"
+        self._sort: tuple[int, bool] = (0, False)  # column, descending
 
     def set_rows(self, rows: list[MarketRow]) -> None:
+        self.all_rows = rows
+        self._refresh()
+
+    def set_filter(self, query: str, market_type: str) -> None:
+        self.query, self.market_type = query.strip(), market_type
+        self._refresh()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort = (column, order == Qt.SortOrder.DescendingOrder)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        column, descending = self._sort
+        shown = [r for r in self.all_rows if r.matches(self.query, self.market_type)]
+        shown.sort(key=lambda r: (_cell(r, column).lower(), r.symbol), reverse=descending)
         self.beginResetModel()
-        self.rows = rows
+        self.rows = shown
         self.endResetModel()
 
     def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -114,11 +139,8 @@ class MarketTableModel(QAbstractTableModel):
         if not index.isValid():
             return None
         row = self.rows[index.row()]
-        col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            if col == 4:
-                return "–" if row.active is None else ("yes" if row.active else "no")
-            return (row.symbol, row.base, row.quote, row.type)[col]
+            return _cell(row, index.column())
         if role == Qt.ItemDataRole.ForegroundRole and row.active is False:
             return QColor(self.theme.muted)
         if role == Qt.ItemDataRole.UserRole:
@@ -126,23 +148,10 @@ class MarketTableModel(QAbstractTableModel):
         return None
 
 
-class MarketFilter(QSortFilterProxyModel):
-    """Rows whose symbol, base or quote contain the query, of the chosen type."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.query = ""
-        self.market_type = "all"
-
-    def set_filter(self, query: str, market_type: str) -> None:
-        self.beginFilterChange()
-        self.query, self.market_type = query.strip(), market_type
-        self.endFilterChange()
-
-    def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
-        model = self.sourceModel()
-        assert isinstance(model, MarketTableModel)
-        return model.rows[source_row].matches(self.query, self.market_type)
+def _cell(row: MarketRow, column: int) -> str:
+    if column == 4:
+        return "–" if row.active is None else ("yes" if row.active else "no")
+    return (row.symbol, row.base, row.quote, row.type)[column]
 
 
 class MarketPicker(QDialog):
@@ -157,12 +166,14 @@ class MarketPicker(QDialog):
         current_markets: Callable[[], Mapping[str, Mapping[str, Any]]],
         theme: Theme = DARK,
         parent: QWidget | None = None,
+        current_symbol: str = "",
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Open market")
         self.resize(640, 520)
         self.settings = settings
         self.current = current
+        self.current_symbol = current_symbol
         self._current_markets = current_markets
         self.theme = theme
         self._loaded: dict[str, list[MarketRow]] = {}
@@ -172,7 +183,7 @@ class MarketPicker(QDialog):
         self.exchange.addItem("Simulated (built-in)", SIMULATED)
         for account in settings.accounts:
             sandbox = ", sandbox" if account.sandbox else ""
-            self.exchange.addItem(f"{account.name}  ({account.exchange}{sandbox})", account.name)
+            self.exchange.addItem(f"{account.name} — {account.exchange}{sandbox}", account.name)
         self.exchange.setCurrentIndex(max(0, self.exchange.findData(current)))
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search symbol, base or quote… (Enter opens, Esc closes)")
@@ -183,11 +194,8 @@ class MarketPicker(QDialog):
                 market_type.capitalize() if market_type != "all" else "All types", market_type
             )
         self.model = MarketTableModel(theme, self)
-        self.proxy = MarketFilter(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.table = QTableView(self)
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -197,8 +205,11 @@ class MarketPicker(QDialog):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(22)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed widths: sizing columns to their contents reads every row, on every keystroke.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((1, 90), (2, 80), (3, 70), (4, 60)):
+            header.resizeSection(column, width)
         self.spinner = QProgressBar(self)
         self.spinner.setRange(0, 0)  # busy indicator
         self.spinner.setMaximumHeight(6)
@@ -248,7 +259,7 @@ class MarketPicker(QDialog):
         return self.loading
 
     def visible_symbols(self) -> list[str]:
-        return [self.proxy.index(r, 0).data() for r in range(self.proxy.rowCount())]
+        return [row.symbol for row in self.model.rows]
 
     def _exchange_changed(self) -> None:
         self._cancel_load()
@@ -284,15 +295,17 @@ class MarketPicker(QDialog):
         exc = task.exception()
         if exc is not None:
             if isinstance(exc, ExchangeError) and exc.transient:
-                reason = f"{exc} Check the account's addresses and the network, then try again."
+                exc.hint = "Check the account's addresses and the network, then try again."  # no retry here
+                reason = exc.user_message()
             elif isinstance(exc, TerminalError):
                 reason = exc.user_message()
             else:
                 reason = describe(exc)
                 log.error("Loading markets failed", exc_info=exc)
-            message = f"Could not load the markets of {self._title(self.exchange_name)}: {reason}"
-            log.warning("%s", message)
-            self._set_status(message, error=True)
+            where = self._title(self.exchange_name)
+            log.warning("Could not load the markets of %s: %s", where, describe(exc, detailed=True))
+            detail = exc.detail if isinstance(exc, TerminalError) else ""
+            self._set_status(f"Could not load the markets of {where}: {reason}", error=True, detail=detail)
             self.retry_button.show()
 
     def _title(self, name: str) -> str:
@@ -304,16 +317,25 @@ class MarketPicker(QDialog):
         self._refilter()
 
     def _refilter(self) -> None:
-        self.proxy.set_filter(self.search.text(), str(self.type_filter.currentData()))
-        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.model.set_filter(self.search.text(), str(self.type_filter.currentData()))
+        shown, total = len(self.model.rows), len(self.model.all_rows)
         if self.loading:
             return
         self._set_status(f"{shown:,} of {total:,} markets" if total else "No markets.")
         if shown:
-            self.table.selectRow(0)
+            self.table.selectRow(self._row_to_select())
 
-    def _set_status(self, text: str, error: bool = False) -> None:
+    def _row_to_select(self) -> int:
+        """The symbol on screen when it is listed (so Enter keeps it), else the first row."""
+        if self.exchange_name == self.current and self.current_symbol:
+            for i, row in enumerate(self.model.rows):
+                if row.symbol == self.current_symbol:
+                    return i
+        return 0
+
+    def _set_status(self, text: str, error: bool = False, detail: str = "") -> None:
         self.status.setText(text)
+        self.status.setToolTip(detail)  # the exchange library's own words, for the curious
         color = self.theme.down if error else self.theme.muted
         self.status.setStyleSheet(f"color: {color};")
 
@@ -321,14 +343,14 @@ class MarketPicker(QDialog):
     def open_selected(self) -> bool:
         """Open the selected market (else the first one listed); False if none is listed."""
         indexes = self.table.selectionModel().selectedRows()
-        index = indexes[0] if indexes else self.proxy.index(0, 0)
+        index = indexes[0] if indexes else self.model.index(0, 0)
         if not index.isValid():
             return False
         self._open_index(index)
         return True
 
     def _open_index(self, index: QModelIndex) -> None:
-        row = self.proxy.index(index.row(), 0).data(Qt.ItemDataRole.UserRole)
+        row = self.model.index(index.row(), 0).data(Qt.ItemDataRole.UserRole)
         if not isinstance(row, MarketRow):
             return
         name = self.exchange_name
@@ -348,8 +370,8 @@ class MarketPicker(QDialog):
                 }
                 indexes = self.table.selectionModel().selectedRows()
                 row = (indexes[0].row() if indexes else -1) + step[Qt.Key(key)]
-                if self.proxy.rowCount():
-                    self.table.selectRow(max(0, min(self.proxy.rowCount() - 1, row)))
+                if self.model.rows:
+                    self.table.selectRow(max(0, min(len(self.model.rows) - 1, row)))
                 return True
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 self.open_selected()

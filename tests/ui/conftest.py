@@ -23,6 +23,7 @@ test at once (``Terminal.check_loop``).
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -76,6 +77,12 @@ def loop_errors() -> list[dict[str, Any]]:
 @pytest.fixture
 def qt_loop(qapp: QApplication, loop_errors: list[dict[str, Any]]) -> Iterator[qasync.QEventLoop]:
     """A qasync loop on pytest-qt's QApplication; any error asyncio reports fails the test."""
+    # Earlier tests' closed loops and windows leave QObjects (qasync's timer object,
+    # chart items) in reference cycles. Collect them here, on the GUI thread: left
+    # to the cyclic collector they may be destroyed in whatever thread allocates
+    # next (a worker of asyncio.to_thread), which leaves Qt's GUI-thread timer
+    # list pointing at a deleted object: the next timer event crashes the process.
+    gc.collect()
     qapp.setQuitOnLastWindowClosed(False)  # as terminal.app: run() decides when the app is done
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
