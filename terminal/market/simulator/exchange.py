@@ -57,11 +57,15 @@ class SimulatedExchange:
         pump_interval: float = 0.05,
         timeframes: list[str] | None = None,
         latency: float = 0.0,
+        max_replay_s: float = 30.0,
     ) -> None:
         self.seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
         self.clock = clock
         self.pump_interval = pump_interval
         self.latency = latency  # seconds each REST-like call takes, as over a network
+        # A longer gap between two advances (the machine slept) is skipped, not
+        # replayed event by event; tests that step a manual clock far set it higher.
+        self.max_replay_ms = int(max_replay_s * 1000)
         # ``timeframes`` lets a test play an exchange that offers fewer of them.
         self.timeframes = {tf: tf for tf in (timeframes or TIMEFRAMES)}
         self.has: dict[str, Any] = dict.fromkeys(self.CAPABILITIES, True)
@@ -74,6 +78,7 @@ class SimulatedExchange:
         self._changed = asyncio.Condition()  # binds to the loop on first use
         self._pump_task: asyncio.Task[None] | None = None
         self._trade_cursor: dict[str, int] = {}
+        self._versions: dict[tuple[str, ...], int] = {}  # what each watch last returned
         self._ohlcv_cursor: dict[tuple[str, str], int] = {}
         self._closed = False
 
@@ -103,6 +108,7 @@ class SimulatedExchange:
             rng = np.random.default_rng([self.seed, index])
             history = generate_history(instrument, self.start_ms, self._history_minutes, rng)
             engine = SymbolMarket(instrument, rng, self.start_ms, history, 12.0 * self._speed)
+            engine.max_replay_ms = self.max_replay_ms
             self._engines[symbol] = engine
         return engine
 
@@ -177,9 +183,11 @@ class SimulatedExchange:
         self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         engine = self.engine(symbol)
-        seen = engine.book_version
-        await self._wait(lambda: engine.book_version != seen)
-        return self._book(symbol, limit)
+        key = ("book", symbol)
+        await self._wait_for_change(key, lambda: engine.book_version)
+        book = self._book(symbol, limit)
+        self._versions[key] = engine.book_version  # what this book shows
+        return book
 
     async def watch_trades(
         self,
@@ -214,8 +222,8 @@ class SimulatedExchange:
             # A first call starts from the candle live when it was made, so
             # candles that change or close while it waits are not lost.
             self._ohlcv_cursor.setdefault(key, int(engine.candles.ts[-1]))
-        seen_version = engine.candles.version
-        await self._wait(lambda: engine.candles.version != seen_version)
+        await self._wait_for_change(("ohlcv", symbol, timeframe), lambda: engine.candles.version)
+        self._versions[("ohlcv", symbol, timeframe)] = engine.candles.version
         tf_ms = timeframe_ms(timeframe)
         newest = int(engine.candles.ts[-1])
         first = self._ohlcv_cursor.get(key, newest)
@@ -227,9 +235,11 @@ class SimulatedExchange:
 
     async def watch_ticker(self, symbol: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         engine = self.engine(symbol)
-        seen = engine.candles.version
-        await self._wait(lambda: engine.candles.version != seen)
-        return self._ticker(symbol)
+        key = ("ticker", symbol)
+        await self._wait_for_change(key, lambda: engine.candles.version)
+        ticker = self._ticker(symbol)
+        self._versions[key] = engine.candles.version  # what this ticker shows
+        return ticker
 
     async def close(self) -> None:
         self._closed = True
@@ -250,6 +260,14 @@ class SimulatedExchange:
         engine = self.engine(symbol)
         engine.advance_to(self.clock())
         return engine
+
+    async def _wait_for_change(self, key: tuple[str, ...], version: Callable[[], int]) -> None:
+        """Return once ``version()`` differs from what this watch last returned
+        (at once if it changed while the caller was busy); a first call waits
+        for the next change, as ccxt's do. The caller records in
+        ``_versions[key]`` the version its answer shows."""
+        seen = self._versions.setdefault(key, version())
+        await self._wait(lambda: version() != seen)
 
     async def _wait(self, ready: Callable[[], bool]) -> None:
         if self._closed:
