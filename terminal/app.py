@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from terminal.ui.main_window import MainWindow
     from terminal.ui.theme import THEMES, apply_theme
+    from terminal.ui.windows import WindowSet
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
@@ -103,53 +104,60 @@ def main(argv: list[str] | None = None) -> int:
     app.setQuitOnLastWindowClosed(False)  # the loop ends when run() has shut the feeds down
     apply_theme(app, THEMES[settings.theme])
 
-    startup_problem = ""
-    try:
-        source = make_source(settings, settings.market.exchange, seed=args.seed)
-    except TerminalError as exc:
-        startup_problem = (
-            f"Could not open {settings.market.exchange}: {exc.user_message()} Showing the simulated market."
+    def make_window(exchange: str, start_at: tuple[str, str] | None, primary: bool) -> MainWindow:
+        problem = ""
+        try:
+            source = make_source(settings, exchange, seed=args.seed)
+        except TerminalError as exc:
+            problem = f"Could not open {exchange}: {exc.user_message()} Showing the simulated market."
+            log.error("%s", problem)
+            exchange = SIMULATED
+            source = make_source(settings, SIMULATED, seed=args.seed)
+        if isinstance(source, SimulatedExchange):
+            log.info("Simulated market seed: %s", source.seed)
+        else:
+            log.info("Market: %s (ccxt %s)", source.name, source.id)
+        session = MarketSession(source, settings.watchlist, max_history=history_for(exchange))
+        window = MainWindow(
+            session, config, paths, buffer, exchange=exchange, start_at=start_at, primary=primary
         )
-        log.error("%s", startup_problem)
-        source = make_source(settings, SIMULATED, seed=args.seed)
-    if isinstance(source, SimulatedExchange):
-        log.info("Simulated market seed: %s", source.seed)
-    else:
-        log.info("Market: %s (ccxt %s)", source.name, source.id)
-    shown = settings.market.exchange if not startup_problem else SIMULATED
-    session = MarketSession(source, settings.watchlist, max_history=history_for(shown))
-    window = MainWindow(session, config, paths, buffer)
-    if startup_problem:
-        window.notice.show_message(startup_problem)
+        if problem:
+            window.notice.show_message(problem)
+        return window
 
-    if args.startup_benchmark:
+    windows = WindowSet(make_window)
 
-        def ready() -> None:
-            print(f"candles on screen after {time.perf_counter() - PROCESS_START:.3f} s", flush=True)
-            QTimer.singleShot(0, window.close)
+    async def run_windows() -> None:
+        """Open the first window, then run until every window has closed."""
+        window = windows.open(settings.market.exchange)
+        if args.startup_benchmark:
 
-        window.on_first_candles = ready
-    if args.screenshot:
+            def ready() -> None:
+                print(f"candles on screen after {time.perf_counter() - PROCESS_START:.3f} s", flush=True)
+                QTimer.singleShot(0, windows.close_all)
 
-        def shoot() -> None:
-            window.grab().save(str(args.screenshot))
-            print(f"screenshot saved to {args.screenshot}", flush=True)
-            window.close()
+            window.on_first_candles = ready
+        if args.screenshot:
 
-        QTimer.singleShot(int(args.screenshot_delay * 1000), shoot)
+            def shoot() -> None:
+                window.grab().save(str(args.screenshot))
+                print(f"screenshot saved to {args.screenshot}", flush=True)
+                windows.close_all()
 
-    # Ctrl+C in the shell closes the window the normal way. Python only sees
+            QTimer.singleShot(int(args.screenshot_delay * 1000), shoot)
+        await windows.wait_closed()
+
+    # Ctrl+C in the shell closes the windows the normal way. Python only sees
     # signals between bytecodes, so a no-op timer gives it a chance.
-    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, windows.close_all))
     heartbeat = QTimer()
     heartbeat.start(250)
     heartbeat.timeout.connect(lambda: None)
 
-    window.show()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(window.run())
+        loop.run_until_complete(run_windows())
     finally:
         heartbeat.stop()
         loop.close()

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from terminal import APP_NAME, __version__
-from terminal.config import ConfigStore
+from terminal.config import SIMULATED, ConfigStore
 from terminal.credentials import CredentialStore
 from terminal.errors import TerminalError, describe
 from terminal.logs import LogBuffer
@@ -34,7 +34,6 @@ from terminal.market.health import FeedState
 from terminal.market.orderbook import decimals_for
 from terminal.market.session import MarketSession, Topic
 from terminal.market.sources import history_for, make_source
-from terminal.market.timeframes import TIMEFRAMES
 from terminal.paths import AppPaths
 from terminal.shortcuts import resolve_bindings
 from terminal.ui.accounts_dialog import AccountsDialog
@@ -51,6 +50,7 @@ from terminal.ui.status import FeedStatusBar
 from terminal.ui.tape_view import TapeView
 from terminal.ui.theme import THEMES, apply_theme
 from terminal.ui.watchlist import WatchlistModel, WatchlistView
+from terminal.ui.window_menus import build_menus_and_toolbar, window_handlers
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +59,29 @@ DEFAULT_SIZE = (1280, 800)
 
 
 class MainWindow(QMainWindow):
+    # made by build_menus_and_toolbar (terminal.ui.window_menus)
+    accounts_action: QAction
+    symbol_action: QAction
+    timeframe_group: QActionGroup
     def __init__(
-        self, session: MarketSession, config: ConfigStore, paths: AppPaths, log_buffer: LogBuffer
+        self,
+        session: MarketSession,
+        config: ConfigStore,
+        paths: AppPaths,
+        log_buffer: LogBuffer,
+        *,
+        exchange: str = SIMULATED,
+        start_at: tuple[str, str] | None = None,
+        primary: bool = True,
     ) -> None:
         super().__init__()
         self.session = session
+        self.exchange = exchange  # the account (or "simulated") this window shows
+        self.start_at = start_at  # (symbol, timeframe) to open instead of the configured market
+        self.primary = primary  # only the primary window's layout is saved
+        # Set by the window set when there is one: open another window, close them all.
+        self.on_new_window: Callable[[], object] | None = None
+        self.on_quit: Callable[[], object] | None = None
         self.config = config
         self.settings = config.settings
         self.paths = paths
@@ -123,8 +141,8 @@ class MainWindow(QMainWindow):
         bindings, problems = resolve_bindings(self.settings.keybindings)
         for problem in problems:
             log.warning("%s", problem)
-        self.actions_by_id = build_actions(self, bindings, self._handlers())
-        self._build_menus_and_toolbar()
+        self.actions_by_id = build_actions(self, bindings, window_handlers(self))
+        build_menus_and_toolbar(self)
 
         self.bridge = FrameBridge(session, parent=self)
         self.bridge.changed.connect(self._on_changed)
@@ -148,82 +166,13 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _handlers(self) -> dict[str, Callable[[], object]]:
-        handlers: dict[str, Callable[[], object]] = {
-            "palette.open": self.open_palette,
-            "market.open": self.open_market_picker,
-            "help.shortcuts": self.show_shortcuts,
-            "app.quit": self.close,
-            "chart.zoom_in": lambda: self.chart.zoom(0.8),
-            "chart.zoom_out": lambda: self.chart.zoom(1.25),
-            "chart.pan_left": lambda: self.chart.pan(-max(1, self.chart.visible_count() // 10)),
-            "chart.pan_right": lambda: self.chart.pan(max(1, self.chart.visible_count() // 10)),
-            "chart.latest": lambda: self.chart.show_latest(),
-            "symbol.next": lambda: self.step_symbol(1),
-            "symbol.previous": lambda: self.step_symbol(-1),
-            "layout.reset": self.reset_layout,
-            "view.fullscreen": self.toggle_fullscreen,
-            "view.theme": self.toggle_theme,
-        }
-        for tf in TIMEFRAMES:
-            handlers[f"timeframe.{tf}"] = partial(self.set_timeframe, tf)
-        return handlers
-
-    def _build_menus_and_toolbar(self) -> None:
-        a = self.actions_by_id
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addAction(a["market.open"])
-        file_menu.addAction(a["palette.open"])
-        file_menu.addSeparator()
-        self.accounts_action = QAction("Accounts and keys…", self)
-        self.accounts_action.setObjectName("accounts.open")
-        self.accounts_action.triggered.connect(self.open_accounts)
-        file_menu.addAction(self.accounts_action)
-        file_menu.addSeparator()
-        file_menu.addAction(a["app.quit"])
-        chart_menu = menu.addMenu("&Chart")
-        self.timeframe_group = QActionGroup(self)
-        for tf in TIMEFRAMES:
-            action = a[f"timeframe.{tf}"]
-            action.setCheckable(True)
-            self.timeframe_group.addAction(action)
-            chart_menu.addAction(action)
-        chart_menu.addSeparator()
-        for name in ("chart.zoom_in", "chart.zoom_out", "chart.pan_left", "chart.pan_right", "chart.latest"):
-            chart_menu.addAction(a[name])
-        view_menu = menu.addMenu("&View")
-        for dock in self.docks.values():
-            view_menu.addAction(dock.toggleViewAction())
-        view_menu.addSeparator()
-        for name in ("view.theme", "view.fullscreen", "layout.reset"):
-            view_menu.addAction(a[name])
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(a["help.shortcuts"])
-        about = QAction(f"About {APP_NAME}", self)
-        about.triggered.connect(self.show_about)
-        help_menu.addAction(about)
-
-        toolbar = self.addToolBar("Chart")
-        toolbar.setObjectName("toolbar_chart")
-        toolbar.setMovable(False)
-        self.symbol_action = QAction("BTC/USDT", self)
-        self.symbol_action.setToolTip("Search symbols and commands (Ctrl+K)")
-        self.symbol_action.triggered.connect(self.open_palette)
-        toolbar.addAction(self.symbol_action)
-        toolbar.addSeparator()
-        for tf in TIMEFRAMES:
-            action = a[f"timeframe.{tf}"]
-            action.setIconText(tf)
-            toolbar.addAction(action)
-        a[f"timeframe.{self.settings.market.timeframe}"].setChecked(True)
-
     # -- lifecycle ----------------------------------------------------------------
     async def run(self) -> None:
         """Start the market session and keep it until the window closes, then shut it down
         (with whatever the dialogs and a market switch have under way)."""
         market = self.settings.market
-        self._start(market.symbol, market.timeframe)
+        symbol, timeframe = self.start_at or (market.symbol, market.timeframe)
+        self._start(symbol, timeframe)
         await self._closed.wait()
         for dialog in self._dialogs:
             dialog.reject()
@@ -254,7 +203,8 @@ class MainWindow(QMainWindow):
         self.notice.show_message(message)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.save_layout()
+        if self.primary:
+            self.save_layout()
         self.config.save()
         self._closed.set()
         event.accept()
@@ -355,7 +305,7 @@ class MainWindow(QMainWindow):
                 )
             old_bridge.deleteLater()  # the old session is closed: it notifies no more
             self._bind(session, symbol)
-            self.settings.market.exchange = exchange
+            self.settings.market.exchange = self.exchange = exchange
             self.notice.hide()
             self._start(symbol, self._requested()[1])
 

@@ -272,3 +272,35 @@ def test_an_unreachable_exchange_at_start_is_waited_for() -> None:
             await server.stop()
 
     run(scenario)
+
+
+def test_an_exchange_without_websocket_methods_is_polled() -> None:
+    async def scenario() -> None:
+        server = LoopbackBinance(seed=3, history_days=1, pump_interval=0.05)
+        await server.start()
+        source = CcxtSource(
+            "binance",
+            rest_url=f"http://127.0.0.1:{server.port}",
+            ws_url=f"ws://127.0.0.1:{server.port}/stream",
+            options=SPOT_ONLY,
+            poll_interval=0.2,
+        )
+        # As an exchange whose ccxt class has no websocket support.
+        source.exchange.has = {
+            **source.exchange.has, "watchOrderBook": False, "watchTrades": False, "watchOHLCV": False,
+            "watchTicker": False,
+        }  # fmt: skip
+        session = MarketSession(source, [SYMBOL], max_history=100, silence_s=5.0)
+        feed_ = Feed(server, session)
+        try:
+            await session.start(SYMBOL, "1m")
+            books, trades = session.book.version, session.tape.total
+            await feed_.until(lambda: session.book.version > books + 2 and session.tape.total > trades,
+                              "polled books and trades", 10)  # fmt: skip
+            assert not any(getattr(source.exchange, "clients", {}).values()), "no websocket was opened"
+            await feed_.assert_book_equals_server(5)
+        finally:
+            await session.close()
+            await server.stop()
+
+    run(scenario)

@@ -1,0 +1,92 @@
+"""The main window's keyboard actions, menus and toolbar: what each action
+of the shortcut registry does, and where it appears."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QActionGroup
+
+from terminal import APP_NAME
+from terminal.market.timeframes import TIMEFRAMES
+
+if TYPE_CHECKING:
+    from terminal.ui.main_window import MainWindow
+
+
+def window_handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
+    """What each keyboard action of the registry does in window ``w``."""
+    handlers: dict[str, Callable[[], object]] = {
+        "palette.open": w.open_palette,
+        "market.open": w.open_market_picker,
+        "help.shortcuts": w.show_shortcuts,
+        "app.quit": lambda: (w.on_quit or w.close)(),
+        "window.new": lambda: w.on_new_window() if w.on_new_window else None,
+        "chart.zoom_in": lambda: w.chart.zoom(0.8),
+        "chart.zoom_out": lambda: w.chart.zoom(1.25),
+        "chart.pan_left": lambda: w.chart.pan(-max(1, w.chart.visible_count() // 10)),
+        "chart.pan_right": lambda: w.chart.pan(max(1, w.chart.visible_count() // 10)),
+        "chart.latest": lambda: w.chart.show_latest(),
+        "symbol.next": lambda: w.step_symbol(1),
+        "symbol.previous": lambda: w.step_symbol(-1),
+        "layout.reset": w.reset_layout,
+        "view.fullscreen": w.toggle_fullscreen,
+        "view.theme": w.toggle_theme,
+    }
+    for tf in TIMEFRAMES:
+        handlers[f"timeframe.{tf}"] = partial(w.set_timeframe, tf)
+    return handlers
+
+
+def build_menus_and_toolbar(w: MainWindow) -> None:
+    """The menu bar and the chart toolbar of window ``w``, from its actions."""
+    a = w.actions_by_id
+    menu = w.menuBar()
+    file_menu = menu.addMenu("&File")
+    file_menu.addAction(a["window.new"])
+    file_menu.addAction(a["market.open"])
+    file_menu.addAction(a["palette.open"])
+    file_menu.addSeparator()
+    w.accounts_action = QAction("Accounts and keys…", w)
+    w.accounts_action.setObjectName("accounts.open")
+    w.accounts_action.triggered.connect(w.open_accounts)
+    file_menu.addAction(w.accounts_action)
+    file_menu.addSeparator()
+    file_menu.addAction(a["app.quit"])
+    chart_menu = menu.addMenu("&Chart")
+    w.timeframe_group = QActionGroup(w)
+    for tf in TIMEFRAMES:
+        action = a[f"timeframe.{tf}"]
+        action.setCheckable(True)
+        w.timeframe_group.addAction(action)
+        chart_menu.addAction(action)
+    chart_menu.addSeparator()
+    for name in ("chart.zoom_in", "chart.zoom_out", "chart.pan_left", "chart.pan_right", "chart.latest"):
+        chart_menu.addAction(a[name])
+    view_menu = menu.addMenu("&View")
+    for dock in w.docks.values():
+        view_menu.addAction(dock.toggleViewAction())
+    view_menu.addSeparator()
+    for name in ("view.theme", "view.fullscreen", "layout.reset"):
+        view_menu.addAction(a[name])
+    help_menu = menu.addMenu("&Help")
+    help_menu.addAction(a["help.shortcuts"])
+    about = QAction(f"About {APP_NAME}", w)
+    about.triggered.connect(w.show_about)
+    help_menu.addAction(about)
+
+    toolbar = w.addToolBar("Chart")
+    toolbar.setObjectName("toolbar_chart")
+    toolbar.setMovable(False)
+    w.symbol_action = QAction("BTC/USDT", w)
+    w.symbol_action.setToolTip("Search symbols and commands (Ctrl+K)")
+    w.symbol_action.triggered.connect(w.open_palette)
+    toolbar.addAction(w.symbol_action)
+    toolbar.addSeparator()
+    for tf in TIMEFRAMES:
+        action = a[f"timeframe.{tf}"]
+        action.setIconText(tf)
+        toolbar.addAction(action)
+    a[f"timeframe.{w.settings.market.timeframe}"].setChecked(True)

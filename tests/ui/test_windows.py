@@ -1,0 +1,68 @@
+"""Several windows at once: each its own market, one loop, one quit."""
+
+from __future__ import annotations
+
+import asyncio
+
+import qasync
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication
+
+from terminal.config import SIMULATED, ConfigStore
+from terminal.logs import LogBuffer
+from terminal.market.session import MarketSession
+from terminal.market.simulator import SimulatedExchange
+from terminal.paths import AppPaths
+from terminal.ui.main_window import MainWindow
+from terminal.ui.windows import WindowSet
+
+
+async def until(condition: object, what: str, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():  # type: ignore[operator]
+        assert asyncio.get_running_loop().time() < deadline, f"{what}: not within {timeout} s"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_second_window_shows_another_symbol_and_quit_closes_both(
+    qt_loop: qasync.QEventLoop, app_paths: AppPaths, log_buffer: LogBuffer
+) -> None:
+    config = ConfigStore(app_paths.config_file)
+    config.settings.simulator.history_days = 5
+    sources: list[SimulatedExchange] = []
+
+    def make_window(exchange: str, start_at: tuple[str, str] | None, primary: bool) -> MainWindow:
+        source = SimulatedExchange(seed=7 + len(sources), history_days=5, pump_interval=0.02)
+        sources.append(source)
+        session = MarketSession(source, config.settings.watchlist)
+        return MainWindow(session, config, app_paths, log_buffer, exchange=exchange, start_at=start_at,
+                          primary=primary)  # fmt: skip
+
+    windows = WindowSet(make_window)
+    first = windows.open(SIMULATED)
+    await until(
+        lambda: first.session.symbol == "BTC/USDT" and first.chart.candles.drawn > 0, "the first window"
+    )
+
+    first.actions_by_id["window.new"].trigger()  # Ctrl+N
+    assert len(windows.windows) == 2
+    second = windows.windows[1]
+    assert not second.primary and second.pos() != first.pos()
+    await until(lambda: second.session.symbol == "BTC/USDT", "the second window on the same symbol")
+
+    second.open_symbol("ETH/USDT")
+    await until(lambda: second.session.symbol == "ETH/USDT" and len(second.session.book.bid_price) > 0,
+                "the second window on ETH/USDT")  # fmt: skip
+    # Each window its own market: the first still shows BTC, both keep moving.
+    assert first.session.symbol == "BTC/USDT" and first.session is not second.session
+    trades = (first.session.tape.total, second.session.tape.total)
+    await until(lambda: first.session.tape.total > trades[0] and second.session.tape.total > trades[1],
+                "both markets live")  # fmt: skip
+
+    first.actions_by_id["app.quit"].trigger()  # Ctrl+Q closes every window
+    await asyncio.wait_for(windows.wait_closed(), 10)
+    assert windows.windows == []
+    for source in sources:
+        assert source._closed, "every window's market was shut down"
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
