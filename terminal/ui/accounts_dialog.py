@@ -42,6 +42,7 @@ from terminal.errors import TerminalError, describe
 from terminal.market.accounts import ExchangeInfo, account_endpoints, exchange_catalogue
 from terminal.ui.account_keys import KeysPanel
 from terminal.ui.endpoints_view import EndpointsView
+from terminal.ui.field_errors import FieldErrors, pydantic_messages
 from terminal.ui.theme import DARK, Theme
 
 log = logging.getLogger(__name__)
@@ -53,14 +54,7 @@ ENDPOINTS_DELAY_MS = 250  # after the last edit of an address, before the list i
 
 def field_errors(error: ValidationError) -> dict[str, str]:
     """Pydantic's complaints about an account, by field, in plain words."""
-    found: dict[str, str] = {}
-    for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else ""
-        message = str(item["msg"]).removeprefix("Value error, ")
-        if field == "name" and item["type"] == "string_pattern_mismatch":
-            message = NAME_RULE
-        found.setdefault(field, message)
-    return found
+    return pydantic_messages(error, {("name", "string_pattern_mismatch"): NAME_RULE})
 
 
 class AccountsDialog(QDialog):
@@ -157,18 +151,18 @@ class AccountsDialog(QDialog):
         self.rest_url.setPlaceholderText("the exchange's own; or e.g. https://proxy.example:8443/binance")
         self.ws_url = QLineEdit(page)
         self.ws_url.setPlaceholderText("the exchange's own; or e.g. wss://proxy.example:8443/stream")
-        self.errors = {field: self._error_label() for field in FIELDS}
+        self.errors = FieldErrors(self, FIELDS, self.theme.down)
         self.save_button = QPushButton("Save account", page)
         self.account_status = QLabel(page)
         self.account_status.setWordWrap(True)
         self.account_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         form = QFormLayout()
-        form.addRow("Name", self._with_error(self.name, "name"))
-        form.addRow("Exchange", self._with_error(self.exchange, "exchange"))
+        form.addRow("Name", self.errors.under(self.name, "name"))
+        form.addRow("Exchange", self.errors.under(self.exchange, "exchange"))
         form.addRow("", self.sandbox)
-        form.addRow("REST base URL", self._with_error(self.rest_url, "rest_url"))
-        form.addRow("Websocket base URL", self._with_error(self.ws_url, "ws_url"))
+        form.addRow("REST base URL", self.errors.under(self.rest_url, "rest_url"))
+        form.addRow("Websocket base URL", self.errors.under(self.ws_url, "ws_url"))
         note = QLabel(
             "Leave the addresses empty to use the exchange's own. An address replaces the scheme and "
             "host of every API URL of its kind (a path is put in front); the Endpoints tab shows each one.",
@@ -186,23 +180,6 @@ class AccountsDialog(QDialog):
         layout.addWidget(self.account_status)
         layout.addStretch(1)
         return page
-
-    def _error_label(self) -> QLabel:
-        label = QLabel(self)
-        label.setWordWrap(True)
-        label.setStyleSheet(f"color: {self.theme.down};")
-        label.hide()
-        return label
-
-    def _with_error(self, field: QWidget, name: str) -> QWidget:
-        """``field`` with its error line under it."""
-        box = QWidget(self)
-        column = QVBoxLayout(box)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(2)
-        column.addWidget(field)
-        column.addWidget(self.errors[name])
-        return box
 
     # -- background work ---------------------------------------------------------------------------
     def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -383,22 +360,15 @@ class AccountsDialog(QDialog):
         return None if errors else account
 
     def _clear_errors(self) -> None:
-        for label in self.errors.values():
-            label.clear()
-            label.hide()
+        self.errors.clear()
 
     def _show_error(self, field: str, message: str) -> None:
-        label = self.errors.get(field)
-        if label is None:
+        if not self.errors.show(field, message):
             self._set_status(message, error=True)
-            return
-        label.setText(message)
-        label.show()
 
     def field_error(self, field: str) -> str:
         """The error shown under ``field`` ("" if none)."""
-        label = self.errors[field]
-        return "" if label.isHidden() else label.text()
+        return self.errors.text(field)
 
     # -- saving and removing -------------------------------------------------------------------------
     def save_account(self) -> bool:
