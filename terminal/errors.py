@@ -120,3 +120,59 @@ def describe(exc: BaseException, detailed: bool = False) -> str:
         text = exc.user_message()
         return f"{text} [{exc.detail}]" if detailed and exc.detail else text
     return f"{type(exc).__name__}: {exc}"
+
+
+# -- the local market-history database (terminal.store) ------------------------
+class StoreError(TerminalError):
+    """The local market-history database cannot do what was asked."""
+
+
+class DatabaseDamagedError(StoreError):
+    """The history file is not a database, or SQLite finds it corrupt.
+
+    The terminal never deletes the file: the way out is to open it read-only
+    (to export what is still readable) or to move it aside
+    (``terminal.store.move_aside``) and start with a fresh one."""
+
+    def __init__(self, message: str, *, path: str = "", hint: str = "", detail: str = "") -> None:
+        super().__init__(message, hint=hint, detail=detail)
+        self.path = path
+
+
+class DatabaseLockedError(StoreError):
+    """Another program (or another terminal) holds the database's write lock
+    and did not release it within the wait."""
+
+
+class DatabaseTooNewError(StoreError):
+    """The database was made by a newer terminal whose schema this one does not know."""
+
+
+# -- CSV import and export of candles (terminal.store.csv_io) ---------------------
+class CsvError(TerminalError):
+    """A candle CSV file cannot be imported or exported."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        detail: str = "",
+        path: str = "",
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, detail=detail)
+        self.path = path
+        #: 1-based line number as a text editor shows it, when one line is at fault
+        self.line = line
+        #: the candle field ("ts", "open", ...) at fault, when there is one
+        self.column = column
+
+
+class CsvImportError(CsvError):
+    """The file is unreadable, empty or malformed; nothing of it was imported."""
+
+
+class CsvExportError(CsvError):
+    """The export file could not be written; no partial file is left behind."""

@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
     accounts_action: QAction
     symbol_action: QAction
     timeframe_group: QActionGroup
+
     def __init__(
         self,
         session: MarketSession,

@@ -1,0 +1,111 @@
+"""Tables of the market-history database, declared with sqlmodel.
+
+The migrations in ``terminal/store/migrations/versions`` create exactly these
+tables (a test compares the migrated schema with this metadata), so a change
+here needs a new revision there.
+
+Candles are not a row each: ``CandleChunk`` holds up to 1,440 candles of one
+series (one UTC day of 1-minute candles; ``chunk_ms`` of the series) as packed
+columns. ``terminal.store.candles`` reads and writes chunks with plain SQL
+straight from and into numpy arrays; these models serve the schema, the
+migrations and the small metadata tables, which sessions may use directly:
+``with Session(database.engine()) as session: ...``.
+
+Times are UTC milliseconds since the epoch, as ccxt gives them. Ranges named
+``first_*``/``last_*`` are inclusive open times of candles.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, LargeBinary, MetaData, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+#: every table of the history database
+METADATA: MetaData = SQLModel.metadata
+
+
+class Instrument(SQLModel, table=True):
+    """A market on an exchange (one per exchange and symbol)."""
+
+    __tablename__ = "instrument"
+    __table_args__ = (UniqueConstraint("exchange", "symbol", name="uq_instrument_exchange_symbol"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    exchange: str  # ccxt's exchange id ("binance"), or "simulator"
+    symbol: str  # ccxt's unified symbol ("BTC/USDT")
+    #: open time of the exchange's first candle, once a backward sync has met
+    #: the start of its history (revision 0002); a scroll-back stops there
+    listed_since_ms: int | None = None
+
+
+class CandleSeries(SQLModel, table=True):
+    """The candles of one instrument in one timeframe."""
+
+    __tablename__ = "candle_series"
+    __table_args__ = (UniqueConstraint("instrument_id", "timeframe", name="uq_candle_series_timeframe"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    instrument_id: int = Field(foreign_key="instrument.id", ondelete="CASCADE")
+    timeframe: str  # ccxt's notation: "1m", "1h", "1d"
+    timeframe_ms: int
+    #: span of one chunk, fixed when the series is created (so changing the
+    #: default later never re-slices stored data)
+    chunk_ms: int
+
+
+class CandleChunk(SQLModel, table=True):
+    """Candles of one series whose open time lies in
+    [chunk_start, chunk_start + chunk_ms): sorted by open time, no duplicates.
+
+    ``data`` is six little-endian 8-byte columns one after another, ``candles``
+    values each: open time (int64 ms), then open, high, low, close and volume
+    (float64). ``codec`` 0 stores them as they are, 1 zlib-compresses them.
+    ``first_ts``/``last_ts``/``candles`` repeat what ``data`` holds so that
+    coverage queries never decode a chunk.
+    """
+
+    __tablename__ = "candle_chunk"
+    __table_args__ = (UniqueConstraint("series_id", "chunk_start", name="uq_candle_chunk_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int = Field(foreign_key="candle_series.id", ondelete="CASCADE")
+    chunk_start: int
+    first_ts: int
+    last_ts: int
+    candles: int
+    codec: int = 0
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class SyncState(SQLModel, table=True):
+    """Progress of a history download, so that an interrupted one resumes
+    (revision 0002). One row per series and direction: "forward" fills up to
+    now, "backward" extends history into the past."""
+
+    __tablename__ = "sync_state"
+    __table_args__ = (UniqueConstraint("series_id", "direction", name="uq_sync_state_direction"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int = Field(foreign_key="candle_series.id", ondelete="CASCADE")
+    direction: str
+    #: the next open time to request; everything on the far side is stored
+    cursor_ms: int
+    #: where this download stops (None: now, for forward)
+    target_ms: int | None = None
+    status: str = "idle"  # idle | running | done | failed
+    updated_ms: int = 0
+    message: str = ""  # the last error in plain words, for the data manager
+
+
+class NoTradeGap(SQLModel, table=True):
+    """A stretch of missing candles that the exchange confirmed it does not
+    have (no trading), so that it is not requested again (revision 0002)."""
+
+    __tablename__ = "no_trade_gap"
+    __table_args__ = (UniqueConstraint("series_id", "first_missing_ts", name="uq_no_trade_gap_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    series_id: int = Field(foreign_key="candle_series.id", ondelete="CASCADE")
+    first_missing_ts: int
+    last_missing_ts: int
+    checked_ms: int  # when the exchange last answered with nothing for it

@@ -1,0 +1,155 @@
+"""Schema migrations: a database made by the previous schema opens in this
+terminal with its data, the chain of revisions matches the models, and a
+failed upgrade changes nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect
+from sqlmodel import Session, select
+
+from terminal.errors import StoreError
+from terminal.market.candles import OHLCV
+from terminal.store import CandleStore, Database, migrations
+from terminal.store import chunks as layout
+from terminal.store.database import connect
+from terminal.store.schema import METADATA, Instrument, NoTradeGap, SyncState
+
+T0 = 1_700_006_400_000
+MINUTE = 60_000
+DAY = 1440 * MINUTE
+
+
+def opener(path: Path):
+    return lambda: connect(path, foreign_keys=False)
+
+
+def revision_of(path: Path) -> str | None:
+    with sqlite3.connect(path) as conn:
+        return migrations.read_revision(conn)
+
+
+def columns(path: Path, table: str) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def revision_1_file(path: Path, data: OHLCV) -> None:
+    """A file as the first schema left it: candles written the way revision 1 stored them."""
+    migrations.upgrade(opener(path), "0001")
+    m = layout.to_matrix(data)
+    ts = layout.open_times(m)
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO instrument (id, exchange, symbol) VALUES (1, 'binance', 'BTC/USDT')")
+        conn.execute(
+            "INSERT INTO candle_series (id, instrument_id, timeframe, timeframe_ms, chunk_ms) "
+            "VALUES (1, 1, '1m', ?, ?)",
+            (MINUTE, DAY),
+        )
+        conn.executemany(
+            "INSERT INTO candle_chunk (series_id, chunk_start, first_ts, last_ts, candles, codec, data) "
+            "VALUES (1, ?, ?, ?, ?, 0, ?)",
+            [
+                (start, int(ts[a]), int(ts[b - 1]), b - a, bytes(layout.encode(m, a, b)))
+                for start, a, b in layout.split(m, DAY)
+            ],
+        )
+
+
+def sample(n: int = 4000) -> OHLCV:
+    rng = np.random.default_rng(3)
+    ts = T0 + MINUTE * np.arange(n, dtype=np.int64)
+    return OHLCV(ts, *(rng.uniform(1, 2, n) for _ in range(5)))
+
+
+def test_the_revision_chain_ends_at_head_and_lists_every_revision() -> None:
+    script = ScriptDirectory.from_config(migrations.alembic_config())
+    assert script.get_heads() == [migrations.HEAD]
+    chain = [rev.revision for rev in script.walk_revisions()]  # newest first
+    assert tuple(reversed(chain)) == migrations.REVISIONS
+
+
+def test_the_migrated_schema_is_exactly_the_models(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    Database(path).close()
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), METADATA)
+    engine.dispose()
+    assert diff == []
+
+
+def test_a_revision_1_file_with_candles_upgrades_to_head_and_keeps_them(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    data = sample()
+    revision_1_file(path, data)
+    assert revision_of(path) == "0001"
+    assert "listed_since_ms" not in columns(path, "instrument")
+
+    with CandleStore(path) as store:
+        back = store.read("binance", "BTC/USDT", "1m")
+        assert np.array_equal(back.ts, data.ts)
+        assert all(np.array_equal(getattr(back, c), getattr(data, c)) for c in ("open", "close", "volume"))
+        assert store.verify() == []
+        # what revision 2 added works, next to the old rows
+        with Session(store.database.engine()) as session:
+            instrument = session.exec(select(Instrument)).one()
+            assert (instrument.id, instrument.symbol, instrument.listed_since_ms) == (1, "BTC/USDT", None)
+            instrument.listed_since_ms = T0
+            session.add(SyncState(series_id=1, direction="forward", cursor_ms=int(data.ts[-1]) + MINUTE))
+            session.add(
+                NoTradeGap(series_id=1, first_missing_ts=T0 - DAY, last_missing_ts=T0 - MINUTE, checked_ms=1)
+            )
+            session.commit()
+        # writing more into the upgraded file merges with the old chunks
+        store.write("binance", "BTC/USDT", "1m", sample(6000).slice(3000, 6000))
+        assert len(store.read("binance", "BTC/USDT", "1m")) == 6000
+    assert revision_of(path) == migrations.HEAD
+
+    with CandleStore(path) as store:
+        with Session(store.database.engine()) as session:
+            assert session.exec(select(Instrument.listed_since_ms)).one() == T0
+            assert session.exec(select(SyncState.cursor_ms)).one() == int(data.ts[-1]) + MINUTE
+        # deleting a series takes its sync state and known gaps with it (foreign keys on)
+        store.delete("binance", "BTC/USDT", "1m")
+        with Session(store.database.engine()) as session:
+            assert session.exec(select(SyncState)).all() == []
+            assert session.exec(select(NoTradeGap)).all() == []
+
+
+def test_a_downgrade_to_revision_1_keeps_the_candles_and_upgrades_again(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    data = sample(3000)
+    with CandleStore(path) as store:
+        store.write("x", "A/B", "1m", data)
+    migrations.downgrade(opener(path), "0001")
+    assert revision_of(path) == "0001"
+    with sqlite3.connect(path) as conn:
+        assert "sync_state" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    with CandleStore(path) as store:
+        assert np.array_equal(store.read("x", "A/B", "1m").close, data.close)
+    assert revision_of(path) == migrations.HEAD
+
+
+def test_a_failed_upgrade_leaves_the_file_at_its_old_revision_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    revision_1_file(path, sample(2000))
+    with sqlite3.connect(path) as conn:  # a table in the way of revision 2: its CREATE fails
+        conn.execute("CREATE TABLE no_trade_gap (anything TEXT)")
+    with pytest.raises(StoreError, match="could not be brought up to date"):
+        CandleStore(path)
+    assert revision_of(path) == "0001"
+    # revision 2's first step (a new column) was rolled back with the rest
+    assert "listed_since_ms" not in columns(path, "instrument")
+    engine = create_engine(f"sqlite:///{path}")
+    assert "sync_state" not in inspect(engine).get_table_names()
+    engine.dispose()
+    with CandleStore(path, read_only=True) as store:  # still readable as it was
+        assert len(store.read("binance", "BTC/USDT", "1m")) == 2000
