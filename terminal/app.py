@@ -18,9 +18,9 @@ from pathlib import Path
 
 from terminal import APP_NAME, __version__
 from terminal.config import SIMULATED, ConfigStore
-from terminal.errors import TerminalError
+from terminal.errors import TerminalError, describe
 from terminal.logs import setup_logging
-from terminal.market.session import MarketSession
+from terminal.market.session import HistoryStore, MarketSession
 from terminal.market.simulator import SimulatedExchange
 from terminal.market.sources import history_for, make_source
 from terminal.market.timeframes import TIMEFRAMES
@@ -104,6 +104,26 @@ def main(argv: list[str] | None = None) -> int:
     app.setQuitOnLastWindowClosed(False)  # the loop ends when run() has shut the feeds down
     apply_theme(app, THEMES[settings.theme])
 
+    stores: dict[str, HistoryStore | None] = {}
+
+    def history(exchange: str) -> HistoryStore | None:
+        """The local history file, opened the first time a real exchange needs it
+        (the simulator makes new history each start, so it keeps none)."""
+        if exchange == SIMULATED:
+            return None
+        if "file" not in stores:
+            from terminal.store import CandleStore, default_path
+
+            try:
+                stores["file"] = CandleStore(default_path(paths))
+            except TerminalError as exc:
+                log.error("Market history is not kept this session: %s", describe(exc, detailed=True))
+                stores["file"] = None
+                problems.append(f"Market history is not kept this session: {exc.user_message()}")
+        return stores["file"]
+
+    problems: list[str] = []
+
     def make_window(exchange: str, start_at: tuple[str, str] | None, primary: bool) -> MainWindow:
         problem = ""
         try:
@@ -117,10 +137,22 @@ def main(argv: list[str] | None = None) -> int:
             log.info("Simulated market seed: %s", source.seed)
         else:
             log.info("Market: %s (ccxt %s)", source.name, source.id)
-        session = MarketSession(source, settings.watchlist, max_history=history_for(exchange))
-        window = MainWindow(
-            session, config, paths, buffer, exchange=exchange, start_at=start_at, primary=primary
+        store = history(exchange)
+        session = MarketSession(
+            source, settings.watchlist, max_history=history_for(exchange), store=store, store_name=exchange
         )
+        window = MainWindow(
+            session,
+            config,
+            paths,
+            buffer,
+            exchange=exchange,
+            start_at=start_at,
+            primary=primary,
+            history=history,
+        )
+        problem = " ".join([problem, *problems]).strip()
+        problems.clear()
         if problem:
             window.notice.show_message(problem)
         return window
@@ -146,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
 
             QTimer.singleShot(int(args.screenshot_delay * 1000), shoot)
         await windows.wait_closed()
+        for store in stores.values():
+            if store is not None:
+                store.close()
 
     # Ctrl+C in the shell closes the windows the normal way. Python only sees
     # signals between bytecodes, so a no-op timer gives it a chance.

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from enum import Flag, auto
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -57,6 +57,33 @@ class Topic(Flag):
 
 
 Listener = Callable[[Topic], None]
+
+
+class HistoryStore(Protocol):
+    """What the session needs of the local history (terminal.store.CandleStore)."""
+
+    def read(
+        self,
+        exchange: str,
+        symbol: str,
+        timeframe: str,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> OHLCV: ...
+
+    def write(self, exchange: str, symbol: str, timeframe: str, candles: OHLCV) -> int: ...
+
+    def close(self) -> None: ...
+
+
+async def _logged(work: Awaitable[object], what: str) -> None:
+    """Run background ``work``; a failure is logged, not lost (nor raised into a loop)."""
+    try:
+        await work
+    except Exception as exc:  # noqa: BLE001 - background work reports instead of raising
+        log.warning("%s failed: %s", what, describe(exc, detailed=True))
+
+
 #: chart candles, the finer series they are built from (or None), and its timeframe
 LoadedCandles = tuple[CandleSeries, CandleSeries | None, str]
 Handled = tuple[int, Topic]  # what one pass of a watch loop did: messages handled, topics changed
@@ -84,12 +111,18 @@ class MarketSession:
         book_depth: int = 200,
         max_history: int = 50_000,
         silence_s: float = SILENCE_S,
+        store: HistoryStore | None = None,
+        store_name: str = "",
     ) -> None:
         self.source = source
         self.watchlist = list(watchlist)
         self.book_depth = book_depth
         self.max_history = max_history
         self.silence_s = silence_s
+        # Local history (terminal.store): read first, filled from the exchange,
+        # live candles written as they close; ``store_name`` names the market in it.
+        self.store = store
+        self.store_name = store_name or source.id
         self.symbol = ""
         self.timeframe = "1m"
         self.candles = CandleSeries(timeframe_ms("1m"))
@@ -252,7 +285,15 @@ class MarketSession:
         target_ms = timeframe_ms(timeframe)
         wanted = min(self.max_history * (target_ms // fetch_ms), MAX_FINE_CANDLES)
         now = self.source.milliseconds()
-        since = now - wanted * fetch_ms
+        window_start = now - wanted * fetch_ms
+        since = window_start
+        local = OHLCV.empty()
+        if self.store is not None:
+            # What is on disk comes first; only what is missing since is fetched
+            # (from the last stored candle on, which may have closed since).
+            local = await asyncio.to_thread(self.store.read, self.store_name, symbol, fetch_tf, window_start)
+            if len(local):
+                since = int(local.ts[-1])
         rows: list[list[float]] = []
         for _ in range(wanted // OHLCV_PAGE + 10):  # bounded, whatever the exchange answers
             page = await self.source.fetch_ohlcv(symbol, fetch_tf, since=since, limit=OHLCV_PAGE)
@@ -266,6 +307,19 @@ class MarketSession:
                 break  # the page reached the live candle
         self.health.message("history")
         data = OHLCV.from_rows(rows[-wanted:])
+        if self.store is not None:
+            from terminal.store.validation import validate  # only with a store: keeps start-up light
+
+            checked = validate(data, fetch_tf)
+            if checked.rejected_count:
+                log.warning("%s %s from %s: %s", symbol, fetch_tf, self.source.name, checked.summary())
+            store, name = self.store, self.store_name
+            await asyncio.to_thread(store.write, name, symbol, fetch_tf, checked.good)
+            data = await asyncio.to_thread(store.read, name, symbol, fetch_tf, window_start)
+            log.info(
+                "%s %s: %d candles on disk, %d fetched from %s",
+                symbol, fetch_tf, len(local), len(checked.good), self.source.name,
+            )  # fmt: skip
         fine: CandleSeries | None = None
         if fetch_tf != timeframe:
             fine = CandleSeries(fetch_ms)
@@ -365,14 +419,27 @@ class MarketSession:
         fine = self._fine
         if fine is None:
             rows = await self.source.watch_ohlcv(self.symbol, self.timeframe)
-            change = self.candles.upsert_rows(rows)
+            change = stored_change = self.candles.upsert_rows(rows)
         else:
             rows = await self.source.watch_ohlcv(self.symbol, self._fine_tf)
-            fine.upsert_rows(rows)
+            stored_change = fine.upsert_rows(rows)
             change = self._fold_fine(fine, rows)
+        if stored_change is Change.APPEND and self.store is not None:
+            self._persist_closed(fine if fine is not None else self.candles)
         if change is Change.HISTORY:
             return 1, Topic.CANDLES_CORRECTED
         return 1, (Topic(0) if change is Change.NONE else Topic.CANDLES_LIVE)
+
+    def _persist_closed(self, series: CandleSeries) -> None:
+        """A new candle opened, so the one before it closed: write it to disk
+        (in a worker thread; the session waits for it when it closes)."""
+        store = self.store
+        if store is None or len(series) < 2:
+            return
+        closed = series.copy(len(series) - 2, len(series) - 1)
+        tf = self._fine_tf if series is self._fine else self.timeframe
+        write = asyncio.to_thread(store.write, self.store_name, self.symbol, tf, closed)
+        self._track(asyncio.get_running_loop().create_task(_logged(write, "saving a closed candle")))
 
     def _fold_fine(self, fine: CandleSeries, rows: list[list[float]]) -> Change:
         """Rebuild the chart candles that the finer candles in ``rows`` fall in."""

@@ -32,7 +32,7 @@ from terminal.errors import TerminalError, describe
 from terminal.logs import LogBuffer
 from terminal.market.health import FeedState
 from terminal.market.orderbook import decimals_for
-from terminal.market.session import MarketSession, Topic
+from terminal.market.session import HistoryStore, MarketSession, Topic
 from terminal.market.sources import history_for, make_source
 from terminal.paths import AppPaths
 from terminal.shortcuts import resolve_bindings
@@ -74,12 +74,15 @@ class MainWindow(QMainWindow):
         exchange: str = SIMULATED,
         start_at: tuple[str, str] | None = None,
         primary: bool = True,
+        history: Callable[[str], HistoryStore | None] | None = None,
     ) -> None:
         super().__init__()
         self.session = session
         self.exchange = exchange  # the account (or "simulated") this window shows
         self.start_at = start_at  # (symbol, timeframe) to open instead of the configured market
         self.primary = primary  # only the primary window's layout is saved
+        # The local history for a market (None: none, e.g. the simulator).
+        self.history = history or (lambda _exchange: None)
         # Set by the window set when there is one: open another window, close them all.
         self.on_new_window: Callable[[], object] | None = None
         self.on_quit: Callable[[], object] | None = None
@@ -295,7 +298,10 @@ class MainWindow(QMainWindow):
                 return
             log.info("Switching the market to %s (%s)", exchange, source.name)
             history = history_for(exchange)
-            session = MarketSession(source, self.settings.watchlist, max_history=history)
+            session = MarketSession(
+                source, self.settings.watchlist, max_history=history,
+                store=self.history(exchange), store_name=exchange,
+            )  # fmt: skip
             old_bridge = self.bridge
             old_bridge.changed.disconnect(self._on_changed)
             try:
