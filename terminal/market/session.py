@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from enum import Flag, auto
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -29,20 +29,18 @@ from terminal.errors import (
     describe,
 )
 from terminal.market.backoff import Backoff
-from terminal.market.candles import OHLCV, CandleSeries, Change
+from terminal.market.candles import CandleSeries, Change
 from terminal.market.health import FeedHealth, FeedState
+from terminal.market.history_loader import HistoryStore, LoadedCandles, load_history
 from terminal.market.orderbook import OrderBook
-from terminal.market.resample import resample
 from terminal.market.source import ExchangeSource
 from terminal.market.tape import TradeTape
-from terminal.market.timeframes import source_timeframe, timeframe_ms
+from terminal.market.timeframes import timeframe_ms
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-OHLCV_PAGE = 1000
 RECENT_TRADES = 200  # trades fetched to fill the tape when a symbol opens
-MAX_FINE_CANDLES = 500_000  # cap when building a timeframe from a finer one
 
 
 class Topic(Flag):
@@ -59,23 +57,6 @@ class Topic(Flag):
 Listener = Callable[[Topic], None]
 
 
-class HistoryStore(Protocol):
-    """What the session needs of the local history (terminal.store.CandleStore)."""
-
-    def read(
-        self,
-        exchange: str,
-        symbol: str,
-        timeframe: str,
-        start_ms: int | None = None,
-        end_ms: int | None = None,
-    ) -> OHLCV: ...
-
-    def write(self, exchange: str, symbol: str, timeframe: str, candles: OHLCV) -> int: ...
-
-    def close(self) -> None: ...
-
-
 async def _logged(work: Awaitable[object], what: str) -> None:
     """Run background ``work``; a failure is logged, not lost (nor raised into a loop)."""
     try:
@@ -84,8 +65,6 @@ async def _logged(work: Awaitable[object], what: str) -> None:
         log.warning("%s failed: %s", what, describe(exc, detailed=True))
 
 
-#: chart candles, the finer series they are built from (or None), and its timeframe
-LoadedCandles = tuple[CandleSeries, CandleSeries | None, str]
 Handled = tuple[int, Topic]  # what one pass of a watch loop did: messages handled, topics changed
 
 SESSION = "session"  # health stream of the session itself (markets, close)
@@ -278,56 +257,11 @@ class MarketSession:
         return tasks
 
     async def _load_history(self, symbol: str, timeframe: str) -> LoadedCandles:
-        """The chart's candles, and the finer series they are built from when
-        the exchange lacks ``timeframe`` (else None)."""
-        fetch_tf = source_timeframe(timeframe, self.source.timeframes)
-        fetch_ms = timeframe_ms(fetch_tf)
-        target_ms = timeframe_ms(timeframe)
-        wanted = min(self.max_history * (target_ms // fetch_ms), MAX_FINE_CANDLES)
-        now = self.source.milliseconds()
-        window_start = now - wanted * fetch_ms
-        since = window_start
-        local = OHLCV.empty()
-        if self.store is not None:
-            # What is on disk comes first; only what is missing since is fetched
-            # (from the last stored candle on, which may have closed since).
-            local = await asyncio.to_thread(self.store.read, self.store_name, symbol, fetch_tf, window_start)
-            if len(local):
-                since = int(local.ts[-1])
-        rows: list[list[float]] = []
-        for _ in range(wanted // OHLCV_PAGE + 10):  # bounded, whatever the exchange answers
-            page = await self.source.fetch_ohlcv(symbol, fetch_tf, since=since, limit=OHLCV_PAGE)
-            if rows:
-                page = [r for r in page if r[0] > rows[-1][0]]
-            if not page:
-                break  # nothing newer: we have everything there is
-            rows.extend(page)
-            since = int(page[-1][0]) + fetch_ms
-            if page[-1][0] >= now - fetch_ms:
-                break  # the page reached the live candle
+        loaded = await load_history(
+            self.source, symbol, timeframe, self.max_history, self.store, self.store_name
+        )
         self.health.message("history")
-        data = OHLCV.from_rows(rows[-wanted:])
-        if self.store is not None:
-            from terminal.store.validation import validate  # only with a store: keeps start-up light
-
-            checked = validate(data, fetch_tf)
-            if checked.rejected_count:
-                log.warning("%s %s from %s: %s", symbol, fetch_tf, self.source.name, checked.summary())
-            store, name = self.store, self.store_name
-            await asyncio.to_thread(store.write, name, symbol, fetch_tf, checked.good)
-            data = await asyncio.to_thread(store.read, name, symbol, fetch_tf, window_start)
-            log.info(
-                "%s %s: %d candles on disk, %d fetched from %s",
-                symbol, fetch_tf, len(local), len(checked.good), self.source.name,
-            )  # fmt: skip
-        fine: CandleSeries | None = None
-        if fetch_tf != timeframe:
-            fine = CandleSeries(fetch_ms)
-            fine.replace(data)
-            data = resample(data, target_ms)
-        candles = CandleSeries(target_ms)
-        candles.replace(data)
-        return candles, fine, fetch_tf
+        return loaded
 
     # -- watch loops -----------------------------------------------------------
     def _spawn(
