@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QEvent,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
 )
@@ -43,13 +41,13 @@ from PySide6.QtWidgets import (
 from terminal.config import SIMULATED, Settings
 from terminal.errors import ExchangeError, TerminalError, describe
 from terminal.market.sources import make_source
+from terminal.ui.table_model import HeaderedTableModel, ModelIndex
 from terminal.ui.theme import DARK, Theme
 
 log = logging.getLogger(__name__)
 
 HEADERS = ("Symbol", "Base", "Quote", "Type", "Active")
 MARKET_TYPES = ("all", "spot", "swap", "future", "option")
-ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,9 @@ def market_rows(markets: Mapping[str, Mapping[str, Any]]) -> list[MarketRow]:
     return sorted((MarketRow.of(s, m) for s, m in markets.items()), key=lambda r: r.symbol)
 
 
-class MarketTableModel(QAbstractTableModel):
+class MarketTableModel(HeaderedTableModel):
+    headers = HEADERS
+
     """All of an exchange's markets; shows those that match the filter, in the chosen order.
 
     Filtering and sorting are done here, in one pass and one model reset: a
@@ -122,18 +122,8 @@ class MarketTableModel(QAbstractTableModel):
         self.rows = shown
         self.endResetModel()
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
-        return None
+    def row_total(self) -> int:
+        return len(self.rows)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from terminal.market.orderbook import decimals_for
 from terminal.ui.formatting import compact
+from terminal.ui.table_model import HeaderedTableModel, ModelIndex
 from terminal.ui.theme import DARK, Theme
 
 HEADERS = ("Symbol", "Last", "24h %", "Volume")
-ModelIndex = QModelIndex | QPersistentModelIndex
 
 
-class WatchlistModel(QAbstractTableModel):
+class WatchlistModel(HeaderedTableModel):
+    headers = HEADERS
+
     def __init__(self, theme: Theme = DARK) -> None:
         super().__init__()
         self.symbols: list[str] = []
@@ -41,18 +43,8 @@ class WatchlistModel(QAbstractTableModel):
         if self.symbols:
             self.dataChanged.emit(self.index(0, 1), self.index(len(self.symbols) - 1, len(HEADERS) - 1))
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.symbols)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
-        return None
+    def row_total(self) -> int:
+        return len(self.symbols)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
