@@ -298,10 +298,11 @@ class MainWindow(QMainWindow):
                 return
             log.info("Switching the market to %s (%s)", exchange, source.name)
             history = history_for(exchange)
+            # The first real exchange creates the history file: off the GUI thread too.
+            store = await asyncio.to_thread(self.history, exchange)
             session = MarketSession(
-                source, self.settings.watchlist, max_history=history,
-                store=self.history(exchange), store_name=exchange,
-            )  # fmt: skip
+                source, self.settings.watchlist, max_history=history, store=store, store_name=exchange
+            )
             old_bridge = self.bridge
             old_bridge.changed.disconnect(self._on_changed)
             try:
