@@ -147,6 +147,26 @@ class CandleSeries:
         self._n = n
         self.version += 1
 
+    def merge(self, data: OHLCV) -> None:
+        """Merge closed candles from elsewhere (a history download, older
+        history from disk): ``data`` wins where both have a candle, except the
+        newest one here, which the live feed owns."""
+        if not len(data):
+            return
+        mine = self.snapshot()
+        if self._n and data.ts[-1] >= mine.ts[-1]:
+            keep = data.ts < mine.ts[-1]
+            data = OHLCV(*(getattr(data, name)[keep] for name in ("ts", *COLUMNS)))
+        both = concat(mine, data)
+        # a stable sort keeps ``data`` after ``mine`` within equal open times;
+        # the last of each run of equal times wins
+        order = np.argsort(both.ts, kind="stable")
+        ts = both.ts[order]
+        last = np.ones(len(ts), dtype=bool)
+        last[:-1] = ts[1:] != ts[:-1]
+        pick = order[last]
+        self.replace(OHLCV(*(getattr(both, name)[pick] for name in ("ts", *COLUMNS))))
+
     def upsert(self, ts: int, o: float, h: float, l: float, c: float, v: float) -> Change:
         """Insert or overwrite the candle opening at ``ts``."""
         n = self._n

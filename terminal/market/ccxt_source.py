@@ -23,6 +23,7 @@ ccxt is imported when the first CcxtSource is made, never at start-up.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -148,7 +149,21 @@ class CcxtSource:
         rows = await self._rest(
             lambda: self.exchange.fetch_ohlcv(symbol, timeframe, since, limit, params or {})
         )
+        if rows == [] and not self._last_body_is_a_list():
+            # ccxt turns an unreadable body into no candles; a history download
+            # would take that for "nothing traded here" and remember it.
+            raise self._malformed("candles")
         return self._check_ohlcv(rows, "candles")
+
+    def _last_body_is_a_list(self) -> bool:
+        """Whether the last REST answer was a JSON list (an honest empty page is ``[]``)."""
+        body = getattr(self.exchange, "last_http_response", None)
+        if not isinstance(body, str):
+            return True  # not recorded: nothing to judge by
+        try:
+            return isinstance(json.loads(body), list)
+        except ValueError:
+            return False
 
     async def fetch_order_book(
         self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None

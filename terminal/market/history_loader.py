@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from terminal.market.candles import OHLCV, CandleSeries
 from terminal.market.resample import resample
 from terminal.market.source import ExchangeSource
 from terminal.market.timeframes import source_timeframe, timeframe_ms
+
+if TYPE_CHECKING:
+    from terminal.store.candles import CandleStore
 
 log = logging.getLogger(__name__)
 
@@ -22,21 +25,18 @@ MAX_FINE_CANDLES = 500_000  # cap when building a timeframe from a finer one
 LoadedCandles = tuple[CandleSeries, CandleSeries | None, str]
 
 
-class HistoryStore(Protocol):
-    """What the session needs of the local history (terminal.store.CandleStore)."""
+#: the local history the session reads and fills
+type HistoryStore = CandleStore  # evaluated lazily: the store loads only when used
 
-    def read(
-        self,
-        exchange: str,
-        symbol: str,
-        timeframe: str,
-        start_ms: int | None = None,
-        end_ms: int | None = None,
-    ) -> OHLCV: ...
 
-    def write(self, exchange: str, symbol: str, timeframe: str, candles: OHLCV) -> int: ...
-
-    def close(self) -> None: ...
+def history_window(source: ExchangeSource, timeframe: str, max_history: int) -> tuple[str, int]:
+    """The timeframe to fetch for a chart of ``timeframe`` (itself, or the
+    finer one it is built from) and the open time the chart's history starts at."""
+    fetch_tf = source_timeframe(timeframe, source.timeframes)
+    fetch_ms = timeframe_ms(fetch_tf)
+    wanted = min(max_history * (timeframe_ms(timeframe) // fetch_ms), MAX_FINE_CANDLES)
+    now = source.milliseconds()
+    return fetch_tf, now - now % fetch_ms - wanted * fetch_ms
 
 
 async def load_history(
@@ -48,21 +48,64 @@ async def load_history(
     store_name: str = "",
 ) -> LoadedCandles:
     """The chart's candles, and the finer series they are built from when
-    the exchange lacks ``timeframe`` (else None)."""
-    fetch_tf = source_timeframe(timeframe, source.timeframes)
+    the exchange lacks ``timeframe`` (else None).
+
+    With a store, this returns as soon as there is something to show: the
+    candles on disk, or (with none) the newest page from the exchange; the
+    session then fills the rest in the background (``terminal.market.history_sync``).
+    Without one, the whole window is fetched first."""
+    fetch_tf, window_start = history_window(source, timeframe, max_history)
+    if store is None:
+        data = await _fetch_window(source, symbol, fetch_tf, window_start)
+    else:
+        name = store_name or source.id
+        data = await asyncio.to_thread(store.read, name, symbol, fetch_tf, window_start)
+        if not len(data):
+            from terminal.market.history_sync import HistorySync  # with a store only: keeps start-up light
+
+            sync = HistorySync(source, store, name)
+            step = timeframe_ms(fetch_tf)
+            newest = max(window_start, sync.closed_end(fetch_tf) - sync.page * step)
+            await sync.download(symbol, fetch_tf, newest, direction="forward")
+            data = await asyncio.to_thread(store.read, name, symbol, fetch_tf, window_start)
+        log.info("%s %s: %d candles from disk", symbol, fetch_tf, len(data))
+    return build(data, timeframe, fetch_tf)
+
+
+def build(data: OHLCV, timeframe: str, fetch_tf: str) -> LoadedCandles:
+    """Chart candles of ``timeframe`` from ``data`` of ``fetch_tf``."""
+    fine: CandleSeries | None = None
+    if fetch_tf != timeframe:
+        fine = CandleSeries(timeframe_ms(fetch_tf))
+        fine.replace(data)
+        data = resample(data, timeframe_ms(timeframe))
+    candles = CandleSeries(timeframe_ms(timeframe))
+    candles.replace(data)
+    return candles, fine, fetch_tf
+
+
+def merge_closed(candles: CandleSeries, fine: CandleSeries | None, data: OHLCV) -> None:
+    """Merge closed candles of the fetched timeframe (a downloaded page,
+    older history) into the chart's series, rebuilding the chart's candles
+    when they are made from finer ones."""
+    if fine is None:
+        candles.merge(data)
+        return
+    fine.merge(data)
+    # the chart candles the new ones fall in, rebuilt from all their finer candles
+    step = candles.timeframe_ms
+    lo = int(fine.ts.searchsorted(int(data.ts[0]) - int(data.ts[0]) % step))
+    last = int(data.ts[-1])
+    hi = int(fine.ts.searchsorted(last - last % step + step))
+    candles.merge(resample(fine.copy(lo, hi), step))
+
+
+async def _fetch_window(source: ExchangeSource, symbol: str, fetch_tf: str, window_start: int) -> OHLCV:
+    """Every candle from ``window_start`` to now, in the exchange's pages."""
     fetch_ms = timeframe_ms(fetch_tf)
-    target_ms = timeframe_ms(timeframe)
-    wanted = min(max_history * (target_ms // fetch_ms), MAX_FINE_CANDLES)
     now = source.milliseconds()
-    window_start = now - wanted * fetch_ms
+    wanted = max(1, (now - window_start) // fetch_ms)
     since = window_start
-    local = OHLCV.empty()
-    if store is not None:
-        # What is on disk comes first; only what is missing since is fetched
-        # (from the last stored candle on, which may have closed since).
-        local = await asyncio.to_thread(store.read, store_name, symbol, fetch_tf, window_start)
-        if len(local):
-            since = int(local.ts[-1])
     rows: list[list[float]] = []
     for _ in range(wanted // OHLCV_PAGE + 10):  # bounded, whatever the exchange answers
         page = await source.fetch_ohlcv(symbol, fetch_tf, since=since, limit=OHLCV_PAGE)
@@ -74,24 +117,4 @@ async def load_history(
         since = int(page[-1][0]) + fetch_ms
         if page[-1][0] >= now - fetch_ms:
             break  # the page reached the live candle
-    data = OHLCV.from_rows(rows[-wanted:])
-    if store is not None:
-        from terminal.store.validation import validate  # only with a store: keeps start-up light
-
-        checked = validate(data, fetch_tf)
-        if checked.rejected_count:
-            log.warning("%s %s from %s: %s", symbol, fetch_tf, source.name, checked.summary())
-        await asyncio.to_thread(store.write, store_name, symbol, fetch_tf, checked.good)
-        data = await asyncio.to_thread(store.read, store_name, symbol, fetch_tf, window_start)
-        log.info(
-            "%s %s: %d candles on disk, %d fetched from %s",
-            symbol, fetch_tf, len(local), len(checked.good), source.name,
-        )  # fmt: skip
-    fine: CandleSeries | None = None
-    if fetch_tf != timeframe:
-        fine = CandleSeries(fetch_ms)
-        fine.replace(data)
-        data = resample(data, target_ms)
-    candles = CandleSeries(target_ms)
-    candles.replace(data)
-    return candles, fine, fetch_tf
+    return OHLCV.from_rows(rows[-wanted:])

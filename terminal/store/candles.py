@@ -136,9 +136,8 @@ class CandleStore:
         new = chunks.sorted_unique(chunks.to_matrix(candles))
         if not new.shape[1]:
             return 0
-        step = timeframe_ms(timeframe)
         with self.database.writing() as conn:
-            series_id, chunk_ms = self._series(conn, exchange, symbol, timeframe, step)
+            series_id, chunk_ms = self.series(conn, exchange, symbol, timeframe)
             old = self._load(conn, series_id, chunks.chunk_starts(new, chunk_ms))
             merged = chunks.merge(old, new)
             ts = chunks.open_times(merged)
@@ -265,10 +264,10 @@ class CandleStore:
         return problems
 
     # -- internals ------------------------------------------------------------------
-    def _series(
-        self, conn: Connection, exchange: str, symbol: str, timeframe: str, step: int
-    ) -> tuple[int, int]:
-        """(id, chunk_ms) of the series, created if new (inside the write transaction)."""
+    def series(self, conn: Connection, exchange: str, symbol: str, timeframe: str) -> tuple[int, int]:
+        """(id, chunk_ms) of the series, created if new (``conn`` is the writer,
+        inside its transaction)."""
+        step = timeframe_ms(timeframe)
         found = conn.execute(_SERIES, (exchange, symbol, timeframe)).fetchone()
         if found is not None:
             return int(found[0]), int(found[1])

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
@@ -47,10 +48,14 @@ from terminal.ui.notice import NoticeBar
 from terminal.ui.orderbook_view import OrderBookView
 from terminal.ui.palette import CommandPalette, PaletteEntry
 from terminal.ui.status import FeedStatusBar
+from terminal.ui.sync_indicator import SyncIndicator
 from terminal.ui.tape_view import TapeView
 from terminal.ui.theme import THEMES, apply_theme
 from terminal.ui.watchlist import WatchlistModel, WatchlistView
 from terminal.ui.window_menus import build_menus_and_toolbar, window_handlers
+
+if TYPE_CHECKING:
+    from terminal.ui.data_manager import DataManager
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +80,7 @@ class MainWindow(QMainWindow):
         start_at: tuple[str, str] | None = None,
         primary: bool = True,
         history: Callable[[str], HistoryStore | None] | None = None,
+        history_file: Callable[[], HistoryStore | None] | None = None,
     ) -> None:
         super().__init__()
         self.session = session
@@ -83,6 +89,9 @@ class MainWindow(QMainWindow):
         self.primary = primary  # only the primary window's layout is saved
         # The local history for a market (None: none, e.g. the simulator).
         self.history = history or (lambda _exchange: None)
+        # The history file itself, whatever the market (the data manager's).
+        self.history_file = history_file or (lambda: None)
+        self.data_manager: DataManager | None = None
         # Set by the window set when there is one: open another window, close them all.
         self.on_new_window: Callable[[], object] | None = None
         self.on_quit: Callable[[], object] | None = None
@@ -137,6 +146,9 @@ class MainWindow(QMainWindow):
 
         self.status = FeedStatusBar(session.health, self.theme)
         self.setStatusBar(self.status)
+        self.sync_indicator = SyncIndicator(lambda: self.session.cancel_sync())
+        self.status.addWidget(self.sync_indicator)
+        self.chart.wants_older.connect(lambda: self.session.request_older())
         self._feed_note_timer = QTimer(self)
         self._feed_note_timer.setInterval(500)
         self._feed_note_timer.timeout.connect(self.refresh_feed_note)
@@ -369,6 +381,9 @@ class MainWindow(QMainWindow):
             self.tape_view.update()
         if topics & Topic.TICKERS:
             self.watchlist_model.refresh(session.tickers)
+        if topics & Topic.SYNC:
+            self.sync_indicator.show_progress(session.sync_progress)
+            self.chart.history_start_reached = session.history_start_reached
         if topics & Topic.STATUS:
             self.status.refresh()
             self.refresh_feed_note()
@@ -464,6 +479,30 @@ class MainWindow(QMainWindow):
         dialog = AccountsDialog(self.config, self.credentials, self.theme, self)
         dialog.open()
         return self._keep_dialog(dialog)
+
+    def open_data_manager(self) -> DataManager | None:
+        """Show the market data panel (coverage, gaps, downloads, CSV), made on first use."""
+        if self.data_manager is None:
+            store = self.history_file()
+            if store is None:
+                self.notice.show_message(
+                    "The market history database is not open, so there is no data to manage. "
+                    "The log says why."
+                )
+                return None
+            from terminal.market.history_sources import HistorySources
+            from terminal.ui.data_manager import DataManager
+
+            sources = HistorySources(self.settings, lambda: [self.session])
+            self.data_manager = DataManager(store, sources, self.theme)
+            self.docks["data"] = dock = self._dock(
+                "Market data", self.data_manager, Qt.DockWidgetArea.BottomDockWidgetArea
+            )
+            self.tabifyDockWidget(self.docks["log"], dock)
+        dock = self.docks["data"]
+        dock.show()
+        dock.raise_()
+        return self.data_manager
 
     def show_shortcuts(self) -> ShortcutSheet:
         sheet = ShortcutSheet(self.actions_by_id, self)

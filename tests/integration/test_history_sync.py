@@ -1,7 +1,9 @@
-"""The session keeps history on disk: the second open of a symbol reads the
-local candles and fetches only what is missing since; live candles are
-written as they close. Real ccxt.pro.binance, the loopback server, a real
-SQLite file."""
+"""The session keeps history on disk and shows it before the network answers:
+the first open of a symbol shows the newest page at once and fills the rest
+of the window in the background; the second open shows the candles on disk
+and fetches only the gap; scrolling back loads older candles until the
+exchange's first; a cancelled download resumes where it stopped. Real
+ccxt.pro.binance, the loopback server, a real SQLite file."""
 
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ import numpy as np
 import pytest
 
 from terminal.market.ccxt_source import CcxtSource
-from terminal.market.session import MarketSession
+from terminal.market.session import MarketSession, Topic
 from terminal.market.timeframes import MINUTE_MS
 from terminal.store import CandleStore
+from terminal.store.sync_records import CANCELLED, DONE, SyncRecords
 from tests.loopback.binance import LoopbackBinance
 
 SYMBOL = "BTC/USDT"
@@ -27,17 +30,64 @@ def kline_requests(server: LoopbackBinance) -> int:
     return sum(1 for r in server.requests if "/api/v3/klines" in r)
 
 
-def session_on(server: LoopbackBinance, store: CandleStore) -> MarketSession:
+def session_on(server: LoopbackBinance, store: CandleStore, max_history: int = 3000) -> MarketSession:
     source = CcxtSource(
         "binance",
         rest_url=f"http://127.0.0.1:{server.port}",
         ws_url=f"ws://127.0.0.1:{server.port}/stream",
         options=SPOT_ONLY,
     )
-    return MarketSession(source, [SYMBOL], max_history=3000, store=store, store_name="loopback")
+    return MarketSession(source, [SYMBOL], max_history=max_history, store=store, store_name="loopback")
 
 
-def test_second_open_reads_disk_and_fetches_only_the_gap(tmp_path: Path) -> None:
+async def downloaded(session: MarketSession) -> None:
+    """Wait for the session's background history download to end."""
+    task = session.history_download
+    if task is not None:
+        await task
+
+
+def seamless(session: MarketSession) -> bool:
+    return bool(np.all(np.diff(session.candles.ts) == MINUTE_MS))
+
+
+async def exchange_closes(session: MarketSession, server: LoopbackBinance, since: int) -> np.ndarray:
+    server.pause()
+    rows = await session.source.fetch_ohlcv(SYMBOL, "1m", since=since, limit=400)
+    server.resume()
+    ts = np.array([r[0] for r in rows], dtype=np.int64)
+    index = np.searchsorted(session.candles.ts, ts)
+    np.testing.assert_array_equal(session.candles.ts[index], ts)
+    return np.array([r[4] for r in rows]) - session.candles.close[index]
+
+
+def test_first_open_shows_the_newest_page_then_fills_the_window(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        server = LoopbackBinance(seed=4, history_days=3, pump_interval=0.05)
+        await server.start()
+        store = CandleStore(tmp_path / "history.sqlite")
+        session = session_on(server, store)
+        try:
+            server.slow_rest(0.3, times=10, path="/api/v3/klines")  # so the background part is seen running
+            await session.start(SYMBOL, "1m")
+            assert kline_requests(server) == 1, "the chart opens on the newest page alone"
+            assert 900 <= len(session.candles) <= 1001
+            assert session.history_download is not None, "the rest of the window downloads in the background"
+            await downloaded(session)
+            assert kline_requests(server) in (3, 4)  # 2,000 older candles in pages of 1,000
+            assert len(session.candles) >= 3000 and seamless(session)
+            on_disk = store.read("loopback", SYMBOL, "1m")
+            np.testing.assert_array_equal(on_disk.ts, session.candles.ts[: len(on_disk)])
+            assert not np.any(await exchange_closes(session, server, int(session.candles.ts[-2500])))
+        finally:
+            await session.close()
+            store.close()
+            await server.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
+
+
+def test_second_open_shows_disk_at_once_and_fetches_only_the_gap(tmp_path: Path) -> None:
     async def scenario() -> None:
         server = LoopbackBinance(seed=4, history_days=3, pump_interval=0.05)
         await server.start()
@@ -45,32 +95,104 @@ def test_second_open_reads_disk_and_fetches_only_the_gap(tmp_path: Path) -> None
         try:
             first = session_on(server, store)
             await first.start(SYMBOL, "1m")
-            pages_first = kline_requests(server)
-            assert pages_first >= 3  # 3,000 candles in pages of 1,000
-            on_disk = store.read("loopback", SYMBOL, "1m")
-            assert len(on_disk) >= 3000
-            np.testing.assert_array_equal(on_disk.ts[-len(first.candles) :], first.candles.ts)
+            await downloaded(first)
             await first.close()
+            # As if the terminal had been closed for three hours: the exchange
+            # has candles the disk does not.
+            on_disk = store.read("loopback", SYMBOL, "1m")
+            store.delete("loopback", SYMBOL, "1m", int(on_disk.ts[-180]), None)
+            stored = store.read("loopback", SYMBOL, "1m")
+            before = kline_requests(server)
 
+            server.slow_rest(1.0, times=1, path="/api/v3/klines")
             second = session_on(server, store)
             await second.start(SYMBOL, "1m")
-            pages_second = kline_requests(server) - pages_first
-            assert pages_second == 1, "the second open should fetch only the gap since the last candle"
-            assert len(second.candles) >= 3000
-            assert np.all(np.diff(second.candles.ts) == MINUTE_MS), "disk and fetched candles join seamlessly"
-            # The chart's candles equal the exchange's own for the same window.
-            server.pause()
-            rows = await second.source.fetch_ohlcv(
-                SYMBOL, "1m", since=int(second.candles.ts[-500]), limit=400
-            )
-            server.resume()
-            ts = np.array([r[0] for r in rows], dtype=np.int64)
-            closes = np.array([r[4] for r in rows])
-            index = np.searchsorted(second.candles.ts, ts)
-            np.testing.assert_array_equal(second.candles.close[index], closes)
+            assert kline_requests(server) == before, "the chart opened without waiting for the exchange"
+            np.testing.assert_array_equal(second.candles.ts[: len(stored)], stored.ts[-len(second.candles) :])
+            await downloaded(second)
+            assert kline_requests(server) - before == 1, "only the gap since the last stored candle"
+            assert seamless(second)
+            assert not np.any(await exchange_closes(second, server, int(second.candles.ts[-300])))
             await second.close()
         finally:
             store.close()
             await server.stop()
 
     asyncio.run(asyncio.wait_for(scenario(), 90))
+
+
+def test_scrolling_back_loads_older_history_until_the_listing(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        server = LoopbackBinance(seed=5, history_days=3, pump_interval=0.05)
+        await server.start()
+        store = CandleStore(tmp_path / "history.sqlite")
+        session = session_on(server, store, max_history=1000)
+        try:
+            await session.start(SYMBOL, "1m")
+            await downloaded(session)
+            first_before = int(session.candles.ts[0])
+            reloads: list[Topic] = []
+            session.subscribe(lambda t: reloads.append(t) if t & Topic.CANDLES_CORRECTED else None)
+            task = session.request_older()
+            assert task is not None
+            await task
+            assert int(session.candles.ts[0]) < first_before and seamless(session)
+            assert reloads, "the chart hears of the older candles"
+            # 3 days are 4,320 candles: the next scroll back meets the first one
+            while not session.history_start_reached:
+                task = session.request_older()
+                assert task is not None
+                await task
+            assert session.request_older() is None, "nothing older to ask for"
+            listed = SyncRecords(store).listed_since("loopback", SYMBOL)
+            assert listed == int(session.candles.ts[0])
+            assert len(store.read("loopback", SYMBOL, "1m")) >= 4300
+        finally:
+            await session.close()
+            store.close()
+            await server.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
+
+
+def test_a_cancelled_download_resumes_where_it_stopped(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        server = LoopbackBinance(seed=6, history_days=3, pump_interval=0.05)
+        await server.start()
+        store = CandleStore(tmp_path / "history.sqlite")
+        try:
+            first = session_on(server, store, max_history=4000)
+            server.slow_rest(0.5, times=2, path="/api/v3/klines")  # the 1st background page
+            await first.start(SYMBOL, "1m")
+            await asyncio.sleep(0.8)
+            assert first.cancel_sync()
+            await asyncio.gather(*(t for t in [first.history_download] if t), return_exceptions=True)
+            record = SyncRecords(store).get(_key(), "forward")
+            assert record is not None and record.status == CANCELLED
+            partial = store.read("loopback", SYMBOL, "1m")
+            assert 1000 <= len(partial) < 4000
+            await first.close()
+
+            before = kline_requests(server)
+            second = session_on(server, store, max_history=4000)
+            await second.start(SYMBOL, "1m")
+            await downloaded(second)
+            done = SyncRecords(store).get(_key(), "forward")
+            assert done is not None and done.status == DONE
+            whole = store.read("loopback", SYMBOL, "1m")
+            assert len(whole) >= 4000 and np.all(np.diff(whole.ts) == MINUTE_MS)
+            # only what the first run had not stored: at most the missing pages, plus the gap to now
+            missing_pages = -(-(4000 - len(partial)) // 1000)
+            assert kline_requests(server) - before <= missing_pages + 1
+            await second.close()
+        finally:
+            store.close()
+            await server.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
+
+
+def _key():  # type: ignore[no-untyped-def]
+    from terminal.store import SeriesKey
+
+    return SeriesKey("loopback", SYMBOL, "1m")

@@ -198,6 +198,9 @@ class LoopbackBinance:
         self._tasks: list[asyncio.Task[None]] = []
         self._burst_task: asyncio.Task[None] | None = None
         self._paused = False
+        # open-time ranges [start, end) the klines endpoint leaves out, as exchanges
+        # that skip minutes without trades do
+        self.kline_holes: list[tuple[int, int]] = []
         self._next_ticker_ms = 0
         self._rng = random.Random(seed)
         self.depth_events = 0  # depth diff events published (all symbols)
@@ -639,6 +642,12 @@ class LoopbackBinance:
         start = _opt_int(request, "startTime")
         end = _opt_int(request, "endTime")
         data = self._klines_data(state.engine, interval, start, end, limit)
+        if self.kline_holes:
+            keep = np.ones(len(data), dtype=bool)
+            for hole_start, hole_end in self.kline_holes:
+                keep &= (data.ts < hole_start) | (data.ts >= hole_end)
+            columns = ("ts", "open", "high", "low", "close", "volume")
+            data = OHLCV(*(getattr(data, name)[keep] for name in columns))
         step = INTERVALS[interval]
         rows = [
             [
@@ -679,6 +688,8 @@ class LoopbackBinance:
             last_open = min(last_open, floor(end))
         if start is not None:
             first_open = floor(start) if floor(start) == start else floor(start) + step
+            # like Binance: a start before the first candle answers from the first candle
+            first_open = max(first_open, floor(int(ts[0])))
             last_open = min(last_open, first_open + (limit - 1) * step)
         else:
             first_open = last_open - (limit - 1) * step

@@ -38,6 +38,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from terminal.logs import LogBuffer
+from terminal.market.session import MarketSession
 from terminal.paths import AppPaths
 from terminal.ui.main_window import MainWindow
 from terminal.ui.theme import DARK, apply_theme
@@ -121,8 +122,10 @@ def launch(
     windows: list[MainWindow] = []
 
     @asynccontextmanager
-    async def start(seed: int = SEED, wait: bool = True) -> AsyncIterator[Terminal]:
-        terminal = Terminal(app_paths, log_buffer, seed, loop_errors)
+    async def start(
+        seed: int = SEED, wait: bool = True, session: MarketSession | None = None
+    ) -> AsyncIterator[Terminal]:
+        terminal = Terminal(app_paths, log_buffer, seed, loop_errors, session)
         windows.append(terminal.window)
         try:
             if wait:

@@ -35,7 +35,12 @@ class Terminal:
     """A MainWindow whose ``run()`` is a task on the running loop, as in terminal.app."""
 
     def __init__(
-        self, paths: AppPaths, buffer: LogBuffer, seed: int, loop_errors: list[dict[str, Any]]
+        self,
+        paths: AppPaths,
+        buffer: LogBuffer,
+        seed: int,
+        loop_errors: list[dict[str, Any]],
+        session: MarketSession | None = None,
     ) -> None:
         self.loop_errors = loop_errors
         self.paths = paths
@@ -44,9 +49,14 @@ class Terminal:
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         apply_theme(app, THEMES[self.settings.theme])  # terminal.app does this before building
-        self.exchange = SimulatedExchange(seed=seed, history_days=HISTORY_DAYS, pump_interval=0.02)
-        self.session = MarketSession(self.exchange, self.settings.watchlist)
-        self.window = MainWindow(self.session, self.config, paths, buffer)
+        if session is None:  # the simulated market, as a fresh start shows it
+            self.exchange = SimulatedExchange(seed=seed, history_days=HISTORY_DAYS, pump_interval=0.02)
+            session = MarketSession(self.exchange, self.settings.watchlist)
+        self.session = session
+        store = session.store
+        self.window = MainWindow(
+            session, self.config, paths, buffer, history=lambda _name: store, history_file=lambda: store
+        )
         self.chart = self.window.chart
         self.window.show()
         self.task = asyncio.get_running_loop().create_task(self.window.run())
@@ -119,8 +129,14 @@ class Terminal:
         self.check_loop()
         assert self.task.done(), f"run() still busy 10 s after the window closed: {self.task!r}"
         self.task.result()
-        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not _server_side(t)]
         assert not left, f"tasks still running after the window closed: {left}"
+
+
+def _server_side(task: asyncio.Task[Any]) -> bool:
+    """A task of a loopback exchange server the test runs (it outlives the window)."""
+    name = getattr(task.get_coro(), "__qualname__", "")
+    return task.get_name().startswith("loopback") or name.startswith("RequestHandler.")
 
 
 Launch = Callable[..., AbstractAsyncContextManager[Terminal]]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -28,6 +28,7 @@ MIN_CANDLES = 15
 MAX_CANDLES = 20_000
 RIGHT_MARGIN_CANDLES = 8  # empty slots right of the live candle when following it
 FOLLOW_SLACK = 3  # the view follows the live candle if its right edge is this close
+OLDER_MARGIN = 0.25  # ask for older history when the view's left edge is this close (of its width)
 
 
 class PriceAxis(TickRecorder, pg.AxisItem):
@@ -43,6 +44,9 @@ class PriceAxis(TickRecorder, pg.AxisItem):
 class ChartWidget(QWidget):
     """Price + volume panes over one CandleSeries."""
 
+    #: the view reached the oldest candle: older history is wanted (if there is any)
+    wants_older = Signal()
+
     def __init__(
         self, theme: Theme = DARK, visible_candles: int = 300, parent: QWidget | None = None
     ) -> None:
@@ -54,6 +58,8 @@ class ChartWidget(QWidget):
         self.time_zone = "local"
         self._hover_index = -1
         self._adjusting = False
+        self.history_start_reached = False  # set when the market has nothing older
+        self._placing = False  # the view is being placed by code, not moved by the user
 
         self.readout = QLabel(self)
         self.readout.setTextFormat(Qt.TextFormat.RichText)
@@ -135,8 +141,15 @@ class ChartWidget(QWidget):
         self.last_line.label.setFormat(f"{{value:,.{decimals}f}}")
         self.candles.set_series(series)
         self.volumes.set_series(series)
-        self._update_limits()
-        self.show_latest(self.initial_candles)
+        self.history_start_reached = False
+        # The new limits may clamp the old view against the oldest candle for
+        # a moment: that is not the user scrolling back.
+        self._placing = True
+        try:
+            self._update_limits()
+            self.show_latest(self.initial_candles)
+        finally:
+            self._placing = False
         self._update_last_line()
         self._update_readout(len(series) - 1)
 
@@ -163,13 +176,25 @@ class ChartWidget(QWidget):
             self._update_readout(index)
 
     def refresh(self) -> None:
-        """Older candles changed (a correction, a late candle): redraw with
-        fresh bounds, and leave the view where the user put it."""
+        """Candles changed other than at the live end (a correction, a late
+        candle, downloaded history): redraw with fresh bounds and leave the
+        view where the user put it, unless it was following the newest candle,
+        which it keeps following."""
+        following = self._was_following()
         self.candles.set_series(self.series)
         self.volumes.set_series(self.series)
         self._update_limits()
         self._autoscale_y()
         self._update_last_line()
+        if following:
+            self.show_latest()
+
+    def _was_following(self) -> bool:
+        """Whether the view shows the newest candle drawn so far (before an update)."""
+        drawn = self.candles.boundingRect()
+        if not len(self.series) or drawn.isNull() or drawn.width() <= 0:
+            return True
+        return self.x_range()[1] >= drawn.right() - self._slot() * (FOLLOW_SLACK + 1)
 
     def set_feed_note(self, text: str) -> None:
         """A note over the chart about the feed ("" hides it)."""
@@ -275,6 +300,10 @@ class ChartWidget(QWidget):
 
     def _on_x_range(self, *_: object) -> None:
         self._autoscale_y()
+        if len(self.series) and not self.history_start_reached and not self._placing:
+            x0, x1 = self.x_range()
+            if x0 <= self.series.ts[0] / 1000.0 + (x1 - x0) * OLDER_MARGIN:
+                self.wants_older.emit()
 
     def _autoscale_y(self) -> None:
         """Fit price and volume axes to the candles in view: O(candles in view)."""
