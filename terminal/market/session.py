@@ -184,13 +184,15 @@ class MarketSession:
         self._notify(Topic.STATUS)
 
     # -- what is on screen -----------------------------------------------------
-    def request_open(self, symbol: str, timeframe: str | None = None) -> asyncio.Task[None]:
+    def request_open(
+        self, symbol: str, timeframe: str | None = None, *, reload: bool = False
+    ) -> asyncio.Task[None]:
         """Switch symbol and/or timeframe without waiting. The newest request
         wins: it cancels one still loading; repeating the current or pending
-        request does nothing (a failed one is tried again)."""
+        request does nothing (a failed one is tried again), unless ``reload``."""
         request = (symbol, timeframe or self.requested[1])
         current = self._open_task
-        if request == self.requested and current is not None:
+        if request == self.requested and current is not None and not reload:
             failed = current.done() and not current.cancelled() and current.exception() is not None
             if not failed:
                 return current

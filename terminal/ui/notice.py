@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+from collections.abc import Callable, Sequence
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
 from terminal.ui.theme import DARK, Theme
 
@@ -17,14 +19,25 @@ class NoticeBar(QWidget):
         close.setText("✕")
         close.setAutoRaise(True)
         close.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
+        self.buttons: list[QPushButton] = []
+        self._layout = layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self.label, 1)
         layout.addWidget(close)
         self.apply_theme(theme)
         self.hide()
 
-    def show_message(self, text: str) -> None:
+    def show_message(self, text: str, actions: Sequence[tuple[str, Callable[[], object]]] = ()) -> None:
+        """Show ``text``, with a button for each (label, what it does) in ``actions``."""
+        for button in self.buttons:
+            self._layout.removeWidget(button)
+            button.deleteLater()
+        self.buttons = []
+        for label, act in actions:
+            button = QPushButton(label, self)
+            button.clicked.connect(lambda _checked=False, act=act: act())
+            self._layout.insertWidget(self._layout.count() - 1, button)
+            self.buttons.append(button)
         self.label.setText(text)
         self.show()
 

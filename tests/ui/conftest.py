@@ -40,6 +40,7 @@ from PySide6.QtWidgets import QApplication
 from terminal.logs import LogBuffer
 from terminal.market.session import MarketSession
 from terminal.paths import AppPaths
+from terminal.store.history_file import HistoryFile
 from terminal.ui.main_window import MainWindow
 from terminal.ui.theme import DARK, apply_theme
 
@@ -123,9 +124,12 @@ def launch(
 
     @asynccontextmanager
     async def start(
-        seed: int = SEED, wait: bool = True, session: MarketSession | None = None
+        seed: int = SEED,
+        wait: bool = True,
+        session: MarketSession | None = None,
+        history_file: HistoryFile | None = None,
     ) -> AsyncIterator[Terminal]:
-        terminal = Terminal(app_paths, log_buffer, seed, loop_errors, session)
+        terminal = Terminal(app_paths, log_buffer, seed, loop_errors, session, history_file)
         windows.append(terminal.window)
         try:
             if wait:

@@ -20,6 +20,7 @@ from terminal.logs import LogBuffer
 from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
 from terminal.paths import AppPaths
+from terminal.store.history_file import HistoryFile
 from terminal.ui.chart.chart_widget import ChartWidget
 from terminal.ui.main_window import MainWindow
 from terminal.ui.theme import THEMES, apply_theme
@@ -41,6 +42,7 @@ class Terminal:
         seed: int,
         loop_errors: list[dict[str, Any]],
         session: MarketSession | None = None,
+        history_file: HistoryFile | None = None,
     ) -> None:
         self.loop_errors = loop_errors
         self.paths = paths
@@ -53,10 +55,17 @@ class Terminal:
             self.exchange = SimulatedExchange(seed=seed, history_days=HISTORY_DAYS, pump_interval=0.02)
             session = MarketSession(self.exchange, self.settings.watchlist)
         self.session = session
-        store = session.store
+        held = history_file or HistoryFile.of(session.store)
         self.window = MainWindow(
-            session, self.config, paths, buffer, history=lambda _name: store, history_file=lambda: store
+            session,
+            self.config,
+            paths,
+            buffer,
+            history=lambda _name: session.store or held.writable(),
+            history_file=held,
         )
+        if held.error is not None:
+            self.window.show_history_problem()  # as terminal.app does
         self.chart = self.window.chart
         self.window.show()
         self.task = asyncio.get_running_loop().create_task(self.window.run())
