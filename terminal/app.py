@@ -18,7 +18,7 @@ from pathlib import Path
 
 from terminal import APP_NAME, __version__
 from terminal.config import SIMULATED, ConfigStore
-from terminal.errors import TerminalError, describe
+from terminal.errors import TerminalError
 from terminal.logs import setup_logging
 from terminal.market.session import HistoryStore, MarketSession
 from terminal.market.simulator import SimulatedExchange
@@ -104,25 +104,16 @@ def main(argv: list[str] | None = None) -> int:
     app.setQuitOnLastWindowClosed(False)  # the loop ends when run() has shut the feeds down
     apply_theme(app, THEMES[settings.theme])
 
-    stores: dict[str, HistoryStore | None] = {}
+    from terminal.store.database import default_path
+    from terminal.store.history_file import HistoryFile
+
+    history_file = HistoryFile(default_path(paths))  # opened when first needed
 
     def history(exchange: str) -> HistoryStore | None:
-        """The local history file, opened the first time a real exchange needs it
-        (the simulator makes new history each start, so it keeps none)."""
-        if exchange == SIMULATED:
-            return None
-        if "file" not in stores:
-            from terminal.store import CandleStore, default_path
-
-            try:
-                stores["file"] = CandleStore(default_path(paths))
-            except TerminalError as exc:
-                log.error("Market history is not kept this session: %s", describe(exc, detailed=True))
-                stores["file"] = None
-                problems.append(f"Market history is not kept this session: {exc.user_message()}")
-        return stores["file"]
-
-    problems: list[str] = []
+        """The local history of a market's charts: none for the simulator (it
+        makes new history each start), the history file for real exchanges
+        (unless it could not be opened, or only read-only)."""
+        return None if exchange == SIMULATED else history_file.writable()
 
     def make_window(exchange: str, start_at: tuple[str, str] | None, primary: bool) -> MainWindow:
         problem = ""
@@ -150,9 +141,10 @@ def main(argv: list[str] | None = None) -> int:
             start_at=start_at,
             primary=primary,
             history=history,
+            history_file=history_file,
         )
-        problem = " ".join([problem, *problems]).strip()
-        problems.clear()
+        if history_file.error is not None:
+            window.show_history_problem()
         if problem:
             window.notice.show_message(problem)
         return window
@@ -178,9 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
             QTimer.singleShot(int(args.screenshot_delay * 1000), shoot)
         await windows.wait_closed()
-        for store in stores.values():
-            if store is not None:
-                store.close()
+        history_file.close()
 
     # Ctrl+C in the shell closes the windows the normal way. Python only sees
     # signals between bytecodes, so a no-op timer gives it a chance.

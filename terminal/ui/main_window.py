@@ -37,6 +37,7 @@ from terminal.market.session import HistoryStore, MarketSession, Topic
 from terminal.market.sources import history_for, make_source
 from terminal.paths import AppPaths
 from terminal.shortcuts import resolve_bindings
+from terminal.store.history_file import HistoryFile, WayOut
 from terminal.ui.accounts_dialog import AccountsDialog
 from terminal.ui.actions import build_actions
 from terminal.ui.bridge import FrameBridge
@@ -80,7 +81,7 @@ class MainWindow(QMainWindow):
         start_at: tuple[str, str] | None = None,
         primary: bool = True,
         history: Callable[[str], HistoryStore | None] | None = None,
-        history_file: Callable[[], HistoryStore | None] | None = None,
+        history_file: HistoryFile | None = None,
     ) -> None:
         super().__init__()
         self.session = session
@@ -90,7 +91,7 @@ class MainWindow(QMainWindow):
         # The local history for a market (None: none, e.g. the simulator).
         self.history = history or (lambda _exchange: None)
         # The history file itself, whatever the market (the data manager's).
-        self.history_file = history_file or (lambda: None)
+        self.history_file = history_file or HistoryFile.of(None)
         self.data_manager: DataManager | None = None
         # Set by the window set when there is one: open another window, close them all.
         self.on_new_window: Callable[[], object] | None = None
@@ -312,6 +313,8 @@ class MainWindow(QMainWindow):
             history = history_for(exchange)
             # The first real exchange creates the history file: off the GUI thread too.
             store = await asyncio.to_thread(self.history, exchange)
+            if store is None and exchange != SIMULATED and self.history_file.error is not None:
+                self.show_history_problem()
             session = MarketSession(
                 source, self.settings.watchlist, max_history=history, store=store, store_name=exchange
             )
@@ -483,12 +486,9 @@ class MainWindow(QMainWindow):
     def open_data_manager(self) -> DataManager | None:
         """Show the market data panel (coverage, gaps, downloads, CSV), made on first use."""
         if self.data_manager is None:
-            store = self.history_file()
+            store = self.history_file.get()
             if store is None:
-                self.notice.show_message(
-                    "The market history database is not open, so there is no data to manage. "
-                    "The log says why."
-                )
+                self.show_history_problem()
                 return None
             from terminal.market.history_sources import HistorySources
             from terminal.ui.data_manager import DataManager
@@ -503,6 +503,55 @@ class MainWindow(QMainWindow):
         dock.show()
         dock.raise_()
         return self.data_manager
+
+    # -- a history file that cannot be opened ----------------------------------------
+    def show_history_problem(self) -> None:
+        """Say why the history file is not open, with the ways out as buttons."""
+        held = self.history_file
+        if held.error is None:
+            return
+        actions = [(way.value, partial(self._take_way_out, way)) for way in held.ways_out()]
+        self.notice.show_message(
+            f"Market history is not kept: {held.error.user_message()} The file: {held.path}", actions
+        )
+
+    def _take_way_out(self, way: WayOut) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(self._way_out(way))
+        self._switches.add(task)
+        task.add_done_callback(self._switches.discard)
+        return task
+
+    async def _way_out(self, way: WayOut) -> None:
+        held = self.history_file
+        act = {
+            WayOut.RETRY: held.retry,
+            WayOut.READ_ONLY: held.open_read_only,
+            WayOut.START_FRESH: held.start_fresh,
+        }
+        store = await asyncio.to_thread(act[way])
+        if store is None:
+            self.show_history_problem()
+            return
+        if self.data_manager is not None:  # it holds the store that was replaced
+            self.removeDockWidget(self.docks.pop("data"))
+            self.data_manager.deleteLater()
+            self.data_manager = None
+        if held.read_only:
+            self.notice.show_message(
+                "The market history file is open read-only: look at it and export what you need from "
+                "the market data panel (Ctrl+Shift+D). Charts load from the exchange; nothing is saved."
+            )
+            return
+        if held.moved_to is not None:
+            self.notice.show_message(
+                f"The damaged file was moved to {held.moved_to} (nothing was deleted); a new history "
+                "file is in use."
+            )
+        else:
+            self.notice.hide()
+        if self.exchange != SIMULATED:  # the chart keeps history again
+            self.session.store = store
+            self.session.request_open(*self._requested(), reload=True)
 
     def show_shortcuts(self) -> ShortcutSheet:
         sheet = ShortcutSheet(self.actions_by_id, self)
