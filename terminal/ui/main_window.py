@@ -195,6 +195,8 @@ class MainWindow(QMainWindow):
             dialog.reject()
             await dialog.shutdown()
         await asyncio.gather(*self._switches, return_exceptions=True)
+        if self.data_manager is not None:  # its jobs and table reads end first
+            await self.data_manager.shutdown()
         await self._stop_session()
 
     def _start(self, symbol: str, timeframe: str) -> None:
@@ -528,14 +530,15 @@ class MainWindow(QMainWindow):
             WayOut.READ_ONLY: held.open_read_only,
             WayOut.START_FRESH: held.start_fresh,
         }
+        if self.data_manager is not None:  # it holds the store about to be replaced
+            await self.data_manager.shutdown()
+            self.removeDockWidget(self.docks.pop("data"))
+            self.data_manager.deleteLater()
+            self.data_manager = None
         store = await asyncio.to_thread(act[way])
         if store is None:
             self.show_history_problem()
             return
-        if self.data_manager is not None:  # it holds the store that was replaced
-            self.removeDockWidget(self.docks.pop("data"))
-            self.data_manager.deleteLater()
-            self.data_manager = None
         if held.read_only:
             self.notice.show_message(
                 "The market history file is open read-only: look at it and export what you need from "
@@ -578,6 +581,8 @@ class MainWindow(QMainWindow):
             apply_theme(app, theme)
         for widget in (self.chart, self.book_view, self.tape_view, self.log_panel, self.status, self.notice):
             widget.apply_theme(theme)
+        if self.data_manager is not None:
+            self.data_manager.apply_theme(theme)
         self.watchlist_model.theme = theme
         self.watchlist_model.refresh(self.session.tickers)
         self.settings.theme = theme.name  # type: ignore[assignment]
