@@ -150,22 +150,44 @@ class CandleSeries:
     def merge(self, data: OHLCV) -> None:
         """Merge closed candles from elsewhere (a history download, older
         history from disk): ``data`` wins where both have a candle, except the
-        newest one here, which the live feed owns."""
+        newest one here, which the live feed owns. Only the stretch ``data``
+        spans is sorted; the rest is copied (a page into a million candles
+        costs a copy, not a sort)."""
+        names = ("ts", *COLUMNS)
+        if self._n and len(data) and data.ts[-1] >= self._ts[self._n - 1]:
+            keep = data.ts < self._ts[self._n - 1]
+            data = OHLCV(*(getattr(data, name)[keep] for name in names))
         if not len(data):
             return
-        mine = self.snapshot()
-        if self._n and data.ts[-1] >= mine.ts[-1]:
-            keep = data.ts < mine.ts[-1]
-            data = OHLCV(*(getattr(data, name)[keep] for name in ("ts", *COLUMNS)))
-        both = concat(mine, data)
-        # a stable sort keeps ``data`` after ``mine`` within equal open times;
-        # the last of each run of equal times wins
+        ts = self.ts
+        lo = int(np.searchsorted(ts, data.ts.min()))
+        hi = int(np.searchsorted(ts, data.ts.max(), side="right"))
+        both = concat(self.copy(lo, hi), data)
+        # a stable sort keeps ``data`` after the series within equal open
+        # times; the last of each run of equal times wins
         order = np.argsort(both.ts, kind="stable")
-        ts = both.ts[order]
-        last = np.ones(len(ts), dtype=bool)
-        last[:-1] = ts[1:] != ts[:-1]
+        sorted_ts = both.ts[order]
+        last = np.ones(len(sorted_ts), dtype=bool)
+        last[:-1] = sorted_ts[1:] != sorted_ts[:-1]
         pick = order[last]
-        self.replace(OHLCV(*(getattr(both, name)[pick] for name in ("ts", *COLUMNS))))
+        m = len(pick)
+        if m == hi - lo and np.array_equal(both.ts[pick], ts[lo:hi]):
+            new_ts, new_cols = self._ts, self._cols  # same candles, new values: in place
+        else:
+            n = self._n - (hi - lo) + m
+            capacity = max(len(self._ts), int(n * 1.25) + 16)
+            new_ts = np.empty(capacity, dtype=np.int64)
+            new_cols = np.empty((5, capacity), dtype=np.float64)
+            new_ts[:lo] = self._ts[:lo]
+            new_cols[:, :lo] = self._cols[:, :lo]
+            new_ts[lo + m : n] = self._ts[hi : self._n]
+            new_cols[:, lo + m : n] = self._cols[:, hi : self._n]
+            self._n = n
+        new_ts[lo : lo + m] = both.ts[pick]
+        for i, name in enumerate(COLUMNS):
+            new_cols[i, lo : lo + m] = getattr(both, name)[pick]
+        self._ts, self._cols = new_ts, new_cols
+        self.version += 1
 
     def upsert(self, ts: int, o: float, h: float, l: float, c: float, v: float) -> Change:
         """Insert or overwrite the candle opening at ``ts``."""

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 OHLCV_PAGE = 1000
 MAX_FINE_CANDLES = 500_000  # cap when building a timeframe from a finer one
+DISK_CANDLES = 1_000_000  # the most candles a chart reads from the local history on open
 
 #: chart candles, the finer series they are built from (or None), and its timeframe
 LoadedCandles = tuple[CandleSeries, CandleSeries | None, str]
@@ -59,12 +60,15 @@ async def load_history(
         data = await _fetch_window(source, symbol, fetch_tf, window_start)
     else:
         name = store_name or source.id
-        data = await asyncio.to_thread(store.read, name, symbol, fetch_tf, window_start)
+        # Disk is cheap (a million candles read in ~20 ms): the chart shows all
+        # it has up to DISK_CANDLES, however little the exchange is asked for.
+        step = timeframe_ms(fetch_tf)
+        disk_start = min(window_start, window_start - (DISK_CANDLES - max_history) * step)
+        data = await asyncio.to_thread(store.read, name, symbol, fetch_tf, disk_start)
         if not len(data):
             from terminal.market.history_sync import HistorySync  # with a store only: keeps start-up light
 
             sync = HistorySync(source, store, name)
-            step = timeframe_ms(fetch_tf)
             newest = max(window_start, sync.closed_end(fetch_tf) - sync.page * step)
             await sync.download(symbol, fetch_tf, newest, direction="forward")
             data = await asyncio.to_thread(store.read, name, symbol, fetch_tf, window_start)

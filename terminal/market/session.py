@@ -243,9 +243,13 @@ class MarketSession:
         timeframe_ms(timeframe)  # unknown timeframes fail before anything is loaded
         if symbol not in self.source.markets:
             raise UnknownSymbolError(f"{self.source.name} does not list {symbol}.")
-        candles, fine, fine_tf = await self._load_history(symbol, timeframe)
         symbol_changed = symbol != self.symbol
-        recent = await self._fetch_recent_trades(symbol) if symbol_changed else []
+        if symbol_changed:  # the tape's trades come while the candles load, not after
+            (candles, fine, fine_tf), recent = await asyncio.gather(
+                self._load_history(symbol, timeframe), self._fetch_recent_trades(symbol)
+            )
+        else:
+            (candles, fine, fine_tf), recent = await self._load_history(symbol, timeframe), []
 
         old = self._stop_symbol_tasks()
         self.symbol, self.timeframe = symbol, timeframe

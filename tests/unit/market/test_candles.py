@@ -267,3 +267,43 @@ def test_replaying_an_older_candle_unchanged_is_no_change() -> None:
     assert series.upsert(0, 1.0, 2.0, 0.5, 1.5, 10.0) is Change.NONE
     assert series.version == version
     assert series.upsert(0, 1.0, 2.0, 0.5, 1.6, 10.0) is Change.HISTORY  # a real correction
+
+
+# -- merging downloaded or stored candles into a live series -------------------------
+def _ohlcv(ts: list[int], value: float) -> OHLCV:
+    t = np.array(ts, dtype=np.int64)
+    return OHLCV(t, *(np.full(len(t), value) for _ in range(5)))
+
+
+def _series(ts: list[int], value: float) -> CandleSeries:
+    series = CandleSeries(60_000)
+    series.replace(_ohlcv(ts, value))
+    return series
+
+
+def test_merge_fills_a_hole_and_the_download_wins_where_both_have_a_candle() -> None:
+    m = 60_000
+    series = _series([0, m, 5 * m, 6 * m], 1.0)
+    series.merge(_ohlcv([m, 2 * m, 3 * m, 4 * m], 2.0))
+    assert series.ts.tolist() == [0, m, 2 * m, 3 * m, 4 * m, 5 * m, 6 * m]
+    assert series.close.tolist() == [1.0, 2.0, 2.0, 2.0, 2.0, 1.0, 1.0]
+
+
+def test_merge_never_overwrites_the_live_candle() -> None:
+    m = 60_000
+    series = _series([0, m, 2 * m], 1.0)
+    version = series.version
+    series.merge(_ohlcv([m, 2 * m, 3 * m], 2.0))
+    assert series.ts.tolist() == [0, m, 2 * m]
+    assert series.close.tolist() == [1.0, 2.0, 1.0]
+    assert series.version > version
+
+
+def test_merge_of_older_candles_prepends_in_order() -> None:
+    m = 60_000
+    series = _series([10 * m, 11 * m], 1.0)
+    series.merge(_ohlcv([7 * m, 8 * m, 9 * m], 3.0))
+    assert series.ts.tolist() == [7 * m, 8 * m, 9 * m, 10 * m, 11 * m]
+    assert series.open.tolist() == [3.0, 3.0, 3.0, 1.0, 1.0]
+    series.upsert(12 * m, 5, 5, 5, 5, 5)  # still growable at the live end
+    assert series.ts[-1] == 12 * m and len(series) == 6
