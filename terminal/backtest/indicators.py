@@ -1,0 +1,251 @@
+"""Technical indicators on numpy arrays, causal and vectorized.
+
+Every value at bar ``i`` depends on bars ``0..i`` only (no look-ahead); bars
+before an indicator has enough history hold NaN. Inputs are float64 price
+columns without NaN (``OHLCV`` drops incomplete candles). The loops are
+numba kernels: one pass, O(n), with compensated sums so that a million
+bars of prices in the tens of thousands lose no precision that would flip a
+crossover.
+
+Conventions (docs/backtesting.md lists them too):
+
+* SMA: mean of the last ``n`` values, first value at index ``n - 1``.
+* EMA: ``alpha = 2 / (n + 1)``, seeded with the SMA of the first ``n`` values
+  (TA-Lib's convention), first value at ``n - 1``.
+* Wilder's smoothing (RSI, ATR): ``alpha = 1 / n``, seeded the same way.
+* RSI: Wilder averages of gains and losses over ``n`` changes, first value at
+  index ``n``; 100 when there were no losses, 50 when the price did not move.
+* ATR: Wilder-smoothed true range; the first bar's true range is high - low.
+* Bollinger: SMA ± k population standard deviations over ``n`` bars.
+* Donchian: highest high and lowest low over the last ``n`` bars, this bar included.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from terminal.backtest.jit import compiled
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+
+def as_prices(x: NDArray[np.floating] | NDArray[np.integer]) -> FloatArray:
+    """``x`` as a writable, contiguous float64 array: the one layout the kernels
+    are compiled for (a read-only or strided array would compile another
+    specialisation, costing a compilation on first use)."""
+    arr = np.ascontiguousarray(x, dtype=np.float64)
+    return arr if arr.flags.writeable else arr.copy()
+
+
+def _period(n: int) -> int:
+    if int(n) != n or n < 1:
+        raise ValueError(f"an indicator period must be a whole number of bars >= 1, not {n!r}")
+    return int(n)
+
+
+# -- kernels -----------------------------------------------------------------------
+@compiled
+def _sma(x: FloatArray, n: int) -> FloatArray:
+    # np.empty and NaN written in the loop: np.full (or a helper kernel) costs a tenth
+    # of a second more to compile, and the SMA is on the path of a first run
+    out = np.empty(len(x))
+    total = 0.0
+    comp = 0.0  # Kahan compensation: the running sum adds and removes a million values
+    for i in range(len(x)):
+        y = x[i] - comp
+        t = total + y
+        comp = (t - total) - y
+        total = t
+        if i >= n:
+            y = -x[i - n] - comp
+            t = total + y
+            comp = (t - total) - y
+            total = t
+        out[i] = total / n if i >= n - 1 else np.nan
+    return out
+
+
+@compiled
+def _smooth(x: FloatArray, n: int, alpha: float, first: int) -> FloatArray:
+    """Exponential smoothing of ``x[first:]``, seeded with the mean of its first ``n`` values."""
+    out = np.full(len(x), np.nan)
+    if len(x) - first < n:
+        return out
+    seed = 0.0
+    for i in range(first, first + n):
+        seed += x[i]
+    value = seed / n
+    out[first + n - 1] = value
+    for i in range(first + n, len(x)):
+        value += alpha * (x[i] - value)
+        out[i] = value
+    return out
+
+
+@compiled
+def _rsi(close: FloatArray, n: int) -> FloatArray:
+    out = np.full(len(close), np.nan)
+    if len(close) <= n:
+        return out
+    gain = 0.0
+    loss = 0.0
+    for i in range(1, n + 1):
+        d = close[i] - close[i - 1]
+        if d > 0:
+            gain += d
+        else:
+            loss -= d
+    gain /= n
+    loss /= n
+    for i in range(n, len(close)):
+        if i > n:
+            d = close[i] - close[i - 1]
+            gain = (gain * (n - 1) + (d if d > 0 else 0.0)) / n
+            loss = (loss * (n - 1) + (-d if d < 0 else 0.0)) / n
+        if loss == 0.0:
+            out[i] = 50.0 if gain == 0.0 else 100.0
+        else:
+            out[i] = 100.0 - 100.0 / (1.0 + gain / loss)
+    return out
+
+
+@compiled
+def _true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
+    out = np.empty(len(high))
+    for i in range(len(high)):
+        tr = high[i] - low[i]
+        if i > 0:
+            tr = max(tr, abs(high[i] - close[i - 1]), abs(low[i] - close[i - 1]))
+        out[i] = tr
+    return out
+
+
+@compiled
+def _rolling_std(x: FloatArray, n: int) -> FloatArray:
+    """Population standard deviation over a sliding window (Welford's update
+    for adding one value and removing another, stable for large prices)."""
+    out = np.full(len(x), np.nan)
+    mean = 0.0
+    m2 = 0.0
+    for i in range(len(x)):
+        if i < n:
+            d = x[i] - mean
+            mean += d / (i + 1)
+            m2 += d * (x[i] - mean)
+        else:
+            old = x[i - n]
+            new_mean = mean + (x[i] - old) / n
+            m2 += (x[i] - old) * (x[i] - new_mean + old - mean)
+            mean = new_mean
+        if i >= n - 1:
+            out[i] = np.sqrt(max(m2, 0.0) / n)
+    return out
+
+
+@compiled
+def _rolling_extreme(x: FloatArray, n: int, sign: float) -> FloatArray:
+    """Rolling max (sign 1) or min (sign -1) with a monotonic queue of indices: O(n)."""
+    out = np.full(len(x), np.nan)
+    queue = np.empty(len(x), dtype=np.int64)
+    head = 0
+    tail = 0  # queue[head:tail], values decreasing (for max) from head to tail
+    for i in range(len(x)):
+        v = sign * x[i]
+        while tail > head and sign * x[queue[tail - 1]] <= v:
+            tail -= 1
+        queue[tail] = i
+        tail += 1
+        if queue[head] <= i - n:
+            head += 1
+        if i >= n - 1:
+            out[i] = x[queue[head]]
+    return out
+
+
+# -- public functions --------------------------------------------------------------
+def sma(x: FloatArray, period: int) -> FloatArray:
+    """Simple moving average."""
+    return _sma(as_prices(x), _period(period))
+
+
+def ema(x: FloatArray, period: int) -> FloatArray:
+    """Exponential moving average, alpha = 2 / (period + 1), SMA-seeded."""
+    n = _period(period)
+    return _smooth(as_prices(x), n, 2.0 / (n + 1), 0)
+
+
+def wilder(x: FloatArray, period: int) -> FloatArray:
+    """Wilder's moving average (RMA), alpha = 1 / period, SMA-seeded."""
+    n = _period(period)
+    return _smooth(as_prices(x), n, 1.0 / n, 0)
+
+
+def rsi(close: FloatArray, period: int = 14) -> FloatArray:
+    """Relative strength index (Wilder), 0..100."""
+    return _rsi(as_prices(close), _period(period))
+
+
+def true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
+    return _true_range(as_prices(high), as_prices(low), as_prices(close))
+
+
+def atr(high: FloatArray, low: FloatArray, close: FloatArray, period: int = 14) -> FloatArray:
+    """Average true range (Wilder)."""
+    n = _period(period)
+    return _smooth(true_range(high, low, close), n, 1.0 / n, 0)
+
+
+def rolling_std(x: FloatArray, period: int) -> FloatArray:
+    """Population standard deviation over the last ``period`` values."""
+    return _rolling_std(as_prices(x), _period(period))
+
+
+def rolling_max(x: FloatArray, period: int) -> FloatArray:
+    return _rolling_extreme(as_prices(x), _period(period), 1.0)
+
+
+def rolling_min(x: FloatArray, period: int) -> FloatArray:
+    return _rolling_extreme(as_prices(x), _period(period), -1.0)
+
+
+def bollinger(
+    close: FloatArray, period: int = 20, k: float = 2.0
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(middle, upper, lower) bands."""
+    mid = sma(close, period)
+    width = k * rolling_std(close, period)
+    return mid, mid + width, mid - width
+
+
+def donchian(high: FloatArray, low: FloatArray, period: int = 20) -> tuple[FloatArray, FloatArray]:
+    """(upper, lower) channel: highest high and lowest low of the last ``period`` bars, this one included."""
+    return rolling_max(high, period), rolling_min(low, period)
+
+
+def shift(x: FloatArray, bars: int = 1) -> FloatArray:
+    """``x`` delayed by ``bars`` (NaN in front): the value of the previous bar at each bar."""
+    out = np.full(len(x), np.nan)
+    if bars < len(x):
+        out[bars:] = x[: len(x) - bars]
+    return out
+
+
+def crossed_above(a: FloatArray, b: FloatArray) -> BoolArray:
+    """True at bar i when ``a`` is above ``b`` at i and was not above it at i - 1;
+    False where either is NaN.
+
+    A crossing through an exact tie (below, equal, above) counts, at the bar
+    that ends above. backtesting.py's ``crossover`` (strict on both bars)
+    misses that one; prices on a tick grid make such ties common."""
+    out = np.zeros(len(a), dtype=np.bool_)
+    if len(a) > 1:
+        with np.errstate(invalid="ignore"):
+            out[1:] = (a[:-1] <= b[:-1]) & (a[1:] > b[1:])
+    return out
+
+
+def crossed_below(a: FloatArray, b: FloatArray) -> BoolArray:
+    """True at bar i when ``a`` is below ``b`` at i and was not below it at i - 1."""
+    return crossed_above(b, a)
