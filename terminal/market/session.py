@@ -270,7 +270,7 @@ class MarketSession:
         self.sync_progress = None
         if self.store is not None:
             self._start_history(self._fill_window(), "downloading history")
-        log.info("%s %s: %d candles loaded from %s", symbol, timeframe, len(candles), self.source.name)
+        log.info("%s %s on %s: %d candles on the chart", symbol, timeframe, self.source.name, len(candles))
         self._notify(topics | Topic.SYNC)
         await asyncio.gather(*old, return_exceptions=True)
 
