@@ -196,6 +196,7 @@ class HistorySync:
             await asyncio.to_thread(
                 self.records.save, key, direction,
                 cursor_ms=cursor, target_ms=target_ms, status=status, message=message,
+                done=done, total=result.missing_before,
             )  # fmt: skip
 
         # Newest first, the range is fetched in page-sized windows from its end

@@ -95,6 +95,10 @@ class SyncState(SQLModel, table=True):
     status: str = "idle"  # idle | running | done | failed
     updated_ms: int = 0
     message: str = ""  # the last error in plain words, for the data manager
+    #: candles dealt with (fetched, or found to hold no trading) of those missing
+    #: when it started (revision 0003)
+    done: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    total: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class NoTradeGap(SQLModel, table=True):

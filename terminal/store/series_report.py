@@ -65,9 +65,11 @@ def latest_record(records: list[SyncRecord]) -> SyncRecord | None:
 
 
 def percent_done(record: SyncRecord, first_ts: int | None, now_ms: int) -> int | None:
-    """How far the download got, by time: from the first stored candle to its
-    target (None: now). Downloads page forward, so the first page sets the
-    first stored candle and the cursor walks from there to the target."""
+    """How far the download got: by its counts when it kept them (revision
+    0003 on), else by time, from the first stored candle to its target (None:
+    now), which a download paging forward walks with its cursor."""
+    if record.fraction is not None:
+        return round(100 * record.fraction)
     target = now_ms if record.target_ms is None else record.target_ms
     if first_ts is None or target <= first_ts:
         return None

@@ -34,17 +34,18 @@ WHERE i.exchange = ? AND i.symbol = ? AND s.timeframe = ?"""
 
 _STATES = """
 SELECT i.exchange, i.symbol, s.timeframe, t.direction, t.cursor_ms, t.target_ms, t.status,
-       t.updated_ms, t.message
+       t.updated_ms, t.message, t.done, t.total
 FROM sync_state t JOIN candle_series s ON s.id = t.series_id JOIN instrument i ON i.id = s.instrument_id
 ORDER BY i.exchange, i.symbol, s.timeframe_ms, t.direction"""
 
 
 _SAVE = """
-INSERT INTO sync_state (series_id, direction, cursor_ms, target_ms, status, updated_ms, message)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO sync_state (series_id, direction, cursor_ms, target_ms, status, updated_ms, message, done, total)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (series_id, direction) DO UPDATE SET
   cursor_ms = excluded.cursor_ms, target_ms = excluded.target_ms, status = excluded.status,
-  updated_ms = excluded.updated_ms, message = excluded.message"""
+  updated_ms = excluded.updated_ms, message = excluded.message, done = excluded.done,
+  total = excluded.total"""
 
 
 def _now_ms() -> int:
@@ -63,10 +64,17 @@ class SyncRecord:
     status: str
     updated_ms: int
     message: str
+    done: int = 0  # candles dealt with, of ``total`` missing when it started (0: not known)
+    total: int = 0
 
     @property
     def unfinished(self) -> bool:
         return self.status in UNFINISHED
+
+    @property
+    def fraction(self) -> float | None:
+        """How far it got (None when the counts are not known)."""
+        return min(1.0, self.done / self.total) if self.total > 0 else None
 
 
 class SyncRecords:
@@ -86,21 +94,23 @@ class SyncRecords:
         target_ms: int | None,
         status: str,
         message: str = "",
+        done: int = 0,
+        total: int = 0,
     ) -> None:
         """Create or update the row of ``key``'s ``direction`` download."""
         with self.database.writing() as conn:
             series_id, _ = self.store.series(conn, *_parts(key))
             conn.execute(
                 _SAVE,
-                (series_id, direction, cursor_ms, target_ms, status, _now_ms(), message),
+                (series_id, direction, cursor_ms, target_ms, status, _now_ms(), message, done, total),
             )
 
     def all(self) -> list[SyncRecord]:
         with self.database.reading() as conn:
             rows = conn.execute(_STATES).fetchall()
         return [
-            SyncRecord(SeriesKey(e, s, tf), d, int(c), None if t is None else int(t), st, int(u), m)
-            for e, s, tf, d, c, t, st, u, m in rows
+            SyncRecord(SeriesKey(e, s, tf), d, int(c), None if t is None else int(t), st, int(u), m, dn, tt)
+            for e, s, tf, d, c, t, st, u, m, dn, tt in rows
         ]
 
     def get(self, key: SeriesKey, direction: str) -> SyncRecord | None:

@@ -94,6 +94,7 @@ def test_a_second_download_of_the_same_range_fetches_only_what_is_missing(tmp_pa
             assert kline_requests(server) == before
             record = SyncRecords(store).get(KEY, "range")
             assert record is not None and record.status == DONE
+            assert record.fraction == 1.0  # the last download dealt with every candle it set out to
         finally:
             await source.close()
             store.close()
