@@ -55,7 +55,7 @@ def test_screenshot_run_saves_a_picture_of_the_live_window_and_exits_cleanly(tmp
 
     log = log_text(tmp_path)
     assert "Simulated market seed: 3" in log
-    assert "candles loaded" in log
+    assert "candles on the chart" in log
     assert "closed cleanly" in log
     assert "Traceback" not in log
     assert (tmp_path / "config" / "config.toml").exists()
@@ -73,7 +73,7 @@ def test_ctrl_c_in_the_shell_closes_the_terminal_cleanly(tmp_path: Path) -> None
     )
     try:
         deadline = time.monotonic() + 30
-        while "candles loaded" not in log_text(tmp_path):
+        while "candles on the chart" not in log_text(tmp_path):
             assert process.poll() is None, process.communicate()[1]
             assert time.monotonic() < deadline, "the terminal never showed candles"
             time.sleep(0.1)
