@@ -31,11 +31,9 @@ the line-by-line reader that knows the line of each problem.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import os
-import secrets
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
@@ -43,6 +41,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from terminal.atomic_file import atomic_text
 from terminal.errors import CsvExportError, CsvImportError
 from terminal.market.candles import COLUMNS, OHLCV
 from terminal.store.csv_format import (
@@ -247,50 +246,24 @@ def write(path: str | os.PathLike[str], ohlcv: OHLCV, *, progress: Progress | No
     """Export candles (columns: see the module docstring). Atomic: a temporary
     file in the same folder is renamed over ``path`` once complete; on failure
     no file is left and ``CsvExportError`` says why."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     n = len(ohlcv)
     ts = np.asarray(ohlcv.ts, dtype=np.int64)
     unit: Literal["s", "ms"] = "ms" if bool(np.any(ts % 1000)) else "s"
-    try:
-        with tmp.open("x", encoding="utf-8", newline="") as f:
-            f.write(",".join(EXPORT_HEADER) + "\n")
-            for start in range(0, n, _CHUNK):
-                stop = min(start + _CHUNK, n)
-                part = ts[start:stop]
-                stamps: NDArray[np.datetime64] = part.astype("datetime64[ms]")
-                when = np.datetime_as_string(stamps, unit=unit, timezone="UTC")
-                values = (np.asarray(getattr(ohlcv, name)[start:stop], dtype=np.float64) for name in COLUMNS)
-                cells = [
-                    when.tolist(),
-                    [str(t) for t in part.tolist()],
-                    *([repr(x) for x in v.tolist()] for v in values),
-                ]
-                f.write("".join(",".join(row) + "\n" for row in zip(*cells, strict=True)))
-                if progress is not None:
-                    progress(stop / n * 0.99)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise CsvExportError(
-            f"Cannot write {path.name}: {exc.strerror or exc}.",
-            hint="Choose another folder, or free some disk space. No file was written.",
-            path=str(path),
-            detail=repr(exc),
-        ) from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    if os.name == "posix":  # make the rename itself durable
-        with contextlib.suppress(OSError):
-            fd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+    with atomic_text(path, CsvExportError) as f:
+        f.write(",".join(EXPORT_HEADER) + "\n")
+        for start in range(0, n, _CHUNK):
+            stop = min(start + _CHUNK, n)
+            part = ts[start:stop]
+            stamps: NDArray[np.datetime64] = part.astype("datetime64[ms]")
+            when = np.datetime_as_string(stamps, unit=unit, timezone="UTC")
+            values = (np.asarray(getattr(ohlcv, name)[start:stop], dtype=np.float64) for name in COLUMNS)
+            cells = [
+                when.tolist(),
+                [str(t) for t in part.tolist()],
+                *([repr(x) for x in v.tolist()] for v in values),
+            ]
+            f.write("".join(",".join(row) + "\n" for row in zip(*cells, strict=True)))
+            if progress is not None:
+                progress(stop / n * 0.99)
     if progress is not None:
         progress(1.0)

@@ -113,3 +113,43 @@ class NoTradeGap(SQLModel, table=True):
     first_missing_ts: int
     last_missing_ts: int
     checked_ms: int  # when the exchange last answered with nothing for it
+
+
+class BacktestRun(SQLModel, table=True):
+    """A saved backtest, to reopen and compare later (revision 0004).
+
+    Not tied to the candles: a run stays when its market's history is
+    deleted, so the market is named, not referenced. The summary columns are
+    what a list of runs shows; ``params``, ``settings`` and ``metrics`` are
+    JSON text. The curves (one value per bar) and the trade tables are not a
+    row each but a blob each, written and read by
+    ``terminal.backtest.run_store``: a numpy ``.npy`` image (dtype and shape
+    in its header), zlib-compressed unless it starts with the ``.npy`` magic
+    bytes. They come last so that listing runs never reads them.
+    """
+
+    __tablename__ = "backtest_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_ms: int
+    label: str
+    strategy: str  # the registry name of a built-in, or the user strategy's name
+    #: SHA-256 of a user strategy's file, or "builtin:<terminal version>"
+    source_hash: str | None = None
+    params: str  # JSON object
+    exchange: str
+    symbol: str
+    timeframe: str
+    start_ms: int  # open times of the first and the last bar
+    end_ms: int
+    bars: int
+    settings: str  # JSON: BacktestSettings.model_dump(mode="json")
+    metrics: str  # JSON: Metrics.as_dict(); NaN and infinity as JavaScript writes them
+    trade_count: int  # closed trades (the open trade, if kept apart, is not counted)
+    ts: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    equity: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    drawdown: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    position: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    cash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    trades: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    open_trade: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

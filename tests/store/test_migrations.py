@@ -20,7 +20,7 @@ from terminal.market.candles import OHLCV
 from terminal.store import CandleStore, Database, migrations
 from terminal.store import chunks as layout
 from terminal.store.database import connect
-from terminal.store.schema import METADATA, Instrument, NoTradeGap, SyncState
+from terminal.store.schema import METADATA, CandleSeries, Instrument, NoTradeGap, SyncState
 
 T0 = 1_700_006_400_000
 MINUTE = 60_000
@@ -153,3 +153,49 @@ def test_a_failed_upgrade_leaves_the_file_at_its_old_revision_untouched(tmp_path
     engine.dispose()
     with CandleStore(path, read_only=True) as store:  # still readable as it was
         assert len(store.read("binance", "BTC/USDT", "1m")) == 2000
+
+
+def test_a_revision_3_file_upgrades_to_head_keeping_its_candles_and_sync_rows(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    data = sample(3000)
+    with CandleStore(path) as store:
+        store.write("binance", "BTC/USDT", "1m", data)
+        with Session(store.database.engine()) as session:
+            series_id = session.exec(select(CandleSeries.id)).one()
+            assert series_id is not None
+            session.add(
+                SyncState(
+                    series_id=series_id,
+                    direction="backward",
+                    cursor_ms=T0,
+                    status="failed",
+                    message="The exchange did not answer.",
+                    done=1200,
+                    total=5000,
+                )
+            )
+            session.add(
+                NoTradeGap(
+                    series_id=series_id, first_missing_ts=T0 - DAY, last_missing_ts=T0 - 1, checked_ms=7
+                )
+            )
+            session.commit()
+    migrations.downgrade(opener(path), "0003")  # the file as the previous release left it
+    assert revision_of(path) == "0003"
+    with sqlite3.connect(path) as conn:
+        assert "backtest_run" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+
+    with CandleStore(path) as store:
+        assert revision_of(path) == migrations.HEAD
+        back = store.read("binance", "BTC/USDT", "1m")
+        assert np.array_equal(back.ts, data.ts) and np.array_equal(back.close, data.close)
+        assert store.verify() == []
+        with Session(store.database.engine()) as session:
+            sync = session.exec(select(SyncState)).one()
+            assert (sync.direction, sync.cursor_ms, sync.status) == ("backward", T0, "failed")
+            assert (sync.done, sync.total) == (1200, 5000)  # revision 0003's columns
+            assert sync.message == "The exchange did not answer."
+            gap = session.exec(select(NoTradeGap)).one()
+            assert (gap.first_missing_ts, gap.last_missing_ts, gap.checked_ms) == (T0 - DAY, T0 - 1, 7)
+    with sqlite3.connect(path) as conn:  # revision 0004's table is there, empty
+        assert conn.execute("SELECT count(*) FROM backtest_run").fetchone() == (0,)
