@@ -16,6 +16,8 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import numpy as np
@@ -60,15 +62,28 @@ async def running(seed: int = 3, history_days: int = 3) -> tuple[LoopbackBinance
     return server, source
 
 
+@asynccontextmanager
+async def market(
+    tmp_path: Path, seed: int = 3, history_days: int = 3
+) -> AsyncIterator[tuple[LoopbackBinance, CcxtSource, CandleStore]]:
+    """A loopback exchange, a ccxt source on it with markets loaded, and a store."""
+    server, source = await running(seed, history_days)
+    store = CandleStore(tmp_path / "h.sqlite")
+    try:
+        yield server, source, store
+    finally:
+        await source.close()
+        store.close()
+        await server.stop()
+
+
 def run(scenario: object) -> None:
     asyncio.run(asyncio.wait_for(scenario, 90))  # type: ignore[arg-type]
 
 
 def test_a_second_download_of_the_same_range_fetches_only_what_is_missing(tmp_path: Path) -> None:
     async def scenario() -> None:
-        server, source = await running()
-        store = CandleStore(tmp_path / "h.sqlite")
-        try:
+        async with market(tmp_path) as (server, source, store):
             sync = HistorySync(source, store, NAME)
             end = sync.closed_end("1m")
             start = end - 2500 * MINUTE_MS
@@ -95,19 +110,13 @@ def test_a_second_download_of_the_same_range_fetches_only_what_is_missing(tmp_pa
             record = SyncRecords(store).get(KEY, "range")
             assert record is not None and record.status == DONE
             assert record.fraction == 1.0  # the last download dealt with every candle it set out to
-        finally:
-            await source.close()
-            store.close()
-            await server.stop()
 
     run(scenario())
 
 
 def test_stretches_the_exchange_has_no_candles_for_are_remembered_not_refetched(tmp_path: Path) -> None:
     async def scenario() -> None:
-        server, source = await running()
-        store = CandleStore(tmp_path / "h.sqlite")
-        try:
+        async with market(tmp_path) as (server, source, store):
             sync = HistorySync(source, store, NAME)
             end = sync.closed_end("1m")
             start = end - 1500 * MINUTE_MS
@@ -124,19 +133,13 @@ def test_stretches_the_exchange_has_no_candles_for_are_remembered_not_refetched(
             before = kline_requests(server)
             await sync.fill_gaps(SYMBOL, "1m")
             assert kline_requests(server) == before, "a confirmed empty stretch is not asked for again"
-        finally:
-            await source.close()
-            store.close()
-            await server.stop()
 
     run(scenario())
 
 
 def test_a_range_before_the_listing_marks_where_history_starts(tmp_path: Path) -> None:
     async def scenario() -> None:
-        server, source = await running(history_days=1)
-        store = CandleStore(tmp_path / "h.sqlite")
-        try:
+        async with market(tmp_path, history_days=1) as (_server, source, store):
             sync = HistorySync(source, store, NAME)
             end = sync.closed_end("1m")
             start = end - 3 * 1440 * MINUTE_MS  # two days before the market's first candle
@@ -145,19 +148,13 @@ def test_a_range_before_the_listing_marks_where_history_starts(tmp_path: Path) -
             listed = SyncRecords(store).listed_since(NAME, SYMBOL)
             assert listed == int(stored.ts[0])
             assert listed - start >= 2 * 1440 * MINUTE_MS - 60 * MINUTE_MS
-        finally:
-            await source.close()
-            store.close()
-            await server.stop()
 
     run(scenario())
 
 
 def test_transient_failures_are_retried_and_a_lasting_one_stops_with_its_reason(tmp_path: Path) -> None:
     async def scenario() -> None:
-        server, source = await running()
-        store = CandleStore(tmp_path / "h.sqlite")
-        try:
+        async with market(tmp_path) as (server, source, store):
             sync = HistorySync(source, store, NAME, retries=2)
             end = sync.closed_end("1m")
             server.malformed_rest(times=1, path="/api/v3/klines")
@@ -175,10 +172,6 @@ def test_transient_failures_are_retried_and_a_lasting_one_stops_with_its_reason(
             await sync.resume(SYMBOL, "1m", "range")
             stored = store.read(NAME, SYMBOL, "1m")
             assert not find_gaps(stored.ts, "1m", end - 1500 * MINUTE_MS, end)
-        finally:
-            await source.close()
-            store.close()
-            await server.stop()
 
     run(scenario())
 
