@@ -176,3 +176,38 @@ class CsvImportError(CsvError):
 
 class CsvExportError(CsvError):
     """The export file could not be written; no partial file is left behind."""
+
+
+# -- trading: order tickets, risk checks, accounts (terminal.trading) ------------
+class TradingError(TerminalError):
+    """An order cannot be placed, changed or cancelled as asked."""
+
+
+class OrderInvalidError(TradingError):
+    """An order breaks the market's precision or limits, or the account cannot
+    cover it. ``field`` names the ticket field to change ("amount", "price",
+    ...); ``problems`` holds every problem found when there were several."""
+
+    def __init__(
+        self, field: str, message: str, *, hint: str = "", detail: str = "", problems: tuple[object, ...] = ()
+    ) -> None:
+        super().__init__(message, hint=hint, detail=detail)
+        self.field = field
+        self.problems = problems
+
+
+class RiskCheckFailedError(TradingError):
+    """A risk rule of the account blocks the order before it leaves the
+    terminal. ``rule`` names the rule ("max_order_notional", ...); ``blocks``
+    holds every block when several rules fired."""
+
+    def __init__(
+        self, rule: str, message: str, *, hint: str = "", detail: str = "", blocks: tuple[object, ...] = ()
+    ) -> None:
+        super().__init__(message, hint=hint, detail=detail)
+        self.rule = rule
+        self.blocks = blocks
+
+
+class OrderNotFoundError(TradingError):
+    """No open order has this client order id (unknown, or already closed)."""
