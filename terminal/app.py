@@ -28,6 +28,7 @@ from terminal.paths import resolve_paths
 
 log = logging.getLogger(__name__)
 PROCESS_START = time.perf_counter()
+WARMUP_AT_LATEST_MS = 10_000  # start compiling the backtest kernels by then, candles or not
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -66,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     log.info("%s %s starting (config %s, data %s)", APP_NAME, __version__, paths.config_dir, paths.data_dir)
     if config.problem:  # read before logging existed: say it now, in the file and the panel
         log.warning("%s", config.problem)
+    from terminal.backtest import warmup
+
+    # numba fixes a kernel's cache folder when the kernel is defined: choose it before
+    # anything imports them (an installed or frozen build cannot write beside its sources)
+    warmup.configure_cache(paths.data_dir / "numba-cache")
     if args.symbol:
         settings.market.symbol = args.symbol
     if args.timeframe:
@@ -154,13 +160,23 @@ def main(argv: list[str] | None = None) -> int:
     async def run_windows() -> None:
         """Open the first window, then run until every window has closed."""
         window = windows.open(settings.market.exchange)
-        if args.startup_benchmark:
+        warming: list[object] = []
 
-            def ready() -> None:
+        def warm_up() -> None:
+            # The backtest kernels compile in a daemon thread once the window shows
+            # candles (or after a while without them), so that the start-up never
+            # waits for numba and a user's first Run does not either.
+            if not warming:
+                warming.append(warmup.start_warmup())
+
+        def ready() -> None:
+            if args.startup_benchmark:
                 print(f"candles on screen after {time.perf_counter() - PROCESS_START:.3f} s", flush=True)
                 QTimer.singleShot(0, windows.close_all)
+            warm_up()
 
-            window.on_first_candles = ready
+        window.on_first_candles = ready
+        QTimer.singleShot(WARMUP_AT_LATEST_MS, warm_up)
         if args.screenshot:
 
             def shoot() -> None:

@@ -39,6 +39,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("chart.latest", "Jump to latest candle", "Chart", ("End",)),
     ActionSpec("market.open", "Open market…", "Market", ("Ctrl+O",)),
     ActionSpec("data.manager", "Market data: coverage, downloads, CSV", "Market", ("Ctrl+Shift+D",)),
+    ActionSpec("backtest.open", "Backtest", "Market", ("Ctrl+B",)),
     ActionSpec("window.new", "New window (another symbol or exchange)", "View", ("Ctrl+N",)),
     ActionSpec("symbol.next", "Next symbol in watchlist", "Market", ("Alt+Down",)),
     ActionSpec("symbol.previous", "Previous symbol in watchlist", "Market", ("Alt+Up",)),

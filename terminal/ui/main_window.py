@@ -56,6 +56,7 @@ from terminal.ui.watchlist import WatchlistModel, WatchlistView
 from terminal.ui.window_menus import build_menus_and_toolbar, window_handlers
 
 if TYPE_CHECKING:
+    from terminal.ui.backtest.panel import BacktestPanel
     from terminal.ui.data_manager import DataManager
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         # The history file itself, whatever the market (the data manager's).
         self.history_file = history_file or HistoryFile.of(None)
         self.data_manager: DataManager | None = None
+        self.backtest: BacktestPanel | None = None  # made on first use (open_backtest)
         # Set by the window set when there is one: open another window, close them all.
         self.on_new_window: Callable[[], object] | None = None
         self.on_quit: Callable[[], object] | None = None
@@ -197,6 +199,8 @@ class MainWindow(QMainWindow):
         await asyncio.gather(*self._switches, return_exceptions=True)
         if self.data_manager is not None:  # its jobs and table reads end first
             await self.data_manager.shutdown()
+        if self.backtest is not None:  # its runs, reads and saves end first
+            await self.backtest.shutdown()
         await self._stop_session()
 
     def _start(self, symbol: str, timeframe: str) -> None:
@@ -506,6 +510,27 @@ class MainWindow(QMainWindow):
         dock.raise_()
         return self.data_manager
 
+    def open_backtest(self) -> BacktestPanel:
+        """Show the backtest panel (tabbed with the log), made on first use: its
+        modules load numba, which a start-up need not wait for."""
+        if self.backtest is None:
+            from terminal.ui.backtest.chart_link import ChartLink
+            from terminal.ui.backtest.panel import BacktestPanel
+
+            self.backtest = BacktestPanel(
+                ChartLink.of_window(self), self.history_file, self.paths.config_dir / "strategies", self.theme
+            )
+            self.docks["backtest"] = dock = self._dock(
+                "Backtest", self.backtest, Qt.DockWidgetArea.BottomDockWidgetArea
+            )
+            self.tabifyDockWidget(self.docks["log"], dock)
+            # the log's strip is too low for a form and results: make room once
+            self.resizeDocks([dock], [max(320, self.height() * 2 // 5)], Qt.Orientation.Vertical)
+        dock = self.docks["backtest"]
+        dock.show()
+        dock.raise_()
+        return self.backtest
+
     # -- a history file that cannot be opened ----------------------------------------
     def show_history_problem(self) -> None:
         """Say why the history file is not open, with the ways out as buttons."""
@@ -583,6 +608,8 @@ class MainWindow(QMainWindow):
             widget.apply_theme(theme)
         if self.data_manager is not None:
             self.data_manager.apply_theme(theme)
+        if self.backtest is not None:
+            self.backtest.apply_theme(theme)
         self.watchlist_model.theme = theme
         self.watchlist_model.refresh(self.session.tickers)
         self.settings.theme = theme.name  # type: ignore[assignment]

@@ -22,6 +22,7 @@ def window_handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
         "palette.open": w.open_palette,
         "market.open": w.open_market_picker,
         "data.manager": w.open_data_manager,
+        "backtest.open": w.open_backtest,
         "help.shortcuts": w.show_shortcuts,
         "app.quit": lambda: (w.on_quit or w.close)(),
         "window.new": lambda: w.on_new_window() if w.on_new_window else None,
@@ -49,6 +50,7 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     file_menu.addAction(a["window.new"])
     file_menu.addAction(a["market.open"])
     file_menu.addAction(a["data.manager"])
+    file_menu.addAction(a["backtest.open"])
     file_menu.addAction(a["palette.open"])
     file_menu.addSeparator()
     w.accounts_action = QAction("Accounts and keys…", w)

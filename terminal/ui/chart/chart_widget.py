@@ -20,6 +20,7 @@ from terminal.market.candles import CandleSeries
 from terminal.market.orderbook import decimals_for
 from terminal.ui.chart.grid import ChartGrid, TickRecorder, TimeAxis
 from terminal.ui.chart.items import CandlestickItem, VolumeItem
+from terminal.ui.chart.trade_marks import TradeMarks
 from terminal.ui.chart.visible import index_at, visible_price_range, visible_slice, visible_volume_max
 from terminal.ui.formatting import compact
 from terminal.ui.theme import DARK, Theme
@@ -46,6 +47,8 @@ class ChartWidget(QWidget):
 
     #: the view reached the oldest candle: older history is wanted (if there is any)
     wants_older = Signal()
+    #: another series is shown (symbol, timeframe or history): marks of another market must go
+    series_changed = Signal()
 
     def __init__(
         self, theme: Theme = DARK, visible_candles: int = 300, parent: QWidget | None = None
@@ -110,6 +113,9 @@ class ChartWidget(QWidget):
         self.volumes = VolumeItem(self.series)
         self.price_plot.addItem(self.candles)
         self.volume_plot.addItem(self.volumes)
+        # A backtest's trades (terminal.ui.backtest puts them here); empty until then.
+        self.trade_marks = TradeMarks()
+        self.price_plot.addItem(self.trade_marks, ignoreBounds=True)
 
         self.last_line = pg.InfiniteLine(
             angle=0,
@@ -152,6 +158,7 @@ class ChartWidget(QWidget):
             self._placing = False
         self._update_last_line()
         self._update_readout(len(series) - 1)
+        self.series_changed.emit()
 
     def live_update(self) -> None:
         """The newest candle changed or new ones opened: O(1) bounds, O(visible) rescale."""
@@ -257,6 +264,9 @@ class ChartWidget(QWidget):
         self.glw.setBackground(theme.background)
         for item in (self.candles, self.volumes):
             item.set_colors(theme.color("up"), theme.color("down"))
+        self.trade_marks.set_colors(
+            theme.color("up"), theme.color("down"), theme.color("accent"), theme.color("text")
+        )
         for plot in (self.price_plot, self.volume_plot):
             for name in ("right", "bottom"):
                 axis = plot.getAxis(name)

@@ -1,0 +1,540 @@
+"""The backtest panel (File → Backtest, Ctrl+B): choose candles, a strategy and
+its settings, run (Ctrl+Enter), and look at the results; every finished run
+is saved and can be reopened, compared, exported and drawn on the chart.
+
+Nothing here blocks the GUI thread. Runs go through a ``BacktestQueue`` (one
+at a time, in a worker thread, with progress and Cancel); the history file
+is opened, read (coverage, candles, saved runs) and written (saves) in
+worker threads; user strategy files are loaded in a worker thread too (their
+code runs when they load). Errors are said on the panel in plain words
+(``terminal.errors.describe``), never as a traceback; details go to the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from terminal.backtest.errors import BacktestCancelled, BacktestError
+from terminal.backtest.queue import BacktestJob, BacktestQueue
+from terminal.backtest.result import BacktestResult
+from terminal.backtest.run_store import RunStore, RunSummary, SavedRun
+from terminal.backtest.user_strategies import UserStrategies
+from terminal.errors import TerminalError, describe
+from terminal.market.candles import OHLCV
+from terminal.market.orderbook import decimals_for
+from terminal.market.timeframes import timeframe_ms
+from terminal.store.candles import CandleStore, SeriesKey
+from terminal.store.history_file import HistoryFile
+from terminal.ui.backtest.chart_link import ChartLink
+from terminal.ui.backtest.compare import CompareView
+from terminal.ui.backtest.data_picker import CHART, ChartCandles, DataPicker
+from terminal.ui.backtest.exports import CSV, HTML, WRITERS, export_dialog
+from terminal.ui.backtest.on_chart import ChartTrades
+from terminal.ui.backtest.request import DataChoice, RunRequest, in_range, summary_of
+from terminal.ui.backtest.results import ResultsView
+from terminal.ui.backtest.run_form import RunForm
+from terminal.ui.backtest.runs_list import RunsList
+from terminal.ui.backtest.trades_model import all_trades
+from terminal.ui.theme import DARK, Theme
+
+log = logging.getLogger(__name__)
+
+
+class HistoryNotOpenError(BacktestError):
+    """The history file (stored candles, saved runs) could not be opened."""
+
+
+class BacktestPanel(QWidget):
+    def __init__(
+        self,
+        link: ChartLink,
+        history: HistoryFile,
+        strategies_folder: Path,
+        theme: Theme = DARK,
+        parent: QWidget | None = None,
+        *,
+        queue: BacktestQueue | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.link = link
+        self.history = history
+        self.theme = theme
+        self.user = UserStrategies(strategies_folder)
+        self.queue = queue or BacktestQueue()
+        self.queue.listener = self._job_changed
+        self.shown: SavedRun | None = None  # the run in the results view
+        self.summaries: list[RunSummary] = []
+        self.file_dialog: QFileDialog | None = None  # the export dialog open now (tests answer it)
+        self.on_chart = ChartTrades(link)
+        self._runs: dict[int, asyncio.Task[None]] = {}  # per job: wait, save, show
+        self._tasks: set[asyncio.Task[Any]] = set()  # reads and exports
+        self._run_store: RunStore | None = None
+        self._run_store_of: CandleStore | None = None
+        self._strategy_lock = asyncio.Lock()
+        self._stored_read: asyncio.Task[None] | None = None
+
+        # -- the left: what to run; the right: results, saved runs, comparison ----------------------
+        self.form = RunForm(strategies_folder, theme, self)
+        # the form's parts, by the names the panel's users know them
+        self.data, self.strategy, self.settings_form = (
+            self.form.data,
+            self.form.strategy,
+            self.form.settings_form,
+        )
+        self.label, self.run_button = self.form.label, self.form.run_button
+        self.queue_view, self.message = self.form.queue_view, self.form.message
+        self.results = ResultsView(theme, self)
+        self.runs = RunsList(theme, self)
+        self.compare = CompareView(theme, self)
+        self.tabs = QTabWidget(self)
+        self.tabs.addTab(self.results, "Results")
+        self.tabs.addTab(self.runs, "Saved runs")
+        self.tabs.addTab(self.compare, "Compare")
+
+        split = QSplitter(Qt.Orientation.Horizontal, self)
+        split.addWidget(self.form)
+        split.addWidget(self.tabs)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setSizes([400, 1100])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(split)
+
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(self.run)
+        self.run_button.clicked.connect(lambda _checked=False: self.run())
+        self.queue_view.cancel_requested.connect(self.queue.cancel)
+        self.data.changed.connect(self._data_changed)
+        self.strategy.reload_requested.connect(self.reload_strategies)
+        self.results.trade_chosen.connect(self.show_trade)
+        self.results.export_html_button.clicked.connect(lambda _checked=False: self.choose_export(HTML))
+        self.results.export_csv_button.clicked.connect(lambda _checked=False: self.choose_export(CSV))
+        self.results.marks_button.clicked.connect(lambda _checked=False: self.clear_marks())
+        self.results.reuse_button.clicked.connect(lambda _checked=False: self.set_up_again())
+        self.runs.open_requested.connect(self.open_run)
+        self.runs.compare_requested.connect(self.compare_runs)
+        self.runs.delete_requested.connect(self.delete_runs)
+        self.runs.refresh_requested.connect(self.refresh_runs)
+        link.chart.series_changed.connect(self._chart_changed)
+
+        self.apply_theme(theme)
+        self._chart_changed()
+        self.reload_strategies()
+        self.refresh_stored()
+
+    # -- tasks -------------------------------------------------------------------------------------
+    def _spawn[T](self, work: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
+        task = asyncio.get_running_loop().create_task(work, name=f"backtest panel: {name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self._report_failure(task)
+
+    def _report_failure(self, task: asyncio.Task[Any]) -> None:
+        """An error no step handled: in plain words on the panel, in full in the log."""
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        assert exc is not None
+        if isinstance(exc, TerminalError):
+            log.warning("%s failed: %s", task.get_name(), describe(exc, detailed=True))
+        else:  # a bug: the log gets the traceback, the panel plain words
+            log.error("%s failed", task.get_name(), exc_info=exc)
+        self._say(describe(exc), error=True)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.form.say(text, error)
+
+    @property
+    def busy(self) -> bool:
+        """Runs queued or running, or reads, saves and exports under way."""
+        return self.queue.busy or bool(self._tasks) or any(not t.done() for t in self._runs.values())
+
+    # -- the history file --------------------------------------------------------------------------
+    def _open_runs(self) -> RunStore:
+        """In a worker thread: the run store over the history file as it is now (a file
+        moved aside and started fresh is a new store)."""
+        store = self.history.get()
+        if store is None:
+            reason = self.history.error.user_message() if self.history.error else "it is not open."
+            raise HistoryNotOpenError(f"The market history file cannot be used: {reason}")
+        if self._run_store is None or self._run_store_of is not store:
+            self._run_store, self._run_store_of = RunStore(store), store
+        return self._run_store
+
+    def _candle_store(self) -> CandleStore:
+        store = self.history.get()
+        if store is None:
+            reason = self.history.error.user_message() if self.history.error else "it is not open."
+            raise HistoryNotOpenError(f"Stored candles cannot be read: {reason}")
+        return store
+
+    def refresh_stored(self) -> asyncio.Task[None]:
+        """Read the stored series and the saved runs again (one read at a time)."""
+        if self._stored_read is None or self._stored_read.done():
+            self._stored_read = self._spawn(self._refresh_stored(), "read the history file")
+        return self._stored_read
+
+    async def _refresh_stored(self) -> None:
+        try:
+            coverage = await asyncio.to_thread(lambda: self._candle_store().coverage())
+        except TerminalError as exc:
+            log.warning("Backtest panel: %s", describe(exc, detailed=True))
+            self.runs.status.setText(f"Runs are not saved: {exc.user_message()}")
+            self._say(
+                f"{exc.user_message()} Runs on the chart's candles still work; they are not saved.", True
+            )
+            return
+        self.data.set_coverage(coverage)
+        await self._list_runs()
+
+    def refresh_runs(self) -> asyncio.Task[list[RunSummary]]:
+        return self._spawn(self._list_runs(), "list saved runs")
+
+    async def _list_runs(self) -> list[RunSummary]:
+        self.summaries = await asyncio.to_thread(lambda: self._open_runs().list())
+        self.runs.set_runs(self.summaries)
+        return self.summaries
+
+    # -- strategies --------------------------------------------------------------------------------
+    def reload_strategies(self) -> asyncio.Task[None]:
+        """Scan the strategies folder again (off the GUI thread: user code runs as files load)."""
+        return self._spawn(self._reload_strategies(), "load strategies")
+
+    async def _reload_strategies(self) -> None:
+        async with self._strategy_lock:  # one scan at a time: UserStrategies is not for two threads
+            changed = await asyncio.to_thread(self.user.refresh)
+        if not changed:
+            return
+        self.strategy.set_user(self.user.strategies, self.user.errors)
+        for error in self.user.errors:
+            log.warning("User strategy not loaded: %s", describe(error, detailed=True))
+
+    # -- the chart ---------------------------------------------------------------------------------
+    def chart_candles(self) -> ChartCandles | None:
+        """The chart's market and its closed candles (the forming one is left out:
+        its close is not known yet)."""
+        exchange, symbol, timeframe = self.link.market()
+        series = self.link.series()
+        n = self._closed(series.ts, timeframe)
+        if not symbol or n == 0:
+            return None
+        return ChartCandles(exchange, symbol, timeframe, n, int(series.ts[0]), int(series.ts[n - 1]))
+
+    @staticmethod
+    def _closed(ts: np.ndarray, timeframe: str) -> int:
+        n = len(ts)
+        if n and int(ts[-1]) + timeframe_ms(timeframe) > time.time() * 1000:
+            n -= 1
+        return n
+
+    def _chart_changed(self) -> None:
+        self.data.set_chart(self.chart_candles())
+        self.on_chart.follow_chart()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # since it was last shown, the chart has more candles, and the market data
+        # panel (or another window) may have stored or saved more
+        self.data.set_chart(self.chart_candles())
+        self.refresh_stored()
+
+    def _data_changed(self) -> None:
+        choice = self.data.choice()
+        if choice is None:
+            return
+        market = self.link.market_info(choice.exchange, choice.symbol)
+        if market is None:
+            return
+        precision = market.get("precision") or {}
+        step = precision.get("amount")
+        self.settings_form.set_market(
+            float(step) if step else None,
+            _rate(market.get("taker")),
+            _rate(market.get("maker")),
+        )
+
+    # -- running -----------------------------------------------------------------------------------
+    def request(self) -> RunRequest | None:
+        """The form as a run request, or None with what is wrong shown on the fields."""
+        self.data.set_chart(self.chart_candles())
+        choice = self.data.choice()
+        cls = self.strategy.strategy()
+        params = self.strategy.params()
+        settings = self.settings_form.settings()
+        if choice is None or cls is None or params is None or settings is None:
+            return None
+        source_hash = self.user.source_hash(cls.name) if self.strategy.is_user(cls.name) else None
+        return RunRequest(choice, cls, params, settings, self.label.text().strip(), source_hash)
+
+    def run(self) -> asyncio.Task[BacktestJob | None]:
+        """Queue the run the form describes (a user strategy's file is read again
+        first); the task's result is the queued job, or None if the form is wrong."""
+        return self._spawn(self._submit(), "run")
+
+    async def _submit(self) -> BacktestJob | None:
+        if self.request() is None:
+            self._say("Some fields need fixing first: see the messages under them.", error=True)
+            return None
+        cls = self.strategy.strategy()
+        if cls is not None and self.strategy.is_user(cls.name):
+            await self._reload_strategies()  # run the file as it is now
+        request = self.request()
+        if request is None:
+            self._say("Some fields need fixing first: see the messages under them.", error=True)
+            return None
+        candles = self._candles_for(request.data)
+        if candles is None:
+            self._say("The chart has no closed candles to test on yet.", error=True)
+            return None
+        job = self.queue.submit(
+            candles, request.strategy, request.params, request.settings, title=request.title
+        )
+        task = asyncio.get_running_loop().create_task(self._finish(job, request), name=f"backtest #{job.id}")
+        self._runs[job.id] = task
+        task.add_done_callback(partial(self._run_done, job.id))
+        self._say(f"Queued: {request.title}.")
+        return job
+
+    def _run_done(self, job_id: int, task: asyncio.Task[None]) -> None:
+        self._runs.pop(job_id, None)
+        self._report_failure(task)
+
+    def _candles_for(self, data: DataChoice) -> OHLCV | Callable[[], OHLCV] | None:
+        """The candles of ``data``, or a function the queue's worker calls to read them."""
+        if not data.from_chart:
+            return lambda: self._candle_store().read(
+                data.exchange, data.symbol, data.timeframe, data.start_ms, data.end_ms
+            )
+        series = self.link.series()
+        n = self._closed(series.ts, data.timeframe)
+        if n == 0:
+            return None
+        # Copied here, on the GUI thread, where the session changes the series: a
+        # history page or a late trade can correct closed candles in place, so a
+        # worker copying meanwhile could read a candle half old, half new. A copy
+        # costs a few ms at a million candles; the range is cut in the worker.
+        candles = series.copy(0, n)
+        return lambda: in_range(candles, data.start_ms, data.end_ms)
+
+    async def _finish(self, job: BacktestJob, request: RunRequest) -> None:
+        try:
+            result = await job
+        except BacktestCancelled:
+            self._say(f"Cancelled: {request.title}.")
+            return
+        except Exception as exc:  # noqa: BLE001 - a run's failure is told on the panel (the queue logs it)
+            self._say(f"The backtest failed: {describe(exc)}", error=True)
+            return
+        # The save is shielded: a panel shutting down waits for it (the history
+        # file closes after), rather than leave a thread writing behind its back.
+        saving = asyncio.ensure_future(asyncio.to_thread(self._save, result, request))
+        try:
+            saved, problem = await asyncio.shield(saving)
+        except asyncio.CancelledError:
+            await asyncio.wait([saving])
+            raise
+        if saved.summary.id:
+            try:
+                await self._list_runs()
+            except TerminalError as exc:
+                log.warning("Listing saved runs failed: %s", describe(exc, detailed=True))
+            found = next((s for s in self.summaries if s.id == saved.summary.id), None)
+            if found is not None:
+                saved = SavedRun(found, saved.result)
+        self.show_run(saved)
+        m = result.metrics
+        what = f"{m.trades:,} trades, total return {m.total_return * 100:+.2f}%".replace("-", "−")
+        if problem:
+            self._say(f"Done: {request.title}: {what}. Not saved: {problem}", error=True)
+        else:
+            self._say(f"Done: {request.title}: {what}. Saved as run #{saved.summary.id}.")
+
+    def _save(self, result: BacktestResult, request: RunRequest) -> tuple[SavedRun, str]:
+        """In a worker thread: save the run; on failure, the run as it is and why it was not saved."""
+        d = request.data
+        try:
+            run_id = self._open_runs().save(
+                result,
+                exchange=d.exchange,
+                symbol=d.symbol,
+                timeframe=d.timeframe,
+                source_hash=request.source_hash,
+                label=request.label,
+            )
+        except TerminalError as exc:
+            log.warning("Backtest run not saved: %s", describe(exc, detailed=True))
+            return SavedRun(summary_of(0, result, request), result), exc.user_message()
+        return SavedRun(summary_of(run_id, result, request), result), ""
+
+    def _job_changed(self, job: BacktestJob) -> None:
+        self.queue_view.show_job(job)
+
+    # -- showing a run -----------------------------------------------------------------------------
+    def show_run(self, run: SavedRun) -> None:
+        s = run.summary
+        self.shown = run
+        self.results.show_run(run, self._price_decimals(s.exchange, s.symbol))
+        self.tabs.setCurrentWidget(self.results)
+        trades = all_trades(run.result.trades, run.result.open_trade)
+        self.on_chart.show(trades, (s.exchange, s.symbol, s.timeframe))
+
+    def _price_decimals(self, exchange: str, symbol: str) -> int | None:
+        market = self.link.market_info(exchange, symbol)
+        tick = ((market or {}).get("precision") or {}).get("price")
+        return decimals_for(float(tick)) if tick else None
+
+    def clear_marks(self) -> None:
+        self.on_chart.clear()
+        self._say("The trades were taken off the chart.")
+
+    def show_trade(self, index: int) -> bool:
+        """Centre the price chart on trade ``index`` of the shown run; False (and a
+        note) when the chart shows another market."""
+        run = self.shown
+        if run is None:
+            return False
+        s = run.summary
+        trades = all_trades(run.result.trades, run.result.open_trade)
+        note = self.on_chart.centre_on(trades, index, (s.exchange, s.symbol, s.timeframe))
+        if note:
+            self._say(note)
+        return not note.startswith("The chart shows")
+
+    # -- saved runs --------------------------------------------------------------------------------
+    def open_run(self, run_id: int) -> asyncio.Task[SavedRun | None]:
+        return self._spawn(self._open(run_id), f"open run #{run_id}")
+
+    async def _open(self, run_id: int) -> SavedRun | None:
+        try:
+            saved = await asyncio.to_thread(lambda: self._open_runs().load(run_id))
+        except TerminalError as exc:
+            log.warning("Opening run #%s failed: %s", run_id, describe(exc, detailed=True))
+            self._say(f"Could not open run #{run_id}: {exc.user_message()}", error=True)
+            return None
+        self.show_run(saved)
+        self._say(f"Opened run #{run_id}.")
+        return saved
+
+    def compare_runs(self, run_ids: list[int]) -> None:
+        chosen = [s for s in self.summaries if s.id in set(run_ids)]
+        self.compare.set_runs(chosen)
+        self.tabs.setCurrentWidget(self.compare)
+
+    def delete_runs(self, run_ids: list[int]) -> asyncio.Task[None]:
+        return self._spawn(self._delete(run_ids), "delete runs")
+
+    async def _delete(self, run_ids: list[int]) -> None:
+        def delete() -> None:
+            runs = self._open_runs()
+            for run_id in run_ids:
+                runs.delete(run_id)
+
+        try:
+            await asyncio.to_thread(delete)
+        finally:
+            await self._list_runs()
+        if self.shown is not None and self.shown.summary.id in run_ids:
+            self.shown = None
+            self.results.clear()
+            self.clear_marks()
+        self._say(f"Deleted {len(run_ids)} run{'s' if len(run_ids) > 1 else ''}.")
+
+    def set_up_again(self) -> None:
+        """Put the shown run's strategy, parameters and settings into the form."""
+        run = self.shown
+        if run is None:
+            return
+        s = run.summary
+        if not self.strategy.select(s.strategy, s.params):
+            self._say(f"The strategy {s.strategy!r} is not available any more.", error=True)
+            return
+        self.settings_form.set_settings(run.result.settings)
+        self.data.select(_key_or_chart(self.data, s))
+        self._say(f"The form now holds the set-up of {s.label}.")
+
+    # -- exports -----------------------------------------------------------------------------------
+    def choose_export(self, kind: str) -> QFileDialog | None:
+        """Ask where to write the shown run's HTML report (``HTML``) or trades (``CSV``)."""
+        run = self.shown
+        if run is None:
+            return None
+        dialog = export_dialog(self, run, kind, Path.home())
+        dialog.fileSelected.connect(lambda path, kind=kind, run=run: self.export(kind, Path(path), run))
+        self.file_dialog = dialog
+        dialog.open()  # window-modal, without a nested event loop (never exec())
+        return dialog
+
+    def export(self, kind: str, path: Path, run: SavedRun | None = None) -> asyncio.Task[None] | None:
+        chosen = run or self.shown
+        if chosen is None:
+            return None
+        return self._spawn(self._export(kind, path, chosen), f"export {kind}")
+
+    async def _export(self, kind: str, path: Path, run: SavedRun) -> None:
+        try:
+            await asyncio.to_thread(WRITERS[kind], path, run)
+        except TerminalError as exc:
+            log.warning("Export to %s failed: %s", path, describe(exc, detailed=True))
+            self._say(f"Could not export: {exc.user_message()}", error=True)
+            return
+        what = "The report" if kind == HTML else "The trades"
+        self._say(
+            f"{what} of run #{run.summary.id} written to {path}."
+            if run.summary.id
+            else f"{what} written to {path}."
+        )
+
+    # -- look and end ------------------------------------------------------------------------------
+    def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.form.set_theme(theme)
+        self.results.apply_theme(theme)
+        self.runs.apply_theme(theme)
+        self.compare.apply_theme(theme)
+
+    async def shutdown(self) -> None:
+        """Cancel the runs and reads; wait until the worker and any save have stopped."""
+        for task in list(self._tasks):
+            task.cancel()
+        await self.queue.shutdown()
+        await asyncio.gather(*self._tasks, *self._runs.values(), return_exceptions=True)
+        with contextlib.suppress(RuntimeError, TypeError):  # the chart went first (a window torn down)
+            self.link.chart.series_changed.disconnect(self._chart_changed)
+
+
+def _rate(value: object) -> float | None:
+    try:
+        return None if value is None else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _key_or_chart(picker: DataPicker, s: RunSummary) -> SeriesKey | str:
+    """The stored series a run used if it is still stored, else the chart's candles."""
+    key = SeriesKey(s.exchange, s.symbol, s.timeframe)
+    return key if key in picker.stored else CHART
