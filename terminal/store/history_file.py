@@ -15,6 +15,7 @@ store serves looking and exporting; nothing is saved to it.
 from __future__ import annotations
 
 import logging
+import threading
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +47,9 @@ class HistoryFile:
         self.error: TerminalError | None = None
         self.moved_to: Path | None = None  # where start_fresh put the old file
         self._tried = False
+        # The first get() may come from a worker (a chart's switch) and from the
+        # GUI thread (a panel) at once: one of them opens the file.
+        self._lock = threading.RLock()
 
     @classmethod
     def of(cls, store: CandleStore | None, path: Path | None = None) -> HistoryFile:
@@ -61,10 +65,11 @@ class HistoryFile:
     def get(self) -> CandleStore | None:
         """The store, opened (created, upgraded) the first time; None when that
         failed (``error`` says why, ``ways_out`` what can be done)."""
-        if not self._tried:
-            self._tried = True
-            self._open()
-        return self.store
+        with self._lock:
+            if not self._tried:
+                self._tried = True
+                self._open()
+            return self.store
 
     def writable(self) -> CandleStore | None:
         """The store if charts may keep history in it (open and not read-only)."""
@@ -84,38 +89,42 @@ class HistoryFile:
         return [WayOut.RETRY, WayOut.READ_ONLY]
 
     def retry(self) -> CandleStore | None:
-        self._close()
-        self._open()
-        return self.store
+        with self._lock:
+            self._close()
+            self._open()
+            return self.store
 
     def open_read_only(self) -> CandleStore | None:
         """Open without writing anything (no upgrade, no check that could refuse
         it): to look at the candles and export what is readable."""
         from terminal.store.candles import CandleStore
 
-        self._close()
-        try:
-            self.store = CandleStore(self.path, read_only=True, check=False)
-            self.error = None
-            log.warning("The market history database is open read-only: %s", self.path)
-        except TerminalError as exc:
-            self.error = exc
-            log.error("The market history database cannot be opened read-only: %s", describe(exc, True))
-        return self.store
+        with self._lock:
+            self._close()
+            try:
+                self.store = CandleStore(self.path, read_only=True, check=False)
+                self.error = None
+                log.warning("The market history database is open read-only: %s", self.path)
+            except TerminalError as exc:
+                self.error = exc
+                log.error("The market history database cannot be opened read-only: %s", describe(exc, True))
+            return self.store
 
     def start_fresh(self) -> CandleStore | None:
         """Move the file aside (never deleted) and make a new one."""
         from terminal.store.database import move_aside
 
-        self._close()
-        if self.path.exists():
-            self.moved_to = move_aside(self.path)
-            log.warning("The market history database was moved aside to %s", self.moved_to)
-        self._open()
-        return self.store
+        with self._lock:
+            self._close()
+            if self.path.exists():
+                self.moved_to = move_aside(self.path)
+                log.warning("The market history database was moved aside to %s", self.moved_to)
+            self._open()
+            return self.store
 
     def close(self) -> None:
-        self._close()
+        with self._lock:
+            self._close()
 
     def _open(self) -> None:
         from terminal.store.candles import CandleStore
