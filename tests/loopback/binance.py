@@ -15,6 +15,12 @@ time and publishes what changed:
 - new trades as ``trade`` and ``aggTrade`` events, candles as ``kline`` events,
   and every ``ticker_interval`` seconds ``24hrMiniTicker`` / ``24hrTicker``.
 
+Keys added with ``add_key`` own an account that trades: Binance's signed order
+endpoints, balances that fills change, and user-data events on the WebSocket
+API (``orders.py`` matches, ``order_api.py`` speaks the endpoints,
+``userstream.py`` delivers the events); the pump feeds the market's trades to
+the resting orders.
+
 It runs in the caller's event loop on 127.0.0.1 only::
 
     server = LoopbackBinance(seed=1)
@@ -36,8 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
 import random
@@ -45,8 +49,9 @@ import signal
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -58,6 +63,11 @@ from terminal.market.resample import resample
 from terminal.market.simulator.engine import SymbolMarket
 from terminal.market.simulator.exchange import SimulatedExchange
 from terminal.market.simulator.instruments import INSTRUMENTS, Instrument
+from tests.loopback.filters import SymbolRules
+from tests.loopback.order_api import OrderApi, OrderView
+from tests.loopback.orders import ORDER_TYPES
+from tests.loopback.userstream import UserStreams
+from tests.loopback.wire import ApiError, check_signature, check_timestamp, dec, fmt, mandatory, norm_qty
 
 log = logging.getLogger(__name__)
 
@@ -95,27 +105,6 @@ def wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
 
-def fmt(x: float) -> str:
-    """Binance's decimal strings: 8 places."""
-    return f"{x:.8f}"
-
-
-def norm_qty(q: float) -> float:
-    """A size as it travels on the wire (8 places), so both ends hold the same float."""
-    return float(f"{q:.8f}")
-
-
-class ApiError(Exception):
-    """A Binance error answer: HTTP ``status`` and body ``{"code": code, "msg": msg}``."""
-
-    def __init__(self, status: int, code: int, msg: str) -> None:
-        super().__init__(msg)
-        self.status, self.code, self.msg = status, code, msg
-
-    def response(self) -> web.Response:
-        return web.json_response({"code": self.code, "msg": self.msg}, status=self.status)
-
-
 @dataclass
 class _RestFault:
     kind: str  # "slow" | "error" | "malformed"
@@ -128,6 +117,16 @@ class _RestFault:
 
     def matches(self, path: str) -> bool:
         return self.times > 0 and (self.path is None or self.path in path)
+
+
+@dataclass
+class _OrderFault:
+    kind: str  # "timeout" | "lost" | "reject"
+    times: int
+    seconds: float = 0.0
+    status: int = 400
+    code: int = 0
+    msg: str = ""
 
 
 @dataclass(eq=False)
@@ -187,7 +186,7 @@ class LoopbackBinance:
             instruments=instruments,
         )
         self._instruments = {i.market_id: i for i in instruments}
-        self._keys: dict[str, tuple[str, dict[str, float]]] = {}
+        self._keys: dict[str, str] = {}  # API key -> secret
         self._symbols: dict[str, _SymbolState] = {}
         self._sockets: set[_Socket] = set()
         self._channels: dict[tuple[str, ...], set[_Socket]] = {}
@@ -204,10 +203,25 @@ class LoopbackBinance:
         self._next_ticker_ms = 0
         self._rng = random.Random(seed)
         self.depth_events = 0  # depth diff events published (all symbols)
+        # user orders: accounts, matching, the user-data streams (see orders.py, order_api.py)
+        self.order_requests = 0  # POST /api/v3/order requests received (whatever their fate)
+        self._order_faults: list[_OrderFault] = []
+        self._stopping = asyncio.Event()  # releases answers held by order_timeout at stop()
+        ids = random.Random(seed + 1)  # ids and listen keys, apart from the market's generator
+        self.order_api = OrderApi(
+            {m: SymbolRules.of(i) for m, i in self._instruments.items()},
+            self._levels,
+            self._last_price,
+            self._server_time,
+            self._publish_user_event,
+            ids,
+        )
+        self.user_streams = UserStreams(self._verify_ws_api, self._server_time, ids)
 
     # -- lifecycle --------------------------------------------------------------
     async def start(self, port: int = 0) -> LoopbackBinance:
         """Create the markets, bind 127.0.0.1:``port`` (0: a free one) and start the pump."""
+        self._stopping.clear()
         now = self.clock()
         for market_id, instrument in self._instruments.items():
             engine = self.sim.engine(instrument.symbol)
@@ -234,6 +248,7 @@ class LoopbackBinance:
 
     async def stop(self) -> None:
         """Stop the pump, close every connection and release the port."""
+        self._stopping.set()
         for task in [*self._tasks, *([self._burst_task] if self._burst_task else [])]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -274,9 +289,31 @@ class LoopbackBinance:
 
     # -- credentials and inspection --------------------------------------------
     def add_key(self, key: str, secret: str, balances: dict[str, float] | None = None) -> None:
-        """Accept signed requests with ``key``/``secret`` (HMAC-SHA256); ``balances``
-        (asset -> free amount) is what ``GET /api/v3/account`` reports."""
-        self._keys[key] = (secret, dict(DEFAULT_BALANCES if balances is None else balances))
+        """Accept signed requests with ``key``/``secret`` (HMAC-SHA256), for a fresh
+        account holding ``balances`` (asset -> free amount; default
+        ``DEFAULT_BALANCES``), which orders and fills then change. Adding a key
+        again starts its account afresh."""
+        self._keys[key] = secret
+        self.order_api.desk.open_account(key, dict(DEFAULT_BALANCES if balances is None else balances))
+
+    def orders(self, key: str) -> list[OrderView]:
+        """Every order of ``key``'s account, oldest first, with client ids and states."""
+        return self.order_api.views(key)
+
+    def balances(self, key: str) -> dict[str, tuple[float, float]]:
+        """``key``'s balances: asset -> (free, locked)."""
+        account = self.order_api.desk.account(key)
+        return {a: (float(b.free), float(b.locked)) for a, b in account.balances.items()}
+
+    def trade_through(self, symbol: str, price: float, amount: float) -> None:
+        """Match resting and stop orders as a public trade of ``amount`` at ``price``
+        would (not shown on the public tape; works while paused)."""
+        state = self._state(symbol)
+        self.order_api.desk.on_trade(state.instrument.market_id, dec(price), dec(amount))
+
+    def user_stream_count(self, key: str) -> int:
+        """Websockets that receive ``key``'s user-data events now."""
+        return self.user_streams.subscribers(key)
 
     def book(self, symbol: str, depth: int | None = None) -> tuple[list[list[float]], list[list[float]]]:
         """The published book (what a synced client must hold): bids high to low
@@ -408,9 +445,27 @@ class LoopbackBinance:
             sock.send(text)
         return len(self._sockets)
 
+    def order_timeout(self, times: int = 1, seconds: float = 30.0) -> None:
+        """The next ``times`` orders created are accepted (they exist, can fill,
+        and their user-data events go out) but their HTTP answer is held
+        ``seconds`` (released at ``stop()``): a client whose timeout is shorter
+        gets RequestTimeout and must reconcile by client order id."""
+        self._order_faults.append(_OrderFault("timeout", times, seconds=seconds))
+
+    def order_answer_lost(self, times: int = 1) -> None:
+        """The next ``times`` orders created are accepted, then the connection is
+        reset before the answer (a network error after the order went in)."""
+        self._order_faults.append(_OrderFault("lost", times))
+
+    def reject_orders(self, code: int, msg: str, times: int = 1, status: int = 400) -> None:
+        """The next ``times`` order creations (after authentication) are refused
+        with HTTP ``status`` and ``{"code": code, "msg": msg}``; no order is made."""
+        self._order_faults.append(_OrderFault("reject", times, status=status, code=code, msg=msg))
+
     def clear_faults(self) -> None:
-        """Forget pending REST faults and depth gaps."""
+        """Forget pending REST faults, order faults and depth gaps."""
         self._faults.clear()
+        self._order_faults.clear()
         for state in self._symbols.values():
             state.pending_gap = 0
 
@@ -433,8 +488,10 @@ class LoopbackBinance:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         if request.path.startswith("/stream"):
-            return await handler(request)  # type: ignore[no-any-return]
+            return await handler(request)
         self.requests.append(f"{request.method} {request.path_qs}")
+        if request.method == "POST" and request.path == "/api/v3/order":
+            self.order_requests += 1
         for kind in ("slow", "error", "malformed"):
             fault = next((f for f in self._faults if f.kind == kind and f.matches(request.path)), None)
             if fault is None:
@@ -453,7 +510,7 @@ class LoopbackBinance:
                 return web.Response(status=200, text=fault.body, content_type="application/json")
         self._faults = [f for f in self._faults if f.times > 0]
         try:
-            return await handler(request)  # type: ignore[no-any-return]
+            return await handler(request)
         except ApiError as e:
             return e.response()
 
@@ -468,7 +525,22 @@ class LoopbackBinance:
         get("/api/v3/ticker/24hr", self._ticker_24hr)
         get("/api/v3/aggTrades", self._agg_trades)
         get("/api/v3/trades", self._trades)
-        get("/api/v3/account", self._account)
+        get("/api/v3/account", self._signed(lambda k, p: self.order_api.account(k, p, self._server_time())))
+        # user orders (order_api.py)
+        api = self.order_api
+        app.router.add_post("/api/v3/order", self._order_new)
+        app.router.add_post("/api/v3/order/test", self._signed(lambda k, p: api.new_order(k, p, test=True)))
+        get("/api/v3/order", self._signed(api.query_order))
+        app.router.add_delete("/api/v3/order", self._signed(api.cancel_order))
+        get("/api/v3/openOrders", self._signed(api.open_orders))
+        app.router.add_delete("/api/v3/openOrders", self._signed(api.cancel_open_orders))
+        get("/api/v3/allOrders", self._signed(api.all_orders))
+        get("/api/v3/myTrades", self._signed(api.my_trades))
+        for method in ("POST", "PUT", "DELETE"):
+            app.router.add_route(method, "/api/v3/userDataStream", self._user_data_stream)
+        # the WebSocket API (user-data subscriptions), before the stream route that would match it
+        get("/stream/ws-api/v3", self._ws)
+        get("/ws-api/v3", self._ws)
         get("/stream/ws{tail:.*}", self._ws)
         get("/_fault/{name}", self._fault_by_name)
 
@@ -567,7 +639,7 @@ class LoopbackBinance:
             "quoteAssetPrecision": 8,
             "baseCommissionPrecision": 8,
             "quoteCommissionPrecision": 8,
-            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"],
+            "orderTypes": list(ORDER_TYPES),
             "icebergAllowed": True,
             "ocoAllowed": True,
             "otoAllowed": True,
@@ -576,41 +648,7 @@ class LoopbackBinance:
             "cancelReplaceAllowed": True,
             "isSpotTradingAllowed": True,
             "isMarginTradingAllowed": False,
-            "filters": [
-                {
-                    "filterType": "PRICE_FILTER",
-                    "minPrice": fmt(i.tick),
-                    "maxPrice": fmt(1_000_000.0),
-                    "tickSize": fmt(i.tick),
-                },
-                {
-                    "filterType": "LOT_SIZE",
-                    "minQty": fmt(i.lot),
-                    "maxQty": fmt(9_000.0),
-                    "stepSize": fmt(i.lot),
-                },
-                {
-                    "filterType": "MIN_NOTIONAL",
-                    "minNotional": fmt(5.0),
-                    "applyToMarket": True,
-                    "avgPriceMins": 5,
-                },
-                {
-                    "filterType": "NOTIONAL",
-                    "minNotional": fmt(5.0),
-                    "applyMinToMarket": True,
-                    "maxNotional": fmt(9_000_000.0),
-                    "applyMaxToMarket": False,
-                    "avgPriceMins": 5,
-                },
-                {
-                    "filterType": "MARKET_LOT_SIZE",
-                    "minQty": fmt(0.0),
-                    "maxQty": fmt(100.0),
-                    "stepSize": fmt(0.0),
-                },
-                {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
-            ],
+            "filters": self.order_api.rules[i.market_id].filters(),
             "permissions": [],
             "permissionSets": [["SPOT"]],
             "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
@@ -765,44 +803,92 @@ class LoopbackBinance:
             return chosen[:limit]
         return published[-limit:]
 
-    async def _account(self, request: web.Request) -> web.Response:
-        key = await self._authenticate(request)
-        balances = self._keys[key][1]
-        return web.json_response(
-            {
-                "makerCommission": 10,
-                "takerCommission": 10,
-                "buyerCommission": 0,
-                "sellerCommission": 0,
-                "commissionRates": {
-                    "maker": "0.00100000",
-                    "taker": "0.00100000",
-                    "buyer": "0",
-                    "seller": "0",
-                },
-                "canTrade": True,
-                "canWithdraw": True,
-                "canDeposit": True,
-                "brokered": False,
-                "requireSelfTradePrevention": False,
-                "preventSor": False,
-                "updateTime": self._server_time(),
-                "accountType": "SPOT",
-                "balances": [{"asset": a, "free": fmt(v), "locked": fmt(0.0)} for a, v in balances.items()],
-                "permissions": ["SPOT"],
-                "uid": 1,
-            }
-        )
+    # -- user orders and streams ------------------------------------------------------
+    def _signed(
+        self, action: Callable[[str, dict[str, str]], Any]
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """A handler that authenticates, then answers ``action(key, params)`` as JSON."""
 
-    async def _authenticate(self, request: web.Request) -> str:
-        """Binance's SIGNED check: known key, HMAC-SHA256 of the query string
-        followed by the body (``signature`` left out), timestamp within recvWindow."""
+        async def handler(request: web.Request) -> web.Response:
+            key, params = await self._authenticate(request)
+            return web.json_response(action(key, params))
+
+        return handler
+
+    async def _order_new(self, request: web.Request) -> web.Response:
+        key, params = await self._authenticate(request)
+        fault = next((f for f in self._order_faults if f.times > 0), None)
+        if fault is not None and fault.kind == "reject":
+            fault.times -= 1
+            raise ApiError(fault.status, fault.code, fault.msg)
+        answer = self.order_api.new_order(key, params)
+        if fault is not None:  # the order is in; now lose or hold its answer
+            fault.times -= 1
+            if fault.kind == "timeout":
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), fault.seconds)
+            else:
+                _abort(request.transport)
+        self._order_faults = [f for f in self._order_faults if f.times > 0]
+        return web.json_response(answer)
+
+    async def _user_data_stream(self, request: web.Request) -> web.Response:
+        """``/api/v3/userDataStream``: API key only, no signature (as Binance)."""
+        key = self._api_key(request)
+        if request.method == "POST":
+            return web.json_response({"listenKey": self.user_streams.listen_key(key)})
+        params = dict(parse_qsl(await request.text())) | dict(request.query)
+        listen_key = params.get("listenKey")
+        if not listen_key:
+            raise mandatory("listenKey")
+        if request.method == "PUT":
+            self.user_streams.keepalive(key, listen_key)
+        else:
+            self.user_streams.close(key, listen_key)
+        return web.json_response({})
+
+    def _verify_ws_api(self, params: dict[str, Any]) -> str:
+        """A WebSocket API request's signature: HMAC-SHA256 of its params but
+        ``signature``, sorted by name, as ``k=v`` joined by ``&``."""
+        key = str(params.get("apiKey") or "")
+        if not key:
+            raise mandatory("apiKey")
+        if key not in self._keys:
+            raise ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
+        signature = params.get("signature")
+        if not signature:
+            raise mandatory("signature")
+        flat = {k: _ws_value(v) for k, v in params.items() if k != "signature"}
+        check_signature(self._keys[key], "&".join(f"{k}={flat[k]}" for k in sorted(flat)), str(signature))
+        check_timestamp(flat, self._server_time())
+        return key
+
+    def _publish_user_event(self, key: str, event: dict[str, Any]) -> None:
+        self.user_streams.publish(key, event)
+
+    def _levels(self, market_id: str, asks: bool) -> list[tuple[Decimal, Decimal]]:
+        """The published book's asks (low to high) or bids (high to low)."""
+        state = self._symbols[market_id]
+        side = state.asks if asks else state.bids
+        tick = state.instrument.tick
+        return [(dec(_price(k, tick)), dec(side[k])) for k in sorted(side, reverse=not asks)]
+
+    def _last_price(self, market_id: str) -> Decimal:
+        return dec(self._symbols[market_id].engine.last_price)
+
+    def _api_key(self, request: web.Request) -> str:
         key = request.headers.get("X-MBX-APIKEY")
         if not key:
             raise ApiError(401, -2014, "API-key format invalid.")
         if key not in self._keys:
             raise ApiError(401, -2015, "Invalid API-key, IP, or permissions for action.")
-        secret = self._keys[key][0]
+        return key
+
+    async def _authenticate(self, request: web.Request) -> tuple[str, dict[str, str]]:
+        """Binance's SIGNED check: known key, HMAC-SHA256 of the query string
+        followed by the body (``signature`` left out), timestamp within recvWindow.
+        Returns the key and the request's parameters (query and body)."""
+        key = self._api_key(request)
         query = request.raw_path.split("?", 1)[1] if "?" in request.raw_path else ""
         body = await request.text() if request.can_read_body else ""
         signature = None
@@ -816,31 +902,11 @@ class LoopbackBinance:
                     kept.append(item)
             parts.append("&".join(kept))
         if signature is None:
-            raise ApiError(
-                400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."
-            )
-        payload = parts[0] + parts[1]
-        expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, signature.lower()):
-            raise ApiError(401, -1022, "Signature for this request is not valid.")
-        params = dict(parse_qsl(payload))
-        if "timestamp" not in params:
-            raise ApiError(
-                400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."
-            )
-        try:
-            timestamp = int(params["timestamp"])
-            recv_window = int(params.get("recvWindow", 5000))
-        except ValueError:
-            raise ApiError(400, -1100, "Illegal characters found in a parameter.") from None
-        if recv_window > 60_000:
-            raise ApiError(400, -1131, "recvWindow must be less than 60000")
-        now = self._server_time()
-        if timestamp >= now + 1000:
-            raise ApiError(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.")
-        if now - timestamp > recv_window:
-            raise ApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
-        return key
+            raise mandatory("signature")
+        check_signature(self._keys[key], parts[0] + parts[1], signature)
+        params = dict(parse_qsl(parts[0])) | dict(parse_qsl(parts[1]))
+        check_timestamp(params, self._server_time())
+        return key, params
 
     # -- REST helpers -----------------------------------------------------------
     def _server_time(self) -> int:
@@ -981,10 +1047,15 @@ class LoopbackBinance:
         sock = _Socket(ws, request)
         sock.writer = asyncio.get_running_loop().create_task(self._writer(sock), name="loopback-ws-writer")
         self._sockets.add(sock)
+        on_frame: Callable[[_Socket, str], None] = self._on_frame
+        if request.path.endswith("/ws-api/v3"):
+            on_frame = self.user_streams.on_frame
+        else:  # ".../<listenKey>": a user-data stream (public SUBSCRIBEs still work on it)
+            self.user_streams.attach(sock, request.match_info.get("tail", "").lstrip("/"))
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
-                    self._on_frame(sock, msg.data)
+                    on_frame(sock, msg.data)
                 elif msg.type == WSMsgType.ERROR:
                     break
         finally:
@@ -1011,6 +1082,7 @@ class LoopbackBinance:
             self._drop(sock)
 
     def _drop(self, sock: _Socket) -> None:
+        self.user_streams.drop(sock)
         if sock in self._sockets:
             self._sockets.discard(sock)
             for channel in set(sock.streams.values()):
@@ -1089,8 +1161,10 @@ class LoopbackBinance:
         self.sim.advance(now)
         for market_id, state in self._symbols.items():
             self._sync_book(market_id, state, emit=True)
-            self._publish_trades(market_id, state)
+            trades = self._publish_trades(market_id, state)
             self._publish_klines(market_id, state)
+            for t in trades:  # user orders meet the market's trades (orders.py)
+                self.order_api.desk.on_trade(market_id, dec(t.price), dec(t.amount))
         if now >= self._next_ticker_ms:
             self._next_ticker_ms = now + int(self.ticker_interval * 1000)
             for market_id in self._symbols:
@@ -1142,10 +1216,11 @@ class LoopbackBinance:
                 },
             )
 
-    def _publish_trades(self, market_id: str, state: _SymbolState) -> None:
+    def _publish_trades(self, market_id: str, state: _SymbolState) -> list[Any]:
+        """Publish the engine's new trades; returns them."""
         engine = state.engine
         if engine.trade_seq <= state.trade_cursor:
-            return
+            return []
         new = []
         for t in reversed(engine.trades):
             if t.id <= state.trade_cursor:
@@ -1173,6 +1248,7 @@ class LoopbackBinance:
                     ("aggTrade", market_id),
                     {"e": "aggTrade", "E": now, "s": market_id, "a": t.id, **common, "f": t.id, "l": t.id},
                 )
+        return new
 
     def _publish_klines(self, market_id: str, state: _SymbolState) -> None:
         candles = state.engine.candles
@@ -1288,6 +1364,11 @@ def _price(key: int, tick: float) -> float:
     return round(key * tick, 10)
 
 
+def _ws_value(value: Any) -> str:
+    """A WebSocket API parameter as it is signed (ccxt's urlencode: true/false)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     value = _opt_int(request, name)
     if value is None:
@@ -1344,9 +1425,12 @@ def configure(exchange: Any, server: LoopbackBinance | int) -> Any:
     rewritten to 127.0.0.1:PORT: http(s) URLs keep their path (``/api/v3``,
     ``/api/v1``, ``/sapi/v1``, ...), the spot and margin websocket URLs become
     ``ws://127.0.0.1:PORT/stream/ws`` (ccxt tells spot from contract messages by
-    ``/stream`` in the URL), other websocket URLs go to an unserved loopback
-    path. Options: spot markets only, no currencies, no margin pairs, so
-    ``load_markets()`` is one ``GET /api/v3/exchangeInfo``. Raises AssertionError
+    ``/stream`` in the URL), the spot WebSocket API (user-data streams) becomes
+    ``ws://127.0.0.1:PORT/stream/ws-api/v3`` (where the terminal's endpoint
+    override with base ``ws://127.0.0.1:PORT/stream`` puts it too), other
+    websocket URLs go to an unserved loopback path. Options: spot markets only,
+    no currencies, no margin pairs, so ``load_markets()`` is one
+    ``GET /api/v3/exchangeInfo``. Raises AssertionError
     if any URL under those keys is left pointing elsewhere. Returns the exchange.
     """
     port = server.port if isinstance(server, LoopbackBinance) else int(server)
@@ -1362,7 +1446,13 @@ def configure(exchange: Any, server: LoopbackBinance | int) -> Any:
             return value
         parts = urlsplit(value)
         if parts.scheme in ("ws", "wss"):
-            if path[-1] in ("spot", "margin") and "ws-api" not in path:
+            if "ws-api" in path:  # the WebSocket API: spot's is served (user-data streams)
+                return (
+                    f"ws://{host}/stream{parts.path}"
+                    if path[-1] == "spot"
+                    else f"ws://{host}/unserved{parts.path}"
+                )
+            if path[-1] in ("spot", "margin"):
                 return ws_base
             return f"ws://{host}/unserved{parts.path}"
         return urlunsplit(("http", host, parts.path, parts.query, ""))

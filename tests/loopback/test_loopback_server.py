@@ -184,7 +184,7 @@ def test_rest_fetches_agree_with_the_server_market() -> None:
 # -- streams ---------------------------------------------------------------------
 def test_watch_order_book_equals_the_server_book_level_for_level() -> None:
     async def check(server: LoopbackBinance, exchange: Any) -> None:
-        nonces = []
+        nonces: list[Any] = []
         while len(nonces) < 8:
             book = await synced_book(server, exchange)
             assert_same_book(server, book)
@@ -463,7 +463,7 @@ def test_ws_protocol_acks_and_consecutive_update_ids() -> None:
                 await ws.send_str(
                     json.dumps({"method": "UNSUBSCRIBE", "params": ["ethusdt@depth@100ms"], "id": 10})
                 )
-                answers = {}
+                answers: dict[Any, Any] = {}
                 while len(answers) < 3:
                     message = json.loads(await asyncio.wait_for(ws.receive_str(), 3))
                     if "id" in message:
