@@ -11,15 +11,28 @@ from __future__ import annotations
 import logging
 import os
 import tomllib
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from terminal.errors import ConfigError
 from terminal.market.endpoints import REST_SCHEMES, WS_SCHEMES, check_base
 from terminal.market.timeframes import TIMEFRAMES
+
+if TYPE_CHECKING:
+    from terminal.trading.paper import PaperSettings
+    from terminal.trading.risk import RiskLimits
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +103,128 @@ class ChartSettings(_Section):
     initial_candles: int = Field(default=300, ge=20, le=5000, description="Candles in view on open")
 
 
+def _toml_number(value: Decimal) -> int | float | str:
+    """A Decimal as TOML writes numbers: an integer or a float when either
+    holds it exactly, else its text (which reads back as the same Decimal)."""
+    if value == value.to_integral_value():
+        return int(value)
+    as_float = float(value)
+    return as_float if Decimal(repr(as_float)) == value else str(value)
+
+
+#: money in the config: read from a TOML number or string, exact as a Decimal,
+#: written back as a number (``model_dump(mode="json")`` would write a string)
+Money = Annotated[Decimal, Field(allow_inf_nan=False), PlainSerializer(_toml_number, when_used="json")]
+
+
+class SymbolRiskSettings(_Section):
+    """Tighter (or looser) limits for one symbol; a rule left out takes the account's."""
+
+    max_order_notional: Money | None = Field(default=None, gt=0)
+    max_position_notional: Money | None = Field(default=None, gt=0)
+    max_position_base: Money | None = Field(default=None, gt=0)
+    price_band_pct: Money | None = Field(default=None, gt=0, le=100)
+
+
+class RiskSettings(_Section):
+    """An account's risk rules (``terminal.trading.risk.RiskLimits``, docs/trading.md).
+
+    0 turns a rule off: TOML has no "none", and a rule missing from the file
+    takes its default, so "off" must be a value that survives a save."""
+
+    max_order_notional: Money = Field(
+        default=Decimal(10_000), ge=0, description="largest order, in the order's quote currency; 0 = off"
+    )
+    max_position_notional: Money = Field(
+        default=Decimal(0), ge=0, description="largest position per symbol, in quote at the mid; 0 = off"
+    )
+    max_position_base: Money = Field(
+        default=Decimal(0), ge=0, description="largest position per symbol, in base currency; 0 = off"
+    )
+    price_band_pct: Money = Field(
+        default=Decimal(5), ge=0, le=100, description="limit prices within this % of the mid; 0 = off"
+    )
+    max_open_orders: int = Field(default=50, ge=0, description="open orders across the account; 0 = off")
+    daily_loss_limit: Money = Field(
+        default=Decimal(0), ge=0, description="no new buys after losing this much today (UTC); 0 = off"
+    )
+    symbols: dict[str, SymbolRiskSettings] = Field(default_factory=dict, description="per-symbol overrides")
+
+    def limits(self) -> RiskLimits:
+        """The rules as the risk checks take them (0 becomes "no limit")."""
+        from terminal.trading.risk import RiskLimits, SymbolRiskLimits
+
+        def on(value: Decimal) -> Decimal | None:
+            return value if value > 0 else None
+
+        return RiskLimits(
+            max_order_notional=on(self.max_order_notional),
+            max_position_notional=on(self.max_position_notional),
+            max_position_base=on(self.max_position_base),
+            price_band_pct=on(self.price_band_pct),
+            max_open_orders=self.max_open_orders or None,
+            daily_loss_limit=on(self.daily_loss_limit),
+            symbols={s: SymbolRiskLimits(**o.model_dump()) for s, o in self.symbols.items()},
+        )
+
+
+class PaperTradingSettings(_Section):
+    """The paper account every market has (``terminal.trading.paper.PaperSettings``).
+    A saved paper account keeps the balances it has; these apply to a new one
+    and to a reset."""
+
+    start_balances: dict[str, Money] = Field(
+        default_factory=lambda: {"USDT": Decimal(10_000)}, description="what a new or reset account holds"
+    )
+    maker_fee: Money = Field(default=Decimal("0.001"), ge=Decimal("-0.01"), le=Decimal("0.1"))
+    taker_fee: Money = Field(default=Decimal("0.001"), ge=0, le=Decimal("0.1"))
+    pnl_currency: str = Field(default="USDT", min_length=1, description="daily PnL is counted in it")
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+
+    @field_validator("start_balances")
+    @classmethod
+    def _not_negative(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for currency, amount in value.items():
+            if not currency.strip():
+                raise ValueError("a currency name is empty")
+            if amount < 0:
+                raise ValueError(f"the start balance of {currency} must be zero or more")
+        return value
+
+    def paper_settings(self) -> PaperSettings:
+        from terminal.trading.paper import PaperSettings
+
+        return PaperSettings(
+            start_balances=dict(self.start_balances),
+            maker_fee=self.maker_fee,
+            taker_fee=self.taker_fee,
+            pnl_currency=self.pnl_currency,
+        )
+
+
+class LiveTradingSettings(_Section):
+    """What one exchange account (by its name in ``accounts``) trades with."""
+
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+
+
+class TradingSettings(_Section):
+    confirm_orders: bool = Field(default=True, description="show each order as it will be sent, and ask")
+    hotkeys_enabled: bool = Field(default=False, description="keyboard trading (buy, sell, flatten, ...)")
+    paper: PaperTradingSettings = Field(default_factory=PaperTradingSettings)
+    live: dict[str, LiveTradingSettings] = Field(
+        default_factory=dict, description="per exchange account, by its name"
+    )
+
+    def risk_limits(self, account: str, kind: Literal["paper", "live"]) -> RiskLimits:
+        """The risk rules of a paper account (all share ``paper.risk``) or of
+        the live account ``account`` (its own, else the defaults)."""
+        if kind == "paper":
+            return self.paper.risk.limits()
+        live = self.live.get(account)
+        return (live.risk if live is not None else RiskSettings()).limits()
+
+
 class Settings(_Section):
     theme: Literal["dark", "light"] = "dark"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -101,6 +236,7 @@ class Settings(_Section):
         default_factory=dict, description="Action id -> key sequence, overriding the defaults"
     )
     accounts: list[AccountSettings] = Field(default_factory=list)
+    trading: TradingSettings = Field(default_factory=TradingSettings)
 
     @model_validator(mode="after")
     def _known_exchange(self) -> Settings:
@@ -110,6 +246,10 @@ class Settings(_Section):
         if self.market.exchange not in (SIMULATED, *names):
             known = ", ".join([SIMULATED, *names])
             raise ValueError(f"market.exchange '{self.market.exchange}' is not an account (known: {known})")
+        for name in self.trading.live:
+            if name not in names:
+                known = ", ".join(names) or "none yet"
+                raise ValueError(f"trading.live.{name} is not an account (known: {known})")
         return self
 
     def account(self, name: str) -> AccountSettings | None:

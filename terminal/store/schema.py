@@ -17,7 +17,7 @@ Times are UTC milliseconds since the epoch, as ccxt gives them. Ranges named
 
 from __future__ import annotations
 
-from sqlalchemy import Column, LargeBinary, MetaData, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, MetaData, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 #: every table of the history database
@@ -153,3 +153,39 @@ class BacktestRun(SQLModel, table=True):
     cash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     trades: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     open_trade: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class PaperAccountState(SQLModel, table=True):
+    """A paper account as ``PaperAccount.to_dict()`` gives it, saved after each
+    change (at most every half second) and when the terminal closes (revision
+    0005). One row per account name ("simulated", or an exchange account's
+    name); ``state`` is JSON text with Decimals as strings."""
+
+    __tablename__ = "paper_account"
+
+    account: str = Field(primary_key=True)
+    state: str
+    updated_ms: int
+
+
+class TradingJournalEntry(SQLModel, table=True):
+    """The audit trail of trading (revision 0005): every order intent, risk
+    and validation result, request, exchange (or paper) response, fill,
+    cancel, error and account reset, oldest first by ``id``.
+
+    ``kind`` is one of intent, check, request, response, fill, cancel, error,
+    reset; ``broker`` is paper or live; ``payload`` is JSON text holding orders
+    and answers, never keys (``terminal.trading.journal``). Written by
+    ``TradingJournal`` in batches."""
+
+    __tablename__ = "trading_journal"
+    __table_args__ = (Index("ix_trading_journal_account_ts", "account", "ts_ms"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ts_ms: int
+    account: str
+    broker: str
+    kind: str
+    client_order_id: str | None = Field(default=None, index=True)
+    symbol: str | None = None
+    payload: str

@@ -1,5 +1,6 @@
-"""After a session with keys, no secret is in the logs, the config or any
-other file the terminal wrote, nor in any error text a user could see.
+"""After a session with keys, no secret is in the logs, the config, the
+trading journal or any other file the terminal wrote, nor in any error text
+a user could see.
 
 Keys go through the real keyring (this test runs inside scripts/with-keyring),
 the real ccxt.pro.binance class signs real requests to the loopback server,
@@ -10,18 +11,24 @@ talkative.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from terminal.config import AccountSettings, ConfigStore
 from terminal.credentials import ApiKey, CredentialStore
-from terminal.errors import AuthenticationFailedError, describe
+from terminal.errors import AuthenticationFailedError, OrderInvalidError, describe
 from terminal.logs import setup_logging
 from terminal.market.ccxt_source import CcxtSource
 from terminal.market.session import MarketSession
+from terminal.store.candles import CandleStore
+from terminal.trading import AmountUnit, OrderIntent, OrderSide, OrderType
+from terminal.trading.journal import TradingJournal
+from terminal.trading.paper_broker import PaperBroker
 from tests.loopback.binance import LoopbackBinance
 
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
@@ -43,6 +50,8 @@ def test_no_secret_in_logs_config_or_errors_after_a_keyed_session(tmp_path: Path
     setup_logging(data_dir / "logs", "DEBUG")
     logging.getLogger("ccxt").setLevel(logging.DEBUG)
     seen_errors: list[str] = []
+    journal_kinds: list[str] = []
+    journal_text: list[str] = []
 
     async def scenario() -> None:
         server = LoopbackBinance(seed=2, history_days=1, pump_interval=0.05)
@@ -69,6 +78,23 @@ def test_no_secret_in_logs_config_or_errors_after_a_keyed_session(tmp_path: Path
             balance = await source.fetch_balance()
             assert balance["free"], "the signed call worked"
             logging.getLogger("test").info("loaded %r, using %s for %s", keys, keys.secret, keys.api_key)
+
+            # Paper trading on the keyed session, journalled into the history file.
+            history = CandleStore(data_dir / "history.sqlite")
+            broker = PaperBroker(session, account="loopback", store=history)
+            await broker.start()
+            for _ in range(200):
+                if len(session.book.ask_price):
+                    break
+                await asyncio.sleep(0.05)
+            spend = OrderIntent("BTC/USDT", OrderSide.BUY, OrderType.MARKET, Decimal(100), AmountUnit.QUOTE)
+            assert (await broker.submit(spend)).filled > 0
+            with pytest.raises(OrderInvalidError):  # a refusal is journalled too
+                await broker.submit(OrderIntent("BTC/USDT", OrderSide.SELL, OrderType.MARKET, Decimal(50)))
+            await broker.close()
+            journal_kinds.extend(e.kind for e in TradingJournal(history).entries())
+            journal_text.append(json.dumps([e.to_dict() for e in TradingJournal(history).entries()]))
+            history.close()
             await asyncio.sleep(1.0)
             await session.close()
 
@@ -101,3 +127,8 @@ def test_no_secret_in_logs_config_or_errors_after_a_keyed_session(tmp_path: Path
             assert secret.encode() not in content, f"a secret was written to {path}"
     for text in seen_errors:
         assert SECRET not in text and WRONG_SECRET not in text
+    # the journal holds the orders (so its lack of keys means something), and no key
+    assert {"intent", "check", "request", "response", "fill"} <= set(journal_kinds)
+    assert any(p.name == "history.sqlite" for p in written)
+    for text in journal_text:
+        assert API_KEY not in text and SECRET not in text and WRONG_SECRET not in text

@@ -199,3 +199,39 @@ def test_a_revision_3_file_upgrades_to_head_keeping_its_candles_and_sync_rows(tm
             assert (gap.first_missing_ts, gap.last_missing_ts, gap.checked_ms) == (T0 - DAY, T0 - 1, 7)
     with sqlite3.connect(path) as conn:  # revision 0004's table is there, empty
         assert conn.execute("SELECT count(*) FROM backtest_run").fetchone() == (0,)
+
+
+def test_a_revision_4_file_upgrades_to_head_keeping_its_candles_and_backtest_runs(tmp_path: Path) -> None:
+    from terminal.backtest.run_store import RunStore
+    from terminal.backtest.runner import run_backtest
+    from terminal.trading.journal import TradingJournal
+    from terminal.trading.paper_store import PaperAccountStore
+
+    path = tmp_path / "history.sqlite"
+    data = sample(3000)
+    result = run_backtest(data, "sma_cross", {"fast": 10, "slow": 20})
+    with CandleStore(path) as store:
+        store.write("binance", "BTC/USDT", "1m", data)
+        run_id = RunStore(store).save(result, exchange="binance", symbol="BTC/USDT", timeframe="1m")
+    migrations.downgrade(opener(path), "0004")  # the file as the previous release left it
+    assert revision_of(path) == "0004"
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "backtest_run" in tables and not {"paper_account", "trading_journal"} & tables
+
+    with CandleStore(path) as store:
+        assert revision_of(path) == migrations.HEAD == "0005"
+        back = store.read("binance", "BTC/USDT", "1m")
+        assert np.array_equal(back.ts, data.ts) and np.array_equal(back.close, data.close)
+        assert store.verify() == []
+        saved = RunStore(store).load(run_id)
+        assert saved.summary.strategy == "sma_cross" and saved.summary.bars == len(data)
+        assert np.array_equal(saved.result.equity, result.equity)
+        # revision 0005's tables are there and work next to the old rows
+        states = PaperAccountStore(store)
+        assert states.load("simulated") is None
+        states.save("simulated", '{"format": 1}', 1)
+        assert states.load("simulated") == '{"format": 1}'
+        journal = TradingJournal(store)
+        journal.record("reset", "simulated", {"why": "first start after the upgrade"})
+        assert [e.kind for e in journal.entries()] == ["reset"]

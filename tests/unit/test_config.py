@@ -259,3 +259,82 @@ def test_a_wrong_account_setting_is_named_in_plain_words(change: tuple[str, str]
 
     with pytest.raises(ConfigError, match=message):
         parse_settings(ACCOUNT.replace(*change))
+
+
+# -- trading ---------------------------------------------------------------------
+
+
+def test_trading_defaults_confirm_orders_and_guard_against_fat_fingers() -> None:
+    from decimal import Decimal
+
+    from terminal.trading import PaperSettings, RiskLimits
+
+    trading = Settings().trading
+    assert trading.confirm_orders is True and trading.hotkeys_enabled is False
+    assert trading.paper.paper_settings() == PaperSettings()  # 10,000 USDT, 0.1% maker and taker
+    limits = trading.risk_limits("simulated", "paper")
+    assert limits == RiskLimits(max_order_notional=Decimal(10_000))  # else the core's defaults
+    assert (limits.price_band_pct, limits.max_open_orders, limits.daily_loss_limit) == (Decimal(5), 50, None)
+    assert trading.risk_limits("binance-main", "live") == limits  # a live account without its own
+
+
+def test_trading_settings_round_trip_with_rules_turned_off_and_per_account_limits(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from terminal.config import AccountSettings, LiveTradingSettings, RiskSettings, SymbolRiskSettings
+
+    path = tmp_path / "config.toml"
+    store = ConfigStore(path)
+    store.settings.accounts = [AccountSettings(name="binance-main", exchange="binance")]
+    trading = store.settings.trading
+    trading.confirm_orders = False
+    trading.paper.start_balances = {"USDT": Decimal("2500.5"), "BTC": Decimal("0.25")}
+    trading.paper.taker_fee = Decimal("0.00075")
+    trading.paper.risk = RiskSettings(
+        price_band_pct=Decimal(0),  # off
+        max_open_orders=0,  # off
+        daily_loss_limit=Decimal(300),
+        symbols={"BTC/USDT": SymbolRiskSettings(max_order_notional=Decimal(2000))},
+    )
+    trading.live = {"binance-main": LiveTradingSettings(risk=RiskSettings(max_order_notional=Decimal(500)))}
+
+    assert store.save()
+    on_disk = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert on_disk["trading"]["paper"]["taker_fee"] == 0.00075  # numbers in the file, not strings
+    assert on_disk["trading"]["paper"]["risk"]["price_band_pct"] == 0
+    reloaded = ConfigStore(path)
+
+    assert reloaded.problem is None and reloaded.settings == store.settings
+    paper = reloaded.settings.trading.risk_limits("simulated", "paper")
+    assert paper.price_band_pct is None and paper.max_open_orders is None  # "off" survived the save
+    assert paper.daily_loss_limit == Decimal(300)
+    assert paper.for_symbol("BTC/USDT").max_order_notional == Decimal(2000)
+    assert paper.for_symbol("ETH/USDT").max_order_notional == Decimal(10_000)
+    live = reloaded.settings.trading.risk_limits("binance-main", "live")
+    assert live.max_order_notional == Decimal(500) and live.price_band_pct == Decimal(5)
+    settings = reloaded.settings.trading.paper.paper_settings()
+    assert settings.start_balances == {"USDT": Decimal("2500.5"), "BTC": Decimal("0.25")}
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        ("[trading]\nconfirm_orders = 'maybe'\n", "trading.confirm_orders"),
+        ("[trading.paper]\nmaker_fee = 0.5\n", "trading.paper.maker_fee"),
+        ("[trading.paper]\ntaker_fee = -0.001\n", "trading.paper.taker_fee"),
+        ("[trading.paper.start_balances]\nUSDT = -10\n", "the start balance of USDT must be zero or more"),
+        ("[trading.paper.risk]\nprice_band_pct = 150\n", "trading.paper.risk.price_band_pct"),
+        ("[trading.paper.risk]\nmax_order_notional = 'lots'\n", "trading.paper.risk.max_order_notional"),
+        ("[trading.paper.risk]\nmax_fingers = 3\n", "trading.paper.risk.max_fingers"),
+        ("[trading.live.nope.risk]\nmax_open_orders = 3\n", "trading.live.nope is not an account"),
+    ],
+)
+def test_a_wrong_trading_setting_is_named_in_plain_words(tmp_path: Path, toml: str, named: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(toml, encoding="utf-8")
+
+    store = ConfigStore(path)
+
+    assert store.problem is not None and named in store.problem
+    assert store.settings == Settings() and not store.writable  # defaults, and the file is kept
+    assert path.read_text(encoding="utf-8") == toml
