@@ -54,11 +54,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="print seconds from launch to candles on screen, then quit",
     )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this build end to end (offscreen, temporary folders), print the results, then quit",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.self_test:  # runs main() itself, in temporary folders (terminal/self_test.py)
+        from terminal.self_test import run_self_test
+
+        return run_self_test()
     paths = resolve_paths(args.config_dir, args.data_dir)
     paths.ensure()
     config = ConfigStore(paths.config_file)
@@ -153,8 +162,12 @@ def main(argv: list[str] | None = None) -> int:
             window.show_history_problem()
         if problem:
             window.notice.show_message(problem)
+        paper_brokers.manage(window)
         return window
 
+    from terminal.ui.trading.paper_brokers import PaperBrokers
+
+    paper_brokers = PaperBrokers(settings, history_file.writable)
     windows = WindowSet(make_window)
 
     async def run_windows() -> None:

@@ -46,6 +46,37 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("layout.reset", "Reset layout", "View", ("Ctrl+Shift+R",)),
     ActionSpec("view.fullscreen", "Full screen", "View", ("F11",)),
     ActionSpec("view.theme", "Switch dark / light theme", "View", ("Ctrl+Shift+T",)),
+    ActionSpec("trade.quick_ticket", "Quick order ticket (Enter sends, Esc closes)", "Trading", ("F9",)),
+    ActionSpec("trade.focus_ticket", "Go to the order ticket", "Trading", ("F8",)),
+    ActionSpec("trade.buy_market", "Buy at market, the ticket's amount", "Trading", ("Alt+B",)),
+    ActionSpec("trade.sell_market", "Sell at market, the ticket's amount", "Trading", ("Alt+S",)),
+    ActionSpec(
+        "trade.buy_bid", "Buy limit at the best bid (join), the ticket's amount", "Trading", ("Alt+Shift+B",)
+    ),
+    ActionSpec(
+        "trade.sell_ask",
+        "Sell limit at the best ask (join), the ticket's amount",
+        "Trading",
+        ("Alt+Shift+S",),
+    ),
+    ActionSpec("trade.cancel_all", "Cancel all open orders", "Trading", ("Alt+X",)),
+    ActionSpec(
+        "trade.flatten", "Flatten: sell the position on screen at market", "Trading", ("Alt+Shift+F",)
+    ),
+)
+
+#: Actions that send or cancel orders: they do nothing unless the config's
+#: ``trading.hotkeys_enabled`` is on (off by default), and even then they go
+#: through the order confirmation when ``trading.confirm_orders`` is on.
+TRADING_HOTKEYS = frozenset(
+    {
+        "trade.buy_market",
+        "trade.sell_market",
+        "trade.buy_bid",
+        "trade.sell_ask",
+        "trade.cancel_all",
+        "trade.flatten",
+    }
 )
 
 ACTIONS_BY_ID = {a.id: a for a in ACTIONS}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -52,16 +52,19 @@ from terminal.ui.status import FeedStatusBar
 from terminal.ui.sync_indicator import SyncIndicator
 from terminal.ui.tape_view import TapeView
 from terminal.ui.theme import THEMES, apply_theme
+from terminal.ui.trading.desk import TradingDesk
+from terminal.ui.trading.hotkeys import mark_off_keys
 from terminal.ui.watchlist import WatchlistModel, WatchlistView
 from terminal.ui.window_menus import build_menus_and_toolbar, window_handlers
 
 if TYPE_CHECKING:
+    from terminal.trading.broker import Broker
     from terminal.ui.backtest.panel import BacktestPanel
     from terminal.ui.data_manager import DataManager
 
 log = logging.getLogger(__name__)
 
-LAYOUT_VERSION = 1  # bump when docks are added or renamed: old saved states are then ignored
+LAYOUT_VERSION = 2  # bump when docks are added or renamed: old saved states are then ignored
 DEFAULT_SIZE = (1280, 800)
 
 
@@ -98,6 +101,12 @@ class MainWindow(QMainWindow):
         # Set by the window set when there is one: open another window, close them all.
         self.on_new_window: Callable[[], object] | None = None
         self.on_quit: Callable[[], object] | None = None
+        # Set by the app: called with each new session after a market switch, to give
+        # the window that market's broker (set_broker); the old one is dropped first.
+        self.on_session_changed: Callable[[MarketSession], object] | None = None
+        # Set by the app: awaited as the window closes, after the trading panels let go of
+        # the broker and before the session stops (the app closes the broker here).
+        self.on_shutdown: Callable[[], Awaitable[object]] | None = None
         self.config = config
         self.settings = config.settings
         self.paths = paths
@@ -146,6 +155,17 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["watchlist"], self.docks["trades"]], [170, 400], Qt.Orientation.Vertical)
         self.resizeDocks([self.docks["watchlist"], self.docks["book"]], [280, 260], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["log"]], [120], Qt.Orientation.Vertical)
+        # Trading (bound to an account by set_broker): the ticket under the book,
+        # open orders, positions and fills tabbed beside the log.
+        self.trading = TradingDesk(self)
+        right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+        self.trading_docks = {
+            "ticket": self._dock("Order ticket", self.trading.ticket, right),
+            "orders": self._dock("Orders", self.trading.orders, bottom),
+            "positions": self._dock("Positions", self.trading.positions, bottom),
+            "fills": self._dock("Fills", self.trading.fills, bottom),
+        }
+        self._arrange_trading_docks()
 
         self.status = FeedStatusBar(session.health, self.theme)
         self.setStatusBar(self.status)
@@ -185,6 +205,20 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
+    def _arrange_trading_docks(self) -> None:
+        docks = self.trading_docks
+        self.splitDockWidget(self.docks["book"], docks["ticket"], Qt.Orientation.Vertical)
+        self.splitDockWidget(self.docks["log"], docks["orders"], Qt.Orientation.Horizontal)
+        self.tabifyDockWidget(docks["orders"], docks["positions"])
+        self.tabifyDockWidget(docks["orders"], docks["fills"])
+        docks["orders"].raise_()
+        self.resizeDocks([self.docks["log"], docks["orders"]], [420, 860], Qt.Orientation.Horizontal)
+
+    def set_broker(self, broker: Broker | None) -> None:
+        """Trade through ``broker`` (the account of this window's market; None: no trading).
+        The caller owns it: it starts it before and closes it after."""
+        self.trading.set_broker(broker)
+
     # -- lifecycle ----------------------------------------------------------------
     async def run(self) -> None:
         """Start the market session and keep it until the window closes, then shut it down
@@ -201,6 +235,12 @@ class MainWindow(QMainWindow):
             await self.data_manager.shutdown()
         if self.backtest is not None:  # its runs, reads and saves end first
             await self.backtest.shutdown()
+        await self.trading.shutdown()  # orders under way get their answers first
+        if self.on_shutdown is not None:
+            try:
+                await self.on_shutdown()
+            except Exception as exc:  # noqa: BLE001 - the window must still close its market
+                log.error("Closing the trading account failed: %s", describe(exc, detailed=True))
         await self._stop_session()
 
     def _start(self, symbol: str, timeframe: str) -> None:
@@ -256,9 +296,10 @@ class MainWindow(QMainWindow):
         if self.isFullScreen():
             self.showNormal()
         self.restoreState(self._default_state, LAYOUT_VERSION)
-        for dock in self.docks.values():
+        for dock in [*self.docks.values(), *self.trading_docks.values()]:
             dock.setFloating(False)
             dock.show()
+        self.trading_docks["orders"].raise_()
         log.info("Layout reset to the default.")
 
     def toggle_fullscreen(self) -> None:
@@ -335,12 +376,15 @@ class MainWindow(QMainWindow):
             old_bridge.deleteLater()  # the old session is closed: it notifies no more
             self._bind(session, symbol)
             self.settings.market.exchange = self.exchange = exchange
+            if self.on_session_changed is not None:
+                self.on_session_changed(session)
             self.notice.hide()
             self._start(symbol, self._requested()[1])
 
     def _bind(self, session: MarketSession, symbol: str) -> None:
         """Point every widget at ``session`` (still empty: it fills in as it starts)."""
         self.session = session
+        self.trading.set_broker(None)  # it traded the old market; the app gives the new one's
         self.bridge = FrameBridge(session, parent=self)
         self.bridge.changed.connect(self._on_changed)
         self._shown_symbol = ""
@@ -396,6 +440,7 @@ class MainWindow(QMainWindow):
         if topics & Topic.STATUS:
             self.status.refresh()
             self.refresh_feed_note()
+        self.trading.market_changed(topics)
 
     def refresh_feed_note(self) -> None:
         """Mark the chart while the feed is not live (also polled: staleness is
@@ -583,6 +628,7 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> ShortcutSheet:
         sheet = ShortcutSheet(self.actions_by_id, self)
+        mark_off_keys(sheet.table, self.trading.hotkeys_enabled())
         sheet.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         sheet.open()
         return sheet
@@ -610,6 +656,7 @@ class MainWindow(QMainWindow):
             self.data_manager.apply_theme(theme)
         if self.backtest is not None:
             self.backtest.apply_theme(theme)
+        self.trading.apply_theme(theme)
         self.watchlist_model.theme = theme
         self.watchlist_model.refresh(self.session.tickers)
         self.settings.theme = theme.name  # type: ignore[assignment]

@@ -4,15 +4,19 @@ Painted directly from the book's arrays (no item per level): each row shows
 price, size and cumulative size, with a translucent depth bar for the
 cumulative size and a stronger bar for the level's own size. Prices can be
 grouped into coarser steps. A click on a row emits its price (the order
-ticket will take it).
+ticket takes it). Levels where the account has orders of its own are marked
+(a triangle at the row's left edge; between two rows when the order's price
+lies between their levels).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QFontMetrics, QMouseEvent, QPainter, QPaintEvent
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPolygonF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from terminal.market.orderbook import Levels, OrderBook, decimals_for
@@ -42,6 +46,9 @@ class LadderCanvas(QWidget):
         self.size_decimals = 4
         self.paints = 0
         self._rows: list[tuple[QRectF, float]] = []
+        # The account's own resting orders: buy prices (bids), sell prices (asks).
+        self.own: dict[str, np.ndarray] = {"bids": np.empty(0), "asks": np.empty(0)}
+        self.own_marks: list[tuple[str, float, bool]] = []  # drawn: (side, price, on a level)
         self.setFont(monospace_font())
         self.setMinimumWidth(170)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -128,6 +135,7 @@ class LadderCanvas(QWidget):
                     f"{total:,.{sd}f}",
                 )
                 self._rows.append((row, price))
+            self._mark_own(p, side, levels, ask_top, spread_y, rh)
 
         spread_row = QRectF(0, spread_y, width, rh)
         p.fillRect(spread_row, theme.color("panel"))
@@ -148,6 +156,59 @@ class LadderCanvas(QWidget):
             spread_text,
         )
         p.end()
+
+    def set_own_orders(self, bids: Sequence[float], asks: Sequence[float]) -> None:
+        """Prices of the account's resting buy and sell orders, to mark on the ladder."""
+        own = {"bids": np.asarray(sorted(bids), dtype=np.float64), "asks": np.asarray(sorted(asks))}
+        if any(not np.array_equal(own[s], self.own[s]) for s in own):
+            self.own = own
+            self.update()
+
+    def _mark_own(
+        self, p: QPainter, side: str, levels: Levels, ask_top: float, spread_y: float, rh: int
+    ) -> None:
+        """Own orders on the ladder, in the accent colour: a row whose level holds one
+        (its group, when grouped) is outlined, with a notch at its left edge; an order
+        between two levels is a line between their rows, with the notch on it."""
+        if side == "asks":
+            self.own_marks = []
+        prices = self.own[side]
+        n = len(levels)
+        if not len(prices) or not n:
+            return
+        step = self.step
+        if step:  # the group an order belongs to, computed as OrderBook.levels groups
+            ratio = prices / step
+            prices = (np.floor(ratio + 1e-9) if side == "bids" else np.ceil(ratio - 1e-9)) * step
+        rows = levels.price
+        tolerance = abs(float(rows[0])) * 1e-9
+        accent = self.theme.color("accent")
+        width = self.width()
+        notch = rh * 0.3
+        for price in np.unique(prices):
+            # rows better than the order's price: a bid row above it, an ask row below it
+            better = int(
+                (rows > price + tolerance).sum() if side == "bids" else (rows < price - tolerance).sum()
+            )
+            exact = better < n and abs(float(rows[better]) - price) <= tolerance
+            if not exact and better >= n:
+                continue  # deeper than the rows shown
+            if side == "bids":
+                top = spread_y + rh + better * rh
+            else:
+                top = ask_top + (n - 1 - better) * rh + (0 if exact else rh)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(accent)
+            if exact:
+                p.drawRect(QRectF(0.5, top + 0.5, width - 1.0, rh - 1.0))
+                y = top + rh / 2
+            else:
+                p.fillRect(QRectF(0, top - 1, width, 2), accent)
+                y = top
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(accent)
+            p.drawPolygon(QPolygonF([QPointF(0, y - notch), QPointF(notch, y), QPointF(0, y + notch)]))
+            self.own_marks.append((side, float(price), exact))
 
     def sizeHint(self) -> QSize:
         fm = QFontMetrics(self.font())
@@ -181,9 +242,13 @@ def _rows(side: str, levels: Levels) -> list[LadderRow]:
 class OrderBookView(QWidget):
     """The ladder with a price-grouping selector above it."""
 
+    #: a row was clicked: its price (the order ticket takes it)
+    price_clicked = Signal(float)
+
     def __init__(self, book: OrderBook, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.canvas = LadderCanvas(book, theme, self)
+        self.canvas.price_clicked.connect(self.price_clicked)
         self.grouping = QComboBox(self)
         self.grouping.setToolTip("Price grouping")
         self.grouping.currentIndexChanged.connect(self._on_grouping)
@@ -221,6 +286,9 @@ class OrderBookView(QWidget):
 
     def refresh(self) -> None:
         self.canvas.update()
+
+    def set_own_orders(self, bids: Sequence[float], asks: Sequence[float]) -> None:
+        self.canvas.set_own_orders(bids, asks)
 
     def apply_theme(self, theme: Theme) -> None:
         self.canvas.theme = theme

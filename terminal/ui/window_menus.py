@@ -36,6 +36,7 @@ def window_handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
         "layout.reset": w.reset_layout,
         "view.fullscreen": w.toggle_fullscreen,
         "view.theme": w.toggle_theme,
+        **w.trading.keys.handlers(),
     }
     for tf in TIMEFRAMES:
         handlers[f"timeframe.{tf}"] = partial(w.set_timeframe, tf)
@@ -69,8 +70,25 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     chart_menu.addSeparator()
     for name in ("chart.zoom_in", "chart.zoom_out", "chart.pan_left", "chart.pan_right", "chart.latest"):
         chart_menu.addAction(a[name])
+    trade_menu = menu.addMenu("&Trade")
+    trade_menu.addAction(a["trade.quick_ticket"])
+    trade_menu.addAction(a["trade.focus_ticket"])
+    trade_menu.addSeparator()
+    # Menu entries always ask first; the hotkeys of the same name follow the config.
+    for text, name, act in (
+        ("Cancel all open orders…", "trade.menu.cancel_all", lambda: w.trading.cancel_all(confirm=True)),
+        ("Flatten the position on screen…", "trade.menu.flatten", lambda: w.trading.flatten(confirm=True)),
+        ("Reset paper account…", "trade.menu.reset", lambda: w.trading.flow.reset_paper(w.trading.say)),
+    ):
+        action = QAction(text, w)
+        action.setObjectName(name)
+        action.triggered.connect(lambda _checked=False, act=act: act())
+        trade_menu.addAction(action)
     view_menu = menu.addMenu("&View")
     for dock in w.docks.values():
+        view_menu.addAction(dock.toggleViewAction())
+    view_menu.addSeparator()
+    for dock in w.trading_docks.values():
         view_menu.addAction(dock.toggleViewAction())
     view_menu.addSeparator()
     for name in ("view.theme", "view.fullscreen", "layout.reset"):

@@ -10,8 +10,10 @@ Limits keep the view sensible: at least ``MIN_CANDLES`` and at most
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pyqtgraph as pg
+from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
@@ -20,6 +22,7 @@ from terminal.market.candles import CandleSeries
 from terminal.market.orderbook import decimals_for
 from terminal.ui.chart.grid import ChartGrid, TickRecorder, TimeAxis
 from terminal.ui.chart.items import CandlestickItem, VolumeItem
+from terminal.ui.chart.order_lines import OrderLines
 from terminal.ui.chart.trade_marks import TradeMarks
 from terminal.ui.chart.visible import index_at, visible_price_range, visible_slice, visible_volume_max
 from terminal.ui.formatting import compact
@@ -49,6 +52,8 @@ class ChartWidget(QWidget):
     wants_older = Signal()
     #: another series is shown (symbol, timeframe or history): marks of another market must go
     series_changed = Signal()
+    #: Ctrl+click on the price pane: the price there (the order ticket takes it)
+    price_clicked = Signal(float)
 
     def __init__(
         self, theme: Theme = DARK, visible_candles: int = 300, parent: QWidget | None = None
@@ -116,6 +121,9 @@ class ChartWidget(QWidget):
         # A backtest's trades (terminal.ui.backtest puts them here); empty until then.
         self.trade_marks = TradeMarks()
         self.price_plot.addItem(self.trade_marks, ignoreBounds=True)
+        # The account's open orders (terminal.ui.trading puts them here); empty until then.
+        self.order_lines = OrderLines()
+        self.price_plot.addItem(self.order_lines, ignoreBounds=True)
 
         self.last_line = pg.InfiniteLine(
             angle=0,
@@ -137,6 +145,7 @@ class ChartWidget(QWidget):
 
         self.price_plot.getViewBox().sigXRangeChanged.connect(self._on_x_range)
         self._mouse_proxy = pg.SignalProxy(self.glw.scene().sigMouseMoved, rateLimit=60, slot=self._on_mouse)
+        self.glw.scene().sigMouseClicked.connect(self._on_click)
         self.apply_theme(theme)
 
     # -- data ----------------------------------------------------------------------
@@ -267,6 +276,7 @@ class ChartWidget(QWidget):
         self.trade_marks.set_colors(
             theme.color("up"), theme.color("down"), theme.color("accent"), theme.color("text")
         )
+        self.order_lines.set_colors(theme.color("up"), theme.color("down"))
         for plot in (self.price_plot, self.volume_plot):
             for name in ("right", "bottom"):
                 axis = plot.getAxis(name)
@@ -365,6 +375,19 @@ class ChartWidget(QWidget):
             self.hline.setPos(point.y())
         self._hover_index = index
         self._update_readout(index, point.y() if in_price else None)
+
+    def _on_click(self, event: MouseClickEvent) -> None:
+        """Ctrl+click on the price pane picks a price (a plain click stays a pan's)."""
+        pos = event.scenePos()
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        if not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            return
+        if not self.price_plot.sceneBoundingRect().contains(pos):
+            return
+        price = float(self.price_plot.getViewBox().mapSceneToView(pos).y())
+        if math.isfinite(price) and price > 0:
+            self.price_clicked.emit(price)
 
     def leaveEvent(self, event: object) -> None:
         self._hide_crosshair()

@@ -1,0 +1,134 @@
+"""The account's open orders over the price pane: a horizontal line at each
+order's price (solid for a limit, dashed for a stop's trigger) in the side's
+colour, with a small label ("BUY 0.01 @ 64,000.0"). An order above or below
+the prices in view keeps its label, pinned to that edge with an arrow, so
+no working order is ever out of sight. Labels that would overlap (orders
+close in price, several pinned to one edge) are moved apart.
+
+There are few open orders (the risk rules cap them at 50 by default), so the
+item keeps a plain list and draws each line; all drawing is in pixels (the
+painter's view transform is dropped after mapping the prices), so lines stay
+one pixel thick and labels keep their size at any zoom.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
+
+LABEL_PAD = 3.0  # pixels around a label's text
+LABEL_LEFT = 6.0  # pixels from the pane's left edge
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    price: float
+    buy: bool
+    label: str
+    stop: bool = False  # a stop's trigger price (dashed)
+
+
+class OrderLines(pg.GraphicsObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setZValue(8)  # over the candles and trade marks, under the crosshair
+        self.lines: list[OrderLine] = []
+        self._bounds = QRectF()
+        self._colors = (QColor("#26a69a"), QColor("#ef5350"))
+        self._font = QFont()
+        self._font.setPointSizeF(8.0)
+        self.drawn = 0  # lines drawn in view in the last paint (tests read them)
+        self.pinned = 0  # labels pinned to an edge in the last paint
+
+    def set_lines(self, lines: Sequence[OrderLine]) -> None:
+        new = list(lines)
+        if new != self.lines:
+            self.lines = new
+            self.viewRangeChanged()  # bounds before the view first moves
+            self.update()
+
+    def prices(self) -> list[float]:
+        return [line.price for line in self.lines]
+
+    def set_colors(self, up: QColor, down: QColor) -> None:
+        self._colors = (QColor(up), QColor(down))
+        self.update()
+
+    # -- geometry ------------------------------------------------------------------------
+    def viewRangeChanged(self) -> None:
+        # Lines span the view and labels stay inside it: the bounds are the view,
+        # taken here when it changes, never inside boundingRect() (lessons learned).
+        view = self.viewRect()
+        if view is None or not all(math.isfinite(v) for v in view.getRect()):
+            return
+        if view != self._bounds:
+            self.prepareGeometryChange()
+            self._bounds = QRectF(view)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(self._bounds)
+
+    # -- drawing -------------------------------------------------------------------------
+    def paint(self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        self.drawn = self.pinned = 0
+        view = self.viewRect()
+        if view is None or not self.lines:
+            return
+        to_px = p.transform()
+        left = to_px.map(QPointF(view.left(), view.top())).x()
+        right = to_px.map(QPointF(view.right(), view.top())).x()
+        top_px = min(to_px.map(QPointF(0, view.top())).y(), to_px.map(QPointF(0, view.bottom())).y())
+        bottom_px = max(to_px.map(QPointF(0, view.top())).y(), to_px.map(QPointF(0, view.bottom())).y())
+        metrics = QFontMetricsF(self._font)
+        height = metrics.height() + 2 * LABEL_PAD
+        p.save()
+        p.resetTransform()
+        p.setFont(self._font)
+        labels: list[tuple[float, str, QColor]] = []  # (y, text, colour), top to bottom
+        for line in sorted(self.lines, key=lambda item: -item.price):
+            color = self._colors[0 if line.buy else 1]
+            y = to_px.map(QPointF(0, line.price)).y()
+            text = line.label
+            if y < top_px or y > bottom_px:
+                # off the prices in view: pin the label to the nearest edge
+                above = y < top_px
+                text = ("▲ " if above else "▼ ") + text
+                y = top_px + height / 2 if above else bottom_px - height / 2
+                self.pinned += 1
+            else:
+                pen = QPen(color, 1, Qt.PenStyle.DashLine if line.stop else Qt.PenStyle.SolidLine)
+                p.setPen(pen)
+                p.drawLine(QPointF(left, y), QPointF(right, y))
+                self.drawn += 1
+            labels.append((y, text, color))
+        ys = _apart([y for y, _, _ in labels], height + 1, top_px + height / 2, bottom_px - height / 2)
+        for y, (_, text, color) in zip(ys, labels, strict=True):
+            width = metrics.horizontalAdvance(text) + 2 * LABEL_PAD
+            box = QRectF(left + LABEL_LEFT, y - height / 2, width, height)
+            p.fillRect(box, color)
+            p.setPen(QColor("#ffffff"))
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        p.restore()
+
+
+def _apart(ys: list[float], gap: float, low: float, high: float) -> list[float]:
+    """Label centres (ascending) moved the least so that none is closer than
+    ``gap`` to the next, kept within [low, high] where there is room: lines
+    close in price would otherwise print their labels over each other."""
+    out = list(ys)
+    for i in range(1, len(out)):  # push down what overlaps the label above
+        out[i] = max(out[i], out[i - 1] + gap)
+    if out and out[-1] > high:  # then back up from the bottom edge
+        out[-1] = high
+        for i in range(len(out) - 2, -1, -1):
+            out[i] = min(out[i], out[i + 1] - gap)
+    if out and out[0] < low:
+        shift = low - out[0]
+        out = [y + shift for y in out]
+    return out

@@ -1,0 +1,336 @@
+"""The trading desk of one window: binds the ticket, the quick ticket, the
+orders, positions and fills panels, the order lines on the chart and the
+marks in the book to the window's broker (``set_broker``) and to the market
+on screen (``market_changed``, from the window's frame bridge).
+
+Views are refreshed from the broker's state, never per event: the
+``AccountBridge`` says, at most ten times a second, what kind of thing
+changed. With no broker the ticket says so and sends nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer
+
+from terminal.errors import TerminalError, describe
+from terminal.market.orderbook import OrderBook
+from terminal.market.session import MarketSession, Topic
+from terminal.trading.balances import BalanceView
+from terminal.trading.broker import Broker
+from terminal.trading.money import ZERO, fmt
+from terminal.trading.orders import AmountUnit, Fill, Order, OrderIntent, OrderSide, OrderType
+from terminal.trading.positions import Position
+from terminal.ui.chart.order_lines import OrderLine
+from terminal.ui.theme import Theme
+from terminal.ui.trading.account_bridge import AccountBridge, AccountTopic
+from terminal.ui.trading.confirmation import Confirmation
+from terminal.ui.trading.fills_panel import FillsPanel
+from terminal.ui.trading.hotkeys import TradingKeys
+from terminal.ui.trading.order_flow import OrderFlow
+from terminal.ui.trading.order_words import base_of
+from terminal.ui.trading.orders_panel import OrdersPanel
+from terminal.ui.trading.positions_panel import PositionsPanel
+from terminal.ui.trading.quick_ticket import QuickTicket
+from terminal.ui.trading.ticket import OrderTicket
+from terminal.ui.trading.ticket_input import decimal_text
+
+if TYPE_CHECKING:
+    from terminal.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+_NO_BALANCES: Mapping[str, BalanceView] = {}
+_NO_POSITIONS: Mapping[str, Position] = {}
+_NO_PNL: Mapping[str, Decimal] = {}
+
+NO_BROKER = "No trading account is connected to this window: the ticket sends nothing."
+#: unrealised PnL moves with the market, not with account events: refresh it this often
+PNL_REFRESH_MS = 1000
+
+
+class TradingDesk(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.broker: Broker | None = None
+        theme = window.theme
+        self.ticket = OrderTicket(theme)
+        self.ticket.setObjectName("orderTicket")
+        self.orders = OrdersPanel(theme)
+        self.positions = PositionsPanel(theme)
+        self.fills = FillsPanel(theme)
+        self.confirmation = Confirmation(window, theme)
+        self.quick: QuickTicket | None = None  # made on first F9
+        self.bridge = AccountBridge(parent=self)
+        self.bridge.changed.connect(self._on_account)
+        self.flow = OrderFlow(lambda: self.broker, self.confirmation, self.confirm_orders, self.say)
+        self.flow.on_sent = self._on_sent
+        self.keys = TradingKeys(self)
+        self.symbol = ""  # the market the tickets trade (the chart's)
+        self._pnl_timer = QTimer(self)
+        self._pnl_timer.setInterval(PNL_REFRESH_MS)
+        self._pnl_timer.timeout.connect(self._refresh_positions)
+        self._pnl_timer.start()
+
+        self.ticket.send_requested.connect(lambda intent: self._send_from(self.ticket, intent))
+        self.orders.cancel_requested.connect(lambda cid: self.flow.cancel(cid, self.orders.say))
+        self.orders.amend_requested.connect(self.amend)
+        self.orders.cancel_all_requested.connect(lambda: self.cancel_all(confirm=True))
+        self.positions.flatten_requested.connect(lambda symbol: self.flatten(symbol, confirm=True))
+        self.positions.reset_requested.connect(lambda: self.flow.reset_paper(self.say))
+        window.book_view.price_clicked.connect(self.price_picked)
+        window.chart.price_clicked.connect(self.price_picked)
+        self.set_broker(None)
+
+    # -- settings (read when used: a changed config applies at once) --------------------------
+    def confirm_orders(self) -> bool:
+        return self.window.settings.trading.confirm_orders
+
+    def hotkeys_enabled(self) -> bool:
+        return self.window.settings.trading.hotkeys_enabled
+
+    def say(self, text: str, bad: bool = False) -> None:
+        """A line in the status bar (hotkeys, quick ticket, panels' results)."""
+        (log.warning if bad else log.info)("%s", text)
+        self.window.statusBar().showMessage(text, 10_000)
+
+    # -- binding --------------------------------------------------------------------------
+    def set_broker(self, broker: Broker | None) -> None:
+        """Trade through ``broker`` from now on (None: trade nothing)."""
+        self.broker = broker
+        self.bridge.attach(broker)
+        self.positions.set_paper(broker is not None and broker.kind == "paper")
+        self.symbol = ""  # rebinds the tickets
+        self._bind_tickets()
+        self.bridge.flush_now()
+
+    def market_changed(self, topics: Topic) -> None:
+        """The window's frame bridge: another symbol, or the book moved."""
+        if topics & (Topic.CANDLES_RELOAD | Topic.MARKETS) and self._session().symbol != self.symbol:
+            self._bind_tickets()
+            self._refresh_orders()
+        if topics & Topic.BOOK:
+            for ticket in self._tickets():
+                ticket.market_moved()
+
+    # What the broker holds, or nothing with no broker or while it cannot say
+    # (still loading, already closed): a panel then shows nothing, not a traceback.
+    def _read[T](self, read: Callable[[Broker], T], empty: T) -> T:
+        broker = self.broker
+        if broker is None:
+            return empty
+        try:
+            return read(broker)
+        except TerminalError as exc:
+            log.debug("The %s account could not be read: %s", broker.account, describe(exc))
+            return empty
+
+    def _balances(self) -> Mapping[str, BalanceView]:
+        return self._read(lambda b: b.balances(), _NO_BALANCES)
+
+    def _open_orders(self) -> list[Order]:
+        return self._read(lambda b: b.open_orders(), list[Order]())
+
+    def _positions(self) -> Mapping[str, Position]:
+        return self._read(lambda b: b.positions(), _NO_POSITIONS)
+
+    def _session(self) -> MarketSession:
+        return self.window.session
+
+    def _tickets(self) -> list[OrderTicket]:
+        return [self.ticket] + ([self.quick.ticket] if self.quick is not None else [])
+
+    def _bind_tickets(self) -> None:
+        session, broker = self._session(), self.broker
+        symbol = session.symbol
+        market = session.markets.get(symbol) if symbol else None
+        for ticket in self._tickets():
+            if broker is None:
+                ticket.unbind(NO_BROKER)
+            elif market is None:
+                ticket.unbind("Waiting for the market…")
+            else:
+                ticket.bind(
+                    symbol,
+                    market,
+                    self._book_of(symbol),
+                    self._free_for(ticket),
+                    f"{broker.kind} · {broker.account}",
+                )
+        self.symbol = symbol if broker is not None and market is not None else ""
+
+    def _book_of(self, symbol: str) -> Callable[[], OrderBook | None]:
+        """The window's book while it shows ``symbol`` (the session, and its book, change on a switch)."""
+
+        def book() -> OrderBook | None:
+            session = self._session()
+            return session.book if session.symbol == symbol else None
+
+        return book
+
+    def _free_for(self, ticket: OrderTicket) -> Callable[[], Mapping[str, Decimal]]:
+        def free() -> Mapping[str, Decimal]:
+            balances = {c: b.free for c, b in self._balances().items()}
+            replacing = ticket.replacing
+            if replacing is not None and replacing.hold and replacing.hold_currency:
+                # the replacement may use what the order it replaces holds (cancelled first)
+                currency = replacing.hold_currency
+                balances[currency] = balances.get(currency, ZERO) + replacing.hold
+            return balances
+
+        return free
+
+    # -- refreshing the views ------------------------------------------------------------------
+    def _on_account(self, topics: AccountTopic) -> None:
+        if topics & AccountTopic.ORDERS:
+            self._refresh_orders()
+        if topics & AccountTopic.FILLS:
+            self.fills.set_fills(self._read(lambda b: b.fills(), list[Fill]()))
+        if topics & (AccountTopic.POSITIONS | AccountTopic.BALANCES | AccountTopic.FILLS):
+            self._refresh_positions()
+            for ticket in self._tickets():
+                ticket.market_moved()
+
+    def _refresh_orders(self) -> None:
+        open_orders = self._open_orders()
+        self.orders.set_orders(sorted(open_orders, key=lambda o: o.created_ms, reverse=True))
+        shown = self._session().symbol
+        here = [o for o in open_orders if o.symbol == shown]
+        self.window.chart.order_lines.set_lines([_line_of(o) for o in here])
+        resting = [o for o in here if o.price is not None and (not o.type.is_stop or o.triggered)]
+        self.window.book_view.set_own_orders(
+            [float(o.price) for o in resting if o.side is OrderSide.BUY and o.price is not None],
+            [float(o.price) for o in resting if o.side is OrderSide.SELL and o.price is not None],
+        )
+        replacing = self.ticket.replacing
+        if replacing is not None and all(o.client_order_id != replacing.client_order_id for o in open_orders):
+            self.ticket.set_replacing(None)
+            self.ticket.show_outcome("The order being amended is no longer open.", ok=False)
+
+    def _refresh_positions(self) -> None:
+        self.positions.set_state(
+            self._positions(),
+            self._read(lambda b: b.unrealised_pnl(), _NO_PNL),
+            self._balances(),
+        )
+
+    # -- what the user does -----------------------------------------------------------------------
+    def _send_from(self, ticket: OrderTicket, intent: OrderIntent) -> None:
+        order = ticket.check.order
+        if order is None:
+            return
+        self.flow.send(intent, order, ticket, replacing=ticket.replacing)
+
+    def _on_sent(self, order: Order | None, ticket: OrderTicket, ok: bool) -> None:
+        self.bridge.flush_now()  # the user's own order: on screen without waiting for the next frame
+        if self.quick is not None and ticket is self.quick.ticket and order is not None and ok:
+            self.quick.close()  # done; what happened stays on the dock's ticket and the status bar
+            self.ticket.show_outcome(ticket.message.text(), ok=True)
+
+    def price_picked(self, price: float) -> None:
+        """A price clicked on the book or Ctrl+clicked on the chart goes to the ticket in use."""
+        quick = self.quick
+        target = quick.ticket if quick is not None and quick.isVisible() else self.ticket
+        target.set_price(price)
+
+    def amend(self, client_order_id: str) -> None:
+        open_orders = self._open_orders()
+        order = next((o for o in open_orders if o.client_order_id == client_order_id), None)
+        if order is None:
+            self.orders.say("That order is no longer open.", bad=True)
+            return
+        if order.symbol != self._session().symbol:
+            self.orders.say(
+                f"Open {order.symbol} on the chart to amend this order (its book is needed).", True
+            )
+            return
+        self.ticket.set_replacing(order)
+        self.focus_ticket()
+
+    def cancel_all(self, *, confirm: bool) -> None:
+        self.flow.cancel_all(None, self._report, confirm=confirm)
+
+    def flatten(self, symbol: str | None = None, *, confirm: bool) -> None:
+        """Sell the position of ``symbol`` (the one on screen by default) at market, reduce-only."""
+        broker = self.broker
+        symbol = symbol or self._session().symbol
+        if broker is None:
+            self.say(NO_BROKER, True)
+            return
+        if symbol != self._session().symbol:
+            self.say(f"Open {symbol} on the chart to flatten it: a market order needs its book.", True)
+            return
+        position = self._positions().get(symbol)
+        held = position.amount if position is not None else ZERO
+        if held <= 0:
+            self.say(f"There is no {symbol} position to flatten.", False)
+            return
+        free = self._balances().get(base_of(symbol))
+        amount = min(held, free.free if free is not None else ZERO)
+        if amount <= 0:
+            self.say(f"The {fmt(held)} held is set aside by open sell orders: cancel them first.", True)
+            return
+        self.keys.send_ticket(
+            confirm=confirm,
+            side=OrderSide.SELL,
+            type=OrderType.MARKET,
+            amount_text=decimal_text(amount),
+            unit=AmountUnit.BASE,
+            reduce_only=True,
+        )
+
+    def focus_ticket(self) -> None:
+        dock = self.ticket.parentWidget()
+        if dock is not None:
+            dock.show()
+            dock.raise_()
+        self.ticket.amount.setFocus()
+        self.ticket.amount.selectAll()
+
+    def open_quick_ticket(self) -> QuickTicket:
+        quick = self.quick
+        if quick is None:
+            self.quick = quick = QuickTicket(self.window, self.window.theme)
+            quick.ticket.send_requested.connect(lambda intent: self._send_from(quick.ticket, intent))
+            self._bind_tickets()
+        quick.ticket.set_input(self.ticket.input())
+        quick.ticket.clear_message()
+        quick.pop_up()
+        return quick
+
+    def _report(self, text: str, bad: bool) -> None:
+        self.orders.say(text, bad)
+        self.say(text, bad)
+
+    # -- looks and the end ---------------------------------------------------------------------------
+    def apply_theme(self, theme: Theme) -> None:
+        for widget in (self.ticket, self.orders, self.positions, self.fills, self.confirmation):
+            widget.apply_theme(theme)
+        if self.quick is not None:
+            self.quick.apply_theme(theme)
+        self.bridge.flush_now()
+
+    async def shutdown(self) -> None:
+        self._pnl_timer.stop()
+        if self.quick is not None:
+            self.quick.close()
+        await self.flow.shutdown()
+        self.bridge.attach(None)
+
+
+def _line_of(order: Order) -> OrderLine:
+    """An open order as a line on the chart: at its limit price, or at a stop's trigger."""
+    side = order.side.value.upper()
+    amount = fmt(order.remaining)
+    if order.type.is_stop and not order.triggered:
+        assert order.stop_price is not None
+        then = f" → {fmt(order.price)}" if order.price is not None else " → market"
+        label = f"STOP {side} {amount} @ {fmt(order.stop_price)}{then}"
+        return OrderLine(float(order.stop_price), order.side is OrderSide.BUY, label, stop=True)
+    price = order.price if order.price is not None else ZERO
+    return OrderLine(float(price), order.side is OrderSide.BUY, f"{side} {amount} @ {fmt(price)}")

@@ -1,0 +1,115 @@
+"""What a ticket holds, as typed, and its check against the market: the
+ticket's fields are read into an ``OrderIntent`` and run through
+``terminal.trading.validate`` (market precision and limits, the book, the
+free balances) on every keystroke. No Qt here.
+
+Empty fields are not complaints: a fresh ticket says nothing until a field
+is filled in, but it cannot be sent (``TicketCheck.missing`` names what is
+still wanted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from terminal.market.orderbook import OrderBook
+from terminal.trading.money import floor_to_step, to_decimal
+from terminal.trading.orders import AmountUnit, OrderIntent, OrderSide, OrderType, TimeInForce
+from terminal.trading.validation import FieldProblem, ValidatedOrder, parse_decimal, validate
+
+
+@dataclass(frozen=True)
+class TicketInput:
+    symbol: str
+    side: OrderSide = OrderSide.BUY
+    type: OrderType = OrderType.LIMIT
+    amount_text: str = ""
+    unit: AmountUnit = AmountUnit.BASE
+    price_text: str = ""
+    stop_text: str = ""
+    time_in_force: TimeInForce = TimeInForce.GTC
+    post_only: bool = False
+    reduce_only: bool = False
+
+    def with_(self, **changes: Any) -> TicketInput:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class TicketCheck:
+    intent: OrderIntent | None = None
+    order: ValidatedOrder | None = None
+    #: field -> the first problem's message (every field validate can name)
+    problems: dict[str, str] = field(default_factory=dict)
+    #: what must still be filled in before the order can go ("amount", "price", ...)
+    missing: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.order is not None
+
+
+def check_ticket(
+    ticket: TicketInput,
+    market: Mapping[str, Any],
+    *,
+    book: OrderBook | None,
+    balances: Mapping[str, Decimal] | None,
+) -> TicketCheck:
+    """Read and validate ``ticket``. The intent carries a fresh client order id
+    each time: the one actually sent is made when the user sends."""
+    problems: dict[str, str] = {}
+    missing: list[str] = []
+
+    def number(text: str, name: str) -> Decimal | None:
+        if not text.strip():
+            missing.append(name)
+            return None
+        value = parse_decimal(text, name)
+        if isinstance(value, FieldProblem):
+            problems.setdefault(name, value.message)
+            return None
+        return value
+
+    amount = number(ticket.amount_text, "amount")
+    price = number(ticket.price_text, "price") if ticket.type.has_price else None
+    stop = number(ticket.stop_text, "stop_price") if ticket.type.is_stop else None
+    if problems or missing or amount is None:
+        return TicketCheck(problems=problems, missing=tuple(missing))
+    intent = OrderIntent(
+        symbol=ticket.symbol,
+        side=ticket.side,
+        type=ticket.type,
+        amount=amount,
+        amount_unit=ticket.unit,
+        price=price,
+        stop_price=stop,
+        # a market order fills what it can at once: whatever the box says, it is IOC
+        time_in_force=ticket.time_in_force if ticket.type is not OrderType.MARKET else TimeInForce.GTC,
+        post_only=ticket.post_only and ticket.type.has_price,
+        reduce_only=ticket.reduce_only,
+    )
+    result = validate(intent, market, book=book, balance=balances)
+    if isinstance(result, ValidatedOrder):
+        return TicketCheck(intent=intent, order=result)
+    for problem in result:
+        problems.setdefault(problem.field, problem.message)
+    return TicketCheck(intent=intent, problems=problems)
+
+
+def price_on_tick(value: float, market: Mapping[str, Any]) -> Decimal:
+    """A price from the screen (a ladder row, a point on the chart: floats)
+    on the market's tick: the nearest valid price, as plain digits."""
+    price = to_decimal(value)
+    tick = to_decimal((market.get("precision") or {}).get("price") or 0)
+    if tick > 0:
+        price = floor_to_step(price + tick / 2, tick)
+    return price
+
+
+def decimal_text(value: Decimal) -> str:
+    """A Decimal as a field shows it: plain digits, no exponent, no grouping."""
+    return f"{value.normalize():f}"
