@@ -21,6 +21,7 @@ ever deleted: the user may open it read-only or ``move_aside`` it.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -32,6 +33,8 @@ from typing import TYPE_CHECKING
 from terminal.errors import DatabaseDamagedError, DatabaseLockedError, DatabaseTooNewError, StoreError
 from terminal.paths import AppPaths
 from terminal.store import migrations
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -275,6 +278,13 @@ class Database:
                     conn.execute("PRAGMA journal_mode = WAL")
             if revision != migrations.HEAD and not self.read_only:
                 self._upgrade()
+                if revision is None:
+                    log.info("Created the market history database %s", self.path)
+                else:
+                    log.info(
+                        "Brought the market history database up to date (schema %s -> %s): %s",
+                        revision, migrations.HEAD, self.path,
+                    )  # fmt: skip
         except BaseException:
             conn.close()
             raise

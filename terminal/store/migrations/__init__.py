@@ -20,6 +20,7 @@ models agree.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -79,6 +80,9 @@ def _run(connect: Connect, direction: str, revision: str) -> None:
     from sqlalchemy import create_engine, event
     from sqlalchemy.pool import NullPool
 
+    # alembic logs each revision at INFO; the user needs one line, not five
+    # (the store logs what was done), so its own chatter goes to WARNING.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     engine = create_engine("sqlite://", creator=connect, poolclass=NullPool)
     # pysqlite would run DDL outside any transaction; begin one ourselves,
     # taking the write lock at once (SQLAlchemy's documented recipe).
