@@ -211,3 +211,18 @@ class RiskCheckFailedError(TradingError):
 
 class OrderNotFoundError(TradingError):
     """No open order has this client order id (unknown, or already closed)."""
+
+
+class ClockSkewError(AuthenticationFailedError):
+    """The exchange refused a signed request's timestamp: this computer's clock
+    is off by more than the exchange allows (ccxt's ``InvalidNonce``)."""
+
+
+class OrderStatusUnknownError(TradingError):
+    """An order was sent, the answer was lost, and asking the exchange by its
+    client order id did not tell whether it exists: it may be live. The live
+    broker shows it as unknown and never sends it again by itself."""
+
+    def __init__(self, message: str, *, client_order_id: str, hint: str = "", detail: str = "") -> None:
+        super().__init__(message, hint=hint, detail=detail)
+        self.client_order_id = client_order_id
