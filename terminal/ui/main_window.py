@@ -71,6 +71,7 @@ DEFAULT_SIZE = (1280, 800)
 class MainWindow(QMainWindow):
     # made by build_menus_and_toolbar (terminal.ui.window_menus)
     accounts_action: QAction
+    live_action: QAction
     symbol_action: QAction
     timeframe_group: QActionGroup
 
@@ -107,6 +108,8 @@ class MainWindow(QMainWindow):
         # Set by the app: awaited as the window closes, after the trading panels let go of
         # the broker and before the session stops (the app closes the broker here).
         self.on_shutdown: Callable[[], Awaitable[object]] | None = None
+        # Set by the app: switch this window between paper and live trading.
+        self.on_live_requested: Callable[[bool], object] | None = None
         self.config = config
         self.settings = config.settings
         self.paths = paths
@@ -213,6 +216,20 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(docks["orders"], docks["fills"])
         docks["orders"].raise_()
         self.resizeDocks([self.docks["log"], docks["orders"]], [420, 860], Qt.Orientation.Horizontal)
+
+    def request_live(self, live: bool) -> None:
+        """The user asked to trade live (or back on paper) on this window's exchange."""
+        if self.on_live_requested is None:
+            self.show_live(False)
+            return
+        self.on_live_requested(live)
+
+    def show_live(self, live: bool) -> None:
+        """Show whether this window trades live (the Trade menu's check mark)."""
+        self.live_action.blockSignals(True)
+        self.live_action.setChecked(live)
+        self.live_action.blockSignals(False)
+        self.live_action.setEnabled(self.exchange != SIMULATED)
 
     def set_broker(self, broker: Broker | None) -> None:
         """Trade through ``broker`` (the account of this window's market; None: no trading).

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction, QActionGroup
 
 from terminal import APP_NAME
+from terminal.config import SIMULATED
 from terminal.market.timeframes import TIMEFRAMES
 
 if TYPE_CHECKING:
@@ -73,6 +74,14 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     trade_menu = menu.addMenu("&Trade")
     trade_menu.addAction(a["trade.quick_ticket"])
     trade_menu.addAction(a["trade.focus_ticket"])
+    trade_menu.addSeparator()
+    # Paper is every exchange's default; live needs the account's keys in the keyring.
+    w.live_action = QAction("Trade live on this exchange (keys from the keyring)", w)
+    w.live_action.setObjectName("trade.menu.live")
+    w.live_action.setCheckable(True)
+    w.live_action.setEnabled(w.exchange != SIMULATED)
+    w.live_action.toggled.connect(w.request_live)
+    trade_menu.addAction(w.live_action)
     trade_menu.addSeparator()
     # Menu entries always ask first; the hotkeys of the same name follow the config.
     for text, name, act in (

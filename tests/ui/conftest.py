@@ -37,6 +37,7 @@ from harness import SEED, Launch, Terminal
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
+from terminal.config import SIMULATED
 from terminal.logs import LogBuffer
 from terminal.market.session import MarketSession
 from terminal.paths import AppPaths
@@ -128,8 +129,9 @@ def launch(
         wait: bool = True,
         session: MarketSession | None = None,
         history_file: HistoryFile | None = None,
+        exchange: str = SIMULATED,
     ) -> AsyncIterator[Terminal]:
-        terminal = Terminal(app_paths, log_buffer, seed, loop_errors, session, history_file)
+        terminal = Terminal(app_paths, log_buffer, seed, loop_errors, session, history_file, exchange)
         windows.append(terminal.window)
         try:
             if wait:

@@ -15,7 +15,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QColor, QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-from terminal.config import ConfigStore
+from terminal.config import SIMULATED, ConfigStore
 from terminal.logs import LogBuffer
 from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
@@ -43,6 +43,7 @@ class Terminal:
         loop_errors: list[dict[str, Any]],
         session: MarketSession | None = None,
         history_file: HistoryFile | None = None,
+        exchange: str = SIMULATED,
     ) -> None:
         self.loop_errors = loop_errors
         self.paths = paths
@@ -63,6 +64,7 @@ class Terminal:
             buffer,
             history=lambda _name: session.store or held.writable(),
             history_file=held,
+            exchange=exchange,
         )
         if held.error is not None:
             self.window.show_history_problem()  # as terminal.app does

@@ -1,11 +1,13 @@
-"""Giving each window the paper account of the market it shows.
+"""Giving each window the account it trades: the paper account of the market
+it shows, or, when the user asks (Trade → Trade live), the live account with
+the keys from the keyring.
 
 One paper account per exchange account ("simulated", "binance-main", ...),
 saved in the history file. A window gets a ``PaperBroker`` on its session when
-it opens and again after each market switch (the old one is closed first).
-Two windows on the same exchange would save over each other's account, so
-the second one trades a separate paper account kept in memory only, and says
-so.
+it opens and again after each market switch (the old one is closed first;
+a switch always comes back to paper). Two windows on the same exchange would
+save over each other's account, so the second one trades a separate paper
+account kept in memory only, and says so.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from terminal.config import Settings
+from terminal.errors import TerminalError, describe
 
 if TYPE_CHECKING:
     from terminal.market.session import MarketSession
     from terminal.store.candles import CandleStore
-    from terminal.trading.paper_broker import PaperBroker
+    from terminal.trading.broker import Broker
     from terminal.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -31,7 +34,7 @@ class PaperBrokers:
     def __init__(self, settings: Settings, history_store: Callable[[], CandleStore | None]) -> None:
         self.settings = settings
         self.history_store = history_store  # blocks: the history file opens on first use
-        self.brokers: dict[MainWindow, PaperBroker] = {}
+        self.brokers: dict[MainWindow, Broker] = {}
         self._attaching: dict[MainWindow, set[asyncio.Task[None]]] = {}
 
     def manage(self, window: MainWindow) -> None:
@@ -39,7 +42,54 @@ class PaperBrokers:
         close it when the window shuts down."""
         window.on_session_changed = partial(self.attach, window)
         window.on_shutdown = partial(self.close, window)
+        window.on_live_requested = partial(self.request_live, window)
         self.attach(window, window.session)
+
+    def request_live(self, window: MainWindow, live: bool) -> None:
+        """Trade live on the window's exchange account (True) or go back to paper."""
+        task = asyncio.get_running_loop().create_task(self._switch_live(window, live), name="live broker")
+        tasks = self._attaching.setdefault(window, set())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def _switch_live(self, window: MainWindow, live: bool) -> None:
+        from terminal.trading.live_broker import LiveBroker
+
+        session = window.session
+        account = self.settings.account(window.exchange)
+        if not live or account is None:
+            if account is None and live:
+                window.notice.show_message("The simulated market has no live account: it trades on paper.")
+            window.show_live(False)
+            await self._attach(window, session)
+            return
+        broker = LiveBroker(
+            account,
+            credentials=window.credentials,
+            limits=self.settings.trading.risk_limits(account.name, "live"),
+            book=lambda symbol: session.book if symbol == session.symbol else None,
+            symbols=session.watchlist,
+        )
+        try:
+            await broker.start()
+        except TerminalError as exc:
+            await broker.close()
+            log.error("Live trading on %s did not start: %s", account.name, describe(exc, detailed=True))
+            window.notice.show_message(f"Live trading on {account.name} did not start: {exc.user_message()}")
+            window.show_live(False)
+            return
+        if window.session is not session:  # the market changed meanwhile: back to paper there
+            await broker.close()
+            window.show_live(False)
+            return
+        old = self.brokers.pop(window, None)
+        if old is not None:
+            await old.close()
+        self.brokers[window] = broker
+        window.set_broker(broker)
+        window.show_live(True)
+        log.warning("Live trading on %s: orders from this window are real.", account.name)
+        window.notice.show_message(f"Live trading on {account.name}: orders from this window are real.")
 
     def attach(self, window: MainWindow, session: MarketSession) -> None:
         task = asyncio.get_running_loop().create_task(self._attach(window, session), name="paper broker")
@@ -59,8 +109,9 @@ class PaperBrokers:
         old = self.brokers.pop(window, None)
         if old is not None:
             await old.close()
+        window.show_live(False)
         account = window.exchange
-        shared = any(w.exchange == account for w in self.brokers)
+        shared = any(w.exchange == account and b.kind == "paper" for w, b in self.brokers.items())
         store = None if shared else await asyncio.to_thread(self.history_store)
         trading = self.settings.trading
         broker = PaperBroker(
