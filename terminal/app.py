@@ -199,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
 
             QTimer.singleShot(int(args.screenshot_delay * 1000), shoot)
         await windows.wait_closed()
+        await paper_brokers.shutdown()
         history_file.close()
 
     # Ctrl+C in the shell closes the windows the normal way. Python only sees

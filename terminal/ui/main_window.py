@@ -59,6 +59,7 @@ from terminal.ui.window_menus import build_menus_and_toolbar, window_handlers
 
 if TYPE_CHECKING:
     from terminal.trading.broker import Broker
+    from terminal.trading.journal import TradingJournal
     from terminal.ui.backtest.panel import BacktestPanel
     from terminal.ui.data_manager import DataManager
 
@@ -110,6 +111,8 @@ class MainWindow(QMainWindow):
         self.on_shutdown: Callable[[], Awaitable[object]] | None = None
         # Set by the app: switch this window between paper and live trading.
         self.on_live_requested: Callable[[bool], object] | None = None
+        # Set by the app: the trading journal (every intent, check, request, fill).
+        self.journal_source: Callable[[], Awaitable[TradingJournal]] | None = None
         self.config = config
         self.settings = config.settings
         self.paths = paths
@@ -216,6 +219,27 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(docks["orders"], docks["fills"])
         docks["orders"].raise_()
         self.resizeDocks([self.docks["log"], docks["orders"]], [420, 860], Qt.Orientation.Horizontal)
+
+    def export_journal(self) -> None:
+        """Trade → Export trading journal: pick a file, write it off the GUI thread."""
+        source = self.journal_source
+        if source is None:
+            self.notice.show_message("There is no trading journal in this window.")
+            return
+        from terminal.ui.trading.journal_export import export_journal, journal_dialog
+
+        dialog = journal_dialog(self, self.paths.data_dir)
+
+        def chosen(path: str) -> None:
+            async def write() -> None:
+                await export_journal(await source(), path, self.notice.show_message)
+
+            task = asyncio.get_running_loop().create_task(write())
+            self._switches.add(task)
+            task.add_done_callback(self._switches.discard)
+
+        dialog.fileSelected.connect(chosen)
+        dialog.open()
 
     def request_live(self, live: bool) -> None:
         """The user asked to trade live (or back on paper) on this window's exchange."""

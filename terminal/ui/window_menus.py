@@ -88,6 +88,7 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
         ("Cancel all open orders…", "trade.menu.cancel_all", lambda: w.trading.cancel_all(confirm=True)),
         ("Flatten the position on screen…", "trade.menu.flatten", lambda: w.trading.flatten(confirm=True)),
         ("Reset paper account…", "trade.menu.reset", lambda: w.trading.flow.reset_paper(w.trading.say)),
+        ("Export trading journal…", "trade.menu.journal", w.export_journal),
     ):
         action = QAction(text, w)
         action.setObjectName(name)

@@ -7,6 +7,7 @@ keyring."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from harness import Launch
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog
 
 from terminal.credentials import ApiKey, CredentialStore
 from terminal.market.ccxt_source import CcxtSource
@@ -101,6 +104,19 @@ async def test_a_window_trades_live_with_keys_from_the_keyring_and_goes_back_to_
         on_server = [(v.client_order_id, v.status) for v in server.orders(API_KEY)]
         assert on_server == [(order.client_order_id, "NEW")], "exactly one order, with our client id"
         await t.until(lambda: window.trading.orders.model.row_total() == 1, "the order in the panel")
+
+        # the audit trail: Trade → Export trading journal
+        window.findChild(QAction, "trade.menu.journal").trigger()
+        dialog = window.findChild(QFileDialog)
+        assert dialog is not None and dialog.isVisible()
+        target = tmp_path / "journal.csv"
+        dialog.selectFile(str(target))
+        dialog.accept()
+        await t.until(lambda: "trading journal entries" in window.notice.label.text(), "the export")
+        rows = list(csv.DictReader(target.open()))
+        kinds = [r["kind"] for r in rows if r["client_order_id"] == order.client_order_id]
+        assert kinds[:2] == ["intent", "check"] and "response" in kinds
+        assert API_KEY not in target.read_text() and SECRET not in target.read_text()
 
         window.live_action.trigger()  # back to paper
         await t.until(

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from terminal.market.session import MarketSession
     from terminal.store.candles import CandleStore
     from terminal.trading.broker import Broker
+    from terminal.trading.journal import TradingJournal
     from terminal.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,24 @@ class PaperBrokers:
         self.history_store = history_store  # blocks: the history file opens on first use
         self.brokers: dict[MainWindow, Broker] = {}
         self._attaching: dict[MainWindow, set[asyncio.Task[None]]] = {}
+        # One audit journal for every account of every window, in the history file.
+        self._journal: TradingJournal | None = None
+        self._journal_lock = asyncio.Lock()
+
+    async def journal(self) -> TradingJournal:
+        """The shared trading journal, made on first use (the history file opens
+        off the GUI thread; without it the journal is kept in memory)."""
+        from terminal.trading.journal import TradingJournal
+
+        async with self._journal_lock:
+            if self._journal is None:
+                self._journal = TradingJournal(await asyncio.to_thread(self.history_store))
+            return self._journal
+
+    async def shutdown(self) -> None:
+        """Write what the journal still holds (after every window has closed its broker)."""
+        if self._journal is not None:
+            await self._journal.close()
 
     def manage(self, window: MainWindow) -> None:
         """Give ``window`` its broker now and after every market switch, and
@@ -43,6 +62,7 @@ class PaperBrokers:
         window.on_session_changed = partial(self.attach, window)
         window.on_shutdown = partial(self.close, window)
         window.on_live_requested = partial(self.request_live, window)
+        window.journal_source = self.journal
         self.attach(window, window.session)
 
     def request_live(self, window: MainWindow, live: bool) -> None:
@@ -69,6 +89,7 @@ class PaperBrokers:
             limits=self.settings.trading.risk_limits(account.name, "live"),
             book=lambda symbol: session.book if symbol == session.symbol else None,
             symbols=session.watchlist,
+            journal=await self.journal(),
         )
         try:
             await broker.start()
@@ -120,6 +141,7 @@ class PaperBrokers:
             settings=trading.paper.paper_settings(),
             limits=trading.risk_limits(account, "paper"),
             store=store,
+            journal=await self.journal(),
         )
         await broker.start()
         if window.session is not session:  # switched again meanwhile: that switch brings its own
