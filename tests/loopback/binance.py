@@ -44,6 +44,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import random
 import signal
 import socket
@@ -1476,6 +1477,12 @@ async def _serve(args: argparse.Namespace) -> None:
     await server.start(args.port)
     if args.depth_rate:
         server.depth_rate(args.depth_rate, args.depth_symbol)
+    # A key for trading on the demo comes through the environment (never the
+    # command line, a file or the output): scripts/demo-loopback makes one.
+    key, secret = os.environ.get("LOOPBACK_API_KEY"), os.environ.get("LOOPBACK_API_SECRET")
+    if key and secret:
+        server.add_key(key, secret, {"USDT": 100_000.0, "BTC": 2.0, "ETH": 20.0})
+        print("Trading key: accepted (from the environment)")
     print(f"Loopback Binance (seed {args.seed}) on {HOST}:{server.port}")
     print(f"REST: {server.rest_base}   (ccxt urls['api']['public'] = {server.rest_base}/v3)")
     print(f"WS:   {server.ws_base}   (ccxt urls['api']['ws']['spot'])")
