@@ -1,8 +1,11 @@
 """Startup benchmark: from launching the process to a window showing candles.
 
-    .venv/bin/python benchmarks/bench_startup.py [--runs 5]
+    .venv/bin/python benchmarks/bench_startup.py [--runs 5] [--binary dist/terminal/terminal]
 
 Target: <= 2.5 s on this machine (offscreen Qt).
+
+``--binary`` launches a frozen build (packaging/build-linux) the same way
+instead of ``python main.py``: the installed application's start-up.
 
 Runs ``python main.py --startup-benchmark --seed 1`` as a subprocess with
 fresh temporary TERMINAL_CONFIG_DIR / TERMINAL_DATA_DIR (a first start: no
@@ -70,7 +73,7 @@ def launch(args: list[str], marker: str, env: dict[str, str]) -> tuple[float, fl
     return seen, done, line
 
 
-def terminal_run() -> tuple[float, float, float]:
+def terminal_run(command: list[str]) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         env = dict(
             os.environ,
@@ -78,9 +81,7 @@ def terminal_run() -> tuple[float, float, float]:
             TERMINAL_CONFIG_DIR=str(Path(tmp, "config")),
             TERMINAL_DATA_DIR=str(Path(tmp, "data")),
         )
-        seen, done, line = launch(
-            [sys.executable, str(ROOT / "main.py"), "--startup-benchmark", "--seed", "1"], READY, env
-        )
+        seen, done, line = launch([*command, "--startup-benchmark", "--seed", "1"], READY, env)
     inside = float(line.removeprefix(READY).split()[0])
     return seen, done, inside
 
@@ -92,19 +93,24 @@ def spread(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--binary", type=Path, help="a frozen build's executable, run instead of main.py")
     args = parser.parse_args()
+    command = [sys.executable, str(ROOT / "main.py")]
+    if args.binary:
+        command = [str(args.binary.resolve())]
+        print(f"Frozen build: {command[0]}")
     print("Machine:", _common.machine())
     print(
         f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r} "
         "(if set, the terminal's own modules are compiled on every launch)"
     )
-    warm = terminal_run()
+    warm = terminal_run(command)
     print(f"warm-up launch (not counted): candles after {warm[0]:.2f} s")
 
     seen, done, inside, floor, bare = [], [], [], [], []
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     for i in range(args.runs):
-        s, d, x = terminal_run()
+        s, d, x = terminal_run(command)
         seen.append(s)
         done.append(d)
         inside.append(x)
@@ -118,8 +124,9 @@ def main() -> None:
         )
 
     runs = f"min / median / max of {args.runs}"
+    what = f"the frozen build ({args.binary})" if args.binary else "from source"
     print_table(
-        "4. Launch to a window showing candles (Popen to the printed line)",
+        f"4. Launch to a window showing candles (Popen to the printed line), {what}",
         [
             [
                 f"launch -> candles on screen ({runs})",

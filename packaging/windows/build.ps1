@@ -1,0 +1,59 @@
+# Builds the Windows installer of the terminal (run from any folder, in PowerShell):
+#
+#   packaging\windows\build.ps1
+#
+#   dist\terminal\                                  the one-folder build (terminal.exe, terminal-cli.exe)
+#   dist\terminal-VERSION-windows-x64.zip           that folder, zipped
+#   dist\terminal-VERSION-windows-x64-setup.exe     the Inno Setup installer
+#
+# Needs Python >= 3.12 (TERMINAL_PYTHON, else `py -3.12`, else `python`) and
+# Inno Setup 6 (iscc.exe; installed with Chocolatey when missing). Run by
+# .github/workflows/installers.yml; not run on the Linux machine this was written on.
+$ErrorActionPreference = "Stop"
+Set-StrictMode -Version Latest
+$root = Resolve-Path (Join-Path $PSScriptRoot "..\..")
+Set-Location $root
+
+function Invoke-Checked([string]$exe, [string[]]$arguments) {
+    & $exe @arguments
+    if ($LASTEXITCODE -ne 0) { throw "$exe $($arguments -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+# -- the environment: .venv with the runtime dependencies and the pinned PyInstaller
+$python = $env:TERMINAL_PYTHON
+$pyArgs = @()
+if (-not $python) {
+    if (Get-Command py -ErrorAction SilentlyContinue) { $python = "py"; $pyArgs = @("-3.12") } else { $python = "python" }
+}
+if (-not (Test-Path ".venv\Scripts\python.exe")) {
+    Invoke-Checked $python ($pyArgs + @("-m", "venv", ".venv"))
+}
+$py = Join-Path $root ".venv\Scripts\python.exe"
+Invoke-Checked $py @("-c", "import sys; assert sys.version_info >= (3, 12), sys.version")
+Invoke-Checked $py @("-m", "pip", "install", "--quiet", "--upgrade", "pip")
+Invoke-Checked $py @("-m", "pip", "install", "--quiet", "-c", "requirements.lock", ".", "-r", "packaging\requirements.txt")
+$version = (& $py packaging\metadata.py version).Trim()
+Write-Host "build-windows: terminal $version"
+
+# -- the one-folder build, checked by its own self-test
+if (Test-Path dist\terminal) { Remove-Item -Recurse -Force dist\terminal }
+Invoke-Checked $py @("-m", "PyInstaller", "--noconfirm", "--log-level", "WARN", "--distpath", "dist", "--workpath", "build\pyinstaller", "packaging\terminal.spec")
+Invoke-Checked $py @("-m", "compileall", "-q", "--invalidation-mode", "checked-hash", "dist\terminal\_internal\terminal\backtest")
+$env:QT_QPA_PLATFORM = "offscreen"
+Invoke-Checked "dist\terminal\terminal-cli.exe" @("--self-test")
+Remove-Item Env:\QT_QPA_PLATFORM
+$size = (Get-ChildItem -Recurse -File dist\terminal | Measure-Object -Property Length -Sum).Sum / 1e6
+Write-Host ("build-windows: dist\terminal is {0:N1} MB" -f $size)
+
+# -- zip and installer
+$zip = "dist\terminal-$version-windows-x64.zip"
+if (Test-Path $zip) { Remove-Item $zip }
+Compress-Archive -Path dist\terminal -DestinationPath $zip
+$iscc = Get-Command iscc.exe -ErrorAction SilentlyContinue
+if ($iscc) { $iscc = $iscc.Source } else { $iscc = "${env:ProgramFiles(x86)}\Inno Setup 6\ISCC.exe" }
+if (-not (Test-Path $iscc)) {
+    Invoke-Checked choco @("install", "innosetup", "--no-progress", "-y")
+    $iscc = "${env:ProgramFiles(x86)}\Inno Setup 6\ISCC.exe"
+}
+Invoke-Checked $iscc @("/Qp", "/DAppVersion=$version", "packaging\windows\terminal.iss")
+Get-ChildItem dist\*.zip, dist\*-setup.exe | ForEach-Object { Write-Host ("build-windows: {0} {1:N1} MB" -f $_.Name, ($_.Length / 1e6)) }

@@ -1,0 +1,424 @@
+"""``--self-test``: does this build of the terminal work, end to end?
+
+    dist/terminal/terminal --self-test          (a frozen build)
+    .venv/bin/python main.py --self-test        (from source)
+
+It starts the terminal itself (``terminal.app.main``, the same composition as
+any start) offscreen unless ``QT_QPA_PLATFORM`` says otherwise, on the
+simulated market, with its settings and data in a temporary folder that is
+removed afterwards, and checks while it runs:
+
+* the main window opens and draws candles, and ccxt was not imported for it
+  (its exchange modules cost ~1.2 s; the simulator does not need them);
+* a short backtest (SMA cross on the chart's candles) runs in a worker
+  thread, and numba writes its compiled kernels to the on-disk cache;
+* the history database: candles written, read back and verified in a new
+  file (beside the terminal's own, in the temporary data folder), which the
+  migrations (alembic, run from their .py files) brought to the newest
+  schema revision;
+* ccxt's exchange classes load (a ccxt.pro exchange object is made; nothing
+  goes to the network);
+* the keyring: which backend the keyring library found. Not finding a usable
+  one is reported, not a failure: the test machine may have none.
+
+Each check prints one line, ``ok: ...`` or ``FAILED: ...``. The exit status
+is 0 when every check passed, 1 when one failed (the line says why), 2 when
+the test did not finish within its time limit.
+
+Like ``terminal.app`` (whose ``main`` calls this), this module is a
+composition root and imports Qt inside functions; nothing else imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import os
+import platform
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from terminal import APP_NAME, __version__
+
+if TYPE_CHECKING:
+    from terminal.market.candles import OHLCV
+    from terminal.ui.main_window import MainWindow
+
+TIME_LIMIT_S = 30.0
+#: how long one check may take before it counts as hung (the keyring's D-Bus
+#: calls and numba's first compile are the slow ones)
+STEP_LIMIT_S = 20.0
+SEED = 1
+STORE_KEY = ("self-test", "BTC/USDT", "1m")
+
+
+class Report:
+    """The lines printed so far, and whether any check failed."""
+
+    def __init__(self, out: IO[str] | None) -> None:
+        self.out = out
+        self.failures: list[str] = []
+
+    def ok(self, text: str) -> None:
+        self._line("ok", text)
+
+    def failed(self, text: str) -> None:
+        self.failures.append(text)
+        self._line("FAILED", text)
+
+    def _line(self, tag: str, text: str) -> None:
+        if self.out is not None:  # a Windows build without a console has no stdout
+            print(f"{tag}: {text}", file=self.out, flush=True)
+
+
+def run_self_test(time_limit_s: float = TIME_LIMIT_S) -> int:
+    """Run every check; returns the process exit status."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    started = time.perf_counter()
+    report = Report(sys.stdout)
+    frozen = "frozen (PyInstaller)" if getattr(sys, "frozen", False) else "from source"
+    report.ok(
+        f"{APP_NAME} {__version__}, {frozen}, Python {platform.python_version()} on {platform.system()} "
+        f"{platform.machine()}, Qt platform {os.environ['QT_QPA_PLATFORM']}"
+    )
+    # The last resort, if the GUI thread itself hangs and no Qt timer can fire.
+    hard_stop = threading.Timer(time_limit_s + 15.0, _hard_stop, args=(report, time_limit_s + 15.0))
+    hard_stop.daemon = True
+    hard_stop.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="terminal-self-test-") as tmp:
+            code = _run_terminal(Path(tmp), report, time_limit_s)
+    except Exception as exc:  # noqa: BLE001  # a self-test reports every failure, with its reason
+        report.failed(f"the terminal did not start: {type(exc).__name__}: {exc}")
+        code = 1
+    finally:
+        hard_stop.cancel()
+    if code == 2:
+        return 2
+    if code != 0 and not report.failures:
+        report.failed(f"the terminal exited with status {code}")
+    elapsed = time.perf_counter() - started
+    if report.failures:
+        print(f"self-test FAILED ({len(report.failures)} of its checks) in {elapsed:.1f} s", flush=True)
+        return 1
+    print(f"self-test passed in {elapsed:.1f} s", flush=True)
+    return 0
+
+
+def _hard_stop(report: Report, seconds: float) -> None:
+    report.failed(f"the self-test hung for {seconds:.0f} s and was stopped")
+    os._exit(2)
+
+
+def _run_terminal(folder: Path, report: Report, time_limit_s: float) -> int:
+    from terminal.ui import pin_qt_binding
+
+    pin_qt_binding()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from terminal import app as composition
+
+    # The terminal reuses this application object; the timer fires once its
+    # event loop (and asyncio on it) runs, i.e. inside composition.main().
+    application = QApplication.instance() or QApplication([sys.argv[0]])
+    checks = WindowChecks(folder / "data", report, time_limit_s)
+    QTimer.singleShot(0, checks.start)
+    args = ["--config-dir", str(folder / "config"), "--data-dir", str(folder / "data")]
+    code = composition.main([*args, "--exchange", "simulated", "--seed", str(SEED)])
+    del application
+    if checks.timed_out:
+        return 2
+    if not checks.finished:
+        report.failed(f"the terminal closed before the checks finished (at: {checks.step})")
+    return code
+
+
+class WindowChecks:
+    """The checks that need the running terminal; they close it when done."""
+
+    def __init__(self, data_dir: Path, report: Report, time_limit_s: float) -> None:
+        self.data_dir = data_dir
+        self.report = report
+        self.time_limit_s = time_limit_s
+        self.step = "waiting for the event loop"
+        self.finished = False  # run() ended, passed or not
+        self.timed_out = False
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.task = asyncio.ensure_future(self.run())
+        QTimer.singleShot(int(self.time_limit_s * 1000), self.time_out)
+
+    def time_out(self) -> None:
+        if self.finished:
+            return
+        self.timed_out = True
+        self.report.failed(f"the self-test did not finish within {self.time_limit_s:.0f} s (at: {self.step})")
+        if self.task is not None:
+            self.task.cancel()
+        _close_windows()
+
+    async def run(self) -> None:
+        try:
+            window = await self.first_window()
+            candles = await self.candles_drawn(window)
+            await self.backtest(candles)
+            await self.history_database(candles)
+            await self.ccxt_loads()
+            await self.keyring_backend()
+            await self.warmup_done()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001  # a self-test reports every failure, with its reason
+            self.report.failed(f"{self.step}: {type(exc).__name__}: {exc}")
+        finally:
+            self.finished = True
+            _close_windows()
+
+    # -- the checks -------------------------------------------------------------------
+    async def first_window(self) -> MainWindow:
+        self.step = "opening the main window"
+        window = await _poll(_main_window, 10.0)
+        if window is None:
+            raise RuntimeError("no main window within 10 s")
+        self.report.ok(f"main window opened on the {window.session.source.name} market")
+        return window
+
+    async def candles_drawn(self, window: MainWindow) -> OHLCV:
+        from terminal.app import PROCESS_START
+
+        self.step = "drawing candles"
+        painted = await _poll(lambda: window.chart.candles.drawn > 0 or None, 10.0)
+        if painted is None:
+            raise RuntimeError("the chart drew no candles within 10 s")
+        seconds = time.perf_counter() - PROCESS_START
+        ccxt_loaded = "ccxt" in sys.modules  # before anything below may import it
+        series = window.session.candles
+        pixels = _candle_pixels(window)
+        if pixels < 100:
+            raise RuntimeError(f"the chart says it drew candles, but only {pixels} pixels have their colours")
+        self.report.ok(
+            f"candles drawn: {len(series):,} {window.session.symbol} {window.session.timeframe} candles, "
+            f"{pixels:,} candle pixels on screen, {seconds:.2f} s after start"
+        )
+        if ccxt_loaded:
+            self.report.failed("ccxt was imported before the first window (~1.2 s added to every start)")
+        else:
+            self.report.ok("ccxt not imported for the first window")
+        return series.snapshot()
+
+    async def backtest(self, candles: OHLCV) -> None:
+        self.step = "running a backtest"
+        line = await _in_thread(_backtest, candles)
+        self.report.ok(line)
+        self.step = "checking numba's cache"
+        cache = Path(os.environ.get("NUMBA_CACHE_DIR", self.data_dir / "numba-cache"))
+        indexes = list(cache.rglob("*.nbi"))
+        if not indexes:
+            raise RuntimeError(
+                f"numba wrote no cache in {cache}: every start will compile the backtest again "
+                "(a frozen build needs the jitted modules' .py files)"
+            )
+        self.report.ok(f"numba cache: {len(indexes)} compiled kernels written to the data folder")
+
+    async def history_database(self, candles: OHLCV) -> None:
+        self.step = "writing and reading the history database"
+        # a file of its own (the terminal may have its history file open): new, so
+        # opening it runs every migration from its .py file
+        path = self.data_dir / "self-test-history.sqlite"
+        self.report.ok(await _in_thread(_history_database, path, candles))
+
+    async def ccxt_loads(self) -> None:
+        self.step = "loading ccxt"
+        self.report.ok(await _in_thread(_ccxt_exchange))
+
+    async def keyring_backend(self) -> None:
+        self.step = "asking the keyring"
+        ok, line = await _in_thread(_keyring_backend)
+        (self.report.ok if ok else self.report.failed)(line)
+
+    async def warmup_done(self) -> None:
+        # The terminal compiles its backtest kernels in a daemon thread once
+        # candles show; let it finish rather than exit under numba's feet.
+        self.step = "waiting for the backtest warm-up"
+        for thread in threading.enumerate():
+            if thread.name == "backtest-warmup":
+                await _in_thread(thread.join, STEP_LIMIT_S)
+
+
+# -- the work done in threads ----------------------------------------------------------------
+def _backtest(candles: OHLCV) -> str:
+    import numpy as np
+
+    from terminal.backtest.runner import run_backtest
+
+    t0 = time.perf_counter()
+    result = run_backtest(candles, "sma_cross")
+    seconds = time.perf_counter() - t0
+    if len(result) != len(candles) or not np.isfinite(result.equity).all():
+        raise RuntimeError(f"the backtest returned {len(result)} equity values for {len(candles)} candles")
+    return (
+        f"backtest in a worker thread: SMA cross on {len(candles):,} candles, {len(result.trades)} trades, "
+        f"final equity {result.final_equity:,.2f}, {seconds:.2f} s (numba compiling included)"
+    )
+
+
+def _history_database(path: Path, candles: OHLCV) -> str:
+    import numpy as np
+
+    from terminal.store import CandleStore, migrations
+
+    t0 = time.perf_counter()
+    with CandleStore(path) as store:
+        written = store.write(*STORE_KEY, candles)
+        back = store.read(*STORE_KEY)
+        problems = store.verify()
+    same = len(back) == len(candles) and all(
+        np.array_equal(getattr(back, f), getattr(candles, f)) for f in ("ts", "open", "high", "low", "close")
+    )
+    if not same:
+        raise RuntimeError(f"{len(candles)} candles written, {len(back)} read back, not the same")
+    if problems:
+        raise RuntimeError(f"the file fails its check: {problems[:3]}")
+    with sqlite3.connect(path) as conn:
+        revision = migrations.read_revision(conn)
+    if revision != migrations.HEAD:
+        raise RuntimeError(f"schema revision {revision}, expected {migrations.HEAD}")
+    scripts = _migration_scripts()
+    if scripts != len(migrations.REVISIONS):
+        raise RuntimeError(f"alembic found {scripts} migration scripts, expected {len(migrations.REVISIONS)}")
+    return (
+        f"history database: {written:,} candles written, read back and verified; schema revision {revision} "
+        f"(alembic ran {scripts} migration scripts), {time.perf_counter() - t0:.2f} s"
+    )
+
+
+def _migration_scripts() -> int:
+    from alembic.script import ScriptDirectory
+
+    from terminal.store import migrations
+
+    return len(list(ScriptDirectory.from_config(migrations.alembic_config()).walk_revisions()))
+
+
+def _ccxt_exchange() -> str:
+    t0 = time.perf_counter()
+    import ccxt
+    import ccxt.pro
+
+    from terminal.market.ccxt_source import CcxtSource
+
+    source = CcxtSource("binance")  # makes the exchange object: no network
+    seconds = time.perf_counter() - t0
+    try:
+        kind = f"{type(source.exchange).__module__}.{type(source.exchange).__name__}"
+    finally:
+        asyncio.run(source.close())
+    return (
+        f"ccxt {ccxt.__version__}: {len(ccxt.exchanges)} exchanges, {len(ccxt.pro.exchanges)} with "
+        f"websockets; imported and made {kind} in {seconds:.2f} s (offline)"
+    )
+
+
+def _keyring_backend() -> tuple[bool, str]:
+    """(passed, line). The keyring's entry points missing is a broken build;
+    no usable backend on this machine is not."""
+    import keyring
+
+    from terminal.credentials import CredentialStore, KeyringUnavailableError
+
+    names = sorted(ep.name for ep in importlib.metadata.entry_points(group="keyring.backends"))
+    if not names:
+        return False, "keyring: no backends registered (keyring's metadata is missing from this build)"
+    backend = keyring.get_keyring()
+    kind = f"{type(backend).__module__}.{type(backend).__qualname__}"
+    store = CredentialStore()
+    in_build = f"backends in this build: {', '.join(names)}"
+    try:
+        store.check()
+    except KeyringUnavailableError:
+        return True, (
+            f"keyring: none usable on this machine ({kind}; reported, not a failure: exchange keys "
+            f"cannot be saved here until one is installed or unlocked); {in_build}"
+        )
+    return True, f"keyring: {store.backend_description()} ({kind}), usable for exchange keys; {in_build}"
+
+
+# -- helpers ---------------------------------------------------------------------------------
+async def _in_thread[T](fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a daemon thread: unlike ``asyncio.to_thread``'s pool, a
+    call that never returns (a keyring waiting on D-Bus) cannot hold up the exit."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(value: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)  # type: ignore[arg-type]
+
+    def work() -> None:
+        try:
+            value = fn(*args)
+        except BaseException as exc:  # noqa: BLE001  # handed to the awaiting coroutine, which raises it
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, value, None)
+
+    threading.Thread(target=work, name="self-test", daemon=True).start()
+    return await asyncio.wait_for(future, STEP_LIMIT_S)
+
+
+async def _poll[T](probe: Callable[[], T | None], seconds: float) -> T | None:
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        found = probe()
+        if found is not None:
+            return found
+        await asyncio.sleep(0.05)
+    return None
+
+
+def _main_window() -> MainWindow | None:
+    from PySide6.QtWidgets import QApplication
+
+    from terminal.ui.main_window import MainWindow
+
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow) and widget.isVisible():
+            return widget
+    return None
+
+
+def _close_windows() -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from terminal.ui.main_window import MainWindow
+
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow):
+            widget.close()
+
+
+def _candle_pixels(window: MainWindow) -> int:
+    """Pixels of the chart in the theme's up and down candle colours."""
+    import numpy as np
+    from PySide6.QtGui import QColor, QImage
+
+    image = window.chart.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    width, height, stride = image.width(), image.height(), image.bytesPerLine()
+    rows = np.frombuffer(image.constBits(), dtype=np.uint32, count=height * stride // 4)
+    pixels = rows.reshape(height, stride // 4)[:, :width] & 0xFFFFFF
+    colours = [QColor(window.theme.up).rgb() & 0xFFFFFF, QColor(window.theme.down).rgb() & 0xFFFFFF]
+    return int(np.isin(pixels, colours).sum())

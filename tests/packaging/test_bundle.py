@@ -1,0 +1,125 @@
+"""The Linux installers, built for real: ``packaging/build-linux``, then the
+bundle's own ``--self-test``, the archives' contents, size and start-up.
+
+Marked ``packaging`` (a build takes minutes): deselected unless
+``TERMINAL_BUILD_BUNDLE=1`` or ``-m packaging`` (tests/packaging/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+from test_self_test import CHECKS
+
+from terminal import __version__
+
+pytestmark = [pytest.mark.packaging, pytest.mark.timeout(1500)]
+
+ROOT = Path(__file__).resolve().parents[2]
+DIST = ROOT / "dist"
+BUNDLE = DIST / "terminal"
+EXECUTABLE = BUNDLE / "terminal"
+#: Not the issue's 250 MB target: numba's LLVM alone is 160 MB of the ~400 MB
+#: (packaging/README.md). This limit catches a bundle that grows unnoticed.
+REGRESSION_LIMIT_MB = 430
+
+
+@pytest.fixture(scope="module")
+def build() -> str:
+    """Run the documented build command once for the module; its output."""
+    # scripts/test has just set up .venv (with the test extras); build-linux's
+    # own setup would only reinstall the runtime part of it
+    env = {**os.environ, "TERMINAL_SKIP_SETUP": "1"}
+    result = subprocess.run(
+        [str(ROOT / "packaging" / "build-linux")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1400,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result.stdout
+
+
+def frozen(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(EXECUTABLE), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+
+
+def test_the_bundle_passes_its_self_test(build: str) -> None:
+    result = frozen("--self-test")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert "frozen (PyInstaller)" in lines[0]
+    assert not [line for line in lines if line.startswith("FAILED")], result.stdout
+    for check in CHECKS:
+        assert any(line.startswith(check) for line in lines), f"no line {check!r} in:\n{result.stdout}"
+
+
+def test_the_bundle_says_its_version_and_shows_candles(build: str) -> None:
+    assert frozen("--version").stdout.strip() == f"Terminal {__version__}"
+    result = frozen("--startup-benchmark", "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    assert "candles on screen after" in result.stdout
+
+
+def test_the_bundle_leaves_out_what_the_terminal_does_not_use(build: str) -> None:
+    internal = BUNDLE / "_internal"
+    names = {p.relative_to(internal).as_posix() for p in internal.rglob("*")}
+    assert not [n for n in names if "/translations/" in n]
+    for unused in ("QtWebEngine", "Qt6Qml", "Qt6Quick", "Qt63D", "QtMultimedia", "libgtk-3", "tkinter"):
+        assert not [n for n in names if unused in n], unused
+    for unused in ("pytest", "hypothesis", "bokeh", "backtesting", "PIL"):
+        assert unused not in names, unused
+    plugins = {n.split("/")[-1] for n in names if "/plugins/platforms/" in n}
+    assert plugins == {"libqxcb.so", "libqwayland.so", "libqoffscreen.so"}
+    # shipped as files: alembic and numba read them from disk
+    assert "terminal/store/migrations/env.py" in names
+    assert "terminal/backtest/engine.py" in names
+    files = [p for p in BUNDLE.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert sum(p.stat().st_size for p in files) / 1e6 <= REGRESSION_LIMIT_MB
+
+
+def test_the_tarball_holds_the_bundle(build: str) -> None:
+    tarball = DIST / f"terminal-{__version__}-linux-{os.uname().machine}.tar.gz"
+    with tarfile.open(tarball) as archive:
+        names = set(archive.getnames())
+        assert {m.uname for m in archive.getmembers()} == {""}  # no build machine's user names
+    top = f"terminal-{__version__}"
+    assert f"{top}/terminal" in names
+    assert f"{top}/_internal/terminal/store/migrations/env.py" in names
+
+
+def test_the_deb_installs_to_opt_with_a_launcher_a_menu_entry_and_an_icon(build: str, tmp_path: Path) -> None:
+    arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
+    deb = DIST / f"terminal_{__version__}_{arch}.deb"
+
+    def field(name: str) -> str:
+        run = subprocess.run(
+            ["dpkg-deb", "--field", str(deb), name], capture_output=True, text=True, check=True
+        )
+        return run.stdout.strip()
+
+    assert field("Package") == "terminal"
+    assert field("Version") == __version__
+    assert "libfontconfig1" in field("Depends")
+    subprocess.run(["dpkg-deb", "--extract", str(deb), str(tmp_path)], check=True)
+    assert (tmp_path / "usr/bin/terminal").read_text().splitlines()[-1] == 'exec /opt/terminal/terminal "$@"'
+    desktop = (tmp_path / "usr/share/applications/terminal.desktop").read_text()
+    assert "Exec=terminal" in desktop and "Icon=terminal" in desktop
+    assert (tmp_path / "usr/share/icons/hicolor/256x256/apps/terminal.png").is_file()
+    assert (tmp_path / "usr/share/icons/hicolor/scalable/apps/terminal.svg").is_file()
+    installed = subprocess.run(
+        [str(tmp_path / "opt/terminal/terminal"), "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert installed.stdout.strip() == f"Terminal {__version__}"

@@ -1,0 +1,58 @@
+"""``main.py --self-test`` from source: the checks a frozen build runs on itself
+(tests/packaging/test_bundle.py runs them in the bundle)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKS = (
+    "ok: main window opened on the Simulated market",
+    "ok: candles drawn: ",
+    "ok: ccxt not imported for the first window",
+    "ok: backtest in a worker thread: SMA cross on ",
+    "ok: numba cache: ",
+    "ok: history database: ",
+    "ok: ccxt ",
+    "ok: keyring: ",
+)
+
+
+def self_test(**env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--self-test"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=ROOT,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", **env},
+    )
+
+
+def assert_passed(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """Every check's line is there and says ok; returns the lines."""
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not [line for line in lines if line.startswith("FAILED")], result.stdout
+    for check in CHECKS:
+        assert any(line.startswith(check) for line in lines), f"no line {check!r} in:\n{result.stdout}"
+    assert lines[-1].startswith("self-test passed in "), result.stdout
+    return lines
+
+
+def test_self_test_from_source_passes_every_check_and_exits_0() -> None:
+    lines = assert_passed(self_test())
+    assert lines[0].startswith("ok: Terminal ") and "from source" in lines[0]
+
+
+def test_a_failed_check_exits_1_and_says_why() -> None:
+    # numba's JIT switched off: the backtest still runs (as plain Python), but
+    # nothing reaches numba's cache, which the self-test reports as a failure.
+    result = self_test(NUMBA_DISABLE_JIT="1")
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED: ")]
+    assert failed and "numba wrote no cache" in failed[0], result.stdout
+    assert result.stdout.splitlines()[-1].startswith("self-test FAILED (1 of its checks)")
