@@ -13,6 +13,7 @@ import asyncio
 import logging
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -186,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.startup_benchmark:
                 print(f"candles on screen after {time.perf_counter() - PROCESS_START:.3f} s", flush=True)
                 QTimer.singleShot(0, windows.close_all)
+                warming.append(None)  # quitting at once: no compile to leave behind
             warm_up()
 
         window.on_first_candles = ready
@@ -201,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         await windows.wait_closed()
         await paper_brokers.shutdown()
         history_file.close()
+        # numba aborts the process if the interpreter exits in the middle of a
+        # compile: a quit right after start waits for the warm-up (a few seconds).
+        for thread in warming:
+            if isinstance(thread, threading.Thread) and thread.is_alive():
+                log.info("Waiting for the backtest warm-up to finish before quitting")
+                await asyncio.to_thread(thread.join, 15)
 
     # Ctrl+C in the shell closes the windows the normal way. Python only sees
     # signals between bytecodes, so a no-op timer gives it a chance.
