@@ -12,7 +12,8 @@ import os
 import platform
 import statistics
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -58,6 +59,15 @@ class Samples(list[float]):
     def __init__(self) -> None:
         super().__init__()
         self.cpu: list[float] = []
+
+
+def timed(fn: Callable[[], object], samples: Samples) -> object:
+    """``fn()``, its wall and CPU seconds appended to ``samples``."""
+    c0, t0 = time.process_time(), time.perf_counter()
+    result = fn()
+    samples.append(time.perf_counter() - t0)
+    samples.cpu.append(time.process_time() - c0)
+    return result
 
 
 def summary(samples: Sequence[float]) -> str:

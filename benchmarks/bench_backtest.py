@@ -40,7 +40,7 @@ from pathlib import Path
 
 import _common
 import numpy as np
-from _common import Samples, mean, ms, print_table, summary, synthetic_ohlcv, verdict
+from _common import Samples, mean, ms, print_table, summary, synthetic_ohlcv, timed, verdict
 
 from terminal.backtest import engine, signals
 from terminal.backtest.drawdown import drawdown_curve
@@ -89,14 +89,6 @@ thread = warmup.start_warmup()
 thread.join()
 print(time.perf_counter() - t0)
 """
-
-
-def timed(fn: Callable[[], object], samples: Samples) -> object:
-    c0, t0 = time.process_time(), time.perf_counter()
-    result = fn()
-    samples.append(time.perf_counter() - t0)
-    samples.cpu.append(time.process_time() - c0)
-    return result
 
 
 # -- ours, warm -------------------------------------------------------------------------

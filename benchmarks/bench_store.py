@@ -25,14 +25,13 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import _common
 import numpy as np
-from _common import Samples, mean, ms, print_table, summary, synthetic_ohlcv, verdict
+from _common import Samples, mean, ms, print_table, summary, synthetic_ohlcv, timed, verdict
 
 from terminal.market.candles import OHLCV, CandleSeries
 from terminal.store import CandleStore, database
@@ -69,14 +68,6 @@ class Workdir:
     def fresh(self, name: str) -> Path:
         self.n += 1
         return self.root / f"{name}-{self.n}.sqlite"
-
-
-def timed(fn: Callable[[], object], samples: Samples) -> object:
-    c0, t0 = time.process_time(), time.perf_counter()
-    result = fn()
-    samples.append(time.perf_counter() - t0)
-    samples.cpu.append(time.process_time() - c0)
-    return result
 
 
 def evict(path: Path) -> None:

@@ -21,11 +21,9 @@ from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSplitter,
@@ -61,6 +59,7 @@ from terminal.ui.series_dialogs import (
     ExportDialog,
     ExportRequest,
 )
+from terminal.ui.tables import table
 from terminal.ui.theme import DARK, Theme
 
 log = logging.getLogger(__name__)
@@ -71,18 +70,9 @@ def _now_ms() -> int:
 
 
 def _table(model: CoverageModel | GapsModel, parent: QWidget) -> QTableView:
-    table = QTableView(parent)
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setShowGrid(False)
-    table.setWordWrap(False)
-    table.verticalHeader().hide()
-    table.verticalHeader().setDefaultSectionSize(22)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    table.horizontalHeader().setStretchLastSection(True)
-    return table
+    view = table(parent, row_height=22)
+    view.setModel(model)
+    return view
 
 
 class DataManager(QWidget):

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QAbstractItemView, QLabel, QVBoxLayout, QWidget
 
 from terminal.backtest.run_store import RunSummary
 from terminal.ui.backtest.metrics_table import CompareModel
-from terminal.ui.backtest.tables import table
+from terminal.ui.tables import table
 from terminal.ui.theme import DARK, Theme
 
 

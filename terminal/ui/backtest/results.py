@@ -27,8 +27,8 @@ from terminal.market.timeframes import timeframe_ms
 from terminal.ui.backtest.equity_plot import EquityPlot
 from terminal.ui.backtest.formats import params_text, range_text, utc_text
 from terminal.ui.backtest.metrics_table import MetricsModel
-from terminal.ui.backtest.tables import fit_columns, table
 from terminal.ui.backtest.trades_model import TradesModel
+from terminal.ui.tables import fit_columns, table
 from terminal.ui.theme import DARK, Theme
 
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from terminal.trading.money import fmt
 from terminal.trading.orders import Fill, OrderSide
-from terminal.ui.backtest.tables import fit_columns, table
+from terminal.ui.tables import fit_columns, table
 from terminal.ui.theme import DARK, Theme
 from terminal.ui.trading.rows_model import Row, RowsModel, money, time_text
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from terminal.trading.money import fmt
 from terminal.trading.orders import Order, OrderSide
-from terminal.ui.backtest.tables import fit_columns, table
+from terminal.ui.tables import fit_columns, table
 from terminal.ui.theme import DARK, Theme
 from terminal.ui.trading.order_words import TYPE_WORDS
 from terminal.ui.trading.rows_model import Row, RowsModel, money, time_text

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBox
 from terminal.trading.balances import BalanceView
 from terminal.trading.money import ZERO, fmt
 from terminal.trading.positions import Position
-from terminal.ui.backtest.tables import fit_columns, table
+from terminal.ui.tables import fit_columns, table
 from terminal.ui.theme import DARK, Theme
 from terminal.ui.trading.order_words import quote_of
 from terminal.ui.trading.rows_model import Row, RowsModel, amount, money, signed

@@ -1,4 +1,4 @@
-"""The look the panel's tables share: whole-row selection, no editing, no grid,
+"""The look the terminal's tables share: whole-row selection, no editing, no grid,
 compact rows, and column widths from the font and a typical cell (measuring
 every row of a table of thousands of trades would not be cheap)."""
 
@@ -11,7 +11,9 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 CELL_PADDING = 14
 
 
-def table(parent: QWidget) -> QTableView:
+def table(parent: QWidget, row_height: int = 20) -> QTableView:
+    """A read-only table of whole-row selection, no grid, no row numbers:
+    how the terminal's panels list things."""
     view = QTableView(parent)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -19,7 +21,7 @@ def table(parent: QWidget) -> QTableView:
     view.setShowGrid(False)
     view.setWordWrap(False)
     view.verticalHeader().hide()
-    view.verticalHeader().setDefaultSectionSize(20)
+    view.verticalHeader().setDefaultSectionSize(row_height)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.horizontalHeader().setStretchLastSection(True)
     return view
