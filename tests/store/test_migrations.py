@@ -5,6 +5,7 @@ failed upgrade changes nothing."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -235,3 +236,23 @@ def test_a_revision_4_file_upgrades_to_head_keeping_its_candles_and_backtest_run
         journal = TradingJournal(store)
         journal.record("reset", "simulated", {"why": "first start after the upgrade"})
         assert [e.kind for e in journal.entries()] == ["reset"]
+
+
+def test_files_opened_at_once_from_several_threads_all_reach_head(tmp_path: Path) -> None:
+    """alembic's context is per process: two migrations at once used to fail
+    (a chart's worker and a panel opening history files together)."""
+    problems: list[str] = []
+
+    def open_one(i: int) -> None:
+        try:
+            CandleStore(tmp_path / f"history-{i}.sqlite").close()
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            problems.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=open_one, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert problems == []
+    assert all(revision_of(tmp_path / f"history-{i}.sqlite") == migrations.HEAD for i in range(6))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,7 +76,17 @@ def downgrade(connect: Connect, revision: str) -> None:
     _run(connect, "downgrade", revision)
 
 
+# alembic's migration context is per process: two migrations at once (two
+# files opened by two threads) crashed or failed, so they take turns.
+_RUNNING = threading.Lock()
+
+
 def _run(connect: Connect, direction: str, revision: str) -> None:
+    with _RUNNING:
+        _run_alone(connect, direction, revision)
+
+
+def _run_alone(connect: Connect, direction: str, revision: str) -> None:
     from alembic import command
     from sqlalchemy import create_engine, event
     from sqlalchemy.pool import NullPool
