@@ -16,7 +16,6 @@ from pathlib import Path
 
 #: (part, pattern on the path inside the bundle), first match wins
 PARTS = [
-    ("llvmlite (numba's LLVM)", r"^_internal/llvmlite"),
     ("Qt and PySide6", r"^_internal/(PySide6|shiboken6|libQt6|libicu)"),
     ("the executable, with all Python bytecode", r"^[^/]+$"),
     ("numpy and its OpenBLAS", r"^_internal/numpy"),
@@ -27,7 +26,8 @@ PARTS = [
         r"^_internal/(python3|libpython|base_library|libssl|libcrypto\.|libsqlite|libffi|liblzma|libbz2|libz\.|libreadline|libtinfo|libncurses|libmpdec|libexpat|libuuid)",
     ),
     ("package metadata and licences", r"\.dist-info/"),
-    ("the terminal's own files (backtest sources, migrations, icons)", r"^_internal/(terminal|resources)/"),
+    ("the backtest kernels, compiled ahead of time", r"^_internal/terminal/backtest/_kernels_aot\."),
+    ("the terminal's own files (migrations, icons)", r"^_internal/(terminal|resources)/"),
     ("everything else", r""),
 ]
 

@@ -11,7 +11,9 @@ removed afterwards, and checks while it runs:
 * the main window opens and draws candles, and ccxt was not imported for it
   (its exchange modules cost ~1.2 s; the simulator does not need them);
 * a short backtest (SMA cross on the chart's candles) runs in a worker
-  thread, and numba writes its compiled kernels to the on-disk cache;
+  thread; with numba (from source), numba writes its compiled kernels to
+  the on-disk cache; without it (the frozen build), the kernels compiled
+  ahead of time ran, and numba was not imported;
 * the history database: candles written, read back and verified in a new
   file (beside the terminal's own, in the temporary data folder), which the
   migrations (alembic, run from their .py files) brought to the newest
@@ -32,6 +34,7 @@ composition root and imports Qt inside functions; nothing else imports it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
 import os
 import platform
@@ -220,6 +223,18 @@ class WindowChecks:
         self.step = "running a backtest"
         line = await _in_thread(_backtest, candles)
         self.report.ok(line)
+        from terminal.backtest import jit
+
+        if jit.MODE == "aot":
+            self.step = "checking the ahead-of-time compiled kernels"
+            if sys.modules.get("numba") is not None:
+                raise RuntimeError("numba was imported although the kernels were compiled ahead of time")
+            module = Path(jit.aot_module_file() or "?").name
+            self.report.ok(
+                f"backtest kernels: compiled ahead of time ({len(jit.KERNELS)} kernels in {module}; "
+                "numba is not in this build)"
+            )
+            return
         self.step = "checking numba's cache"
         cache = Path(os.environ.get("NUMBA_CACHE_DIR", self.data_dir / "numba-cache"))
         indexes = list(cache.rglob("*.nbi"))
@@ -231,7 +246,15 @@ class WindowChecks:
         self.report.ok(f"numba cache: {len(indexes)} compiled kernels written to the data folder")
 
     async def history_database(self, candles: OHLCV) -> None:
+        from terminal.store.database import FILE_NAME
+
         self.step = "writing and reading the history database"
+        # The terminal opens (creates and migrates) its own history file in a worker
+        # thread at start. alembic keeps one migration context per process, so a
+        # second migration at the same moment would run on the other's connection
+        # (a crash, or a failed upgrade): let the terminal's finish first (the
+        # backtest before this takes milliseconds when its kernels come compiled).
+        await _poll(lambda: _at_newest_revision(self.data_dir / FILE_NAME) or None, 5.0)
         # a file of its own (the terminal may have its history file open): new, so
         # opening it runs every migration from its .py file
         path = self.data_dir / "self-test-history.sqlite"
@@ -259,16 +282,18 @@ class WindowChecks:
 def _backtest(candles: OHLCV) -> str:
     import numpy as np
 
+    from terminal.backtest import jit
     from terminal.backtest.runner import run_backtest
 
     t0 = time.perf_counter()
     result = run_backtest(candles, "sma_cross")
     seconds = time.perf_counter() - t0
+    compiling = "kernels compiled ahead of time" if jit.MODE == "aot" else "numba compiling included"
     if len(result) != len(candles) or not np.isfinite(result.equity).all():
         raise RuntimeError(f"the backtest returned {len(result)} equity values for {len(candles)} candles")
     return (
         f"backtest in a worker thread: SMA cross on {len(candles):,} candles, {len(result.trades)} trades, "
-        f"final equity {result.final_equity:,.2f}, {seconds:.2f} s (numba compiling included)"
+        f"final equity {result.final_equity:,.2f}, {seconds:.3f} s ({compiling})"
     )
 
 
@@ -300,6 +325,19 @@ def _history_database(path: Path, candles: OHLCV) -> str:
         f"history database: {written:,} candles written, read back and verified; schema revision {revision} "
         f"(alembic ran {scripts} migration scripts), {time.perf_counter() - t0:.2f} s"
     )
+
+
+def _at_newest_revision(path: Path) -> bool:
+    """Whether the history file at ``path`` exists and its migrations are done."""
+    from terminal.store import migrations
+
+    if not path.exists():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=0.1)) as conn:
+            return migrations.read_revision(conn) == migrations.HEAD
+    except sqlite3.Error:  # being written: not yet
+        return False
 
 
 def _migration_scripts() -> int:

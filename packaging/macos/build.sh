@@ -8,11 +8,12 @@
 #                                              link to /Applications to drag it to
 #
 # Needs Python >= 3.12 (TERMINAL_PYTHON, else python3.12, else python3) and
-# Xcode's command line tools (codesign, hdiutil ship with macOS). The app is
-# signed ad hoc (runs on the machine that built it, and elsewhere after the
-# user allows it); set CODESIGN_IDENTITY to a Developer ID to sign for
-# distribution (notarization is a separate step, not scripted here). Run by
-# .github/workflows/installers.yml; not run on the Linux machine this was written on.
+# Xcode's command line tools (clang for the backtest kernels; codesign, hdiutil
+# ship with macOS). The app is signed ad hoc (runs on the machine that built
+# it, and elsewhere after the user allows it); set CODESIGN_IDENTITY to a
+# Developer ID to sign for distribution (notarization is a separate step, not
+# scripted here). Run by .github/workflows/installers.yml; not run on the Linux
+# machine this was written on.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 say() { echo "build-macos: $*"; }
@@ -31,12 +32,12 @@ name=$("$py" packaging/metadata.py display_name)
 arch=$(uname -m)
 say "$name $version for $arch"
 
+# the backtest kernels, compiled ahead of time (Xcode's clang): the spec takes them
+# from build/aot/ and leaves numba and llvmlite out
+"$py" packaging/aot_kernels.py
 rm -rf "dist/$name.app" dist/terminal
 "$py" -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/terminal.spec
 app="dist/$name.app"
-# terminal.backtest ships as .py files (see the spec); compile them before signing
-backtest=$(find "$app/Contents" -type d -path "*/terminal/backtest" | head -1)
-"$py" -m compileall -q --invalidation-mode checked-hash "$backtest"
 codesign --force --deep --sign "${CODESIGN_IDENTITY:--}" "$app"
 codesign --verify --deep --strict "$app"
 QT_QPA_PLATFORM=offscreen "$app/Contents/MacOS/terminal" --self-test

@@ -6,9 +6,11 @@
 #   dist\terminal-VERSION-windows-x64.zip           that folder, zipped
 #   dist\terminal-VERSION-windows-x64-setup.exe     the Inno Setup installer
 #
-# Needs Python >= 3.12 (TERMINAL_PYTHON, else `py -3.12`, else `python`) and
-# Inno Setup 6 (iscc.exe; installed with Chocolatey when missing). Run by
-# .github/workflows/installers.yml; not run on the Linux machine this was written on.
+# Needs Python >= 3.12 (TERMINAL_PYTHON, else `py -3.12`, else `python`), MSVC
+# (Visual Studio's C++ build tools, as on GitHub's Windows runners) for the
+# backtest kernels, and Inno Setup 6 (iscc.exe; installed with Chocolatey when
+# missing). Run by .github/workflows/installers.yml; not run on the Linux
+# machine this was written on.
 $ErrorActionPreference = "Stop"
 Set-StrictMode -Version Latest
 $root = Resolve-Path (Join-Path $PSScriptRoot "..\..")
@@ -35,10 +37,13 @@ Invoke-Checked $py @("-m", "pip", "install", "--quiet", "-c", "requirements.lock
 $version = (& $py packaging\metadata.py version).Trim()
 Write-Host "build-windows: terminal $version"
 
+# -- the backtest kernels, compiled ahead of time (MSVC): the spec takes them from
+# build\aot\ and leaves numba and llvmlite out
+Invoke-Checked $py @("packaging\aot_kernels.py")
+
 # -- the one-folder build, checked by its own self-test
 if (Test-Path dist\terminal) { Remove-Item -Recurse -Force dist\terminal }
 Invoke-Checked $py @("-m", "PyInstaller", "--noconfirm", "--log-level", "WARN", "--distpath", "dist", "--workpath", "build\pyinstaller", "packaging\terminal.spec")
-Invoke-Checked $py @("-m", "compileall", "-q", "--invalidation-mode", "checked-hash", "dist\terminal\_internal\terminal\backtest")
 $env:QT_QPA_PLATFORM = "offscreen"
 Invoke-Checked "dist\terminal\terminal-cli.exe" @("--self-test")
 Remove-Item Env:\QT_QPA_PLATFORM

@@ -96,7 +96,10 @@ _TAKE_PROFIT = float(ExitReason.TAKE_PROFIT)
 _END = float(ExitReason.END)
 
 
-@compiled
+@compiled(
+    "void(float64[:, ::1], int64, float64, int64, float64, float64, float64, float64, float64, float64, "
+    "float64, float64, float64, float64)"
+)
 def _write_trade(
     trades: FloatArray,
     k: int,
@@ -129,7 +132,10 @@ def _write_trade(
     trades[k, T_LOW] = min(low, exit_price)
 
 
-@compiled
+@compiled(
+    "void(int64, int64, float64[::1], float64[::1], float64[::1], float64[::1], float64[::1], float64[::1], "
+    "float64[::1], float64[::1], float64[::1], float64[:, ::1], float64[::1], float64[::1], float64[::1])"
+)
 def run_bars(
     start: int,
     stop: int,

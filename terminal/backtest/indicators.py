@@ -46,7 +46,7 @@ def _period(n: int) -> int:
 
 
 # -- kernels -----------------------------------------------------------------------
-@compiled
+@compiled("float64[::1](float64[::1], int64)")
 def _sma(x: FloatArray, n: int) -> FloatArray:
     # np.empty and NaN written in the loop: np.full (or a helper kernel) costs a tenth
     # of a second more to compile, and the SMA is on the path of a first run
@@ -67,7 +67,7 @@ def _sma(x: FloatArray, n: int) -> FloatArray:
     return out
 
 
-@compiled
+@compiled("float64[::1](float64[::1], int64, float64, int64)")
 def _smooth(x: FloatArray, n: int, alpha: float, first: int) -> FloatArray:
     """Exponential smoothing of ``x[first:]``, seeded with the mean of its first ``n`` values."""
     out = np.full(len(x), np.nan)
@@ -84,7 +84,7 @@ def _smooth(x: FloatArray, n: int, alpha: float, first: int) -> FloatArray:
     return out
 
 
-@compiled
+@compiled("float64[::1](float64[::1], int64)")
 def _rsi(close: FloatArray, n: int) -> FloatArray:
     out = np.full(len(close), np.nan)
     if len(close) <= n:
@@ -111,7 +111,7 @@ def _rsi(close: FloatArray, n: int) -> FloatArray:
     return out
 
 
-@compiled
+@compiled("float64[::1](float64[::1], float64[::1], float64[::1])")
 def _true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
     out = np.empty(len(high))
     for i in range(len(high)):
@@ -122,7 +122,7 @@ def _true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatAr
     return out
 
 
-@compiled
+@compiled("float64[::1](float64[::1], int64)")
 def _rolling_std(x: FloatArray, n: int) -> FloatArray:
     """Population standard deviation over a sliding window (Welford's update
     for adding one value and removing another, stable for large prices)."""
@@ -144,7 +144,7 @@ def _rolling_std(x: FloatArray, n: int) -> FloatArray:
     return out
 
 
-@compiled
+@compiled("float64[::1](float64[::1], int64, float64)")
 def _rolling_extreme(x: FloatArray, n: int, sign: float) -> FloatArray:
     """Rolling max (sign 1) or min (sign -1) with a monotonic queue of indices: O(n)."""
     out = np.full(len(x), np.nan)

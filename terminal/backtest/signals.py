@@ -40,7 +40,7 @@ def from_crossings(up: BoolArray, down: BoolArray) -> FloatArray:
     return out
 
 
-@compiled
+@compiled("float64[::1](boolean[::1], boolean[::1], boolean[::1], boolean[::1])")
 def _rules(
     long_entry: BoolArray, long_exit: BoolArray, short_entry: BoolArray, short_exit: BoolArray
 ) -> FloatArray:

@@ -11,10 +11,17 @@ The cache folder: numba writes next to the sources, which an installed or
 frozen build may not allow. ``configure_cache(folder)`` points numba at a
 folder of the terminal's own; call it before anything imports the kernels
 (numba chooses a function's cache folder when the function is defined).
+
+Without numba (the frozen build: its kernels were compiled ahead of time,
+``terminal.backtest.jit``), there is nothing to compile and no cache:
+``configure_cache`` leaves the data folder alone, and the warm-up only
+imports the backtest modules and runs each kernel once on its tiny input
+(milliseconds), which also shows early, in the log, if that module is broken.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
@@ -29,9 +36,14 @@ _KERNEL_MODULES = ("terminal.backtest.jit",)
 
 def configure_cache(folder: str | Path) -> bool:
     """Use ``folder`` for numba's compiled-code cache. Returns False (and changes
-    nothing) when the kernels were already imported and so have their folder."""
+    nothing) when the kernels were already imported and so have their folder,
+    or when numba is not installed (the kernels were compiled ahead of time:
+    nothing is cached, and no folder is made)."""
     if any(name in sys.modules for name in _KERNEL_MODULES):
         log.warning("numba cache folder not changed to %s: the kernels are already loaded", folder)
+        return False
+    if importlib.util.find_spec("numba") is None:
+        log.debug("no numba cache folder: numba is not installed (ahead-of-time compiled kernels)")
         return False
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
@@ -45,6 +57,7 @@ def configure_cache(folder: str | Path) -> bool:
 
 def warm_up() -> float:
     """Compile (or load from the cache) every kernel; returns the seconds it took.
+    With ahead-of-time compiled kernels, this only loads and runs them.
 
     The first backtest's own path (SMA, the position loop) goes first, so that
     a user who clicks Run early waits for as little of this as possible."""
@@ -81,7 +94,10 @@ def start_warmup() -> threading.Thread:
         except Exception:  # a failed warm-up only means the first run compiles
             log.exception("backtest warm-up failed; the first backtest will compile its kernels")
         else:
-            log.info("backtest kernels ready in %.2f s", seconds)
+            from terminal.backtest import jit
+
+            how = "compiled ahead of time" if jit.MODE == "aot" else "numba"
+            log.info("backtest kernels ready in %.2f s (%s)", seconds, how)
 
     thread = threading.Thread(target=run, name="backtest-warmup", daemon=True)
     thread.start()

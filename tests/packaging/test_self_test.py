@@ -14,11 +14,14 @@ CHECKS = (
     "ok: candles drawn: ",
     "ok: ccxt not imported for the first window",
     "ok: backtest in a worker thread: SMA cross on ",
-    "ok: numba cache: ",
     "ok: history database: ",
     "ok: ccxt ",
     "ok: keyring: ",
 )
+#: the backtest kernels: numba's JIT from source (with its cache in the data
+#: folder), compiled ahead of time in a bundle (which has no numba)
+SOURCE_CHECKS = (*CHECKS, "ok: numba cache: ")
+BUNDLE_CHECKS = (*CHECKS, "ok: backtest kernels: compiled ahead of time (")
 
 
 def self_test(**env: str) -> subprocess.CompletedProcess[str]:
@@ -32,12 +35,14 @@ def self_test(**env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def assert_passed(result: subprocess.CompletedProcess[str]) -> list[str]:
+def assert_passed(
+    result: subprocess.CompletedProcess[str], checks: tuple[str, ...] = SOURCE_CHECKS
+) -> list[str]:
     """Every check's line is there and says ok; returns the lines."""
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stdout + result.stderr
     assert not [line for line in lines if line.startswith("FAILED")], result.stdout
-    for check in CHECKS:
+    for check in checks:
         assert any(line.startswith(check) for line in lines), f"no line {check!r} in:\n{result.stdout}"
     assert lines[-1].startswith("self-test passed in "), result.stdout
     return lines
@@ -46,6 +51,7 @@ def assert_passed(result: subprocess.CompletedProcess[str]) -> list[str]:
 def test_self_test_from_source_passes_every_check_and_exits_0() -> None:
     lines = assert_passed(self_test())
     assert lines[0].startswith("ok: Terminal ") and "from source" in lines[0]
+    assert any(line.endswith("(numba compiling included)") for line in lines), lines
 
 
 def test_a_failed_check_exits_1_and_says_why() -> None:
