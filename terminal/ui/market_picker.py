@@ -168,6 +168,7 @@ class MarketPicker(QDialog):
         self.theme = theme
         self._loaded: dict[str, list[MarketRow]] = {}
         self._load: asyncio.Task[None] | None = None
+        self._loads: set[asyncio.Task[None]] = set()  # every load not finished, cancelled ones too
 
         self.exchange = QComboBox(self)
         self.exchange.addItem("Simulated (built-in)", SIMULATED)
@@ -242,7 +243,9 @@ class MarketPicker(QDialog):
 
     @property
     def loading(self) -> bool:
-        return self._load is not None and not self._load.done()
+        # Until its done-callback has put the outcome on screen: a task is done
+        # a moment before asyncio runs that callback.
+        return self._load is not None
 
     @property
     def busy(self) -> bool:
@@ -266,6 +269,8 @@ class MarketPicker(QDialog):
         self._set_status(f"Loading the markets of {self._title(name)}…")
         self.spinner.show()
         self._load = asyncio.get_running_loop().create_task(self._load_markets(name), name="picker: markets")
+        self._loads.add(self._load)
+        self._load.add_done_callback(self._loads.discard)
         self._load.add_done_callback(self._load_done)
 
     async def _load_markets(self, name: str) -> None:
@@ -279,6 +284,8 @@ class MarketPicker(QDialog):
             self._show(self._loaded[name])
 
     def _load_done(self, task: asyncio.Task[None]) -> None:
+        if self._load is task:
+            self._load = None
         if task.cancelled():
             return
         self.spinner.hide()
@@ -372,6 +379,7 @@ class MarketPicker(QDialog):
     def _cancel_load(self) -> None:
         if self._load is not None and not self._load.done():
             self._load.cancel()
+        self._load = None
 
     def done(self, result: int) -> None:
         self._cancel_load()
@@ -380,5 +388,4 @@ class MarketPicker(QDialog):
     async def shutdown(self) -> None:
         """Stop loading and wait until the source it opened is closed."""
         self._cancel_load()
-        if self._load is not None:
-            await asyncio.gather(self._load, return_exceptions=True)
+        await asyncio.gather(*self._loads, return_exceptions=True)

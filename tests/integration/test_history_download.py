@@ -204,7 +204,8 @@ def test_a_reader_thread_never_sees_a_half_written_page(tmp_path: Path) -> None:
             await asyncio.to_thread(reader.join)
             assert not problems, problems[:3]
             assert len(set(reads)) > 5, "the reader saw the history grow page by page"
-            assert reads[-1] == 3000
+            # (its last read may have begun before the last page was committed)
+            assert max(reads) <= 3000 and len(store.read(NAME, SYMBOL, "1m")) == 3000
         finally:
             stop.set()
             await source.close()
