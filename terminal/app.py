@@ -65,8 +65,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.self_test:  # runs main() itself, in temporary folders (terminal/self_test.py)
-        from terminal.self_test import run_self_test
+    if args.self_test:  # runs main() itself, in temporary folders (terminal/ui/self_test.py)
+        from terminal.ui.self_test import run_self_test
 
         return run_self_test()
     paths = resolve_paths(args.config_dir, args.data_dir)
