@@ -1,17 +1,18 @@
 """A market session: one exchange source, its watchlist tickers, and the
 symbol on screen (candles, order book, trades), kept current by watch loops.
 
-Qt-free. Listeners get a ``Topic`` after each state change; the UI bridge
-coalesces those to the frame rate. Every watch loop survives errors: it
-reports them in ``health``, backs off with jitter, and tries again.
+Qt-free. Listeners get a ``Topic`` (``topics.py``) after each state change;
+the UI bridge coalesces those to the frame rate. Every watch loop survives
+errors: it reports them in ``health``, backs off with jitter, and tries
+again. Downloads of the chart's history into the local store are the
+``HistoryDownloads`` part (``session_history.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from enum import Flag, auto
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,43 +30,27 @@ from terminal.errors import (
     describe,
 )
 from terminal.market.backoff import Backoff
-from terminal.market.candles import OHLCV, CandleSeries, Change
+from terminal.market.candles import CandleSeries, Change
 from terminal.market.health import FeedHealth, FeedState
 from terminal.market.history_loader import (
     HistoryStore,
     LoadedCandles,
-    history_window,
     load_history,
-    merge_closed,
 )
 from terminal.market.orderbook import OrderBook
+from terminal.market.session_history import HistoryDownloads
 from terminal.market.source import ExchangeSource
 from terminal.market.tape import TradeTape
 from terminal.market.timeframes import timeframe_ms
+from terminal.market.topics import Listener, Topic
 
 if TYPE_CHECKING:
-    from terminal.market.history_sync import HistorySync, SyncProgress
+    from terminal.market.history_sync import SyncProgress
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RECENT_TRADES = 200  # trades fetched to fill the tape when a symbol opens
-OLDER_CANDLES = 5_000  # chart candles added per scroll back past the oldest one
-
-
-class Topic(Flag):
-    CANDLES_LIVE = auto()  # the newest candle changed, or one was appended
-    CANDLES_RELOAD = auto()  # a new series (symbol or timeframe changed)
-    CANDLES_CORRECTED = auto()  # an older candle changed or arrived late
-    BOOK = auto()
-    TRADES = auto()
-    TICKERS = auto()
-    STATUS = auto()
-    MARKETS = auto()
-    SYNC = auto()  # a history download moved on, ended or stopped (``sync_progress``)
-
-
-Listener = Callable[[Topic], None]
 
 
 async def _logged(work: Awaitable[object], what: str) -> None:
@@ -93,7 +78,7 @@ PERMANENT_ERRORS: tuple[type[TerminalError], ...] = (
 )
 
 
-class MarketSession:
+class MarketSession(HistoryDownloads):
     def __init__(
         self,
         source: ExchangeSource,
@@ -288,121 +273,6 @@ class MarketSession:
         )
         self.health.message("history")
         return loaded
-
-    # -- history downloads ------------------------------------------------------
-    @property
-    def fetch_timeframe(self) -> str:
-        """The timeframe fetched and stored for the chart (finer when built from it)."""
-        return self._fine_tf if self._fine is not None else self.timeframe
-
-    @property
-    def history_download(self) -> asyncio.Task[None] | None:
-        """The history download running for the chart, if any."""
-        task = self._history_task
-        return task if task is not None and not task.done() else None
-
-    def history_sync(self) -> HistorySync | None:
-        if self.store is None:
-            return None
-        from terminal.market.history_sync import HistorySync
-
-        return HistorySync(self.source, self.store, self.store_name)
-
-    def request_older(self) -> asyncio.Task[None] | None:
-        """Extend the chart into the past (the user scrolled to its oldest
-        candle): from disk first, then from the exchange. None when there is
-        nothing older, no store, or a download is already running."""
-        if self.store is None or not len(self.candles) or self.history_start_reached:
-            return None
-        return self._start_history(self._load_older(), "loading older history")
-
-    def cancel_sync(self) -> bool:
-        """Stop the running history download; what it stored stays, and the
-        next open (or scroll back) fetches only the rest."""
-        task = self._history_task
-        if task is None or task.done():
-            return False
-        task.cancel()
-        log.info("History download of %s cancelled; it resumes where it stopped next time.", self.symbol)
-        return True
-
-    def _start_history(self, work: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None] | None:
-        if self._history_task is not None and not self._history_task.done():
-            work.close()
-            return None
-        task = self._track(asyncio.get_running_loop().create_task(self._history_job(work, what)))
-        self._symbol_tasks.append(task)  # a switch of symbol stops it
-        self._history_task = task
-        return task
-
-    async def _history_job(self, work: Coroutine[Any, Any, None], what: str) -> None:
-        try:
-            await work
-        except asyncio.CancelledError:
-            self.sync_progress = None
-            self._notify(Topic.SYNC)
-            raise
-        except Exception as exc:  # noqa: BLE001 - background work: report on screen and in the log
-            log.warning("%s %s failed: %s", what, self.symbol, describe(exc, detailed=True))
-            p = self.sync_progress
-            done, total = (p.done, p.total) if p is not None else (0, 0)
-            from terminal.market.history_sync import SyncProgress
-
-            self.sync_progress = SyncProgress(
-                self.symbol, self.fetch_timeframe, done, total, f"stopped: {describe(exc)}"
-            )
-        else:
-            self.sync_progress = None
-        self._notify(Topic.SYNC)
-
-    def _on_sync_progress(self, progress: SyncProgress) -> None:
-        self.sync_progress = progress
-        self._notify(Topic.SYNC)
-
-    def _merge_page(self, series: CandleSeries, page: OHLCV) -> None:
-        """Closed candles downloaded or read from disk join the chart's series
-        (if it is still the one on screen)."""
-        if series is not self.candles or not len(page):
-            return
-        merge_closed(self.candles, self._fine, page)
-        self._notify(Topic.CANDLES_CORRECTED)
-
-    async def _fill_window(self) -> None:
-        """Download what the chart's window lacks, the newest first."""
-        sync = self.history_sync()
-        assert sync is not None
-        fetch_tf, window_start = history_window(self.source, self.timeframe, self.max_history)
-        await sync.download(
-            self.symbol, fetch_tf, window_start, None,
-            direction="forward", newest_first=True,
-            progress=self._on_sync_progress, on_page=partial(self._merge_page, self.candles),
-        )  # fmt: skip
-
-    async def _load_older(self) -> None:
-        sync = self.history_sync()
-        assert sync is not None
-        series, fetch_tf = self._fine or self.candles, self.fetch_timeframe
-        step = series.timeframe_ms
-        first = int(series.ts[0])
-        count = OLDER_CANDLES * (self.candles.timeframe_ms // step)
-        listed = await asyncio.to_thread(sync.records.listed_since, self.store_name, self.symbol)
-        if listed is not None and first <= listed:
-            self.history_start_reached = True
-            self._notify(Topic.SYNC)
-            return
-        start = max(first - count * step, listed or first - count * step)
-        merge = partial(self._merge_page, self.candles)
-        assert self.store is not None
-        merge(await asyncio.to_thread(self.store.read, self.store_name, self.symbol, fetch_tf, start, first))
-        await sync.download(
-            self.symbol, fetch_tf, start, first, direction="backward", newest_first=True,
-            progress=self._on_sync_progress, on_page=merge,
-        )  # fmt: skip
-        listed = await asyncio.to_thread(sync.records.listed_since, self.store_name, self.symbol)
-        now_first = int((self._fine or self.candles).ts[0])
-        if now_first >= first or (listed is not None and now_first <= listed):
-            # nothing older came (the exchange has none, or none it will give)
-            self.history_start_reached = True
 
     # -- watch loops -----------------------------------------------------------
     def _spawn(
