@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
@@ -37,7 +37,7 @@ from terminal.market.session import HistoryStore, MarketSession, Topic
 from terminal.market.sources import history_for, make_source
 from terminal.paths import AppPaths
 from terminal.shortcuts import resolve_bindings
-from terminal.store.history_file import HistoryFile, WayOut
+from terminal.store.history_file import HistoryFile
 from terminal.ui.accounts_dialog import AccountsDialog
 from terminal.ui.actions import build_actions
 from terminal.ui.bridge import FrameBridge
@@ -234,9 +234,7 @@ class MainWindow(QMainWindow):
             async def write() -> None:
                 await export_journal(await source(), path, self.notice.show_message)
 
-            task = asyncio.get_running_loop().create_task(write())
-            self._switches.add(task)
-            task.add_done_callback(self._switches.discard)
+            self.in_background(write(), "export journal")
 
         dialog.fileSelected.connect(chosen)
         dialog.open()
@@ -353,7 +351,7 @@ class MainWindow(QMainWindow):
     # Requests go to the session, which lets the newest win and ignores
     # repeats; what the window compares against is the *requested* symbol and
     # timeframe, not the ones still on screen while a switch loads.
-    def _requested(self) -> tuple[str, str]:
+    def requested_market(self) -> tuple[str, str]:
         symbol, timeframe = self.session.requested
         market = self.settings.market
         return symbol or market.symbol, (timeframe if symbol else market.timeframe)
@@ -361,7 +359,7 @@ class MainWindow(QMainWindow):
     def open_symbol(self, symbol: str) -> None:
         # While a switch closes the old session, there is nothing to ask.
         if self.session.markets and not self._switch_lock.locked():
-            self.session.request_open(symbol, self._requested()[1])
+            self.session.request_open(symbol, self.requested_market()[1])
 
     def open_market(self, exchange: str, symbol: str) -> None:
         """Show ``symbol`` of ``exchange`` ("simulated" or an account): on the
@@ -378,7 +376,11 @@ class MainWindow(QMainWindow):
         it is); then the old session is closed (every task, the connections)
         and the widgets are bound to the new one. Switches run one at a time.
         """
-        task = asyncio.get_running_loop().create_task(self._switch(exchange, symbol), name="switch market")
+        return self.in_background(self._switch(exchange, symbol), "switch market")
+
+    def in_background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Run ``work`` as a task that closing the window waits for."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
         self._switches.add(task)
         task.add_done_callback(self._switches.discard)
         return task
@@ -420,7 +422,7 @@ class MainWindow(QMainWindow):
             if self.on_session_changed is not None:
                 self.on_session_changed(session)
             self.notice.hide()
-            self._start(symbol, self._requested()[1])
+            self._start(symbol, self.requested_market()[1])
 
     def _bind(self, session: MarketSession, symbol: str) -> None:
         """Point every widget at ``session`` (still empty: it fills in as it starts)."""
@@ -446,13 +448,13 @@ class MainWindow(QMainWindow):
         if self._switch_lock.locked():
             self.settings.market.timeframe = timeframe  # what the new session starts with
         elif self.session.markets:
-            self.session.request_open(self._requested()[0], timeframe)
+            self.session.request_open(self.requested_market()[0], timeframe)
 
     def step_symbol(self, step: int) -> None:
         symbols = self.watchlist_model.symbols
         if not symbols:
             return
-        wanted = self._requested()[0]
+        wanted = self.requested_market()[0]
         i = symbols.index(wanted) if wanted in symbols else -1
         self.open_symbol(symbols[(i + step) % len(symbols)])
 
@@ -620,52 +622,9 @@ class MainWindow(QMainWindow):
     # -- a history file that cannot be opened ----------------------------------------
     def show_history_problem(self) -> None:
         """Say why the history file is not open, with the ways out as buttons."""
-        held = self.history_file
-        if held.error is None:
-            return
-        actions = [(way.value, partial(self._take_way_out, way)) for way in held.ways_out()]
-        self.notice.show_message(
-            f"Market history is not kept: {held.error.user_message()} The file: {held.path}", actions
-        )
+        from terminal.ui.history_problem import show_history_problem
 
-    def _take_way_out(self, way: WayOut) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(self._way_out(way))
-        self._switches.add(task)
-        task.add_done_callback(self._switches.discard)
-        return task
-
-    async def _way_out(self, way: WayOut) -> None:
-        held = self.history_file
-        act = {
-            WayOut.RETRY: held.retry,
-            WayOut.READ_ONLY: held.open_read_only,
-            WayOut.START_FRESH: held.start_fresh,
-        }
-        if self.data_manager is not None:  # it holds the store about to be replaced
-            await self.data_manager.shutdown()
-            self.removeDockWidget(self.docks.pop("data"))
-            self.data_manager.deleteLater()
-            self.data_manager = None
-        store = await asyncio.to_thread(act[way])
-        if store is None:
-            self.show_history_problem()
-            return
-        if held.read_only:
-            self.notice.show_message(
-                "The market history file is open read-only: look at it and export what you need from "
-                "the market data panel (Ctrl+Shift+D). Charts load from the exchange; nothing is saved."
-            )
-            return
-        if held.moved_to is not None:
-            self.notice.show_message(
-                f"The damaged file was moved to {held.moved_to} (nothing was deleted); a new history "
-                "file is in use."
-            )
-        else:
-            self.notice.hide()
-        if self.exchange != SIMULATED:  # the chart keeps history again
-            self.session.store = store
-            self.session.request_open(*self._requested(), reload=True)
+        show_history_problem(self)
 
     def show_shortcuts(self) -> ShortcutSheet:
         sheet = ShortcutSheet(self.actions_by_id, self)
