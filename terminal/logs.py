@@ -3,6 +3,12 @@
 The panel feed is Qt-free: ``LogBuffer`` is a logging handler that keeps the
 last records in a thread-safe deque; the UI drains it on its own timer, so a
 log call from any thread never touches a widget.
+
+The panel is the terminal's own: a record from any other logger (alembic,
+numba, asyncio, ccxt, ...) reaches it only at WARNING or above
+(``OwnRecordsOnly``). The file gets what the configured level lets through,
+from everyone; at INFO a few libraries' per-start chatter is held back
+(``QUIET_FLOORS``), and at DEBUG every library says all it has.
 """
 
 from __future__ import annotations
@@ -20,6 +26,23 @@ FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s
 PANEL_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
 
 _installed: list[logging.Handler] = []  # handlers setup_logging added, replaced on a second call
+
+OWN_LOGGER = "terminal"
+#: the third-party loggers setup_logging sets: to the configured level, or to
+#: their floor here when that is higher; at DEBUG, every one to DEBUG
+QUIET_FLOORS: dict[str, int] = {
+    # alembic, at every start: plugin set-up, "Context impl SQLiteImpl", each
+    # revision; the store logs in one line what it did to the file
+    "alembic": logging.WARNING,
+    "qasync": logging.WARNING,  # announces its Qt binding
+    "sqlalchemy": logging.WARNING,  # its own default, which it sets on import
+    "asyncio": logging.INFO,
+    "aiohttp": logging.INFO,
+    "ccxt": logging.INFO,
+    "numba": logging.INFO,
+    "urllib3": logging.INFO,
+    "websockets": logging.INFO,
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +78,19 @@ class LogBuffer(logging.Handler):
             return [line for line in self._lines if line.seq > seq]
 
 
+class OwnRecordsOnly(logging.Filter):
+    """The log panel's filter: the terminal's own records at any level, other
+    libraries' only from WARNING up."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        own = name == OWN_LOGGER or name.startswith(OWN_LOGGER + ".")
+        return own or record.levelno >= logging.WARNING
+
+
+_panel_filter = OwnRecordsOnly()
+
+
 def setup_logging(log_dir: Path, level: str = "INFO", buffer: LogBuffer | None = None) -> LogBuffer:
     """Route the root logger to a rotating file and the panel buffer; returns the buffer."""
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -73,10 +109,10 @@ def setup_logging(log_dir: Path, level: str = "INFO", buffer: LogBuffer | None =
         root.addHandler(handler)
     # Keys never reach the file or the panel, whoever logs them.
     install_redactor([file_handler, buffer])
-    root.setLevel(level)
-    # ccxt and asyncio are chatty at DEBUG; keep them at INFO unless asked.
-    for name in ("ccxt", "asyncio", "websockets", "aiohttp"):
-        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level)))
-    # qasync announces its Qt binding at INFO on every start: not news to a user.
-    logging.getLogger("qasync").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    if _panel_filter not in buffer.filters:
+        buffer.addFilter(_panel_filter)
+    number = logging.getLevelNamesMapping()[level]
+    root.setLevel(number)
+    for name, floor in QUIET_FLOORS.items():
+        logging.getLogger(name).setLevel(number if number <= logging.DEBUG else max(floor, number))
     return buffer

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from terminal.credentials import ApiKey, CredentialStore
-from terminal.logs import setup_logging
+from terminal.logs import QUIET_FLOORS, setup_logging
 from terminal.paths import AppPaths
 from terminal.ui.accounts_dialog import AccountsDialog
 
@@ -270,7 +270,7 @@ def log_file(tmp_path: Path) -> Iterator[Path]:
     """The terminal's own log file setup (with its secret redactor), at DEBUG, put back afterwards."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    quiet = {name: logging.getLogger(name).level for name in ("ccxt", "asyncio", "websockets", "aiohttp")}
+    quiet = {name: logging.getLogger(name).level for name in QUIET_FLOORS}
     setup_logging(tmp_path / "logs", "DEBUG")
     yield tmp_path / "logs" / "terminal.log"
     for handler in [h for h in root.handlers if h not in handlers]:

@@ -92,8 +92,11 @@ def _run_alone(connect: Connect, direction: str, revision: str) -> None:
     from sqlalchemy.pool import NullPool
 
     # alembic logs each revision at INFO; the user needs one line, not five
-    # (the store logs what was done), so its own chatter goes to WARNING.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # (the store logs what was done), so its own chatter goes to WARNING,
+    # unless a level was chosen for it (terminal.logs does: DEBUG when asked for).
+    alembic_log = logging.getLogger("alembic")
+    if alembic_log.level == logging.NOTSET:
+        alembic_log.setLevel(logging.WARNING)
     engine = create_engine("sqlite://", creator=connect, poolclass=NullPool)
     # pysqlite would run DDL outside any transaction; begin one ourselves,
     # taking the write lock at once (SQLAlchemy's documented recipe).
