@@ -159,8 +159,6 @@ def main(argv: list[str] | None = None) -> int:
             history=history,
             history_file=history_file,
         )
-        if history_file.error is not None:
-            window.show_history_problem()
         if problem:
             window.notice.show_message(problem)
         paper_brokers.manage(window)

@@ -41,8 +41,9 @@ class WayOut(Enum):
 
 
 class HistoryFile:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float | None = None) -> None:
         self.path = path
+        self.busy_timeout_s = busy_timeout_s  # how long a lock is waited for (None: the store's default)
         self.store: CandleStore | None = None
         self.error: TerminalError | None = None
         self.moved_to: Path | None = None  # where start_fresh put the old file
@@ -102,7 +103,9 @@ class HistoryFile:
         with self._lock:
             self._close()
             try:
-                self.store = CandleStore(self.path, read_only=True, check=False)
+                self.store = CandleStore(
+                    self.path, read_only=True, check=False, busy_timeout_s=self._busy_timeout()
+                )
                 self.error = None
                 log.warning("The market history database is open read-only: %s", self.path)
             except TerminalError as exc:
@@ -130,11 +133,17 @@ class HistoryFile:
         from terminal.store.candles import CandleStore
 
         try:
-            self.store = CandleStore(self.path)
+            self.store = CandleStore(self.path, busy_timeout_s=self._busy_timeout())
             self.error = None
         except TerminalError as exc:
             self.store, self.error = None, exc
-            log.error("Market history is not kept: %s", describe(exc, detailed=True))
+            why = describe(exc, detailed=True)
+            log.error("The history file cannot be used; nothing is saved in it until it can: %s", why)
+
+    def _busy_timeout(self) -> float:
+        from terminal.store.database import BUSY_TIMEOUT_S
+
+        return BUSY_TIMEOUT_S if self.busy_timeout_s is None else self.busy_timeout_s
 
     def _close(self) -> None:
         if self.store is not None:

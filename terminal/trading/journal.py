@@ -134,6 +134,20 @@ class TradingJournal:
         """Entries go to the history file (False: kept in memory for this session)."""
         return self.database is not None
 
+    def use_store(self, store: CandleStore) -> bool:
+        """Write to ``store`` from now on (the history file opened after this journal
+        began in memory), the entries kept in memory first, in recording order.
+        False, changing nothing, if it writes to a file already or ``store`` is read-only."""
+        if self.database is not None or store.database.read_only:
+            return False
+        with self._lock:
+            self._pending[:0] = [row for _, row in self._memory]
+            self._memory.clear()
+            self.database = store.database
+        log.info("The trading journal is saved in the history file again.")
+        self._schedule()
+        return True
+
     # -- recording ----------------------------------------------------------------------
     def record(
         self,
@@ -152,12 +166,11 @@ class TradingJournal:
         if kind not in KINDS:
             raise ValueError(f"unknown journal entry kind {kind!r}")
         row: Row = (now_ms(), account, broker, kind, client_order_id, symbol, to_json(payload))
-        if self.database is None:
-            with self._lock:
+        with self._lock:
+            if self.database is None:
                 self._memory_ids += 1
                 self._memory.append((self._memory_ids, row))
-            return
-        with self._lock:
+                return
             self._pending.append(row)
         if self._closed:  # late entries (a close already ran) are written at once rather than lost
             self._write_quietly()

@@ -33,9 +33,11 @@ journal writes in batches in a worker thread too.
 
 **Without the history file** (it could not be opened, or is read-only) the
 broker works in memory: ``persisted`` is False, ``problem`` says so, and the
-account starts afresh next time. A saved state that cannot be read is kept
-as it is, never overwritten, until the user resets the account (the reset's
-journal entry keeps the unreadable text).
+account starts afresh next time, unless the file opens while it runs
+(``adopt_store``: the account in memory is saved there from then on). A
+saved state that cannot be read is kept as it is, never overwritten, until
+the user resets the account (the reset's journal entry keeps the unreadable
+text).
 """
 
 from __future__ import annotations
@@ -198,6 +200,30 @@ class PaperBroker:
             )
             log.error("Paper account %s: the saved state is unreadable: %s", self._name, describe(exc, True))
             return PaperAccount(self.settings), True
+
+    async def adopt_store(self, store: CandleStore) -> bool:
+        """Save to ``store`` from now on: the history file opened after this broker
+        started in memory without one. The account in memory is saved there at once.
+        False, changing nothing, when the file already holds an account of this name
+        (a new broker loads that one), cannot be read, or is read-only."""
+        if self._writing or self._closed or self._states is not None or store.database.read_only:
+            return False
+        states = PaperAccountStore(store)
+        try:
+            saved = await asyncio.to_thread(states.load, self._name)
+        except StoreError as exc:
+            log.error("Paper account %s: %s", self._name, describe(exc, detailed=True))
+            return False
+        if saved is not None:
+            return False
+        if self._closed:  # closed meanwhile: nothing left to save
+            return True
+        self._states, self._writing, self.problem = states, True, ""
+        if self._account is not None:
+            self._saver.changed()
+            await self._saver.flush()
+        log.info("Paper account %s is saved in the history file again.", self._name)
+        return True
 
     # -- saving --------------------------------------------------------------------------
     def _snapshot(self) -> dict[str, Any]:
@@ -446,7 +472,8 @@ class PaperBroker:
 
 
 _IN_MEMORY = (
-    "The history file is not open, so the paper account is kept in memory only: it starts afresh next time."
+    "The history file is not open, so the paper account is kept in memory only: unless the file opens "
+    "before you quit, it starts afresh next time."
 )
 
 

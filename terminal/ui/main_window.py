@@ -43,6 +43,7 @@ from terminal.ui.actions import build_actions
 from terminal.ui.bridge import FrameBridge
 from terminal.ui.chart.chart_widget import ChartWidget
 from terminal.ui.help_sheet import ShortcutSheet
+from terminal.ui.history_problem import check_history_file, show_history_problem
 from terminal.ui.log_panel import LogPanel
 from terminal.ui.market_picker import MarketPicker
 from terminal.ui.notice import NoticeBar
@@ -58,6 +59,7 @@ from terminal.ui.watchlist import WatchlistModel, WatchlistView
 from terminal.ui.window_menus import build_menus_and_toolbar, window_handlers
 
 if TYPE_CHECKING:
+    from terminal.store.candles import CandleStore
     from terminal.trading.broker import Broker
     from terminal.trading.journal import TradingJournal
     from terminal.ui.backtest.panel import BacktestPanel
@@ -113,6 +115,11 @@ class MainWindow(QMainWindow):
         self.on_live_requested: Callable[[bool], object] | None = None
         # Set by the app: the trading journal (every intent, check, request, fill).
         self.journal_source: Callable[[], Awaitable[TradingJournal]] | None = None
+        # Set by the app: the history file opened (writable) after a way out was taken:
+        # the paper accounts and the journal save there from now on.
+        self.on_history_reopened: Callable[[CandleStore], Awaitable[object]] | None = None
+        # Set by the window set: every window (they share the history file).
+        self.every_window: Callable[[], list[MainWindow]] = lambda: [self]
         self.config = config
         self.settings = config.settings
         self.paths = paths
@@ -265,6 +272,9 @@ class MainWindow(QMainWindow):
         market = self.settings.market
         symbol, timeframe = self.start_at or (market.symbol, market.timeframe)
         self._start(symbol, timeframe)
+        # Every market keeps its paper account and journal in the history file: say at
+        # once if it cannot be used.
+        self.in_background(check_history_file(self), "history file")
         await self._closed.wait()
         for dialog in self._dialogs:
             dialog.reject()
@@ -403,8 +413,6 @@ class MainWindow(QMainWindow):
             history = history_for(exchange)
             # The first real exchange creates the history file: off the GUI thread too.
             store = await asyncio.to_thread(self.history, exchange)
-            if store is None and exchange != SIMULATED and self.history_file.error is not None:
-                self.show_history_problem()
             session = MarketSession(
                 source, self.settings.watchlist, max_history=history, store=store, store_name=exchange
             )
@@ -421,7 +429,8 @@ class MainWindow(QMainWindow):
             self.settings.market.exchange = self.exchange = exchange
             if self.on_session_changed is not None:
                 self.on_session_changed(session)
-            self.notice.hide()
+            self.notice.clear()  # the old market's news; a history file problem stays, told anew
+            self.show_history_problem()
             self._start(symbol, self.requested_market()[1])
 
     def _bind(self, session: MarketSession, symbol: str) -> None:
@@ -621,9 +630,7 @@ class MainWindow(QMainWindow):
 
     # -- a history file that cannot be opened ----------------------------------------
     def show_history_problem(self) -> None:
-        """Say why the history file is not open, with the ways out as buttons."""
-        from terminal.ui.history_problem import show_history_problem
-
+        """Say why the history file is not open (if it is not), with the ways out as buttons."""
         show_history_problem(self)
 
     def show_shortcuts(self) -> ShortcutSheet:

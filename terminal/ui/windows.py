@@ -39,6 +39,7 @@ class WindowSet:
         window = self._factory(exchange, start_at, primary)
         window.on_new_window = partial(self._open_like, window)
         window.on_quit = self.close_all
+        window.every_window = lambda: self.windows
         if not primary:  # cascade, so the new window does not hide the one it came from
             origin = self.windows[-1].pos()
             window.move(origin.x() + CASCADE_PX, origin.y() + CASCADE_PX)

@@ -124,6 +124,25 @@ def test_without_a_file_the_journal_lives_in_memory() -> None:
     asyncio.run(journal.close())
 
 
+def test_a_journal_in_memory_moves_into_a_file_that_opens_later_in_recording_order(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+
+    async def scenario() -> None:
+        journal = TradingJournal(None)  # the history file could not be opened at first
+        for n in range(3):
+            journal.record("fill", "simulated", {"n": n})
+        with CandleStore(path, read_only=False) as store, CandleStore(path, read_only=True) as looking:
+            assert not journal.use_store(looking), "a read-only file is no place for it"
+            assert journal.use_store(store) and journal.persisted
+            assert not journal.use_store(store)
+            journal.record("fill", "simulated", {"n": 3})
+            await journal.close()
+            assert [e.payload["n"] for e in journal.entries()] == [0, 1, 2, 3]
+
+    asyncio.run(scenario())
+    assert rows_on_disk(path) == 4
+
+
 def test_exports_are_atomic_and_a_failed_one_leaves_no_file(tmp_path: Path) -> None:
     store = CandleStore(tmp_path / "history.sqlite")
     journal = TradingJournal(store)

@@ -66,8 +66,6 @@ class Terminal:
             history_file=held,
             exchange=exchange,
         )
-        if held.error is not None:
-            self.window.show_history_problem()  # as terminal.app does
         self.chart = self.window.chart
         self.window.show()
         self.task = asyncio.get_running_loop().create_task(self.window.run())

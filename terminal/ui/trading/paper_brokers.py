@@ -8,6 +8,11 @@ it opens and again after each market switch (the old one is closed first;
 a switch always comes back to paper). Two windows on the same exchange would
 save over each other's account, so the second one trades a separate paper
 account kept in memory only, and says so.
+
+When the history file could not be opened, the paper accounts and the
+journal start in memory; once a way out opens it again (``history_reopened``)
+they are saved there: an account the file does not hold yet is saved as it
+is, one it holds is loaded in place of this session's.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class PaperBrokers:
         self.settings = settings
         self.history_store = history_store  # blocks: the history file opens on first use
         self.brokers: dict[MainWindow, Broker] = {}
+        self._separate: set[MainWindow] = set()  # windows whose paper account is never saved
         self._attaching: dict[MainWindow, set[asyncio.Task[None]]] = {}
         # One audit journal for every account of every window, in the history file.
         self._journal: TradingJournal | None = None
@@ -63,7 +69,28 @@ class PaperBrokers:
         window.on_shutdown = partial(self.close, window)
         window.on_live_requested = partial(self.request_live, window)
         window.journal_source = self.journal
+        window.on_history_reopened = self.history_reopened
         self.attach(window, window.session)
+
+    async def history_reopened(self, store: CandleStore) -> None:
+        """The history file is open and writable again after starting without it:
+        the journal and the paper accounts kept in memory are saved there from now on."""
+        from terminal.trading.paper_broker import PaperBroker
+
+        under_way = [task for tasks in self._attaching.values() for task in tasks]
+        await asyncio.gather(*under_way, return_exceptions=True)
+        if self._journal is not None:
+            self._journal.use_store(store)
+        for window, broker in list(self.brokers.items()):
+            if window in self._separate or not isinstance(broker, PaperBroker) or broker.persisted:
+                continue
+            if not await broker.adopt_store(store):
+                log.warning(
+                    "Paper account %s: opened anew on the history file, which holds one of that name "
+                    "(the one kept in memory this session is set aside).",
+                    broker.account,
+                )
+                self.attach(window, window.session)
 
     def request_live(self, window: MainWindow, live: bool) -> None:
         """Trade live on the window's exchange account (True) or go back to paper."""
@@ -120,6 +147,7 @@ class PaperBrokers:
 
     async def close(self, window: MainWindow) -> None:
         await asyncio.gather(*self._attaching.pop(window, set()), return_exceptions=True)
+        self._separate.discard(window)
         broker = self.brokers.pop(window, None)
         if broker is not None:
             await broker.close()
@@ -149,7 +177,9 @@ class PaperBrokers:
             return
         self.brokers[window] = broker
         window.set_broker(broker)  # after start(): the panels read it at once
+        self._separate.discard(window)
         if shared:
+            self._separate.add(window)
             log.warning(
                 "Another window trades the %s paper account; this one's is separate and not saved.", account
             )
