@@ -96,6 +96,11 @@ class MalformedResponseError(ExchangeError):
     transient = True
 
 
+class SubscriptionRefusedError(ExchangeError):
+    """The exchange refused one stream (a delisted symbol, an unknown channel):
+    that stream stops with this message; the rest of the feed goes on."""
+
+
 class AuthenticationFailedError(ExchangeError):
     """The API key was refused (wrong key or secret, missing permission, clock skew)."""
 

@@ -127,17 +127,7 @@ def translate(exc: BaseException, exchange_name: str, secrets: tuple[str, ...] =
     ]
     for ccxt_class, ours, message, hint in table:
         if isinstance(exc, ccxt_class):
-            error = ours(message, hint=hint, detail=f"{type(exc).__name__}: {detail}")
-            if isinstance(error, RateLimitedError):
-                error.retry_after = _retry_after(exc)
-            return error
+            # A RateLimitedError's retry_after is set by the source, which saw the answer's headers.
+            return ours(message, hint=hint, detail=f"{type(exc).__name__}: {detail}")
     return ExchangeError(f"{where} refused the request.", detail=f"{type(exc).__name__}: {detail}")
 
-
-def _retry_after(exc: BaseException) -> float | None:
-    """Seconds the exchange asked us to wait, when ccxt kept its Retry-After."""
-    for attr in ("retry_after", "retryAfter"):
-        value = getattr(exc, attr, None)
-        if isinstance(value, int | float) and value > 0:
-            return float(value)
-    return None

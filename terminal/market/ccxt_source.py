@@ -7,13 +7,20 @@ module adds what ccxt lacks (see docs/architecture.md and the ccxt notes):
 
 - every ccxt exception becomes a terminal error in plain words, without
   secrets (``ccxt_errors.translate``);
-- both rate-limit errors lead to one shared cool-down that every REST call
-  waits out, growing while the exchange keeps refusing;
-- REST answers are sanity-checked: ccxt returns None-filled objects for a
-  malformed HTTP-200 body and can cache an empty market map;
+- both rate-limit errors lead to one cool-down per exchange (``rate_gate``),
+  installed in ccxt's own ``fetch`` so that every HTTP request waits it out,
+  the ones ccxt makes by itself included (the websocket book's snapshot and
+  its immediate retries); ``Retry-After`` is honoured;
+- answers are sanity-checked: ccxt returns None-filled objects for a
+  malformed HTTP-200 body and can cache an empty market map; a watched order
+  book is passed on only when it is whole (``book_check``), else the stream
+  is dropped so that the next watch resyncs it from scratch;
+- a subscription the exchange refuses is a ``SubscriptionRefusedError``
+  (permanent for that stream), not a network fault to retry forever;
 - websocket keepalive pings every few seconds, so ccxt's own pong watchdog
   notices a dead connection (e.g. a receive loop killed by a malformed frame)
-  in seconds instead of the exchanges' minutes; ``reconnect()`` forces it;
+  in seconds instead of the exchanges' minutes; ``reconnect(kind, symbol)``
+  drops only the connection that carries a silent stream;
 - an exchange without a websocket method is polled, no faster than its rate
   limit allows.
 
@@ -25,23 +32,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from terminal.errors import MalformedResponseError, NotSupportedError, RateLimitedError
-from terminal.market.ccxt_errors import translate
-from terminal.market.endpoints import Rewrite, override_urls
+from terminal.market.book_check import book_problem
+from terminal.market.book_checksums import install_checksums
+from terminal.market.ccxt_errors import redact, translate
+from terminal.market.ccxt_streams import Streams
+from terminal.market.endpoints import Rewrite, api_urls, override_urls
+from terminal.market.rate_gate import install_gate, shared_gate
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 KEEPALIVE_MS = 3_000  # ping interval; ccxt fails a connection after two missed pongs
 TIMEOUT_MS = 10_000  # REST timeout
-COOLDOWN_START_S = 2.0
-COOLDOWN_MAX_S = 60.0
-
 
 class Credentials(Protocol):
     @property
@@ -106,8 +113,12 @@ class CcxtSource:
         if isinstance(streaming, dict):
             streaming["keepAlive"] = keepalive_ms
         self.poll_interval = max(poll_interval, self.exchange.rateLimit / 1000.0)
-        self._cooldown_until = 0.0
-        self._cooldown = COOLDOWN_START_S
+        hosts = sorted({urlsplit(url).netloc for _, url in api_urls(self.exchange.urls)})
+        self.rate_gate = shared_gate(f"{exchange_id}|{','.join(hosts)}", self.name)
+        install_gate(self.exchange, self.rate_gate, (ccxt.DDoSProtection, ccxt.RateLimitExceeded))
+        install_checksums(self.exchange, ccxt)
+        self.streams = Streams(self.exchange, ccxt)
+        self._numbered_books: set[str] = set()  # symbols whose books have come with a sequence number
         self._polled_trades: dict[str, set[str]] = {}
 
     # -- what the session reads -------------------------------------------------
@@ -212,9 +223,21 @@ class CcxtSource:
         if not self.exchange.has.get("watchOrderBook"):
             await asyncio.sleep(self.poll_interval)
             return await self.fetch_order_book(symbol, limit)
-        book = await self._ws(lambda: self.exchange.watch_order_book(symbol, limit, params or {}))
-        return {"bids": list(book["bids"]), "asks": list(book["asks"]), "timestamp": book.get("timestamp"),
-                "nonce": book.get("nonce"), "symbol": symbol}  # fmt: skip
+        book = await self._ws(lambda: self.exchange.watch_order_book(symbol, limit, params or {}), symbol)
+        bids, asks, nonce = list(book["bids"]), list(book["asks"]), book.get("nonce")
+        problem = book_problem(bids, asks, nonce, needs_nonce=symbol in self._numbered_books)
+        if problem:
+            # ccxt would keep this book and wait for a snapshot that never comes:
+            # drop the stream, so that the next watch subscribes and resyncs afresh.
+            await self.streams.drop("book", symbol)
+            raise MalformedResponseError(
+                f"{self.name} sent an order book for {symbol} the terminal cannot use: {problem}.",
+                hint="It is rebuilt from a fresh snapshot.",
+            )
+        if nonce is not None:
+            self._numbered_books.add(symbol)
+        return {"bids": bids, "asks": asks, "timestamp": book.get("timestamp"), "nonce": nonce,
+                "symbol": symbol}  # fmt: skip
 
     async def watch_trades(
         self,
@@ -225,7 +248,9 @@ class CcxtSource:
     ) -> list[dict[str, Any]]:
         if not self.exchange.has.get("watchTrades"):
             return await self._poll_trades(symbol)
-        trades = await self._ws(lambda: self.exchange.watch_trades(symbol, since, limit, params or {}))
+        trades = await self._ws(
+            lambda: self.exchange.watch_trades(symbol, since, limit, params or {}), symbol
+        )
         return self._check_trades(trades)
 
     async def watch_ohlcv(
@@ -240,7 +265,7 @@ class CcxtSource:
             await asyncio.sleep(self.poll_interval)
             return await self.fetch_ohlcv(symbol, timeframe, limit=2)
         rows = await self._ws(
-            lambda: self.exchange.watch_ohlcv(symbol, timeframe, since, limit, params or {})
+            lambda: self.exchange.watch_ohlcv(symbol, timeframe, since, limit, params or {}), symbol
         )
         return self._check_ohlcv(rows, "candles", allow_empty=True)
 
@@ -248,39 +273,39 @@ class CcxtSource:
         if not self.exchange.has.get("watchTicker"):
             await asyncio.sleep(self.poll_interval)
             return await self.fetch_ticker(symbol)
-        ticker = await self._ws(lambda: self.exchange.watch_ticker(symbol, params or {}))
+        ticker = await self._ws(lambda: self.exchange.watch_ticker(symbol, params or {}), symbol)
         if ticker.get("last") is None:
             raise self._malformed("a ticker")
         return ticker
 
-    async def reconnect(self) -> None:
-        """Drop every websocket connection; the next watch reconnects and resubscribes
-        (the session calls this when a stream has been silent too long)."""
-        import ccxt
-
-        for client in list(getattr(self.exchange, "clients", {}).values()):
-            client.on_error(ccxt.RequestTimeout(f"{self.name}: no data for too long, reconnecting"))
+    async def reconnect(self, kind: str = "", symbol: str = "") -> None:
+        """Resubscribe ``kind`` ("book", "trades", "candles", "ticker") of
+        ``symbol``; the session calls this when a stream has been silent too
+        long. Other streams go on. Without ``kind`` every connection is dropped."""
+        await self.streams.drop(kind, symbol)
 
     async def close(self) -> None:
         await self.exchange.close()
 
     # -- internals -------------------------------------------------------------------
     async def _rest(self, call: Callable[[], Awaitable[T]]) -> T:
-        """A REST call after any cool-down, with ccxt's errors translated."""
-        wait = self._cooldown_until - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        try:
-            result = await call()
-        except self._ccxt_error as exc:
-            raise self._translated(exc) from None
-        self._cooldown = COOLDOWN_START_S
-        return result
-
-    async def _ws(self, call: Callable[[], Awaitable[T]]) -> T:
+        """A REST call (through the rate gate), with ccxt's errors translated."""
         try:
             return await call()
         except self._ccxt_error as exc:
+            raise self._translated(exc) from None
+
+    async def _ws(self, call: Callable[[], Awaitable[T]], symbol: str | None = None) -> T:
+        """A watch of ``symbol``, its errors translated as a stream's
+        (``ccxt_streams.stream_error``); a private watch, without ``symbol``,
+        has them translated as any call's."""
+        try:
+            return await call()
+        except self._ccxt_error as exc:
+            if symbol is not None:
+                error = self.streams.error(exc, symbol, redact(str(exc), self._secrets))
+                if error is not None:
+                    raise error from None
             raise self._translated(exc) from None
 
     def _call_sync(self, call: Callable[[], object]) -> None:
@@ -292,12 +317,10 @@ class CcxtSource:
     def _translated(self, exc: Exception) -> Exception:
         error = translate(exc, self.name, self._secrets)
         if isinstance(error, RateLimitedError):
-            # One cool-down for both of ccxt's rate-limit errors and for every
-            # REST call: the exchange limits the account or IP, not one stream.
-            delay = max(error.retry_after or 0.0, self._cooldown)
-            self._cooldown_until = max(self._cooldown_until, time.monotonic() + delay)
-            self._cooldown = min(self._cooldown * 2, COOLDOWN_MAX_S)
-            log.warning("%s is rate limiting; pausing requests for %.1f s", self.name, delay)
+            # The gate saw HTTP refusals already; a rate-limit code that came
+            # another way (a websocket answer) starts the same cool-down.
+            cooldown = getattr(exc, "terminal_cooldown", None)
+            error.retry_after = cooldown if cooldown is not None else self.rate_gate.refused(None)
         return error
 
     def _malformed(self, what: str) -> MalformedResponseError:
@@ -316,10 +339,11 @@ class CcxtSource:
         return good
 
     def _check_book(self, book: Any) -> dict[str, Any]:
+        """A fetched book, held to the same rule as a watched one (``book_check``)."""
         if not isinstance(book, dict):
             raise self._malformed("an order book")
         bids, asks = book.get("bids"), book.get("asks")
-        if not isinstance(bids, list) or not isinstance(asks, list) or not (bids or asks):
+        if not isinstance(bids, list) or not isinstance(asks, list) or book_problem(bids, asks):
             raise self._malformed("an order book")
         return book
 
@@ -345,3 +369,4 @@ class CcxtSource:
             seen.update(str(t.get("id")) for t in trades)
             if new:
                 return new
+

@@ -2,7 +2,9 @@
 
 Each stream (candles, book, trades, a ticker, the session itself) keeps its
 own state, so a failing book feed is not hidden by a healthy trade feed: the
-overall state is the worst stream's, and the reason names that stream.
+overall state is the worst stream's, and the reason names that stream. A
+stream the exchange refused (a delisted watchlist symbol) is REFUSED: it is
+shown where its symbol is shown and does not count in the overall state.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class FeedState(StrEnum):
     RECONNECTING = "reconnecting"
     FAILED = "failed"
     STOPPED = "stopped"
+    REFUSED = "refused"  # the exchange refused this one stream; not part of the overall state
 
 
 #: Worse states first: the overall state is the first one any stream is in.
@@ -66,10 +69,15 @@ class FeedHealth:
         entry = self._streams.get(stream)
         return None if entry is None else entry[0]
 
+    def refusals(self) -> dict[str, str]:
+        """Streams the exchange refused, with why."""
+        return {name: reason for name, (state, reason) in self._streams.items() if state is FeedState.REFUSED}
+
     def _worst(self) -> tuple[FeedState, str, str]:
-        if not self._streams:
-            return FeedState.CONNECTING, "", ""
-        stream, (state, reason) = min(self._streams.items(), key=lambda item: SEVERITY.index(item[1][0]))
+        counted = {k: v for k, v in self._streams.items() if v[0] is not FeedState.REFUSED}
+        if not counted:
+            return (FeedState.LIVE, "", "") if self._streams else (FeedState.CONNECTING, "", "")
+        stream, (state, reason) = min(counted.items(), key=lambda item: SEVERITY.index(item[1][0]))
         return state, reason, stream
 
     @property

@@ -24,6 +24,7 @@ from terminal.errors import (
     ExchangeClosedError,
     ExchangeError,
     NotSupportedError,
+    SubscriptionRefusedError,
     TerminalError,
     UnknownSymbolError,
     UnsupportedTimeframeError,
@@ -102,6 +103,12 @@ class MarketSession(HistoryDownloads):
         self.timeframe = "1m"
         self.candles = CandleSeries(timeframe_ms("1m"))
         self.book = OrderBook()
+        self.book_nonce: int | None = None
+        # Counts symbol/timeframe switches. A watch that was already waking up
+        # when its loop was cancelled (the inner attempt is cancelled a step
+        # later than its loop) must not write the old symbol into the new one's
+        # book, tape or candles: each watch checks it is still for what is shown.
+        self._shown = 0
         self.tape = TradeTape()
         self.tickers: dict[str, dict[str, Any]] = {}
         self.health = FeedHealth()
@@ -237,6 +244,7 @@ class MarketSession(HistoryDownloads):
             (candles, fine, fine_tf), recent = await self._load_history(symbol, timeframe), []
 
         old = self._stop_symbol_tasks()
+        self._shown += 1
         self.symbol, self.timeframe = symbol, timeframe
         self.candles, self._fine, self._fine_tf = candles, fine, fine_tf
         topics = Topic.CANDLES_RELOAD | Topic.STATUS
@@ -247,8 +255,8 @@ class MarketSession(HistoryDownloads):
             topics |= Topic.BOOK | Topic.TRADES
         self.health.forget(OPEN)
         self._symbol_tasks = [
-            self._spawn(f"{timeframe} candles", self._watch_candles, self.silence_s * 3),
-            self._spawn("order book", self._watch_book, self.silence_s),
+            self._spawn(f"{timeframe} candles", self._watch_candles, self.silence_s * 3, ("candles", symbol)),
+            self._spawn("order book", self._watch_book, self.silence_s, ("book", symbol)),
             self._spawn("trades", self._watch_trades),  # a quiet market is not a fault
         ]
         self.history_start_reached = False
@@ -276,12 +284,18 @@ class MarketSession(HistoryDownloads):
 
     # -- watch loops -----------------------------------------------------------
     def _spawn(
-        self, name: str, body: Callable[[], Awaitable[Handled]], silence: float | None = None
+        self,
+        name: str,
+        body: Callable[[], Awaitable[Handled]],
+        silence: float | None = None,
+        carries: tuple[str, str] = ("", ""),
     ) -> asyncio.Task[None]:
         """A watch loop named ``name`` (also its stream in ``health``), with a
-        silence watchdog of ``silence`` seconds for streams that must not go quiet."""
-        task = asyncio.get_running_loop().create_task(self._forever(name, body, silence), name=name)
-        return self._track(task)
+        silence watchdog of ``silence`` seconds for streams that must not go
+        quiet; ``carries`` is its (kind, symbol), so that a reconnect drops
+        only its connection."""
+        work = self._forever(name, body, silence, carries)
+        return self._track(asyncio.get_running_loop().create_task(work, name=name))
 
     def _track(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
         """Remember ``task`` until it ends, so that close() can stop it."""
@@ -290,20 +304,25 @@ class MarketSession(HistoryDownloads):
         return task
 
     async def _forever(
-        self, name: str, body: Callable[[], Awaitable[Handled]], silence: float | None
+        self,
+        name: str,
+        body: Callable[[], Awaitable[Handled]],
+        silence: float | None,
+        carries: tuple[str, str] = ("", ""),
     ) -> None:
         """Run ``body`` again and again; on failure report, back off, retry.
 
         Health is marked before listeners hear of the change, so they see it.
         With ``silence`` (seconds), a watch that brings nothing for that long
         is reported stale; after SILENCES_BEFORE_RECONNECT of those the
-        source is told to reconnect (a server that went quiet but still
-        answers pings would otherwise keep the stream frozen).
+        source is told to reconnect that stream (a server that went quiet but
+        still answers pings would otherwise keep the stream frozen). A stream
+        the exchange refuses stops, REFUSED, without holding up the others.
         """
         backoff = Backoff()
         while not self._closed:
             try:
-                count, topic = await self._watch_with_watchdog(name, body, silence)
+                count, topic = await self._watch_with_watchdog(name, body, silence, carries)
                 backoff.reset()
                 if count:
                     self.health.message(name, count)
@@ -313,6 +332,11 @@ class MarketSession(HistoryDownloads):
                 raise
             except ExchangeClosedError:
                 return  # closed on purpose: nothing to report
+            except SubscriptionRefusedError as exc:
+                self.health.set(name, FeedState.REFUSED, exc.user_message())
+                log.error("%s stopped: %s [%s]", name, exc.user_message(), exc.detail)
+                self._notify(Topic.STATUS | Topic.TICKERS)
+                return
             except PERMANENT_ERRORS as exc:
                 self.health.set(name, FeedState.FAILED, exc.user_message())
                 log.error("%s stopped: %s", name, exc.user_message())
@@ -337,7 +361,11 @@ class MarketSession(HistoryDownloads):
                 await asyncio.sleep(delay)
 
     async def _watch_with_watchdog(
-        self, name: str, body: Callable[[], Awaitable[Handled]], silence: float | None
+        self,
+        name: str,
+        body: Callable[[], Awaitable[Handled]],
+        silence: float | None,
+        carries: tuple[str, str] = ("", ""),
     ) -> Handled:
         if silence is None:
             return await body()
@@ -353,20 +381,24 @@ class MarketSession(HistoryDownloads):
                 self._notify(Topic.STATUS)
                 reconnect = getattr(self.source, "reconnect", None)
                 if waited >= silence * SILENCES_BEFORE_RECONNECT and reconnect is not None:
-                    log.warning("%s: no data for %.0f s; reconnecting", name, waited)
-                    await reconnect()
+                    log.warning("%s: no data for %.0f s; reconnecting it", name, waited)
+                    await reconnect(*carries)
                     waited = 0.0
         finally:
             if not attempt.done():
                 attempt.cancel()
 
     async def _watch_candles(self) -> Handled:
-        fine = self._fine
+        fine, shown = self._fine, self._shown
         if fine is None:
             rows = await self.source.watch_ohlcv(self.symbol, self.timeframe)
+            if shown != self._shown:
+                return 0, Topic(0)
             change = stored_change = self.candles.upsert_rows(rows)
         else:
             rows = await self.source.watch_ohlcv(self.symbol, self._fine_tf)
+            if shown != self._shown:
+                return 0, Topic(0)
             stored_change = fine.upsert_rows(rows)
             change = self._fold_fine(fine, rows)
         if stored_change is Change.APPEND and self.store is not None:
@@ -407,13 +439,20 @@ class MarketSession(HistoryDownloads):
         return widest
 
     async def _watch_book(self) -> Handled:
+        shown = self._shown
         book = await self.source.watch_order_book(self.symbol, self.book_depth)
+        if shown != self._shown:
+            return 0, Topic(0)
         bids, asks = book.get("bids") or [], book.get("asks") or []
         self.book.replace(bids, asks, book.get("timestamp"), depth=self.book_depth)
+        self.book_nonce = book.get("nonce")  # the exchange's sequence number of what is shown
         return 1, Topic.BOOK
 
     async def _watch_trades(self) -> Handled:
+        shown = self._shown
         trades = await self.source.watch_trades(self.symbol)
+        if shown != self._shown:
+            return 0, Topic(0)
         added = self.tape.extend(trades)
         return added, (Topic.TRADES if added else Topic(0))
 
@@ -445,4 +484,4 @@ class MarketSession(HistoryDownloads):
             self.tickers[symbol] = await self.source.watch_ticker(symbol)
             return 1, Topic.TICKERS
 
-        self._ticker_tasks[symbol] = self._spawn(f"ticker {symbol}", body)
+        self._ticker_tasks[symbol] = self._spawn(f"ticker {symbol}", body, carries=("ticker", symbol))

@@ -499,11 +499,21 @@ class MainWindow(QMainWindow):
         a matter of time passing, not of an event)."""
         health = self.session.health
         state = health.state
+        # Streams the exchange refused do not count in the overall state: the
+        # chart's own are said over the chart, watchlist tickers in their rows.
+        refusals = health.refusals()
+        tickers = {n.removeprefix("ticker "): why for n, why in refusals.items() if n.startswith("ticker ")}
+        refused = "; ".join(f"{n}: {why}" for n, why in refusals.items() if not n.startswith("ticker "))
         if state in (FeedState.LIVE, FeedState.CONNECTING, FeedState.STOPPED):
-            self.chart.set_feed_note("")
+            self.chart.set_feed_note(f"REFUSED: {refused}" if refused else "")
         else:
             reason = f": {health.reason}" if health.reason else ""
             self.chart.set_feed_note(f"{state.value.upper()}{reason}")
+        book = health.stream_state("order book")
+        live = book in (None, FeedState.LIVE) and state is not FeedState.STOPPED
+        why = f"The order book is {book or state}: its last good levels are shown."
+        self.book_view.set_stale("" if live else why)
+        self.watchlist_model.set_refusals(tickers)
 
     def _show_market(self) -> None:
         session = self.session

@@ -49,6 +49,8 @@ class LadderCanvas(QWidget):
         # The account's own resting orders: buy prices (bids), sell prices (asks).
         self.own: dict[str, np.ndarray] = {"bids": np.empty(0), "asks": np.empty(0)}
         self.own_marks: list[tuple[str, float, bool]] = []  # drawn: (side, price, on a level)
+        #: why the book is not live ("" when it is): its last good levels are shown dimmed
+        self.stale = ""
         self.setFont(monospace_font())
         self.setMinimumWidth(170)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -136,11 +138,19 @@ class LadderCanvas(QWidget):
                 )
                 self._rows.append((row, price))
             self._mark_own(p, side, levels, ask_top, spread_y, rh)
+        if self.stale:
+            # The last good levels stay readable, but plainly not live.
+            veil = theme.color("background")
+            veil.setAlpha(150)
+            p.fillRect(self.rect(), veil)
 
         spread_row = QRectF(0, spread_y, width, rh)
         p.fillRect(spread_row, theme.color("panel"))
         p.setPen(theme.color("text"))
         mid_text, spread_text = self.spread_text()
+        if self.stale:
+            mid_text, spread_text = "NOT LIVE", "last good levels"
+            p.setPen(theme.color("down"))
         fm = QFontMetrics(self.font())
         room = int(width - 24 - fm.horizontalAdvance(mid_text))
         spread_text = fm.elidedText(spread_text, Qt.TextElideMode.ElideLeft, max(room, 0))
@@ -286,6 +296,13 @@ class OrderBookView(QWidget):
 
     def refresh(self) -> None:
         self.canvas.update()
+
+    def set_stale(self, reason: str) -> None:
+        """Show the book as not live (why, in the tooltip), or live again with ""."""
+        if reason != self.canvas.stale:
+            self.canvas.stale = reason
+            self.canvas.setToolTip(reason)
+            self.canvas.update()
 
     def set_own_orders(self, bids: Sequence[float], asks: Sequence[float]) -> None:
         self.canvas.set_own_orders(bids, asks)

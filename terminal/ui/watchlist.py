@@ -27,6 +27,8 @@ class WatchlistModel(HeaderedTableModel):
         self.decimals: dict[str, int] = {}
         self.current = ""
         self.theme = theme
+        #: symbols whose ticker stream the exchange refused, with why
+        self.refused: dict[str, str] = {}
 
     def set_symbols(self, symbols: list[str], markets: Mapping[str, dict[str, Any]]) -> None:
         self.beginResetModel()
@@ -43,6 +45,13 @@ class WatchlistModel(HeaderedTableModel):
         if self.symbols:
             self.dataChanged.emit(self.index(0, 1), self.index(len(self.symbols) - 1, len(HEADERS) - 1))
 
+    def set_refusals(self, refused: dict[str, str]) -> None:
+        """Mark the rows whose ticker the exchange refused (their stream is off)."""
+        if refused != self.refused:
+            self.refused = dict(refused)
+            if self.symbols:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self.symbols) - 1, len(HEADERS) - 1))
+
     def row_total(self) -> int:
         return len(self.symbols)
 
@@ -52,6 +61,14 @@ class WatchlistModel(HeaderedTableModel):
         symbol = self.symbols[index.row()]
         ticker = self.tickers.get(symbol, {})
         col = index.column()
+        refused = self.refused.get(symbol)
+        if refused is not None:
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return f"{symbol}: {refused}"
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QColor(self.theme.muted)
+            if role == Qt.ItemDataRole.DisplayRole and col > 0:
+                return "refused" if col == 1 else "–"  # no live figures to show
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
                 return symbol

@@ -46,3 +46,17 @@ def test_live_feed_without_messages_for_a_while_reads_stale() -> None:
     health.last_message -= 11.0  # eleven seconds of silence
     assert health.state is FeedState.STALE
     assert health.age() is not None and health.age() > 10.0  # type: ignore[operator]
+
+
+def test_a_refused_stream_is_listed_apart_and_does_not_hold_the_feed() -> None:
+    health = FeedHealth()
+    health.message("order book")
+    health.message("trades")
+    health.set("ticker LUNA/USDT", FeedState.REFUSED, "Binance refused this stream.")
+    assert health.state is FeedState.LIVE
+    assert health.reason == ""
+    assert health.refusals() == {"ticker LUNA/USDT": "Binance refused this stream."}
+    health.set("order book", FeedState.RECONNECTING, "timeout")
+    assert health.state is FeedState.RECONNECTING  # a real fault still shows
+    health.forget("ticker LUNA/USDT")
+    assert health.refusals() == {}

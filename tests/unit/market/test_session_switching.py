@@ -146,3 +146,38 @@ def test_history_pages_through_an_exchange_with_small_pages() -> None:
         await session.close()
 
     run(scenario)
+
+
+def test_a_watch_waking_up_as_its_symbol_is_switched_away_writes_nothing() -> None:
+    # The loop of a watch is cancelled at the switch, but the watch inside it
+    # is cancelled only one step later: an answer for the old symbol arriving
+    # in between must not land in the new symbol's book or tape.
+    class HeldBook(SimulatedExchange):
+        release = asyncio.Event()
+
+        async def watch_order_book(
+            self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None
+        ) -> dict[str, Any]:
+            if symbol == "BTC/USDT":
+                await self.release.wait()
+                return self._book(symbol, limit)
+            return await super().watch_order_book(symbol, limit, params)
+
+    async def scenario() -> None:
+        exchange = HeldBook(seed=5, history_days=3, pump_interval=0.01)
+        session = MarketSession(exchange, WATCHLIST)
+        await session.start("BTC/USDT", "1m")
+        stop = session._stop_symbol_tasks
+
+        def answer_then_stop() -> list[asyncio.Task[None]]:
+            HeldBook.release.set()  # the old symbol's book arrives right as the switch happens
+            return stop()
+
+        session._stop_symbol_tasks = answer_then_stop  # type: ignore[method-assign]
+        await session.open("SOL/USDT", "1m")
+        await wait_until(lambda: len(session.book.bid_price) > 0)
+        sol = float(session.candles.close[-1])
+        assert float(session.book.bid_price[0]) < sol * 1.05, "the ladder shows BTC prices on SOL/USDT"
+        await session.close()
+
+    run(scenario)
