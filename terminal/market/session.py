@@ -31,6 +31,7 @@ from terminal.errors import (
     describe,
 )
 from terminal.market.backoff import Backoff
+from terminal.market.cadence import Cadence
 from terminal.market.candles import CandleSeries, Change
 from terminal.market.health import FeedHealth, FeedState
 from terminal.market.history_loader import (
@@ -109,6 +110,7 @@ class MarketSession(HistoryDownloads):
         # later than its loop) must not write the old symbol into the new one's
         # book, tape or candles: each watch checks it is still for what is shown.
         self._shown = 0
+        self._cadence = Cadence()  # each stream's usual pace, for its silence watchdog
         self.tape = TradeTape()
         self.tickers: dict[str, dict[str, Any]] = {}
         self.health = FeedHealth()
@@ -273,6 +275,7 @@ class MarketSession(HistoryDownloads):
         for task in tasks:
             task.cancel()
             self.health.forget(task.get_name())
+            self._cadence.forget(task.get_name())
         return tasks
 
     async def _load_history(self, symbol: str, timeframe: str) -> LoadedCandles:
@@ -370,20 +373,26 @@ class MarketSession(HistoryDownloads):
         if silence is None:
             return await body()
         attempt = asyncio.ensure_future(body())
+        # Stale after the stream's own pace of silence (cadence.py), reconnected
+        # after SILENCES_BEFORE_RECONNECT times the fixed limit.
+        timeout = self._cadence.stale_after(name, silence)
+        reconnect_after = silence * SILENCES_BEFORE_RECONNECT
         waited = 0.0
         try:
             while True:
-                done, _ = await asyncio.wait({attempt}, timeout=silence)
+                done, _ = await asyncio.wait({attempt}, timeout=timeout)
                 if done:
+                    self._cadence.arrived(name)
                     return attempt.result()
-                waited += silence
+                waited += timeout
                 self.health.set(name, FeedState.STALE, f"no data for {waited:.0f} s")
                 self._notify(Topic.STATUS)
                 reconnect = getattr(self.source, "reconnect", None)
-                if waited >= silence * SILENCES_BEFORE_RECONNECT and reconnect is not None:
+                if waited >= reconnect_after - 1e-6 and reconnect is not None:
                     log.warning("%s: no data for %.0f s; reconnecting it", name, waited)
                     await reconnect(*carries)
                     waited = 0.0
+                timeout = min(silence, reconnect_after - waited)
         finally:
             if not attempt.done():
                 attempt.cancel()
