@@ -346,10 +346,16 @@ class MarketSession(HistoryDownloads):
                 self._notify(Topic.STATUS)
                 return
             except BookOutOfSyncError as exc:
-                # The source resyncs from a fresh snapshot on the next watch: no wait.
+                # The source resyncs from a fresh snapshot on the next watch: no
+                # wait the first time; if resyncs fail in a row, the back-off
+                # (a watch can fail at once again, and must not spin).
                 self.health.set(name, FeedState.RECONNECTING, exc.user_message())
                 log.warning("%s: %s", name, exc.user_message())
                 self._notify(Topic.STATUS)
+                if backoff.attempt:
+                    await asyncio.sleep(backoff.next())
+                else:
+                    backoff.attempt = 1
             except Exception as exc:  # any other failure: report, back off, retry
                 delay = backoff.next()
                 self.health.set(name, FeedState.RECONNECTING, describe(exc))
