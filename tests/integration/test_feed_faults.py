@@ -1,10 +1,13 @@
 """The terminal's feed against the faults real exchanges produce.
 
-The real ``ccxt.pro.binance`` class, inside the terminal's CcxtSource and
-MarketSession, talks to the loopback Binance server (tests/loopback), which
-injects each fault. For each: the feed says what is wrong while it is wrong,
-recovers by itself within a bound, and afterwards the terminal's order book
-equals the server's level for level.
+The real ``ccxt.pro`` classes, inside the terminal's CcxtSource and
+MarketSession, talk to the loopback servers (tests/loopback) of two protocols
+that keep books differently (Binance: REST snapshot + numbered diffs; OKX:
+websocket snapshot + updates with a checksum), which inject each fault. For
+each, on both: the feed says what is wrong while it is wrong, recovers by
+itself within a bound, and afterwards the terminal's order book equals the
+server's level for level. A fault that one protocol cannot have (a REST book
+snapshot on OKX) is skipped there with the reason.
 """
 
 from __future__ import annotations
@@ -20,13 +23,12 @@ import pytest
 from terminal.market.ccxt_source import CcxtSource
 from terminal.market.health import FeedState
 from terminal.market.session import MarketSession, Topic
-from tests.loopback.binance import LoopbackBinance
+from tests.loopback.protocols import PROTOCOLS, Protocol
 
 SYMBOL = "BTC/USDT"
 LEVELS = 40  # compared level for level
-SPOT_ONLY = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.name)]
 
 
 def run(scenario: Callable[[], Awaitable[None]], timeout: float = 60) -> None:
@@ -36,7 +38,7 @@ def run(scenario: Callable[[], Awaitable[None]], timeout: float = 60) -> None:
 class Feed:
     """A running terminal feed on the loopback server, and what it reported."""
 
-    def __init__(self, server: LoopbackBinance, session: MarketSession) -> None:
+    def __init__(self, server: Any, session: MarketSession) -> None:
         self.server = server
         self.session = session
         self.states: list[FeedState] = []
@@ -100,16 +102,17 @@ class Feed:
         return any(s in states for s in self.states)
 
 
+def binance_only(protocol: Protocol, why: str) -> None:
+    if protocol.rest_book_snapshot is False:
+        pytest.skip(f"{protocol.name}: {why}")
+
+
 @asynccontextmanager
-async def feed(timeout_ms: int = 2_000, silence_s: float = 5.0) -> AsyncIterator[Feed]:
-    server = LoopbackBinance(seed=3, history_days=1, pump_interval=0.05)
+async def feed(protocol: Protocol, timeout_ms: int = 2_000, silence_s: float = 5.0) -> AsyncIterator[Feed]:
+    server = protocol.server(seed=3, history_days=1, pump_interval=0.05)
     await server.start()
     source = CcxtSource(
-        "binance",
-        rest_url=f"http://127.0.0.1:{server.port}",
-        ws_url=f"ws://127.0.0.1:{server.port}/stream",
-        options=SPOT_ONLY,
-        timeout_ms=timeout_ms,
+        protocol.exchange_id, **protocol.urls(server), options=protocol.options, timeout_ms=timeout_ms
     )
     session = MarketSession(source, [SYMBOL, "ETH/USDT"], max_history=300, silence_s=silence_s)
     running = Feed(server, session)
@@ -134,12 +137,12 @@ async def feed(timeout_ms: int = 2_000, silence_s: float = 5.0) -> AsyncIterator
         assert not leftover, f"tasks left after close: {leftover}"
 
 
-def test_a_live_binance_protocol_market_reaches_every_panel() -> None:
+def test_a_live_market_reaches_every_panel(protocol: Protocol) -> None:
     async def scenario() -> None:
-        async with feed() as f:
+        async with feed(protocol) as f:
             session = f.session
             await f.until(lambda: session.health.state is FeedState.LIVE, "every stream live", 10)
-            assert session.source.name == "Binance"
+            assert session.source.id == protocol.exchange_id
             assert len(session.candles) >= 300 and session.candles.timeframe_ms == 60_000
             assert set(session.tickers) >= {SYMBOL, "ETH/USDT"}
 
@@ -147,9 +150,9 @@ def test_a_live_binance_protocol_market_reaches_every_panel() -> None:
 
 
 @pytest.mark.parametrize("fault", ["close", "abort"])
-def test_a_dropped_socket_reconnects_and_resyncs(fault: str) -> None:
+def test_a_dropped_socket_reconnects_and_resyncs(protocol: Protocol, fault: str) -> None:
     async def scenario() -> None:
-        async with feed() as f:
+        async with feed(protocol) as f:
             f.server.close_sockets() if fault == "close" else f.server.abort_sockets()
             took = await f.recovers(f"socket {fault}", timeout=8)
             assert f.reported(FeedState.RECONNECTING), "the user was not told the feed dropped"
@@ -158,9 +161,9 @@ def test_a_dropped_socket_reconnects_and_resyncs(fault: str) -> None:
     run(scenario)
 
 
-def test_server_down_then_back_recovers_by_itself() -> None:
+def test_server_down_then_back_recovers_by_itself(protocol: Protocol) -> None:
     async def scenario() -> None:
-        async with feed() as f:
+        async with feed(protocol) as f:
             await f.server.go_down()
             await f.until(
                 lambda: f.session.health.state is not FeedState.LIVE, "the feed to report the loss", 8
@@ -175,42 +178,59 @@ def test_server_down_then_back_recovers_by_itself() -> None:
     run(scenario)
 
 
-def test_a_gap_in_the_depth_sequence_triggers_a_fresh_snapshot() -> None:
+def test_a_gap_in_the_depth_sequence_triggers_a_fresh_snapshot(protocol: Protocol) -> None:
     async def scenario() -> None:
-        async with feed() as f:
-            before = [r for r in f.server.requests if "/api/v3/depth" in r]
+        async with feed(protocol) as f:
+            before = [r for r in f.server.requests if protocol.book_path in r]
             f.server.depth_gap(SYMBOL)
-            await f.until(
-                lambda: len([r for r in f.server.requests if "/api/v3/depth" in r]) > len(before),
-                "a new depth snapshot",
-                8,
-            )
             took = await f.recovers("a depth gap", timeout=8)
             assert took < 8
+            after = [r for r in f.server.requests if protocol.book_path in r]
+            # Binance's fresh snapshot is a REST request; OKX's comes on the websocket.
+            assert len(after) > len(before) if protocol.rest_book_snapshot else after == before
 
     run(scenario)
 
 
 @pytest.mark.parametrize("status", [429, 418])
-def test_rate_limits_back_off_and_recover(status: int) -> None:
+def test_rate_limits_on_the_book_snapshot_back_off_and_recover(protocol: Protocol, status: int) -> None:
+    binance_only(protocol, "its book snapshot comes on the websocket, not over REST")
+
     async def scenario() -> None:
-        async with feed() as f:
-            # ccxt retries the depth snapshot three times by itself; the fourth
-            # refusal reaches the terminal, which backs off and tries again.
-            f.server.http_error(status, times=3, path="/api/v3/depth")
+        async with feed(protocol) as f:
+            # ccxt retries the depth snapshot three times by itself, each retry
+            # held by the cool-down (2 s, then 4 s); the third refusal reaches the
+            # terminal, whose next snapshot waits 8 s more: ~14 s of back-off.
+            f.server.http_error(status, times=3, path=protocol.book_path)
             f.server.close_sockets()
-            took = await f.recovers(f"HTTP {status}", timeout=15)
+            took = await f.recovers(f"HTTP {status}", timeout=30)
             assert f.reported(FeedState.RECONNECTING)
-            assert took < 15
+            assert f.session.source.rate_gate.refusals == 3
+            assert 2 + 4 + 8 - 0.5 <= took < 30
 
     run(scenario)
 
 
-def test_a_malformed_websocket_frame_is_caught_within_seconds() -> None:
+@pytest.mark.parametrize("status", [429, 418])
+def test_rate_limits_while_opening_a_chart_back_off_and_recover(protocol: Protocol, status: int) -> None:
+    async def scenario() -> None:
+        async with feed(protocol) as f:
+            f.server.http_error(status, times=2, path=protocol.candles_path)
+            f.session.request_open(SYMBOL, "5m")
+            await f.until(lambda: f.reported(FeedState.RECONNECTING), f"the feed to report HTTP {status}", 10)
+            await f.until(lambda: f.session.timeframe == "5m", "the chart to open at 5m", 20)
+            took = await f.recovers(f"HTTP {status}", timeout=15)
+            assert took < 15
+            assert f.session.source.rate_gate.refusals >= 2
+
+    run(scenario)
+
+
+def test_a_malformed_websocket_frame_is_caught_within_seconds(protocol: Protocol) -> None:
     # ccxt's receive loop dies silently on it; binance's keepalive would notice
     # after minutes. The terminal's short keepalive catches it in seconds.
     async def scenario() -> None:
-        async with feed() as f:
+        async with feed(protocol) as f:
             f.server.malformed_ws_frame()
             took = await f.recovers("a malformed frame", timeout=20)
             assert took < 20
@@ -218,42 +238,45 @@ def test_a_malformed_websocket_frame_is_caught_within_seconds() -> None:
     run(scenario)
 
 
-def test_a_malformed_depth_snapshot_with_http_200_is_caught_by_the_watchdog() -> None:
-    # ccxt returns an empty book and then never resolves the watch again.
+def test_a_malformed_depth_snapshot_with_http_200_is_refused_and_resynced(protocol: Protocol) -> None:
+    binance_only(protocol, "its book snapshot comes on the websocket, not over REST")
+
+    # ccxt returns an empty book and then never resolves the watch again; the
+    # terminal refuses that book and resubscribes (tests/integration/test_feed_integrity.py
+    # checks what was on screen meanwhile).
     async def scenario() -> None:
-        async with feed() as f:
-            f.server.malformed_rest(times=1, path="/api/v3/depth")
+        async with feed(protocol) as f:
+            f.server.malformed_rest(times=1, path=protocol.book_path)
             f.server.close_sockets()
-            took = await f.recovers("a garbage snapshot", timeout=20)
+            took = await f.recovers("a garbage snapshot", timeout=8)
             assert f.reported(FeedState.STALE, FeedState.RECONNECTING)
-            assert took < 20
+            assert took < 8
 
     run(scenario)
 
 
-def test_a_rest_answer_slower_than_the_timeout_is_retried() -> None:
+def test_a_rest_answer_slower_than_the_timeout_is_retried(protocol: Protocol) -> None:
     async def scenario() -> None:
-        async with feed(timeout_ms=1_000) as f:
-            f.server.slow_rest(3.0, times=4, path="/api/v3/depth")
-            f.server.close_sockets()
-            took = await f.recovers("slow snapshots", timeout=25)
+        async with feed(protocol, timeout_ms=1_000) as f:
+            if protocol.rest_book_snapshot:
+                f.server.slow_rest(3.0, times=4, path=protocol.book_path)
+                f.server.close_sockets()
+            else:  # OKX's REST is used for candles when a chart opens
+                f.server.slow_rest(3.0, times=2, path=protocol.candles_path)
+                f.session.request_open(SYMBOL, "5m")
+            took = await f.recovers("slow REST answers", timeout=25)
             assert took < 25
 
     run(scenario)
 
 
-def test_an_unreachable_exchange_at_start_is_waited_for() -> None:
+def test_an_unreachable_exchange_at_start_is_waited_for(protocol: Protocol) -> None:
     async def scenario() -> None:
-        server = LoopbackBinance(seed=3, history_days=1, pump_interval=0.05)
+        server = protocol.server(seed=3, history_days=1, pump_interval=0.05)
         await server.start()
-        port = server.port
         await server.go_down()
         source: Any = CcxtSource(
-            "binance",
-            rest_url=f"http://127.0.0.1:{port}",
-            ws_url=f"ws://127.0.0.1:{port}/stream",
-            options=SPOT_ONLY,
-            timeout_ms=1_000,
+            protocol.exchange_id, **protocol.urls(server), options=protocol.options, timeout_ms=1_000
         )
         session = MarketSession(source, [SYMBOL], max_history=100, silence_s=2.0)
         starting = asyncio.create_task(session.start(SYMBOL, "1m"))
@@ -274,16 +297,12 @@ def test_an_unreachable_exchange_at_start_is_waited_for() -> None:
     run(scenario)
 
 
-def test_an_exchange_without_websocket_methods_is_polled() -> None:
+def test_an_exchange_without_websocket_methods_is_polled(protocol: Protocol) -> None:
     async def scenario() -> None:
-        server = LoopbackBinance(seed=3, history_days=1, pump_interval=0.05)
+        server = protocol.server(seed=3, history_days=1, pump_interval=0.05)
         await server.start()
         source = CcxtSource(
-            "binance",
-            rest_url=f"http://127.0.0.1:{server.port}",
-            ws_url=f"ws://127.0.0.1:{server.port}/stream",
-            options=SPOT_ONLY,
-            poll_interval=0.2,
+            protocol.exchange_id, **protocol.urls(server), options=protocol.options, poll_interval=0.2
         )
         # As an exchange whose ccxt class has no websocket support.
         source.exchange.has = {

@@ -35,45 +35,84 @@ By hand (prints the URLs, runs until Ctrl+C)::
     python -m tests.loopback.binance --port 8765 [--seed N]
 
 Faults are injected by the methods in the "faults" section; see README.md.
+The plumbing both loopback servers share (lifecycle, REST middleware and
+faults, websocket sockets, the pump, ``depth_rate``, ``book_at``, the command
+line) is ``server.py``'s; this module is what is Binance's.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import contextlib
 import json
-import logging
-import os
-import random
-import signal
-import socket
-import struct
-import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl
 
 import numpy as np
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from terminal.market.candles import OHLCV
-from terminal.market.resample import resample
-from terminal.market.simulator.engine import SymbolMarket
-from terminal.market.simulator.exchange import SimulatedExchange
-from terminal.market.simulator.instruments import INSTRUMENTS, Instrument
+from terminal.market.simulator.engine import SymbolMarket, Trade
+from terminal.market.simulator.instruments import Instrument
 from tests.loopback.filters import SymbolRules
+from tests.loopback.market import (
+    DAY_MS,
+    MINUTE_MS,
+    WEEK_OFFSET_MS,
+    Book,
+    bar_open,
+    day_stats,
+    price_of,
+    resample_aligned,
+)
 from tests.loopback.order_api import OrderApi, OrderView
 from tests.loopback.orders import ORDER_TYPES
+from tests.loopback.server import (
+    DEFAULT_BALANCES,
+    FIRST_UPDATE_ID,
+    HOST,
+    MAX_BACKLOG,
+    WARMUP_MS,
+    Channel,
+    FrameHandler,
+    LoopbackServer,
+    OrderFault,
+    Socket,
+    SymbolState,
+    point_at_loopback,
+    server_port,
+    wall_clock_ms,
+)
 from tests.loopback.userstream import UserStreams
-from tests.loopback.wire import ApiError, check_signature, check_timestamp, dec, fmt, mandatory, norm_qty
+from tests.loopback.versions import Undo
+from tests.loopback.wire import (
+    ApiError,
+    check_signature,
+    check_timestamp,
+    dec,
+    fmt,
+    illegal,
+    mandatory,
+    opt_int,
+)
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "DEFAULT_BALANCES",
+    "FIRST_UPDATE_ID",
+    "HOST",
+    "INTERVALS",
+    "MAX_BACKLOG",
+    "MINUTE_MS",
+    "WARMUP_MS",
+    "WEEK_OFFSET_MS",
+    "LoopbackBinance",
+    "OrderView",
+    "configure",
+    "main",
+    "wall_clock_ms",
+]
 
-HOST = "127.0.0.1"
-MINUTE_MS = 60_000
 #: Binance kline intervals the server offers (1s and 1M are not offered).
 INTERVALS: dict[str, int] = {
     "1m": MINUTE_MS,
@@ -91,201 +130,130 @@ INTERVALS: dict[str, int] = {
     "3d": 3 * 1440 * MINUTE_MS,
     "1w": 7 * 1440 * MINUTE_MS,
 }
-#: Weeks open on Monday 00:00 UTC (the epoch was a Thursday).
-WEEK_OFFSET_MS = 4 * 1440 * MINUTE_MS
-#: The market starts this long before ``start()``, so trades exist at once.
-WARMUP_MS = 30_000
-FIRST_UPDATE_ID = 1_000
-DEFAULT_BALANCES = {"USDT": 10_000.0, "BTC": 1.0, "ETH": 10.0}
-#: A socket whose unsent backlog grows past this is dropped, as Binance drops slow consumers.
-MAX_BACKLOG = 200_000
-_CLOSE = object()  # writer-queue sentinel: close the socket cleanly
 
 
-def wall_clock_ms() -> int:
-    return int(time.time() * 1000)
+#: The REST ticker's fields (``ticker/24hr``) as a ``24hrTicker`` event names them.
+TICKER_EVENT = {
+    "priceChange": "p",
+    "priceChangePercent": "P",
+    "weightedAvgPrice": "w",
+    "prevClosePrice": "x",
+    "lastPrice": "c",
+    "lastQty": "Q",
+    "bidPrice": "b",
+    "bidQty": "B",
+    "askPrice": "a",
+    "askQty": "A",
+    "openPrice": "o",
+    "highPrice": "h",
+    "lowPrice": "l",
+    "volume": "v",
+    "quoteVolume": "q",
+    "openTime": "O",
+    "closeTime": "C",
+    "firstId": "F",
+    "lastId": "L",
+    "count": "n",
+}
+#: ... and the few a ``24hrMiniTicker`` carries.
+MINI_TICKER_EVENT = {
+    name: TICKER_EVENT[name]
+    for name in ("lastPrice", "openPrice", "highPrice", "lowPrice", "volume", "quoteVolume")
+}
 
 
-@dataclass
-class _RestFault:
-    kind: str  # "slow" | "error" | "malformed"
-    times: int
-    path: str | None  # only requests whose path contains this
-    status: int = 200
-    seconds: float = 0.0
-    body: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
+class DepthBook(Book):
+    """A symbol's published book as Binance's depth events carry it: levels
+    ``[price, size]`` with 8 decimals (size ``"0.00000000"``: removed)."""
 
-    def matches(self, path: str) -> bool:
-        return self.times > 0 and (self.path is None or self.path in path)
+    def __init__(self, tick: float) -> None:
+        super().__init__()
+        self.tick = tick
+        self.top_keys: tuple[list[int], list[int]] = ([], [])  # as of the last pump step
 
+    def set(self, is_bid: bool, key: int, size: float) -> tuple[list[str], Undo]:
+        side = self.side(is_bid)
+        old = side.get(key)
+        if size > 0:
+            side[key] = size
+        else:
+            side.pop(key, None)
+        return [fmt(price_of(key, self.tick)), fmt(size)], (is_bid, key, old)
 
-@dataclass
-class _OrderFault:
-    kind: str  # "timeout" | "lost" | "reject"
-    times: int
-    seconds: float = 0.0
-    status: int = 400
-    code: int = 0
-    msg: str = ""
+    def top(self, is_bid: bool) -> list[int]:
+        return self.top_keys[0 if is_bid else 1]  # sorting for every synthetic change would cost
+
+    def synced(self) -> None:
+        self.top_keys = (super().top(True), super().top(False))
+
+    def desk_levels(self, asks: bool) -> list[tuple[Decimal, Decimal]]:
+        side = self.side(not asks)
+        return [(dec(price_of(k, self.tick)), dec(side[k])) for k in self.best(not asks, None)]
 
 
 @dataclass(eq=False)
-class _Socket:
-    ws: web.WebSocketResponse
-    request: web.Request
-    queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
-    streams: dict[str, tuple[str, ...]] = field(default_factory=dict)  # stream name -> channel
-    writer: asyncio.Task[None] | None = None
-    closing: bool = False
+class BinanceSocket(Socket):
+    streams: dict[str, Channel] = field(default_factory=dict)  # stream name -> channel
 
-    def send(self, text: Any) -> None:
-        self.queue.put_nowait(text)
+    def leave_all(self) -> set[Channel]:
+        channels = set(self.streams.values())
+        self.streams.clear()
+        return channels
 
 
-@dataclass
-class _SymbolState:
-    engine: SymbolMarket
-    instrument: Instrument
-    bids: dict[int, float]  # published book: price in ticks -> size
-    asks: dict[int, float]
-    update_id: int
-    book_version: int
-    trade_cursor: int
-    pending_gap: int = 0
-    kline_emitted: dict[str, tuple[int, int]] = field(default_factory=dict)  # interval -> (open, version)
-    top_keys: tuple[list[int], list[int]] = ([], [])
+class LoopbackBinance(LoopbackServer[SymbolState]):
+    """A Binance-spot-protocol server on 127.0.0.1 over the simulated market.
 
+    ``LoopbackBinance(seed=1, *, speed=1.0, history_days=30, clock=wall_clock_ms,
+    instruments=INSTRUMENTS, pump_interval=0.1, ticker_interval=1.0,
+    keep_versions=1024)``: see ``LoopbackServer``."""
 
-class LoopbackBinance:
-    """A Binance-spot-protocol server on 127.0.0.1 over the simulated market."""
+    EXCHANGE = "Binance"
+    CCXT_ID = "binance"
+    REST_PATH = "/api"
+    WS_PATH = "/stream/ws"
+    TASK_PREFIX = "loopback"
+    SYMBOL_SEPARATOR = ""
+    NOT_REST = ("/stream",)
+    ORDER_PATHS = ("/api/v3/order",)
+    ERROR = ApiError
+    MALFORMED_BODY = '{"symbol": "BTCUSDT", "lastUpdateId": 1, "bids": [["6'
+    BARS: ClassVar[dict[str, tuple[int, int]]] = {
+        name: (step, WEEK_OFFSET_MS if name == "1w" else 0) for name, step in INTERVALS.items()
+    }
+    FAULT_PATH = "/api/v3/depth"  # the REST faults hit the snapshot the terminal's next watch fetches
+    #: name -> what it does; the REST faults also drop the sockets, so that the
+    #: terminal resubscribes and meets them on its next depth snapshot.
+    FAULTS: ClassVar[dict[str, str]] = {
+        "close": "close every websocket",
+        "abort": "reset every TCP connection",
+        "down": "stop listening for ?seconds=10, then come back on the same port",
+        "gap": "skip depth update ids for BTC/USDT",
+        "429": "answer the next 3 depth snapshots with HTTP 429",
+        "418": "answer the next 3 depth snapshots with HTTP 418",
+        "malformed-frame": "send invalid JSON on every websocket",
+        "malformed-rest": "answer the next depth snapshot with garbage and HTTP 200",
+        "slow": "delay the next 4 depth snapshots by 15 s",
+    }
 
-    def __init__(
-        self,
-        seed: int = 1,
-        *,
-        speed: float = 1.0,
-        history_days: int = 30,
-        clock: Callable[[], int] = wall_clock_ms,
-        instruments: tuple[Instrument, ...] = INSTRUMENTS,
-        pump_interval: float = 0.1,
-        ticker_interval: float = 1.0,
-    ) -> None:
-        self.seed = seed
-        self.clock = clock
-        self.pump_interval = pump_interval  # seconds between market steps (depth@100ms)
-        self.ticker_interval = ticker_interval  # seconds between ticker events
-        self.time_offset_ms = 0  # added to the server time seen by clients (/time, recvWindow)
-        self.requests: list[str] = []  # "METHOD /path?query" of every REST request, in order
-        self._background: set[asyncio.Task[None]] = set()  # faults playing out over time
-        self.ws_connections = 0  # websocket handshakes accepted so far
-        self.sim = SimulatedExchange(
-            seed=seed,
-            history_days=history_days,
-            speed=speed,
-            clock=lambda: clock() - WARMUP_MS,  # only sets where history ends
-            instruments=instruments,
-        )
-        self._instruments = {i.market_id: i for i in instruments}
+    order_api: OrderApi
+
+    def _setup(self) -> None:
         self._keys: dict[str, str] = {}  # API key -> secret
-        self._symbols: dict[str, _SymbolState] = {}
-        self._sockets: set[_Socket] = set()
-        self._channels: dict[tuple[str, ...], set[_Socket]] = {}
-        self._faults: list[_RestFault] = []
-        self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
-        self._port = 0
-        self._tasks: list[asyncio.Task[None]] = []
-        self._burst_task: asyncio.Task[None] | None = None
-        self._paused = False
         # open-time ranges [start, end) the klines endpoint leaves out, as exchanges
         # that skip minutes without trades do
         self.kline_holes: list[tuple[int, int]] = []
-        self._next_ticker_ms = 0
-        self._rng = random.Random(seed)
-        self.depth_events = 0  # depth diff events published (all symbols)
         # user orders: accounts, matching, the user-data streams (see orders.py, order_api.py)
-        self.order_requests = 0  # POST /api/v3/order requests received (whatever their fate)
-        self._order_faults: list[_OrderFault] = []
-        self._stopping = asyncio.Event()  # releases answers held by order_timeout at stop()
-        ids = random.Random(seed + 1)  # ids and listen keys, apart from the market's generator
-        self.order_api = OrderApi(
-            {m: SymbolRules.of(i) for m, i in self._instruments.items()},
-            self._levels,
-            self._last_price,
-            self._server_time,
-            self._publish_user_event,
-            ids,
-        )
-        self.user_streams = UserStreams(self._verify_ws_api, self._server_time, ids)
+        self.order_api = OrderApi(self._desk_market, self._publish_user_event, self._ids)
+        self.user_streams = UserStreams(self._verify_ws_api, self._server_time, self._ids)
 
-    # -- lifecycle --------------------------------------------------------------
-    async def start(self, port: int = 0) -> LoopbackBinance:
-        """Create the markets, bind 127.0.0.1:``port`` (0: a free one) and start the pump."""
-        self._stopping.clear()
-        now = self.clock()
-        for market_id, instrument in self._instruments.items():
-            engine = self.sim.engine(instrument.symbol)
-            engine.advance_to(now)
-            self._symbols[market_id] = _SymbolState(
-                engine=engine,
-                instrument=instrument,
-                bids={},
-                asks={},
-                update_id=FIRST_UPDATE_ID + 1_000_000 * len(self._symbols),
-                book_version=engine.book_version,
-                trade_cursor=engine.trade_seq,
-            )
-            self._sync_book(market_id, self._symbols[market_id], emit=False)
-        app = web.Application(middlewares=[self._middleware])
-        self._routes(app)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handle_signals=False)
-        await self._runner.setup()
-        self._port = port
-        await self._listen()
-        loop = asyncio.get_running_loop()
-        self._tasks.append(loop.create_task(self._pump(), name="loopback-pump"))
-        return self
+    def _rules_of(self, instrument: Instrument) -> SymbolRules:
+        return SymbolRules.of(instrument)
 
-    async def stop(self) -> None:
-        """Stop the pump, close every connection and release the port."""
-        self._stopping.set()
-        for task in [*self._tasks, *([self._burst_task] if self._burst_task else [])]:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-        self._burst_task = None
-        self._abort_all_connections()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        self._site = None
+    def _new_book(self, market_id: str, instrument: Instrument) -> Book:
+        return DepthBook(instrument.tick)
 
-    async def __aenter__(self) -> LoopbackBinance:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def rest_base(self) -> str:
-        return f"http://{HOST}:{self._port}/api"
-
-    @property
-    def ws_base(self) -> str:
-        return f"ws://{HOST}:{self._port}/stream/ws"
-
-    def client(self, **config: Any) -> Any:
-        """A ``ccxt.pro.binance`` pointed at this server (``enableRateLimit`` False
-        unless given). The caller must ``await exchange.close()``."""
-        import ccxt.pro
-
-        exchange = ccxt.pro.binance({"enableRateLimit": False, **config})
+    def _configure(self, exchange: Any) -> Any:
         return configure(exchange, self)
 
     # -- credentials and inspection --------------------------------------------
@@ -295,115 +263,13 @@ class LoopbackBinance:
         ``DEFAULT_BALANCES``), which orders and fills then change. Adding a key
         again starts its account afresh."""
         self._keys[key] = secret
-        self.order_api.desk.open_account(key, dict(DEFAULT_BALANCES if balances is None else balances))
-
-    def orders(self, key: str) -> list[OrderView]:
-        """Every order of ``key``'s account, oldest first, with client ids and states."""
-        return self.order_api.views(key)
-
-    def balances(self, key: str) -> dict[str, tuple[float, float]]:
-        """``key``'s balances: asset -> (free, locked)."""
-        account = self.order_api.desk.account(key)
-        return {a: (float(b.free), float(b.locked)) for a, b in account.balances.items()}
-
-    def trade_through(self, symbol: str, price: float, amount: float) -> None:
-        """Match resting and stop orders as a public trade of ``amount`` at ``price``
-        would (not shown on the public tape; works while paused)."""
-        state = self._state(symbol)
-        self.order_api.desk.on_trade(state.instrument.market_id, dec(price), dec(amount))
+        self._open_account(key, balances)
 
     def user_stream_count(self, key: str) -> int:
         """Websockets that receive ``key``'s user-data events now."""
         return self.user_streams.subscribers(key)
 
-    def book(self, symbol: str, depth: int | None = None) -> tuple[list[list[float]], list[list[float]]]:
-        """The published book (what a synced client must hold): bids high to low
-        and asks low to high as ``[price, size]``, ``depth`` levels per side."""
-        state = self._state(symbol)
-        tick = state.instrument.tick
-        bid_keys = sorted(state.bids, reverse=True)[:depth]
-        ask_keys = sorted(state.asks)[:depth]
-        return (
-            [[_price(k, tick), state.bids[k]] for k in bid_keys],
-            [[_price(k, tick), state.asks[k]] for k in ask_keys],
-        )
-
-    def update_id(self, symbol: str) -> int:
-        """The ``u`` of the symbol's last depth event (= the REST ``lastUpdateId``)."""
-        return self._state(symbol).update_id
-
-    def engine(self, symbol: str) -> SymbolMarket:
-        return self._state(symbol).engine
-
-    @property
-    def socket_count(self) -> int:
-        """Websocket connections open now."""
-        return len(self._sockets)
-
-    def pause(self) -> None:
-        """Freeze the market: no engine steps, no events (sockets stay open)."""
-        self._paused = True
-
-    def resume(self) -> None:
-        self._paused = False
-
-    def skew_clock(self, offset_ms: int) -> None:
-        """Make the server time clients see (``/time``, the recvWindow check) run
-        ``offset_ms`` ahead of the market clock: ccxt then gets -1021 (InvalidNonce)."""
-        self.time_offset_ms = offset_ms
-
-    def depth_rate(self, per_second: float, symbol: str = "BTC/USDT") -> None:
-        """Emit ``per_second`` extra depth diffs for ``symbol`` (0 stops), one level
-        per event, with consecutive update ids: sizes of the top 20 levels change,
-        now and then a level disappears (the pump restores the engine's book
-        later). Up to ~5,000/s from one process. Every depth subscriber of the
-        symbol receives every event (``@depth`` and ``@depth@100ms`` alike)."""
-        if self._burst_task is not None:
-            self._burst_task.cancel()
-            self._burst_task = None
-        if per_second > 0:
-            state = self._state(symbol)
-            self._burst_task = asyncio.get_running_loop().create_task(
-                self._burst(state, per_second), name="loopback-depth-rate"
-            )
-
     # -- faults -----------------------------------------------------------------
-    def close_sockets(self) -> int:
-        """Close every open websocket cleanly (close frame 1000, unsent data dropped).
-        ccxt: the pending watch raises NetworkError; the next watch reconnects.
-        Returns how many were closed."""
-        for sock in self._sockets:
-            _drain(sock.queue)
-            sock.send(_CLOSE)
-        return len(self._sockets)
-
-    def abort_sockets(self) -> int:
-        """Reset every open websocket's TCP connection (SO_LINGER 0: an RST, no
-        close frame). Returns how many."""
-        sockets = list(self._sockets)
-        for sock in sockets:
-            _abort(sock.request.transport)
-        return len(sockets)
-
-    async def go_down(self) -> None:
-        """Stop listening and drop every connection, REST keep-alives included:
-        new connections are refused until ``come_back()``. The market keeps moving."""
-        if self._site is not None:
-            await self._site.stop()
-            self._site = None
-        self._abort_all_connections()
-        await asyncio.sleep(0)
-
-    async def come_back(self) -> None:
-        """Listen again on the same port (REST and websocket)."""
-        if self._site is None:
-            await self._listen()
-
-    def depth_gap(self, symbol: str, skip: int = 5) -> None:
-        """The symbol's next depth event skips ``skip`` update ids, once (the
-        published book and ``lastUpdateId`` stay right, so a resync heals it)."""
-        self._state(symbol).pending_gap += skip
-
     def http_error(
         self,
         status: int = 429,
@@ -425,96 +291,25 @@ class LoopbackBinance:
             msg = "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute."
         else:
             msg = "An unknown error occurred while processing the request."
-        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        body = json.dumps({"code": code, "msg": msg})
-        self._faults.append(_RestFault("error", times, path, status=status, body=body, headers=headers))
-
-    def malformed_rest(self, times: int = 1, path: str | None = None, body: str | None = None) -> None:
-        """The next ``times`` REST requests get HTTP 200 with a garbage body
-        (truncated JSON by default; pass ``body``, e.g. an HTML page, for another)."""
-        garbage = '{"symbol": "BTCUSDT", "lastUpdateId": 1, "bids": [["6' if body is None else body
-        self._faults.append(_RestFault("malformed", times, path, body=garbage))
-
-    def slow_rest(self, seconds: float, times: int = 1, path: str | None = None) -> None:
-        """The next ``times`` REST requests wait ``seconds`` before being answered."""
-        self._faults.append(_RestFault("slow", times, path, seconds=seconds))
+        self._error_fault(status, times, retry_after, path, json.dumps({"code": code, "msg": msg}))
 
     def malformed_ws_frame(self, text: str = '{"e":"depthUpdate","E":') -> int:
         """Send ``text`` (invalid JSON) as a text frame on every open websocket.
         Returns how many sockets got it."""
-        for sock in self._sockets:
-            sock.send(text)
-        return len(self._sockets)
-
-    def order_timeout(self, times: int = 1, seconds: float = 30.0) -> None:
-        """The next ``times`` orders created are accepted (they exist, can fill,
-        and their user-data events go out) but their HTTP answer is held
-        ``seconds`` (released at ``stop()``): a client whose timeout is shorter
-        gets RequestTimeout and must reconcile by client order id."""
-        self._order_faults.append(_OrderFault("timeout", times, seconds=seconds))
-
-    def order_answer_lost(self, times: int = 1) -> None:
-        """The next ``times`` orders created are accepted, then the connection is
-        reset before the answer (a network error after the order went in)."""
-        self._order_faults.append(_OrderFault("lost", times))
+        return super().malformed_ws_frame(text)
 
     def reject_orders(self, code: int, msg: str, times: int = 1, status: int = 400) -> None:
         """The next ``times`` order creations (after authentication) are refused
         with HTTP ``status`` and ``{"code": code, "msg": msg}``; no order is made."""
-        self._order_faults.append(_OrderFault("reject", times, status=status, code=code, msg=msg))
+        self._order_faults.append(OrderFault("reject", times, status=status, code=code, msg=msg))
 
-    def clear_faults(self) -> None:
-        """Forget pending REST faults, order faults and depth gaps."""
-        self._faults.clear()
-        self._order_faults.clear()
-        for state in self._symbols.values():
-            state.pending_gap = 0
+    def mute(self, kind: str, symbol: str) -> None:
+        """Send nothing more on one stream (``kind`` "depth", "trade", "aggTrade",
+        "miniTicker" or "ticker" of ``symbol``) while the connection and every
+        other stream go on: a stream gone silent. ``unmute()`` ends it."""
+        super().mute(kind, symbol)
 
     # -- internals: network -----------------------------------------------------
-    async def _listen(self) -> None:
-        assert self._runner is not None
-        site = web.TCPSite(self._runner, HOST, self._port, reuse_address=True)
-        await site.start()
-        self._site = site
-        if not self._port:
-            self._port = self._runner.addresses[0][1]
-
-    def _abort_all_connections(self) -> None:
-        server = self._runner.server if self._runner is not None else None
-        for handler in list(server.connections) if server is not None else []:
-            _abort(handler.transport)
-        for sock in list(self._sockets):
-            _abort(sock.request.transport)
-
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.path.startswith("/stream"):
-            return await handler(request)
-        self.requests.append(f"{request.method} {request.path_qs}")
-        if request.method == "POST" and request.path == "/api/v3/order":
-            self.order_requests += 1
-        for kind in ("slow", "error", "malformed"):
-            fault = next((f for f in self._faults if f.kind == kind and f.matches(request.path)), None)
-            if fault is None:
-                continue
-            fault.times -= 1
-            if kind == "slow":
-                await asyncio.sleep(fault.seconds)
-            elif kind == "error":
-                return web.Response(
-                    status=fault.status,
-                    text=fault.body,
-                    content_type="application/json",
-                    headers=fault.headers,
-                )
-            else:
-                return web.Response(status=200, text=fault.body, content_type="application/json")
-        self._faults = [f for f in self._faults if f.times > 0]
-        try:
-            return await handler(request)
-        except ApiError as e:
-            return e.response()
-
     def _routes(self, app: web.Application) -> None:
         get = app.router.add_get
         get("/api/v3/ping", self._ping)
@@ -545,58 +340,11 @@ class LoopbackBinance:
         get("/stream/ws{tail:.*}", self._ws)
         get("/_fault/{name}", self._fault_by_name)
 
-    # -- faults on command, for a person watching the terminal -------------------
-    #: name -> what it does; the REST faults also drop the sockets, so that the
-    #: terminal resubscribes and meets them on its next depth snapshot.
-    FAULTS: ClassVar[dict[str, str]] = {
-        "close": "close every websocket",
-        "abort": "reset every TCP connection",
-        "down": "stop listening for ?seconds=10, then come back on the same port",
-        "gap": "skip depth update ids for BTC/USDT",
-        "429": "answer the next 3 depth snapshots with HTTP 429",
-        "418": "answer the next 3 depth snapshots with HTTP 418",
-        "malformed-frame": "send invalid JSON on every websocket",
-        "malformed-rest": "answer the next depth snapshot with garbage and HTTP 200",
-        "slow": "delay the next 4 depth snapshots by 15 s",
-    }
-
-    async def _fault_by_name(self, request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        depth = "/api/v3/depth"
-        if name == "close":
-            self.close_sockets()
-        elif name == "abort":
-            self.abort_sockets()
-        elif name == "down":
-            seconds = float(request.query.get("seconds", "10"))
-            asyncio.get_running_loop().call_later(0.2, self._down_for_task, seconds)
-        elif name == "gap":
-            self.depth_gap("BTC/USDT")
-        elif name in ("429", "418"):
-            self.http_error(int(name), times=3, path=depth)
-            self.close_sockets()
-        elif name == "malformed-frame":
-            self.malformed_ws_frame()
-        elif name == "malformed-rest":
-            self.malformed_rest(times=1, path=depth)
-            self.close_sockets()
-        elif name == "slow":
-            self.slow_rest(15.0, times=4, path=depth)
-            self.close_sockets()
-        else:
-            listing = "\n".join(f"  /_fault/{k}: {v}" for k, v in self.FAULTS.items())
-            return web.Response(status=404, text=f"unknown fault '{name}'; known:\n{listing}\n")
-        return web.Response(text=f"fault '{name}': {self.FAULTS[name]}\n")
-
-    def _down_for_task(self, seconds: float) -> None:
-        async def down_then_up() -> None:
-            await self.go_down()
-            await asyncio.sleep(seconds)
-            await self.come_back()
-
-        task = asyncio.get_running_loop().create_task(down_then_up())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+    def _cli_urls(self) -> tuple[str, str]:
+        return (
+            f"{self.rest_base}   (ccxt urls['api']['public'] = {self.rest_base}/v3)",
+            f"{self.ws_base}   (ccxt urls['api']['ws']['spot'])",
+        )
 
     # -- REST handlers ----------------------------------------------------------
     async def _ping(self, request: web.Request) -> web.Response:
@@ -712,23 +460,19 @@ class LoopbackBinance:
     ) -> OHLCV:
         """Binance's paging: with ``start``, the first ``limit`` candles opening at or
         after it; otherwise the last ``limit`` opening at or before ``end`` (or now)."""
-        step = INTERVALS[interval]
-        offset = WEEK_OFFSET_MS if interval == "1w" else 0
+        step, offset = self.BARS[interval]
         candles = engine.candles
         ts = candles.ts
         if not len(ts):
             return OHLCV.empty()
-
-        def floor(t: int) -> int:
-            return t - (t - offset) % step
-
-        last_open = floor(int(ts[-1]))
+        last_open = bar_open(int(ts[-1]), step, offset)
         if end is not None:
-            last_open = min(last_open, floor(end))
+            last_open = min(last_open, bar_open(end, step, offset))
         if start is not None:
-            first_open = floor(start) if floor(start) == start else floor(start) + step
+            first_open = bar_open(start, step, offset)
+            first_open += 0 if first_open == start else step
             # like Binance: a start before the first candle answers from the first candle
-            first_open = max(first_open, floor(int(ts[0])))
+            first_open = max(first_open, bar_open(int(ts[0]), step, offset))
             last_open = min(last_open, first_open + (limit - 1) * step)
         else:
             first_open = last_open - (limit - 1) * step
@@ -738,9 +482,7 @@ class LoopbackBinance:
         i1 = int(np.searchsorted(ts, last_open + step))
         data = candles.copy(i0, i1)
         if interval != "1m":
-            shifted = OHLCV(data.ts - offset, data.open, data.high, data.low, data.close, data.volume)
-            out = resample(shifted, step)
-            data = OHLCV(out.ts + offset, out.open, out.high, out.low, out.close, out.volume)
+            data = resample_aligned(data, step, offset)
         return data.slice(0, limit) if start is not None else data.slice(max(0, len(data) - limit), len(data))
 
     async def _ticker_24hr(self, request: web.Request) -> web.Response:
@@ -788,7 +530,7 @@ class LoopbackBinance:
             ]
         )
 
-    def _select_trades(self, request: web.Request, state: _SymbolState, from_param: str | None) -> list[Any]:
+    def _select_trades(self, request: web.Request, state: SymbolState, from_param: str | None) -> list[Any]:
         limit = _int_param(request, "limit", 500, 1, 1000)
         published = [t for t in state.engine.trades if t.id <= state.trade_cursor]
         from_id = _opt_int(request, from_param) if from_param else None
@@ -818,19 +560,11 @@ class LoopbackBinance:
 
     async def _order_new(self, request: web.Request) -> web.Response:
         key, params = await self._authenticate(request)
-        fault = next((f for f in self._order_faults if f.times > 0), None)
+        fault = self._order_fault()
         if fault is not None and fault.kind == "reject":
-            fault.times -= 1
-            raise ApiError(fault.status, fault.code, fault.msg)
+            raise ApiError(fault.status, int(fault.code), fault.msg)
         answer = self.order_api.new_order(key, params)
-        if fault is not None:  # the order is in; now lose or hold its answer
-            fault.times -= 1
-            if fault.kind == "timeout":
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), fault.seconds)
-            else:
-                _abort(request.transport)
-        self._order_faults = [f for f in self._order_faults if f.times > 0]
+        await self._order_placed(request, fault)
         return web.json_response(answer)
 
     async def _user_data_stream(self, request: web.Request) -> web.Response:
@@ -867,16 +601,6 @@ class LoopbackBinance:
     def _publish_user_event(self, key: str, event: dict[str, Any]) -> None:
         self.user_streams.publish(key, event)
 
-    def _levels(self, market_id: str, asks: bool) -> list[tuple[Decimal, Decimal]]:
-        """The published book's asks (low to high) or bids (high to low)."""
-        state = self._symbols[market_id]
-        side = state.asks if asks else state.bids
-        tick = state.instrument.tick
-        return [(dec(_price(k, tick)), dec(side[k])) for k in sorted(side, reverse=not asks)]
-
-    def _last_price(self, market_id: str) -> Decimal:
-        return dec(self._symbols[market_id].engine.last_price)
-
     def _api_key(self, request: web.Request) -> str:
         key = request.headers.get("X-MBX-APIKEY")
         if not key:
@@ -910,17 +634,7 @@ class LoopbackBinance:
         return key, params
 
     # -- REST helpers -----------------------------------------------------------
-    def _server_time(self) -> int:
-        return self.clock() + self.time_offset_ms
-
-    def _state(self, symbol: str) -> _SymbolState:
-        market_id = symbol.replace("/", "").upper()
-        state = self._symbols.get(market_id)
-        if state is None:
-            raise KeyError(f"The loopback server does not list {symbol} (or was not started).")
-        return state
-
-    def _symbol_param(self, request: web.Request) -> tuple[str, _SymbolState]:
+    def _symbol_param(self, request: web.Request) -> tuple[str, SymbolState]:
         market_id = request.query.get("symbol")
         if not market_id:
             raise ApiError(
@@ -947,150 +661,64 @@ class LoopbackBinance:
         ``24hrTicker`` / ``24hrMiniTicker`` event."""
         state = self._symbols[market_id]
         engine = state.engine
-        candles = engine.candles
         now = engine.time_ms
-        i0 = int(np.searchsorted(candles.ts, now - now % MINUTE_MS - 24 * 60 * MINUTE_MS + MINUTE_MS))
         last = engine.last_price
-        if i0 < len(candles):
-            open_ = float(candles.open[i0])
-            high, low = float(candles.high[i0:].max()), float(candles.low[i0:].min())
-            volume = float(candles.volume[i0:].sum())
-            quote = float(
-                (candles.volume[i0:] * (candles.high[i0:] + candles.low[i0:] + candles.close[i0:]) / 3).sum()
-            )
-        else:
-            open_ = high = low = last
-            volume = quote = 0.0
-        open_time = now - 24 * 60 * MINUTE_MS
+        open_, high, low, volume, quote = day_stats(engine, now)
+        open_time = now - DAY_MS
         trades = [t for t in engine.trades if t.timestamp >= open_time and t.id <= state.trade_cursor]
         first_id, last_id = (trades[0].id, trades[-1].id) if trades else (-1, -1)
         last_qty = trades[-1].amount if trades else 0.0
         tick = state.instrument.tick
-        best_bid = max(state.bids) if state.bids else None
-        best_ask = min(state.asks) if state.asks else None
-        bid = (_price(best_bid, tick), state.bids[best_bid]) if best_bid is not None else (0.0, 0.0)
-        ask = (_price(best_ask, tick), state.asks[best_ask]) if best_ask is not None else (0.0, 0.0)
+        bids, asks = state.book.bids, state.book.asks
+        best_bid = max(bids) if bids else None
+        best_ask = min(asks) if asks else None
+        bid = (price_of(best_bid, tick), bids[best_bid]) if best_bid is not None else (0.0, 0.0)
+        ask = (price_of(best_ask, tick), asks[best_ask]) if best_ask is not None else (0.0, 0.0)
         change = last - open_
         pct = change / open_ * 100 if open_ else 0.0
         vwap = quote / volume if volume else last
-        if rest:
-            return {
-                "symbol": market_id,
-                "priceChange": fmt(change),
-                "priceChangePercent": f"{pct:.3f}",
-                "weightedAvgPrice": fmt(vwap),
-                "prevClosePrice": fmt(open_),
-                "lastPrice": fmt(last),
-                "lastQty": fmt(last_qty),
-                "bidPrice": fmt(bid[0]),
-                "bidQty": fmt(bid[1]),
-                "askPrice": fmt(ask[0]),
-                "askQty": fmt(ask[1]),
-                "openPrice": fmt(open_),
-                "highPrice": fmt(high),
-                "lowPrice": fmt(low),
-                "volume": fmt(volume),
-                "quoteVolume": fmt(quote),
-                "openTime": open_time,
-                "closeTime": now,
-                "firstId": first_id,
-                "lastId": last_id,
-                "count": len(trades),
-            }
-        event: dict[str, Any] = {
-            "e": "24hrTicker" if full else "24hrMiniTicker",
-            "E": self.clock(),
-            "s": market_id,
+        stats = {
+            "priceChange": fmt(change),
+            "priceChangePercent": f"{pct:.3f}",
+            "weightedAvgPrice": fmt(vwap),
+            "prevClosePrice": fmt(open_),
+            "lastPrice": fmt(last),
+            "lastQty": fmt(last_qty),
+            "bidPrice": fmt(bid[0]),
+            "bidQty": fmt(bid[1]),
+            "askPrice": fmt(ask[0]),
+            "askQty": fmt(ask[1]),
+            "openPrice": fmt(open_),
+            "highPrice": fmt(high),
+            "lowPrice": fmt(low),
+            "volume": fmt(volume),
+            "quoteVolume": fmt(quote),
+            "openTime": open_time,
+            "closeTime": now,
+            "firstId": first_id,
+            "lastId": last_id,
+            "count": len(trades),
         }
-        if full:
-            event.update(
-                {
-                    "p": fmt(change),
-                    "P": f"{pct:.3f}",
-                    "w": fmt(vwap),
-                    "x": fmt(open_),
-                    "c": fmt(last),
-                    "Q": fmt(last_qty),
-                    "b": fmt(bid[0]),
-                    "B": fmt(bid[1]),
-                    "a": fmt(ask[0]),
-                    "A": fmt(ask[1]),
-                    "o": fmt(open_),
-                    "h": fmt(high),
-                    "l": fmt(low),
-                    "v": fmt(volume),
-                    "q": fmt(quote),
-                    "O": open_time,
-                    "C": now,
-                    "F": first_id,
-                    "L": last_id,
-                    "n": len(trades),
-                }
-            )
-        else:
-            event.update(
-                {
-                    "c": fmt(last),
-                    "o": fmt(open_),
-                    "h": fmt(high),
-                    "l": fmt(low),
-                    "v": fmt(volume),
-                    "q": fmt(quote),
-                }
-            )
-        return event
+        if rest:
+            return {"symbol": market_id, **stats}
+        names = TICKER_EVENT if full else MINI_TICKER_EVENT
+        event = {"e": "24hrTicker" if full else "24hrMiniTicker", "E": self.clock(), "s": market_id}
+        return event | {short: stats[name] for name, short in names.items()}
 
     # -- websocket ----------------------------------------------------------------
-    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=True)
-        await ws.prepare(request)
-        self.ws_connections += 1
-        sock = _Socket(ws, request)
-        sock.writer = asyncio.get_running_loop().create_task(self._writer(sock), name="loopback-ws-writer")
-        self._sockets.add(sock)
-        on_frame: Callable[[_Socket, str], None] = self._on_frame
+    def _accept(self, ws: web.WebSocketResponse, request: web.Request) -> tuple[Socket, FrameHandler]:
+        sock = BinanceSocket(ws, request)
         if request.path.endswith("/ws-api/v3"):
-            on_frame = self.user_streams.on_frame
-        else:  # ".../<listenKey>": a user-data stream (public SUBSCRIBEs still work on it)
-            self.user_streams.attach(sock, request.match_info.get("tail", "").lstrip("/"))
-        try:
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    on_frame(sock, msg.data)
-                elif msg.type == WSMsgType.ERROR:
-                    break
-        finally:
-            self._drop(sock)
-            if sock.writer is not None:
-                if sock.closing:  # let the clean close finish its handshake
-                    await asyncio.wait([sock.writer], timeout=2.0)
-                sock.writer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sock.writer
-        return ws
+            return sock, self.user_streams.on_frame
+        # ".../<listenKey>": a user-data stream (public SUBSCRIBEs still work on it)
+        self.user_streams.attach(sock, request.match_info.get("tail", "").lstrip("/"))
+        return sock, self._on_frame
 
-    async def _writer(self, sock: _Socket) -> None:
-        try:
-            while True:
-                item = await sock.queue.get()
-                if item is _CLOSE:
-                    sock.closing = True
-                    self._drop(sock)
-                    await sock.ws.close(code=1000, message=b"closed by the loopback server")
-                    return
-                await sock.ws.send_str(item)
-        except (ConnectionError, RuntimeError):
-            self._drop(sock)
-
-    def _drop(self, sock: _Socket) -> None:
+    def _drop(self, sock: Socket) -> None:
         self.user_streams.drop(sock)
-        if sock in self._sockets:
-            self._sockets.discard(sock)
-            for channel in set(sock.streams.values()):
-                self._channels.get(channel, set()).discard(sock)
-            sock.streams.clear()
+        super()._drop(sock)
 
-    def _on_frame(self, sock: _Socket, text: str) -> None:
+    def _on_frame(self, sock: BinanceSocket, text: str) -> None:
         try:
             frame = json.loads(text)
         except ValueError as e:
@@ -1111,8 +739,11 @@ class LoopbackBinance:
             )
             return
         channels = [(str(name), _channel(str(name))) for name in params]
-        if any(channel is None for _, channel in channels):
-            bad = next(name for name, channel in channels if channel is None)
+        # an unknown stream, or one refuse_subscription() names: Binance's "invalid stream"
+        bad = next(
+            (n for n, c in channels if c is None or (method == "SUBSCRIBE" and self._refuses(n, c))), None
+        )
+        if bad is not None:
             sock.send(
                 json.dumps(
                     {"error": {"code": 2, "msg": f"Invalid request: invalid stream {bad}"}, "id": req_id}
@@ -1123,116 +754,44 @@ class LoopbackBinance:
             assert channel is not None
             if method == "SUBSCRIBE":
                 sock.streams[name] = channel
-                self._channels.setdefault(channel, set()).add(sock)
+                self._join(sock, channel)
             else:
                 sock.streams.pop(name, None)
                 if channel not in sock.streams.values():
-                    self._channels.get(channel, set()).discard(sock)
+                    self._leave(sock, channel)
         sock.send(json.dumps({"result": None, "id": req_id}))
 
-    def _broadcast(self, channel: tuple[str, ...], message: dict[str, Any]) -> None:
-        subscribers = self._channels.get(channel)
-        if not subscribers:
-            return
-        text = json.dumps(message, separators=(",", ":"))
-        for sock in list(subscribers):
-            if sock.queue.qsize() > MAX_BACKLOG:
-                log.warning("loopback: dropping a websocket that is %d messages behind", MAX_BACKLOG)
-                _abort(sock.request.transport)
-                self._drop(sock)
-                continue
-            sock.send(text)
+    def _refuses(self, name: str, channel: tuple[str, ...] | None) -> bool:
+        if not self._refused or channel is None:
+            return False
+        symbol, _, kind = name.partition("@")
+        return any(
+            t in (name, kind, channel[0]) or t.replace("/", "").lower() == symbol for t in self._refused
+        )
 
-    def _subscribed(self, channel: tuple[str, ...]) -> bool:
-        return bool(self._channels.get(channel))
-
-    # -- the market pump ----------------------------------------------------------
-    async def _pump(self) -> None:
-        while True:
-            await asyncio.sleep(self.pump_interval)
-            if self._paused:
-                continue
-            try:
-                self._step()
-            except Exception:
-                log.exception("loopback: the market pump failed a step")
-
-    def _step(self) -> None:
-        now = self.clock()
-        self.sim.advance(now)
-        for market_id, state in self._symbols.items():
-            self._sync_book(market_id, state, emit=True)
-            trades = self._publish_trades(market_id, state)
-            self._publish_klines(market_id, state)
-            for t in trades:  # user orders meet the market's trades (orders.py)
-                self.order_api.desk.on_trade(market_id, dec(t.price), dec(t.amount))
-        if now >= self._next_ticker_ms:
-            self._next_ticker_ms = now + int(self.ticker_interval * 1000)
-            for market_id in self._symbols:
-                for full, kind in ((False, "miniTicker"), (True, "ticker")):
-                    if self._subscribed((kind, market_id)):
-                        self._broadcast((kind, market_id), self._ticker_stats(market_id, full))
-
-    def _sync_book(self, market_id: str, state: _SymbolState, emit: bool) -> None:
-        """Bring the published book to the engine's, as one diff event."""
-        engine = state.engine
-        tick = state.instrument.tick
-        sides = []
-        for theirs, ours in ((engine.bids, state.bids), (engine.asks, state.asks)):
-            changes: list[list[str]] = []
-            target = {k: q for k, q in ((k, norm_qty(q)) for k, q in theirs.items()) if q > 0}
-            for k, q in target.items():
-                if ours.get(k) != q:
-                    ours[k] = q
-                    changes.append([fmt(_price(k, tick)), fmt(q)])
-            for k in [k for k in ours if k not in target]:
-                del ours[k]
-                changes.append([fmt(_price(k, tick)), fmt(0.0)])
-            sides.append(changes)
-        state.top_keys = (sorted(state.bids, reverse=True)[:20], sorted(state.asks)[:20])
-        events = max(1, engine.book_version - state.book_version)
-        state.book_version = engine.book_version
-        if emit and (sides[0] or sides[1]):
-            self._emit_depth(market_id, state, sides[0], sides[1], events)
-
-    def _emit_depth(
-        self, market_id: str, state: _SymbolState, bids: list[list[str]], asks: list[list[str]], events: int
-    ) -> None:
-        first = state.update_id + 1 + state.pending_gap
-        state.pending_gap = 0
-        state.update_id = first + events - 1
-        self.depth_events += 1
-        channel = ("depth", market_id)
+    # -- the market pump's events ---------------------------------------------------------
+    def _push_book(self, state: SymbolState, bids: list[list[str]], asks: list[list[str]], prev: int) -> None:
+        channel = ("depth", state.market_id)
         if self._subscribed(channel):
             self._broadcast(
                 channel,
                 {
                     "e": "depthUpdate",
                     "E": self.clock(),
-                    "s": market_id,
-                    "U": first,
+                    "s": state.market_id,
+                    "U": prev + 1,
                     "u": state.update_id,
                     "b": bids,
                     "a": asks,
                 },
             )
 
-    def _publish_trades(self, market_id: str, state: _SymbolState) -> list[Any]:
-        """Publish the engine's new trades; returns them."""
-        engine = state.engine
-        if engine.trade_seq <= state.trade_cursor:
-            return []
-        new = []
-        for t in reversed(engine.trades):
-            if t.id <= state.trade_cursor:
-                break
-            new.append(t)
-        new.reverse()
-        state.trade_cursor = engine.trade_seq
+    def _publish_trades(self, state: SymbolState, trades: list[Trade]) -> None:
+        market_id = state.market_id
         want_trade = self._subscribed(("trade", market_id))
         want_agg = self._subscribed(("aggTrade", market_id))
         now = self.clock()
-        for t in new:
+        for t in trades:
             common = {
                 "p": fmt(t.price),
                 "q": fmt(t.amount),
@@ -1249,34 +808,18 @@ class LoopbackBinance:
                     ("aggTrade", market_id),
                     {"e": "aggTrade", "E": now, "s": market_id, "a": t.id, **common, "f": t.id, "l": t.id},
                 )
-        return new
 
-    def _publish_klines(self, market_id: str, state: _SymbolState) -> None:
-        candles = state.engine.candles
-        if not len(candles):
-            return
-        for interval in INTERVALS:
-            channel = ("kline", market_id, interval)
-            if not self._subscribed(channel):
-                state.kline_emitted.pop(interval, None)
-                continue
-            step = INTERVALS[interval]
-            offset = WEEK_OFFSET_MS if interval == "1w" else 0
-            last_ts = int(candles.ts[-1])
-            open_ = last_ts - (last_ts - offset) % step
-            emitted = state.kline_emitted.get(interval)
-            if emitted == (open_, candles.version):
-                continue
-            if emitted is not None and emitted[0] < open_:
-                self._broadcast(
-                    channel, self._kline_event(market_id, state, interval, emitted[0], closed=True)
-                )
-            self._broadcast(channel, self._kline_event(market_id, state, interval, open_, closed=False))
-            state.kline_emitted[interval] = (open_, candles.version)
+    def _publish_tickers(self, state: SymbolState) -> None:
+        for full, kind in ((False, "miniTicker"), (True, "ticker")):
+            if self._subscribed((kind, state.market_id)):
+                self._broadcast((kind, state.market_id), self._ticker_stats(state.market_id, full))
 
-    def _kline_event(
-        self, market_id: str, state: _SymbolState, interval: str, open_: int, closed: bool
-    ) -> dict[str, Any]:
+    def _candle_channel(self, state: SymbolState, bar: str) -> Channel:
+        return ("kline", state.market_id, bar)
+
+    def _candle_push(self, state: SymbolState, bar: str, open_: int, closed: bool) -> dict[str, Any]:
+        """A ``kline`` event of the ``bar`` (interval) candle opening at ``open_``."""
+        market_id, interval = state.market_id, bar
         step = INTERVALS[interval]
         candles = state.engine.candles
         i0 = int(np.searchsorted(candles.ts, open_))
@@ -1309,44 +852,8 @@ class LoopbackBinance:
             },
         }
 
-    async def _burst(self, state: _SymbolState, per_second: float) -> None:
-        """Synthetic depth diffs at ``per_second`` (see ``depth_rate``)."""
-        loop = asyncio.get_running_loop()
-        market_id = state.instrument.market_id
-        tick, lot = state.instrument.tick, state.instrument.lot
-        rng = self._rng
-        t0 = loop.time()
-        sent = 0
-        while True:
-            await asyncio.sleep(0.002)
-            if self._paused:
-                t0, sent = loop.time(), 0
-                continue
-            due = int((loop.time() - t0) * per_second) - sent
-            if due > per_second * 0.05:  # fell behind by more than 50 ms: do not catch up in a burst
-                t0, sent = loop.time(), 0
-                due = max(1, int(per_second * 0.002))
-            for _ in range(due):
-                is_bid = rng.random() < 0.5
-                keys = state.top_keys[0 if is_bid else 1]
-                if not keys:
-                    continue
-                book = state.bids if is_bid else state.asks
-                key = keys[rng.randrange(len(keys))]
-                size = book.get(key)
-                if size is not None and rng.random() < 0.1:
-                    del book[key]
-                    qty = 0.0
-                else:
-                    base = size if size is not None else lot * 100
-                    qty = norm_qty(max(lot, round(base * rng.uniform(0.5, 1.5) / lot) * lot))
-                    book[key] = qty
-                level = [[fmt(_price(key, tick)), fmt(qty)]]
-                self._emit_depth(market_id, state, level if is_bid else [], [] if is_bid else level, 1)
-            sent += due
 
-
-def _channel(stream: str) -> tuple[str, ...] | None:
+def _channel(stream: str) -> Channel | None:
     """``btcusdt@depth@100ms`` -> ("depth", "BTCUSDT"); None for a stream kind not served."""
     symbol, _, kind = stream.partition("@")
     if not symbol or not kind:
@@ -1361,10 +868,6 @@ def _channel(stream: str) -> tuple[str, ...] | None:
     return None
 
 
-def _price(key: int, tick: float) -> float:
-    return round(key * tick, 10)
-
-
 def _ws_value(value: Any) -> str:
     """A WebSocket API parameter as it is signed (ccxt's urlencode: true/false)."""
     return str(value).lower() if isinstance(value, bool) else str(value)
@@ -1375,48 +878,12 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     if value is None:
         return default
     if value < low:
-        raise ApiError(400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '{low}'.")
+        raise illegal(name, str(low))
     return min(value, high)
 
 
 def _opt_int(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError(400, -1100, f"Illegal characters found in parameter '{name}'.") from None
-
-
-def _drain(queue: asyncio.Queue[Any]) -> None:
-    while not queue.empty():
-        queue.get_nowait()
-
-
-def _abort(transport: asyncio.BaseTransport | None) -> None:
-    """Reset a TCP connection: SO_LINGER 0 makes the close an RST."""
-    if transport is None or transport.is_closing():
-        return
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    if isinstance(transport, asyncio.Transport):
-        transport.abort()
-    else:
-        transport.close()
-
-
-def _loopback_urls(urls: Any, path: tuple[str, ...] = ()) -> Iterable[tuple[tuple[str, ...], str]]:
-    if isinstance(urls, dict):
-        for k, v in urls.items():
-            yield from _loopback_urls(v, (*path, str(k)))
-    elif isinstance(urls, list):
-        for v in urls:
-            yield from _loopback_urls(v, path)
-    elif isinstance(urls, str):
-        yield path, urls
+    return opt_int(request.query, name, illegal)
 
 
 def configure(exchange: Any, server: LoopbackBinance | int) -> Any:
@@ -1434,88 +901,27 @@ def configure(exchange: Any, server: LoopbackBinance | int) -> Any:
     ``GET /api/v3/exchangeInfo``. Raises AssertionError
     if any URL under those keys is left pointing elsewhere. Returns the exchange.
     """
-    port = server.port if isinstance(server, LoopbackBinance) else int(server)
-    host = f"{HOST}:{port}"
-    ws_base = f"ws://{host}/stream/ws"
+    host = f"{HOST}:{server_port(server)}"
 
-    def rewrite(value: Any, path: tuple[str, ...]) -> Any:
-        if isinstance(value, dict):
-            return {k: rewrite(v, (*path, str(k))) for k, v in value.items()}
-        if isinstance(value, list):
-            return [rewrite(v, path) for v in value]
-        if not isinstance(value, str):
-            return value
-        parts = urlsplit(value)
-        if parts.scheme in ("ws", "wss"):
-            if "ws-api" in path:  # the WebSocket API: spot's is served (user-data streams)
-                return (
-                    f"ws://{host}/stream{parts.path}"
-                    if path[-1] == "spot"
-                    else f"ws://{host}/unserved{parts.path}"
-                )
-            if path[-1] in ("spot", "margin"):
-                return ws_base
-            return f"ws://{host}/unserved{parts.path}"
-        return urlunsplit(("http", host, parts.path, parts.query, ""))
+    def ws_url(path: tuple[str, ...], parts: SplitResult) -> str:
+        if "ws-api" in path:  # the WebSocket API: spot's is served (user-data streams)
+            return (
+                f"ws://{host}/stream{parts.path}"
+                if path[-1] == "spot"
+                else f"ws://{host}/unserved{parts.path}"
+            )
+        if path[-1] in ("spot", "margin"):
+            return f"ws://{host}/stream/ws"
+        return f"ws://{host}/unserved{parts.path}"
 
-    for section in ("api", "test", "demo"):
-        if section in exchange.urls:
-            exchange.urls[section] = rewrite(exchange.urls[section], (section,))
-    fetch_markets = dict(exchange.options.get("fetchMarkets") or {})
-    fetch_markets["types"] = ["spot"]
-    exchange.options["fetchMarkets"] = fetch_markets
+    point_at_loopback(exchange, host, ws_url)
     exchange.options["fetchCurrencies"] = False
     exchange.options["fetchMargins"] = False
-    for section in ("api", "test", "demo"):
-        for path, url in _loopback_urls(exchange.urls.get(section, {}), (section,)):
-            assert url.startswith((f"http://{host}/", f"ws://{host}/")), f"{'.'.join(path)} = {url}"
     return exchange
 
 
-async def _serve(args: argparse.Namespace) -> None:
-    server = LoopbackBinance(seed=args.seed, speed=args.speed, history_days=args.history_days)
-    await server.start(args.port)
-    if args.depth_rate:
-        server.depth_rate(args.depth_rate, args.depth_symbol)
-    # A key for trading on the demo comes through the environment (never the
-    # command line, a file or the output): scripts/demo-loopback makes one.
-    key, secret = os.environ.get("LOOPBACK_API_KEY"), os.environ.get("LOOPBACK_API_SECRET")
-    if key and secret:
-        server.add_key(key, secret, {"USDT": 100_000.0, "BTC": 2.0, "ETH": 20.0})
-        print("Trading key: accepted (from the environment)")
-    print(f"Loopback Binance (seed {args.seed}) on {HOST}:{server.port}")
-    print(f"REST: {server.rest_base}   (ccxt urls['api']['public'] = {server.rest_base}/v3)")
-    print(f"WS:   {server.ws_base}   (ccxt urls['api']['ws']['spot'])")
-    print("Symbols: " + ", ".join(i.symbol for i in server._instruments.values()))
-    print(f"Faults while you watch: curl http://{HOST}:{server.port}/_fault/<name>, names:")
-    for name, what in LoopbackBinance.FAULTS.items():
-        print(f"  {name:16} {what}")
-    print("Ctrl+C to stop.", flush=True)
-    stopped = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
-            loop.add_signal_handler(sig, stopped.set)
-    try:
-        await stopped.wait()
-    finally:
-        await server.stop()
-        print("Stopped.", flush=True)
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.loopback.binance", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--speed", type=float, default=1.0, help="market event rate multiplier")
-    parser.add_argument("--history-days", type=int, default=30)
-    parser.add_argument("--depth-rate", type=float, default=0.0, help="extra depth diffs per second")
-    parser.add_argument("--depth-symbol", default="BTC/USDT")
-    args = parser.parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args))
+    LoopbackBinance.command_line(argv, "binance", __doc__.split("\n")[0], port=8765)
 
 
 if __name__ == "__main__":

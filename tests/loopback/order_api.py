@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from tests.loopback.filters import SymbolRules
 from tests.loopback.orders import (
     MAKER_FEE,
     ORDER_TYPES,
@@ -21,12 +20,13 @@ from tests.loopback.orders import (
     STOP_TYPES,
     TAKER_FEE,
     Account,
+    DeskApi,
+    DeskMarket,
     Fill,
-    OrderDesk,
     OrderRequest,
     UserOrder,
 )
-from tests.loopback.wire import DECIMAL_PATTERN, ApiError, fmt, illegal, mandatory
+from tests.loopback.wire import DECIMAL_PATTERN, ApiError, fmt, illegal, mandatory, opt_int
 
 CLIENT_ID_PATTERN = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 CLIENT_ID_RANGE = r"^[\.A-Z\:/a-z0-9_-]{1,36}$"
@@ -74,25 +74,14 @@ class OrderView:
     time: int
 
 
-class OrderApi:
+class OrderApi(DeskApi):
     """The order endpoints of one server: each method takes the caller's API key
     and the request's parameters (strings) and returns the JSON answer, or raises
     ``ApiError``. Events go to ``publish(api_key, event)``."""
 
-    def __init__(
-        self,
-        rules: dict[str, SymbolRules],
-        levels: Callable[[str, bool], list[tuple[Decimal, Decimal]]],
-        last_price: Callable[[str], Decimal],
-        clock: Callable[[], int],
-        publish: Publish,
-        rng: random.Random,
-    ) -> None:
-        self.rules = rules
-        self._clock = clock
-        self._publish = publish
+    def __init__(self, market: DeskMarket, publish: Publish, rng: random.Random) -> None:
+        super().__init__(market, publish)
         self._rng = rng
-        self.desk = OrderDesk(rules, levels, last_price, clock, self)
 
     # -- endpoints -----------------------------------------------------------------
     def new_order(self, key: str, params: dict[str, str], test: bool = False) -> dict[str, Any]:
@@ -384,13 +373,7 @@ def _decimal(params: dict[str, str], name: str) -> Decimal | None:
 
 
 def _opt_int(params: dict[str, str], name: str) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise illegal(name) from None
+    return opt_int(params, name, illegal)
 
 
 def order_json(o: UserOrder) -> dict[str, Any]:

@@ -31,7 +31,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from tests.loopback.filters import SymbolRules, filter_failure
 from tests.loopback.wire import EIGHT, ApiError, dec
@@ -171,23 +171,53 @@ class DeskListener(Protocol):
     def balance_update(self, account: Account, assets: list[str]) -> None: ...
 
 
+@dataclass(frozen=True)
+class DeskMarket:
+    """What the desk reads of a server's market."""
+
+    rules: dict[str, SymbolRules]  # by market id
+    levels: Levels  # the published book
+    last_price: Callable[[str], Decimal]
+    clock: Callable[[], int]  # the server's time (ms)
+
+
+class DeskApi:
+    """What both servers' order endpoints (``order_api.py``, ``okx_orders.py``)
+    share: the market, where their events go (``publish``, with the protocol's
+    arguments) and the ``OrderDesk`` they listen to. A subclass speaks the
+    protocol: it answers the endpoints, writes the desk's events
+    (``DeskListener``) and lists an account's orders (``views``)."""
+
+    def __init__(self, market: DeskMarket, publish: Callable[..., None]) -> None:
+        self.rules = market.rules
+        self._clock = market.clock
+        self._last_price = market.last_price
+        self._publish = publish
+        self.desk = OrderDesk(market, self)
+
+    def views(self, key: str) -> list[Any]:
+        """The account's orders as a test sees them (``OrderView``s, oldest first)."""
+        raise NotImplementedError
+
+    def order_update(
+        self, account: Account, order: UserOrder, execution: str, fill: Fill | None, cancel_id: str | None
+    ) -> None:
+        raise NotImplementedError
+
+    def balance_update(self, account: Account, assets: list[str]) -> None:
+        raise NotImplementedError
+
+
 class OrderDesk:
     """Accounts, their orders and the matching. Every public method is one
     transaction: order events go to the listener as they happen, then one
     balance update per account whose balances changed."""
 
-    def __init__(
-        self,
-        rules: dict[str, SymbolRules],
-        levels: Levels,
-        last_price: Callable[[str], Decimal],
-        clock: Callable[[], int],
-        listener: DeskListener,
-    ) -> None:
-        self.rules = rules
-        self._levels = levels
-        self._last_price = last_price
-        self._clock = clock
+    def __init__(self, market: DeskMarket, listener: DeskListener) -> None:
+        self.rules = market.rules
+        self._levels = market.levels
+        self._last_price = market.last_price
+        self._clock = market.clock
         self._listener = listener
         self.accounts: dict[str, Account] = {}
         self._order_ids = itertools.count(1)
@@ -212,11 +242,21 @@ class OrderDesk:
         return self.accounts[key]
 
     # -- orders -----------------------------------------------------------------
-    def place(self, key: str, req: OrderRequest, test: bool = False) -> UserOrder | None:
-        """Validate and place ``req``; None when ``test`` (validation only)."""
+    def place(
+        self, key: str, req: OrderRequest, test: bool = False, crossing_maker_cancels: bool = False
+    ) -> UserOrder | None:
+        """Validate and place ``req``; None when ``test`` (validation only). A
+        LIMIT_MAKER that would cross is refused (-2010, Binance), or with
+        ``crossing_maker_cancels`` accepted and at once ended EXPIRED (OKX's
+        post_only)."""
         account = self.accounts[key]
         rules = self.rules[req.symbol]
-        plan = self._validate(account, rules, req)
+        crossing = (
+            req.type == "LIMIT_MAKER"
+            and req.price is not None
+            and self._crosses(req.symbol, req.side, req.price)
+        )
+        plan = self._validate(account, rules, req, refuse_crossing=not crossing_maker_cancels)
         if test:
             return None
         now = self._clock()
@@ -251,6 +291,8 @@ class OrderDesk:
                 self._finish(account, order, "EXPIRED")
         elif req.type == "LIMIT":
             self._work_limit(account, rules, order)
+        elif crossing:
+            self._finish(account, order, "EXPIRED")
         self._flush()
         return order
 
@@ -331,7 +373,7 @@ class OrderDesk:
         return order
 
     def _validate(
-        self, account: Account, rules: SymbolRules, req: OrderRequest
+        self, account: Account, rules: SymbolRules, req: OrderRequest, refuse_crossing: bool = True
     ) -> list[tuple[Decimal, Decimal]]:
         """Binance's checks, in its order: filters (-1013), then what the matching
         engine refuses (-2010). Returns the taker plan of a MARKET order."""
@@ -358,7 +400,8 @@ class OrderDesk:
         if req.stop_price is not None and _would_trigger(req.type, req.side, req.stop_price, last):
             raise ApiError(400, -2010, "Stop price would trigger immediately.")
         if (
-            req.type == "LIMIT_MAKER"
+            refuse_crossing
+            and req.type == "LIMIT_MAKER"
             and req.price is not None
             and self._crosses(req.symbol, req.side, req.price)
         ):

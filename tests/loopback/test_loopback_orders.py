@@ -22,6 +22,7 @@ import ccxt.pro
 import pytest
 
 from tests.loopback.binance import DEFAULT_BALANCES, LoopbackBinance
+from tests.loopback.helpers import run_with_client
 
 SYMBOL = "BTC/USDT"
 KEY = "loopback-test-key"
@@ -40,19 +41,17 @@ def run(
     ``balances`` (default: the server's) and a keyed, market-loaded ccxt client;
     both are closed whatever happens."""
 
-    async def main() -> None:
-        server = LoopbackBinance(**{"seed": 5, "history_days": 1, **server_kw})
-        await server.start()
+    def keyed(server: LoopbackBinance) -> Any:
         server.add_key(KEY, SECRET, balances)
-        exchange = server.client(apiKey=KEY, secret=SECRET)
-        try:
-            await exchange.load_markets()
-            await asyncio.wait_for(test(server, exchange), timeout)
-        finally:
-            await exchange.close()
-            await server.stop()
+        return server.client(apiKey=KEY, secret=SECRET)
 
-    asyncio.run(main())
+    async def loaded(server: LoopbackBinance, exchange: Any) -> None:
+        await exchange.load_markets()
+        await test(server, exchange)
+
+    run_with_client(
+        lambda: LoopbackBinance(**{"seed": 5, "history_days": 1, **server_kw}), loaded, timeout, keyed
+    )
 
 
 def lots(*amounts: float) -> float:

@@ -9,16 +9,10 @@ client). The fault tests pin down the ccxt behaviour recorded in
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -27,9 +21,15 @@ import ccxt.pro
 import pytest
 
 from tests.loopback.binance import WEEK_OFFSET_MS, LoopbackBinance, configure
-
-SYMBOL = "BTC/USDT"
-REPO = Path(__file__).resolve().parents[2]
+from tests.loopback.helpers import (
+    SYMBOL,
+    assert_in_sync,
+    by_hand,
+    first_error,
+    malformed_frame_on_a_synced_book,
+    run_with_client,
+    synced_book,
+)
 
 
 def run(
@@ -37,48 +37,7 @@ def run(
 ) -> None:
     """Run ``test(server, exchange)`` with a started server and a configured ccxt
     client in a fresh event loop; both are closed whatever happens."""
-
-    async def main() -> None:
-        kw: dict[str, Any] = {"seed": 11, "history_days": 10, **server_kw}
-        server = LoopbackBinance(**kw)
-        await server.start()
-        exchange = server.client()
-        try:
-            await asyncio.wait_for(test(server, exchange), timeout)
-        finally:
-            await exchange.close()
-            await server.stop()
-
-    asyncio.run(main())
-
-
-async def synced_book(
-    server: LoopbackBinance, exchange: Any, symbol: str = SYMBOL, timeout: float = 5.0
-) -> Any:
-    """Watch until ccxt's book is at the server's latest update id, then return it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        book = await asyncio.wait_for(exchange.watch_order_book(symbol), deadline - time.monotonic())
-        if book["nonce"] == server.update_id(symbol):
-            return book
-
-
-def assert_same_book(server: LoopbackBinance, book: Any, symbol: str = SYMBOL) -> None:
-    bids, asks = server.book(symbol)
-    assert book["bids"] == bids
-    assert book["asks"] == asks
-    assert len(bids) > 20 and len(asks) > 20
-
-
-async def first_error(call: Callable[[], Awaitable[Any]], timeout: float = 3.0) -> BaseException:
-    """Repeat ``call`` until it raises (messages already in flight may resolve
-    the first calls); return the exception."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            await asyncio.wait_for(call(), deadline - time.monotonic())
-        except (ccxt.BaseError, OSError) as e:  # TimeoutError is an OSError
-            return e
+    run_with_client(lambda: LoopbackBinance(**{"seed": 11, "history_days": 10, **server_kw}), test, timeout)
 
 
 # -- set-up ----------------------------------------------------------------------
@@ -133,68 +92,24 @@ def test_load_markets_is_one_request_with_precision_even_with_keys() -> None:
 
 
 # -- REST ------------------------------------------------------------------------
-def test_rest_fetches_agree_with_the_server_market() -> None:
+def test_rest_weeks_book_snapshot_and_both_trade_endpoints() -> None:
     async def check(server: LoopbackBinance, exchange: Any) -> None:
         await exchange.load_markets()
         server.pause()
-        engine = server.engine(SYMBOL)
-
-        minutes = await exchange.fetch_ohlcv(SYMBOL, "1m", limit=10)
-        assert len(minutes) == 10
-        assert all(b[0] - a[0] == 60_000 for a, b in itertools.pairwise(minutes))
-        assert minutes[-1][0] == int(engine.candles.ts[-1])
-        assert minutes[-1][4] == engine.last_price
-
-        # An hour candle is the aggregate of its sixty minutes.
-        hours = await exchange.fetch_ohlcv(SYMBOL, "1h", limit=3)
-        first_hour = hours[0][0]
-        parts = await exchange.fetch_ohlcv(SYMBOL, "1m", since=first_hour, limit=60)
-        assert parts[0][0] == first_hour and len(parts) == 60
-        assert hours[0][1:5] == [
-            parts[0][1],
-            max(p[2] for p in parts),
-            min(p[3] for p in parts),
-            parts[-1][4],
-        ]
-        assert hours[0][5] == pytest.approx(sum(p[5] for p in parts))
         weeks = await exchange.fetch_ohlcv(SYMBOL, "1w", limit=2)
+        assert len(weeks) == 2
         assert all((w[0] - WEEK_OFFSET_MS) % (7 * 86_400_000) == 0 for w in weeks)  # Mondays
-
         book = await exchange.fetch_order_book(SYMBOL, 20)
         assert book["nonce"] == server.update_id(SYMBOL)
-        bids, asks = server.book(SYMBOL, 20)
-        assert book["bids"] == bids and book["asks"] == asks
-
-        ticker = await exchange.fetch_ticker(SYMBOL)
-        assert ticker["last"] == engine.last_price
-        assert ticker["bid"] == bids[0][0] and ticker["ask"] == asks[0][0]
-        assert ticker["high"] >= ticker["last"] >= ticker["low"] > 0
-        assert ticker["baseVolume"] > 0
-
-        trades = await exchange.fetch_trades(SYMBOL, limit=20)
+        assert (book["bids"], book["asks"]) == server.book(SYMBOL, 20)
+        trades = await exchange.fetch_trades(SYMBOL, limit=20)  # aggTrades
         raw = await exchange.fetch_trades(SYMBOL, limit=20, params={"fetchTradesMethod": "publicGetTrades"})
         assert len(trades) == 20 and [t["id"] for t in trades] == [t["id"] for t in raw]
-        assert trades[-1]["id"] == str(engine.trade_seq)
-        assert all(t["price"] > 0 and t["amount"] > 0 and t["side"] in ("buy", "sell") for t in trades)
-        assert [t["timestamp"] for t in trades] == sorted(t["timestamp"] for t in trades)
 
     run(check)
 
 
 # -- streams ---------------------------------------------------------------------
-def test_watch_order_book_equals_the_server_book_level_for_level() -> None:
-    async def check(server: LoopbackBinance, exchange: Any) -> None:
-        nonces: list[Any] = []
-        while len(nonces) < 8:
-            book = await synced_book(server, exchange)
-            assert_same_book(server, book)
-            nonces.append(book["nonce"])
-        assert nonces == sorted(set(nonces))  # eight distinct states
-        assert server.requests.count("GET /api/v3/depth?symbol=BTCUSDT&limit=1000") == 1
-
-    run(check, speed=4.0)
-
-
 def test_watch_trades_ohlcv_and_tickers_deliver() -> None:
     async def check(server: LoopbackBinance, exchange: Any) -> None:
         trades = await exchange.watch_trades(SYMBOL)
@@ -240,40 +155,6 @@ def test_fetch_balance_checks_key_signature_and_clock() -> None:
 
 
 # -- faults ----------------------------------------------------------------------
-@pytest.mark.parametrize("fault", ["close_sockets", "abort_sockets"])
-def test_socket_close_or_abort_fails_the_watch_then_it_resyncs(fault: str) -> None:
-    async def check(server: LoopbackBinance, exchange: Any) -> None:
-        await synced_book(server, exchange)
-        connections = server.ws_connections
-        assert getattr(server, fault)() == 1
-        error = await first_error(lambda: exchange.watch_order_book(SYMBOL))
-        assert isinstance(error, ccxt.NetworkError) and not isinstance(error, ccxt.ChecksumError)
-        assert ("code 1000" if fault == "close_sockets" else "code 1006") in str(error)
-        assert_same_book(server, await synced_book(server, exchange))
-        assert server.ws_connections == connections + 1
-
-    run(check, speed=4.0)
-
-
-def test_server_down_then_back_on_the_same_port() -> None:
-    async def check(server: LoopbackBinance, exchange: Any) -> None:
-        await synced_book(server, exchange)
-        port = server.port
-        await server.go_down()
-        error = await first_error(lambda: exchange.watch_order_book(SYMBOL))
-        assert isinstance(error, ccxt.NetworkError)
-        with pytest.raises(ccxt.ExchangeNotAvailable):
-            await exchange.fetch_ticker(SYMBOL)
-        with pytest.raises(ccxt.NetworkError):  # reconnecting fails while down
-            await exchange.watch_order_book(SYMBOL)
-        await server.come_back()
-        assert server.port == port
-        assert (await exchange.fetch_ticker(SYMBOL))["last"] > 0
-        assert_same_book(server, await synced_book(server, exchange))
-
-    run(check, speed=4.0)
-
-
 def test_depth_gap_raises_checksum_error_then_resyncs() -> None:
     async def check(server: LoopbackBinance, exchange: Any) -> None:
         await synced_book(server, exchange)
@@ -281,7 +162,7 @@ def test_depth_gap_raises_checksum_error_then_resyncs() -> None:
         error = await first_error(lambda: exchange.watch_order_book(SYMBOL))
         assert isinstance(error, ccxt.ChecksumError) and isinstance(error, ccxt.InvalidNonce)
         assert isinstance(error, ccxt.NetworkError)
-        assert_same_book(server, await synced_book(server, exchange))
+        await assert_in_sync(server, exchange)
         assert server.requests.count("GET /api/v3/depth?symbol=BTCUSDT&limit=1000") == 2
 
     run(check, speed=4.0)
@@ -309,29 +190,9 @@ def test_http_429_and_418_are_ddos_protection_without_retry() -> None:
             await exchange.watch_order_book(SYMBOL)
         assert server.requests[before:] == ["GET /api/v3/depth?symbol=BTCUSDT&limit=1000"] * 3
         server.http_error(429, times=2, path="/depth")
-        assert_same_book(server, await synced_book(server, exchange))  # the third try succeeds
+        await assert_in_sync(server, exchange)  # the third try succeeds
 
     run(check, speed=4.0)
-
-
-def test_malformed_rest_body_gives_none_filled_results_without_exception() -> None:
-    async def check(server: LoopbackBinance, exchange: Any) -> None:
-        await exchange.load_markets()
-        server.malformed_rest()
-        ticker = await exchange.fetch_ticker(SYMBOL)
-        assert ticker["last"] is None and ticker["bid"] is None
-        server.malformed_rest(body="<html><body>502 Bad Gateway</body></html>")
-        book = await exchange.fetch_order_book(SYMBOL)
-        assert book["bids"] == [] and book["asks"] == [] and book["nonce"] is None
-        server.malformed_rest()
-        rows = await exchange.fetch_ohlcv(SYMBOL, "1m", limit=5)
-        assert rows and all(value is None for value in rows[0])
-        server.malformed_rest(path="/exchangeInfo")
-        assert await exchange.load_markets(reload=True) == {}  # cached until the next reload
-        assert await exchange.load_markets() == {}
-        assert len(await exchange.load_markets(reload=True)) == 5
-
-    run(check)
 
 
 def test_malformed_depth_snapshot_gives_an_empty_book_then_a_silent_hang() -> None:
@@ -351,26 +212,9 @@ def test_malformed_depth_snapshot_gives_an_empty_book_then_a_silent_hang() -> No
     run(check, speed=4.0)
 
 
-def test_slow_rest_is_request_timeout() -> None:
-    async def check(server: LoopbackBinance, exchange: Any) -> None:
-        await exchange.load_markets()
-        exchange.timeout = 300  # ms
-        server.slow_rest(1.0)
-        started = time.monotonic()
-        with pytest.raises(ccxt.RequestTimeout):
-            await exchange.fetch_ticker(SYMBOL)
-        assert time.monotonic() - started < 0.9
-        assert (await exchange.fetch_ticker(SYMBOL))["last"] > 0
-
-    run(check)
-
-
 def test_malformed_ws_frame_kills_the_receive_loop_silently() -> None:
     async def check(server: LoopbackBinance, exchange: Any) -> None:
-        loop_errors: list[dict[str, Any]] = []
-        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: loop_errors.append(context))
-        await synced_book(server, exchange)
-        assert server.malformed_ws_frame() == 1
+        loop_errors = await malformed_frame_on_a_synced_book(server, exchange)
         with pytest.raises(TimeoutError):  # no exception from ccxt: the watch just hangs
             await asyncio.wait_for(exchange.watch_order_book(SYMBOL), 1.0)
         stale = exchange.orderbooks[SYMBOL]["nonce"]
@@ -381,47 +225,6 @@ def test_malformed_ws_frame_kills_the_receive_loop_silently() -> None:
         assert await asyncio.wait_for(exchange.watch_trades(SYMBOL), 3.0)
 
     run(check, speed=4.0)
-
-
-def test_depth_rate_thousands_per_second_and_ccxt_keeps_up() -> None:
-    async def check(server: LoopbackBinance, exchange: Any) -> None:
-        start = (await synced_book(server, exchange))["nonce"]
-        events = server.depth_events
-        server.depth_rate(5000)
-        began = time.monotonic()
-        while time.monotonic() - began < 1.5:
-            book = await exchange.watch_order_book(SYMBOL)
-        elapsed = time.monotonic() - began
-        server.depth_rate(0)
-        sent = (server.depth_events - events) / elapsed
-        received = (book["nonce"] - start) / elapsed
-        assert sent > 3000, f"server sent {sent:.0f}/s"
-        assert received > 0.9 * sent, f"ccxt applied {received:.0f}/s of {sent:.0f}/s"
-        assert_same_book(server, await synced_book(server, exchange))
-
-    run(check)
-
-
-def test_same_seed_and_clock_give_the_same_market() -> None:
-    async def market(seed: int) -> tuple[Any, ...]:
-        now = [1_800_000_000_000]
-        server = LoopbackBinance(seed=seed, clock=lambda: now[0], history_days=2, pump_interval=0.005)
-        await server.start()
-        try:
-            for _ in range(10):
-                now[0] += 300
-                await asyncio.sleep(0.01)
-            engine = server.engine(SYMBOL)
-            return server.book(SYMBOL), server.update_id(SYMBOL), engine.trade_seq, engine.last_price
-        finally:
-            await server.stop()
-
-    async def main() -> None:
-        first = await market(9)
-        assert first == await market(9)
-        assert first != await market(10)
-
-    asyncio.run(main())
 
 
 # -- the wire protocol, without ccxt ----------------------------------------------
@@ -476,28 +279,9 @@ def test_ws_protocol_acks_and_consecutive_update_ids() -> None:
 
 
 def test_runs_by_hand_from_the_repo_root() -> None:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.loopback.binance", "--port", "0", "--seed", "3", "--history-days", "1"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(3)]
+    with by_hand("binance") as lines:
         rest = lines[1].split()[1]
         assert rest.startswith("http://127.0.0.1:") and rest.endswith("/api"), lines
         assert lines[2].split()[1] == rest.replace("http://", "ws://").replace("/api", "/stream/ws")
         with urllib.request.urlopen(f"{rest}/v3/time", timeout=5) as response:
             assert abs(json.load(response)["serverTime"] - time.time() * 1000) < 5000
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=10)
-        assert process.returncode == 0, output
-        assert "Stopped." in output
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()

@@ -21,7 +21,7 @@ import string
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from tests.loopback.wire import ApiError
+from tests.loopback.wire import ApiError, json_object
 
 
 class Sink(Protocol):
@@ -72,11 +72,8 @@ class UserStreams:
 
     # -- the WebSocket API -------------------------------------------------------------
     def on_frame(self, sink: Sink, text: str) -> None:
-        try:
-            frame = json.loads(text)
-        except ValueError:
-            frame = None
-        if not isinstance(frame, dict):
+        frame = json_object(text)
+        if frame is None:
             sink.send(_error(None, ApiError(400, -1000, "Malformed request.")))
             return
         req_id, method, params = frame.get("id"), frame.get("method"), frame.get("params") or {}

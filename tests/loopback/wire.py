@@ -1,12 +1,17 @@
-"""Binance's wire format, shared by the loopback server's modules: decimal
-strings, error answers and the HMAC-SHA256 signature of SIGNED requests."""
+"""Binance's wire format, shared by the loopback Binance server's modules:
+decimal strings, error answers and the HMAC-SHA256 signature of SIGNED
+requests; and what both servers read alike (``opt_int``, ``json_object``; the
+order desk's 8-place decimals, ``dec`` / ``norm_qty``)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import Any
 
 from aiohttp import web
 
@@ -76,3 +81,24 @@ def check_timestamp(params: dict[str, str], now: int) -> None:
         raise ApiError(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.")
     if now - timestamp > recv_window:
         raise ApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+
+
+def opt_int(params: Mapping[str, Any], name: str, error: Callable[[str], Exception]) -> int | None:
+    """An optional integer parameter (None when absent or empty); ``error(name)``
+    is raised for anything else that is no integer."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise error(name) from None
+
+
+def json_object(text: str) -> dict[str, Any] | None:
+    """A websocket frame's JSON object, or None if it is none."""
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return None
+    return frame if isinstance(frame, dict) else None
