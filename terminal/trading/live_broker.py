@@ -38,7 +38,14 @@ from typing import Any, TypeVar
 
 from terminal.config import AccountSettings
 from terminal.credentials import CredentialError, CredentialStore
-from terminal.errors import ExchangeError, OrderNotFoundError, OrderStatusUnknownError, TradingError, describe
+from terminal.errors import (
+    ExchangeError,
+    OrderNotFoundError,
+    OrderStatusUnknownError,
+    TerminalError,
+    TradingError,
+    describe,
+)
 from terminal.market.backoff import Backoff
 from terminal.market.ccxt_source import KEEPALIVE_MS, TIMEOUT_MS
 from terminal.market.orderbook import OrderBook
@@ -149,6 +156,7 @@ class LiveBroker:
             )
         )
         del key
+        self._state.from_wire = exchange.terminal_client_id  # ids of orders from earlier sessions
         started_ms = now_ms()
         try:
             self._state.markets = await exchange.load_markets()
@@ -249,7 +257,7 @@ class LiveBroker:
         exchange, refresh = self._started(), self._refresh
         assert refresh is not None
         order = self._open_order(client_order_id)
-        if not order.order_id and not exchange.binance_like:
+        if not order.order_id and not exchange.by_client_id:
             raise OrderStatusUnknownError(
                 f"{exchange.name} never gave order {client_order_id} an id, so it cannot be cancelled "
                 "from here. Check it on the exchange.",
@@ -277,6 +285,14 @@ class LiveBroker:
             await self._journal.record(
                 "response", {"order": exchange_order(raw)}, client_order_id, order.symbol
             )
+        if order.is_open and not (isinstance(raw, dict) and raw.get("status")):
+            # An acknowledgement without the order's state (OKX): read it.
+            try:
+                await refresh.settle(order)
+            except TerminalError as exc:
+                log.info(
+                    "cancelled %s; reading it back failed: %s", client_order_id, describe(exc, detailed=True)
+                )
         self._publish()
         return self._state.orders[client_order_id].snapshot()
 

@@ -16,9 +16,27 @@ calls the live broker makes, and what those need beyond the public path:
   the instance has authenticated, as ``AuthenticationFailedError``;
 - the API key is masked in error texts too, not only the secret.
 
-Client order ids travel as Binance's ``newClientOrderId`` (found again with
-``origClientOrderId``) or ccxt's generic ``clientOrderId``; OKX takes letters
-and digits only, so the "-" of the terminal's ids is dropped there.
+Client order ids travel as Binance's ``newClientOrderId`` (found again and
+cancelled by ``origClientOrderId``) or ccxt's generic ``clientOrderId``. OKX
+(``okx``, ``myokx``, ``okxus``) takes letters and digits only, at most 32: the
+"-" of the terminal's ids is dropped on the way out and put back on the way in
+(``t-abc…`` is ``tabc…`` there); ccxt sends ``clientOrderId`` as OKX's
+``clOrdId``, and OKX's order details and cancel take it too, so an order is
+found and cancelled by it as on Binance.
+
+What else OKX needs, through ccxt 4.5.90:
+
+- stop orders are OKX *algo* orders (``trade/order-algo``, their own ids,
+  channels and lists), which the broker does not follow: they are refused
+  before anything is sent;
+- the private websocket's login is stamped with the computer's clock, not
+  the offset ``load_time_difference`` measured: it is made to use the
+  measured offset, as signed REST requests do;
+- ``watch_my_trades`` passes OKX's ``fillFee`` on unchanged, negative for a
+  fee paid: its sign is turned to ccxt's (positive = paid), as
+  ``fetch_my_trades`` has it;
+- ccxt keeps OKX's resolved ``authenticated`` future on the private socket
+  for good: only a login still waiting counts as "not connected yet".
 """
 
 from __future__ import annotations
@@ -35,6 +53,7 @@ from terminal.errors import (
     AuthenticationFailedError,
     ClockSkewError,
     InsufficientFundsError,
+    NotSupportedError,
     OrderNotFoundError,
     OrderRejectedError,
     RateLimitedError,
@@ -50,8 +69,12 @@ T = TypeVar("T")
 
 CLOCK_HINT = "Set this computer's clock to update itself automatically (network time), then try again."
 _UNKNOWN_KEY = re.compile(r'"code"\s*:\s*-2015\b')
-#: exchanges whose client order ids must be letters and digits only
-_ALPHANUMERIC_IDS = frozenset({"okx", "myokx", "okxus"})
+#: OKX and its regional siblings in ccxt: client ids of letters and digits only
+#: (``clOrdId``, at most 32), found and cancelled by ccxt's ``clientOrderId`` param
+_OKX_LIKE = frozenset({"okx", "myokx", "okxus"})
+_NOT_ALPHANUMERIC = re.compile(r"[^A-Za-z0-9]")
+#: the terminal's own ids ("t-" and 20 of [a-z2-7]) with the "-" dropped
+_TERMINAL_ID_WITHOUT_HYPHEN = re.compile(r"^t([a-z2-7]{20})$")
 
 
 class PrivateExchange(CcxtSource):
@@ -87,17 +110,36 @@ class PrivateExchange(CcxtSource):
                                       "warnWithoutSymbol": False}  # fmt: skip
         #: Binance and its siblings: client ids as newClientOrderId / origClientOrderId
         self.binance_like = self.id.startswith("binance")
+        #: OKX and its siblings: alphanumeric client ids as clientOrderId (OKX's clOrdId)
+        self.okx_like = self.id in _OKX_LIKE
+        #: an order can be fetched and cancelled by its client order id alone
+        self.by_client_id = self.binance_like or self.okx_like
+        if self.okx_like:
+            self._stamp_logins_with_the_measured_offset()
         self._clock_lock = asyncio.Lock()
 
     # -- client order ids ----------------------------------------------------------
     def wire_client_id(self, client_order_id: str) -> str:
         """The id as this exchange takes it."""
-        if self.id in _ALPHANUMERIC_IDS:
-            return client_order_id.replace("-", "")
+        if self.okx_like:
+            return _NOT_ALPHANUMERIC.sub("", client_order_id)[:32]
         return client_order_id
+
+    def terminal_client_id(self, wire_id: str) -> str:
+        """The terminal's id for an id the exchange reports (an order from an
+        earlier session: ``tabc…`` on OKX is the terminal's ``t-abc…``)."""
+        if self.okx_like:
+            found = _TERMINAL_ID_WITHOUT_HYPHEN.match(wire_id)
+            if found:
+                return f"t-{found.group(1)}"
+        return wire_id
 
     def client_id_params(self, wire_id: str) -> dict[str, Any]:
         return {"newClientOrderId": wire_id} if self.binance_like else {"clientOrderId": wire_id}
+
+    def _lookup_params(self, wire_id: str) -> dict[str, Any]:
+        """``fetch_order`` / ``cancel_order`` params naming an order by its client id."""
+        return {"origClientOrderId": wire_id} if self.binance_like else {"clientOrderId": wire_id}
 
     # -- orders ------------------------------------------------------------------------
     async def create_order(
@@ -111,6 +153,14 @@ class PrivateExchange(CcxtSource):
     ) -> dict[str, Any]:
         """One order, sent once. Any failure is raised, never retried here."""
         ccxt = self._ccxt_module
+        if self.okx_like and params.get("triggerPrice") is not None:
+            # ccxt would place an algo order (trade/order-algo): other ids, other
+            # lists and channels, which the broker does not follow.
+            raise NotSupportedError(
+                f"Stop orders on {self.name} are algo orders, which the terminal does not follow yet: "
+                "the order was not sent.",
+                hint=f"Use a limit or market order, or place the stop on {self.name}'s website.",
+            )
 
         async def call() -> Any:
             try:
@@ -136,13 +186,16 @@ class PrivateExchange(CcxtSource):
         """Look an order up by its client order id: ``(True, order)`` if found,
         ``(True, None)`` if the exchange says there is none, ``(False, None)``
         if this exchange cannot tell (no way to list its closed orders)."""
-        if self.binance_like:
+        if self.by_client_id:
+            # Binance: GET order?origClientOrderId=; OKX: GET trade/order?clOrdId=
+            # ("Order does not exist", 51603, for none).
+            params = self._lookup_params(wire_id)
             try:
-                found = await self._private(
-                    lambda: self.exchange.fetch_order(None, symbol, {"origClientOrderId": wire_id})
-                )
+                found = await self._private(lambda: self.exchange.fetch_order(None, symbol, params))
             except OrderNotFoundError:
                 return True, None
+            if not isinstance(found, dict) or not found.get("id"):
+                raise self._malformed("an order")
             return True, found
         for order in await self.fetch_open_orders(symbol):
             if order.get("clientOrderId") == wire_id:
@@ -180,8 +233,9 @@ class PrivateExchange(CcxtSource):
         return [t for t in trades if isinstance(t, dict)]
 
     async def cancel_order(self, order_id: str | None, symbol: str, wire_id: str | None = None) -> Any:
-        """Cancel by the exchange's id, or (Binance) by client order id."""
-        params = {} if order_id or not self.binance_like else {"origClientOrderId": wire_id}
+        """Cancel by the exchange's id, or (Binance, OKX) by client order id. OKX's
+        answer carries the ids only, no state: the caller reads the order after."""
+        params = self._lookup_params(wire_id) if not order_id and self.by_client_id and wire_id else {}
         return await self._private(lambda: self.exchange.cancel_order(order_id, symbol, params))
 
     async def cancel_all_orders(self, symbol: str) -> list[dict[str, Any]]:
@@ -204,7 +258,10 @@ class PrivateExchange(CcxtSource):
         return list(await self._ws(lambda: self.exchange.watch_orders()))
 
     async def watch_my_trades(self) -> list[dict[str, Any]]:
-        return list(await self._ws(lambda: self.exchange.watch_my_trades()))
+        trades = list(await self._ws(lambda: self.exchange.watch_my_trades()))
+        if self.okx_like:
+            return [_okx_fee_as_paid(t) if isinstance(t, dict) else t for t in trades]
+        return trades
 
     async def watch_balance(self) -> dict[str, Any]:
         balance = await self._ws(lambda: self.exchange.watch_balance())
@@ -225,8 +282,9 @@ class PrivateExchange(CcxtSource):
                 return False
             if connected.exception() is not None:
                 return False
-            if any(str(h).startswith("authenticate") for h in getattr(client, "futures", {})):
-                return False
+            futures = getattr(client, "futures", {})
+            if any(str(h).startswith("authenticate") and not _settled(f) for h, f in futures.items()):
+                return False  # still logging in (OKX keeps its settled login future)
         return True
 
     # -- the clock -----------------------------------------------------------------------
@@ -248,6 +306,15 @@ class PrivateExchange(CcxtSource):
             self.name,
             offset,
         )
+
+    def _stamp_logins_with_the_measured_offset(self) -> None:
+        """ccxt's OKX stamps the private websocket's login with ``seconds()``, the
+        computer's clock, while REST requests use ``nonce()``, corrected by the
+        offset ``load_time_difference`` measured: after a clock correction the
+        REST calls would work and every login fail (60006). ``seconds()`` is used
+        for nothing else there; make it the corrected clock too."""
+        exchange = self.exchange
+        exchange.seconds = lambda: int(exchange.nonce() // 1000)
 
     async def _private(self, call: Callable[[], Awaitable[T]]) -> T:
         """A signed REST call; refused for its time stamp, retried once after
@@ -295,3 +362,26 @@ class PrivateExchange(CcxtSource):
         if isinstance(error, TerminalError):
             error.detail = redact_known(error.detail)
         return error
+
+
+def _settled(future: Any) -> bool:
+    done = getattr(future, "done", None)
+    return bool(done()) if callable(done) else False
+
+
+def _okx_fee_as_paid(trade: dict[str, Any]) -> dict[str, Any]:
+    """An OKX trade from ``watch_my_trades`` with its fee as ccxt's other methods
+    give it: positive for a fee paid, negative for a rebate. ccxt 4.5.90 takes the
+    pushed ``fillFee`` as is (OKX: negative = paid); once ccxt turns it itself,
+    the cost no longer equals ``fillFee`` and is left alone."""
+    info, fee = trade.get("info"), trade.get("fee")
+    if not isinstance(info, dict) or not isinstance(fee, dict):
+        return trade
+    try:
+        pushed = float(info.get("fillFee") or 0)
+        cost = float(fee.get("cost") or 0)
+    except (TypeError, ValueError):
+        return trade
+    if pushed == 0 or cost != pushed:
+        return trade
+    return {**trade, "fee": {**fee, "cost": -cost}}

@@ -22,6 +22,13 @@ from terminal.trading.validation import ValidatedOrder
 EXPIRED_REASON = (
     "Expired: what did not fill at once was cancelled (IOC, FOK, or a market order the book could not fill)."
 )
+#: a post-only order the exchange took, then cancelled because it would have traded at
+#: once (OKX: ``cancelSource`` 31); Binance refuses such an order instead
+POST_ONLY_TOOK = "a post-only order would have traded at once against the book, so the exchange cancelled it"
+POST_ONLY_HINT = (
+    "Set a price that rests (below the best ask to buy, above the best bid to sell), or untick post-only."
+)
+POST_ONLY_REASON = f"Rejected by the exchange: {POST_ONLY_TOOK}."
 _BALANCE_KEYS = frozenset({"info", "timestamp", "datetime", "free", "used", "total", "debt"})
 
 
@@ -108,6 +115,8 @@ def order_from_ccxt(raw: dict[str, Any], client_order_id: str, amount_step: Deci
     if order_type is OrderType.MARKET:
         tif = TimeInForce.IOC
     status, reason = _status(str(raw.get("status") or "open"), filled)
+    if status is OrderStatus.CANCELLED:
+        status, reason = _okx_cancel(raw.get("info"), order_type, tif, status, reason)
     created = _int(raw.get("timestamp")) or now_ms()
     updated = max(
         created,
@@ -145,6 +154,24 @@ def _status(ccxt_status: str, filled: Decimal) -> tuple[OrderStatus, str]:
     if ccxt_status == "rejected":
         return OrderStatus.REJECTED, "Rejected by the exchange."
     return (OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.OPEN), ""
+
+
+def _okx_cancel(
+    info: object, order_type: OrderType, tif: TimeInForce, status: OrderStatus, reason: str
+) -> tuple[OrderStatus, str]:
+    """Why OKX cancelled an order, from its ``cancelSource`` (an OKX field; other
+    exchanges' orders pass through unchanged): 31, a post-only order that would
+    have taken, is a refusal; 13 / 14, or no source on an IOC, FOK or market
+    order, the part that did not fill at once (Binance says "expired")."""
+    if not isinstance(info, dict) or "cancelSource" not in info:
+        return status, reason
+    source = str(info.get("cancelSource") or "")
+    if source == "31":
+        return OrderStatus.REJECTED, POST_ONLY_REASON
+    immediate = order_type is OrderType.MARKET or tif is not TimeInForce.GTC
+    if source in ("13", "14") or (not source and immediate):
+        return status, EXPIRED_REASON
+    return status, reason
 
 
 def merge_order(order: Order, fresh: Order) -> bool:

@@ -1,8 +1,12 @@
 """One order to the exchange, and what follows when the answer is lost.
 
 ``send_order`` creates the order with its client order id and returns it as
-the exchange took it. A refusal (funds, filters, post-only, the key, a rate
-limit, ...) is recorded as a rejected order, with the reason, and raised.
+the exchange took it. An answer that only acknowledges the order, with no
+state (OKX), is followed by one read of the order, so that what is returned
+says filled, resting or cancelled as Binance's full answer does. A refusal
+(funds, filters, post-only, the key, a rate limit, ...) is recorded as a
+rejected order, with the reason, and raised; so is a post-only order the
+exchange took and cancelled at once because it would have traded (OKX).
 No answer (a timeout, a network error, an answer that cannot be read, the
 exchange's own "status unknown") is **never** answered by sending again: the
 order is looked up by its client order id (``reconcile``):
@@ -42,10 +46,10 @@ from terminal.errors import (
 from terminal.market.backoff import Backoff
 from terminal.trading.live_exchange import PrivateExchange
 from terminal.trading.live_journal import LiveJournal, exchange_order
-from terminal.trading.live_orders import create_request
+from terminal.trading.live_orders import POST_ONLY_HINT, POST_ONLY_REASON, POST_ONLY_TOOK, create_request
 from terminal.trading.live_state import LiveState
 from terminal.trading.money import fmt
-from terminal.trading.orders import Order
+from terminal.trading.orders import Order, OrderStatus
 from terminal.trading.reconcile import Outcome, look_up
 from terminal.trading.validation import ValidatedOrder
 
@@ -62,6 +66,24 @@ class ReconcileSettings:
     attempts: int = 5  # lookups by client order id after a lost answer
     backoff: float = 0.5  # first wait between lookups; doubles, with jitter
     backoff_cap: float = 4.0
+
+
+async def _read_back(exchange: PrivateExchange, state: LiveState, journal: LiveJournal, order: Order) -> None:
+    """The order's state after an answer that only acknowledged it (OKX answers a
+    new order with its ids alone): filled at once, resting, or cancelled by the
+    exchange. It is in, so a failure here is only logged: the streams and the
+    refresh will tell."""
+    try:
+        raw = await exchange.fetch_order(order.order_id, order.symbol)
+    except TerminalError as exc:
+        log.info(
+            "order %s is in; reading it back failed: %s", order.client_order_id, describe(exc, detailed=True)
+        )
+        return
+    state.apply_order(raw, order.client_order_id)
+    await journal.record(
+        "response", {"order": exchange_order(raw), "read_back": True}, order.client_order_id, order.symbol
+    )
 
 
 async def send_order(
@@ -116,10 +138,18 @@ async def send_order(
             state.mark_unknown(cid, UNKNOWN_REASON)
             raise
         else:
-            placed = state.apply_order(raw, cid)
+            placed = state.apply_order(raw, cid) or state.orders[cid]
             await journal.record("response", {"order": exchange_order(raw)}, cid, symbol)
+            if not raw.get("status") and placed.is_open:
+                await _read_back(exchange, state, journal, placed)
+            if placed.status is OrderStatus.REJECTED:  # taken, then refused at once (OKX: post-only)
+                took = placed.reason == POST_ONLY_REASON
+                refused(OrderRejectedError(
+                    f"{exchange.name} refused the order" + (f": {POST_ONLY_TOOK}." if took else "."),
+                    hint=POST_ONLY_HINT if took else "",
+                ))  # fmt: skip
             publish()
-            return (placed or state.orders[cid]).snapshot()
+            return placed.snapshot()
 
         log.warning("order %s: %s; looking it up by its client order id", cid, describe(lost, detailed=True))
         lookup = await look_up(

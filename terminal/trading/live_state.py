@@ -19,7 +19,7 @@ fees in a third currency (BNB) are not counted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -60,6 +60,8 @@ class LiveState:
         self.marks: dict[str, Decimal] = {}
         self.symbols: set[str] = set(symbols)  # whose positions are shown
         self.day = DayPnl()
+        #: the terminal's client order id for one the exchange reports (OKX drops the "-")
+        self.from_wire: Callable[[str], str] = lambda wire: wire
         self._by_exchange_id: dict[tuple[str, str], str] = {}
         self._by_wire_id: dict[str, str] = {}
         self._fills: dict[tuple[str, str], Fill] = {}
@@ -109,7 +111,7 @@ class LiveState:
             return known
         wire = ccxt_client_id(raw)
         if wire is not None:
-            return self._by_wire_id.get(wire, wire)
+            return self._by_wire_id.get(wire) or self.from_wire(wire)
         return f"#{order_id}"  # no client id at all: the exchange's id stands in
 
     def apply_order(self, raw: dict[str, Any], client_order_id: str | None = None) -> Order | None:

@@ -3,9 +3,10 @@
 ccxt raises the exchange's answer as the exception text, e.g.
 ``binance {"code":-2010,"msg":"Order would immediately match and take."}``.
 ``exchange_reason`` takes the exchange's own words out of it ("Order would
-immediately match and take."); ``explain`` says what that means for the
-trader and what to change. Reasons the table does not know are shown as the
-exchange wrote them.
+immediately match and take."; from OKX's answers, the order's own ``sMsg``
+rather than the request's "All operations failed"); ``explain`` says what
+that means for the trader and what to change. Reasons the table does not know
+are shown as the exchange wrote them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import re
 
 _MSG = re.compile(r'"msg"\s*:\s*("(?:[^"\\]|\\.)*")')
+_S_MSG = re.compile(r'"sMsg"\s*:\s*("(?:[^"\\]|\\.)+")')  # OKX: one order's reason, non-empty
 _MAX_REASON = 200
 
 # (words in the exchange's reason, what it means, what to do). First match wins:
@@ -39,6 +41,11 @@ _KNOWN: tuple[tuple[str, str, str], ...] = (
         "market_lot_size",
         "the amount is outside what a market order on this market may be",
         "Lower the amount, or use a limit order.",
+    ),
+    (
+        "lot size",  # OKX: "Order quantity must be a multiple of the lot size."
+        "the amount is off the market's step or outside its smallest or largest order",
+        "Enter an amount on the step, within the market's limits.",
     ),
     (
         "lot_size",
@@ -75,13 +82,18 @@ _KNOWN: tuple[tuple[str, str, str], ...] = (
         "the account does not hold enough for it",
         "Lower the amount, or cancel an open order that holds the funds.",
     ),
+    (
+        "insufficient",  # OKX: "Order failed. Insufficient USDT balance in account."
+        "the account does not hold enough for it",
+        "Lower the amount, or cancel an open order that holds the funds.",
+    ),
 )
 
 
 def exchange_reason(text: str, exchange_id: str = "") -> str:
     """The exchange's own words in a ccxt exception text (``msg`` of a JSON
     answer, else the text after the exchange id), shortened."""
-    found = _MSG.search(text)
+    found = _S_MSG.search(text) or _MSG.search(text)
     if found:
         try:
             reason = str(json.loads(found.group(1)))

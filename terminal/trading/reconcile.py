@@ -3,8 +3,8 @@
 After a timeout or a network error on ``create_order`` the order may or may
 not have gone in. Sending it again blindly could make two orders of one
 intent, so the broker asks first, by the client order id it gave the order
-(Binance: ``fetch_order`` with ``origClientOrderId``; elsewhere the open
-orders and the order history, scanned for the id):
+(Binance: ``fetch_order`` with ``origClientOrderId``; OKX: with ``clOrdId``;
+elsewhere the open orders and the order history, scanned for the id):
 
 - found (or reported meanwhile by the user-data stream): **adopt** it;
 - the exchange says "no such order" **twice in a row**, a back-off apart
