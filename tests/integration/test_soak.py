@@ -1,0 +1,73 @@
+"""The soak's short version (``benchmarks/bench_soak.py`` is the 10-minute one):
+the real window on the loopback Binance server, run in this process, at 2,000
+depth updates/s, with one fault of each of five kinds 10 s apart. What the
+window showed is sampled every 50 ms and compared with the book the server
+had published at the shown book's sequence number (``tests/loopback/soak.py``).
+
+Asserted: no sample with a wrong book (empty, one-sided, crossed, or not the
+server's at its sequence number) drawn as live; every fault healed (a live
+book equal to the server's, newer than the fault) within 10 s; after the
+window closed, no task of the terminal and no TCP connection to the server
+left; RSS growth under a generous bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from terminal.logs import LogBuffer
+from tests.loopback.soak import SoakPlan, SoakReport, run_soak
+
+pytestmark = pytest.mark.slow
+
+FAULTS = ["abort", "gap", "429", "garbage", "down"]
+HEAL_S = 10.0
+RSS_GROWTH_MB = 100.0  # the benchmark's target is 50 MB over 10 minutes; this run is one minute
+RATE = 2000
+
+
+def soak(plan: SoakPlan, folder: Path) -> SoakReport:
+    """``run_soak`` in one ``run_until_complete`` on a qasync loop (see tests/ui/conftest.py)."""
+    gc.collect()  # Qt objects of earlier tests are freed here, on the GUI thread
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)  # as terminal.app: run() finishes the shutdown
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(asyncio.wait_for(run_soak(plan, folder, LogBuffer()), 200))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+@pytest.mark.timeout(300)
+def test_a_minute_of_faults_at_2000_updates_per_s_shows_no_wrong_book_and_leaves_nothing(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    plan = SoakPlan(
+        rate=RATE, warmup_s=10, duration_s=10 * len(FAULTS), every_s=10, faults=FAULTS, settle_s=20, quiet_s=2
+    )
+    r = soak(plan, tmp_path)
+
+    assert r.depth_rate >= 0.8 * RATE, f"the server published only {r.depth_rate:.0f} depth updates/s"
+    assert [f.fault for f in r.faults] == FAULTS
+    assert r.wrong_count == 0, f"a wrong book was shown as live ({r.wrong_live_s:.2f} s): {r.wrong[:5]}"
+    assert not r.unhealed(), f"faults never healed: {r.unhealed()}"
+    slow = [(f.fault, round(f.healed_s or 0, 1)) for f in r.faults if (f.healed_s or 0) > HEAL_S]
+    assert not slow, f"faults that took longer than {HEAL_S:g} s to heal: {slow}"
+    assert r.reconnects > 0  # the socket faults did reconnect
+    assert r.closed.terminal_tasks <= r.before.terminal_tasks, (
+        f"tasks left after the window closed: {r.closed.task_names}"
+    )
+    assert (r.closed.client_sockets, r.closed.server_sockets) == (0, 0), "TCP connections left after closing"
+    assert r.end.client_sockets <= r.start.client_sockets + 1, "connections piled up during the faults"
+    assert r.rss_growth_mb <= RSS_GROWTH_MB, f"RSS grew {r.rss_growth_mb:.0f} MB in a minute"
+    assert not r.loop_errors, f"errors reached the event loop: {r.loop_errors[:3]}"
