@@ -20,9 +20,11 @@ from typing import Any
 
 import pytest
 import qasync
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from terminal.logs import LogBuffer
+from terminal.ui.main_window import MainWindow
 from tests.loopback.soak import SoakPlan, SoakReport, run_soak
 
 pytestmark = pytest.mark.slow
@@ -46,6 +48,13 @@ def soak(plan: SoakPlan, folder: Path) -> SoakReport:
     finally:
         loop.close()
         asyncio.set_event_loop(None)
+        # The window is closed by then; delete it here, on the GUI thread, as the UI
+        # tests' fixture does (it fails any later test that finds a MainWindow alive).
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, MainWindow):
+                widget.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        app.setQuitOnLastWindowClosed(True)
 
 
 @pytest.mark.timeout(300)
