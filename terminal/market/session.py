@@ -352,10 +352,9 @@ class MarketSession(HistoryDownloads):
                 self.health.set(name, FeedState.RECONNECTING, exc.user_message())
                 log.warning("%s: %s", name, exc.user_message())
                 self._notify(Topic.STATUS)
-                if backoff.attempt:
-                    await asyncio.sleep(backoff.next())
-                else:
-                    backoff.attempt = 1
+                delay = backoff.next()
+                if backoff.attempt > 1:
+                    await asyncio.sleep(delay)
             except Exception as exc:  # any other failure: report, back off, retry
                 delay = backoff.next()
                 self.health.set(name, FeedState.RECONNECTING, describe(exc))

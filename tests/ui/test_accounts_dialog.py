@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from terminal.credentials import ApiKey, CredentialStore
-from terminal.logs import QUIET_FLOORS, setup_logging
+from terminal.logs import setup_logging
 from terminal.paths import AppPaths
 from terminal.ui.accounts_dialog import AccountsDialog
 
@@ -266,19 +266,10 @@ def keyring_store() -> Iterator[CredentialStore]:
 
 
 @pytest.fixture
-def log_file(tmp_path: Path) -> Iterator[Path]:
+def log_file(tmp_path: Path, restore_logging: None) -> Path:
     """The terminal's own log file setup (with its secret redactor), at DEBUG, put back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    quiet = {name: logging.getLogger(name).level for name in QUIET_FLOORS}
     setup_logging(tmp_path / "logs", "DEBUG")
-    yield tmp_path / "logs" / "terminal.log"
-    for handler in [h for h in root.handlers if h not in handlers]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
-    for name, lvl in quiet.items():
-        logging.getLogger(name).setLevel(lvl)
+    return tmp_path / "logs" / "terminal.log"
 
 
 async def test_keys_go_to_the_keyring_only_and_a_dead_endpoint_is_reported_in_plain_words(

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from terminal.config import DEFAULT_WATCHLIST, ConfigStore, Settings
-from terminal.logs import QUIET_FLOORS, LogBuffer, setup_logging
+from terminal.logs import LogBuffer, setup_logging
 
 # -- settings ------------------------------------------------------------------
 
@@ -167,21 +166,7 @@ def test_log_buffer_keeps_only_the_newest_lines() -> None:
     assert [line.seq for line in lines] == [8, 9, 10]  # numbering goes on past the drop
 
 
-@pytest.fixture
-def restore_root_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    quiet = {name: logging.getLogger(name).level for name in QUIET_FLOORS}
-    yield
-    for handler in [h for h in root.handlers if h not in handlers]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
-    for name, lvl in quiet.items():
-        logging.getLogger(name).setLevel(lvl)
-
-
-@pytest.mark.usefixtures("restore_root_logging")
+@pytest.mark.usefixtures("restore_logging")
 def test_setup_logging_writes_to_the_log_file_and_the_panel(tmp_path: Path) -> None:
     log_dir = tmp_path / "logs"
     buffer = setup_logging(log_dir, "INFO")
@@ -199,7 +184,7 @@ def test_setup_logging_writes_to_the_log_file_and_the_panel(tmp_path: Path) -> N
     assert any("market session started" in line.text for line in buffer.since(0))
 
 
-@pytest.mark.usefixtures("restore_root_logging")
+@pytest.mark.usefixtures("restore_logging")
 def test_setting_up_logging_twice_does_not_duplicate_lines(tmp_path: Path) -> None:
     log_dir = tmp_path / "logs"
     setup_logging(log_dir, "INFO")

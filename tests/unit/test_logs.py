@@ -10,12 +10,11 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from terminal.logs import QUIET_FLOORS, LogBuffer, setup_logging
+from terminal.logs import LogBuffer, setup_logging
 from terminal.store.candles import CandleStore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,20 +34,6 @@ logging.getLogger("terminal.test").warning("own warning")
 logging.getLogger("alembic.runtime.migration").warning("alembic warning")
 print(json.dumps([line.text for line in buffer.since(0)]))
 """
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    levels = {name: logging.getLogger(name).level for name in QUIET_FLOORS}
-    yield
-    for handler in [h for h in root.handlers if h not in handlers]:
-        root.removeHandler(handler)
-        handler.close()
-    root.setLevel(level)
-    for name, lvl in levels.items():
-        logging.getLogger(name).setLevel(lvl)
 
 
 def file_text(log_dir: Path) -> str:
