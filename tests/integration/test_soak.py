@@ -6,7 +6,9 @@ had published at the shown book's sequence number (``tests/loopback/soak.py``).
 
 Asserted: no sample with a wrong book (empty, one-sided, crossed, or not the
 server's at its sequence number) drawn as live; every fault healed (a live
-book equal to the server's, newer than the fault) within 10 s; after the
+book equal to the server's, newer than the fault) within 10 s of the exchange
+answering again (a server down 5 s: 15 s from the fault, as the benchmark's
+heal times count it); after the
 window closed, no task of the terminal and no TCP connection to the server
 left; RSS growth under a generous bound.
 """
@@ -25,12 +27,15 @@ from PySide6.QtWidgets import QApplication
 
 from terminal.logs import LogBuffer
 from terminal.ui.main_window import MainWindow
-from tests.loopback.soak import SoakPlan, SoakReport, run_soak
+from tests.loopback.soak import DOWN_S, SoakPlan, SoakReport, run_soak
 
 pytestmark = pytest.mark.slow
 
 FAULTS = ["abort", "gap", "429", "garbage", "down"]
-HEAL_S = 10.0
+HEAL_S = 10.0  # from the exchange answering properly again to a live book equal to the server's
+#: seconds a fault keeps the exchange away on purpose, before HEAL_S starts: the
+#: server down for DOWN_S (the reconnect back-off may then wait a few seconds more)
+AWAY_S = {"down": DOWN_S}
 RSS_GROWTH_MB = 100.0  # the benchmark's target is 50 MB over 10 minutes; this run is one minute
 RATE = 2000
 
@@ -70,8 +75,11 @@ def test_a_minute_of_faults_at_2000_updates_per_s_shows_no_wrong_book_and_leaves
     assert [f.fault for f in r.faults] == FAULTS
     assert r.wrong_count == 0, f"a wrong book was shown as live ({r.wrong_live_s:.2f} s): {r.wrong[:5]}"
     assert not r.unhealed(), f"faults never healed: {r.unhealed()}"
-    slow = [(f.fault, round(f.healed_s or 0, 1)) for f in r.faults if (f.healed_s or 0) > HEAL_S]
-    assert not slow, f"faults that took longer than {HEAL_S:g} s to heal: {slow}"
+    slow = [
+        (f.fault, round(f.healed_s or 0, 1)) for f in r.faults
+        if (f.healed_s or 0) > AWAY_S.get(f.fault, 0.0) + HEAL_S
+    ]  # fmt: skip
+    assert not slow, f"faults that took longer than {HEAL_S:g} s to heal after the exchange was back: {slow}"
     assert r.reconnects > 0  # the socket faults did reconnect
     assert r.closed.terminal_tasks <= r.before.terminal_tasks, (
         f"tasks left after the window closed: {r.closed.task_names}"
