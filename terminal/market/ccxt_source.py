@@ -160,21 +160,28 @@ class CcxtSource:
         rows = await self._rest(
             lambda: self.exchange.fetch_ohlcv(symbol, timeframe, since, limit, params or {})
         )
-        if rows == [] and not self._last_body_is_a_list():
+        if rows == [] and not self._last_body_is_an_empty_page():
             # ccxt turns an unreadable body into no candles; a history download
             # would take that for "nothing traded here" and remember it.
             raise self._malformed("candles")
         return self._check_ohlcv(rows, "candles")
 
-    def _last_body_is_a_list(self) -> bool:
-        """Whether the last REST answer was a JSON list (an honest empty page is ``[]``)."""
+    def _last_body_is_an_empty_page(self) -> bool:
+        """Whether the last REST answer was readable JSON holding an empty list.
+
+        An honest empty page is ``[]`` on Binance and ``{"code":"0","data":[]}`` on
+        OKX; a truncated body or an HTML error page is neither.
+        """
         body = getattr(self.exchange, "last_http_response", None)
         if not isinstance(body, str):
             return True  # not recorded: nothing to judge by
         try:
-            return isinstance(json.loads(body), list)
+            parsed = json.loads(body)
         except ValueError:
             return False
+        if isinstance(parsed, dict):
+            return any(value == [] for value in parsed.values())
+        return parsed == []
 
     async def fetch_order_book(
         self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None

@@ -31,6 +31,7 @@ from terminal.store import CandleStore, SeriesKey
 from terminal.store.gaps import find_gaps
 from terminal.store.sync_records import DONE, FAILED, RUNNING, SyncRecords
 from tests.loopback.binance import LoopbackBinance
+from tests.loopback.protocols import PROTOCOLS, Protocol
 
 SYMBOL = "BTC/USDT"
 NAME = "loopback"
@@ -148,6 +149,34 @@ def test_a_range_before_the_listing_marks_where_history_starts(tmp_path: Path) -
             listed = SyncRecords(store).listed_since(NAME, SYMBOL)
             assert listed == int(stored.ts[0])
             assert listed - start >= 2 * 1440 * MINUTE_MS - 60 * MINUTE_MS
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.name)
+def test_an_empty_page_is_nothing_traded_and_an_unreadable_one_is_an_error(
+    tmp_path: Path, protocol: Protocol
+) -> None:
+    # Binance answers an empty page with [], OKX with {"code":"0","msg":"","data":[]}:
+    # both are honest "no candles here". A truncated body or a proxy's HTML page
+    # also reaches ccxt as no candles, and must not be remembered as no trading.
+    async def scenario() -> None:
+        server = protocol.server(seed=3, history_days=1, pump_interval=0.05)
+        await server.start()
+        source = CcxtSource(protocol.exchange_id, **protocol.urls(server), options=protocol.options)
+        try:
+            await source.load_markets()
+            tomorrow = int(time.time() * 1000) + 1440 * MINUTE_MS  # no candles yet, on either protocol
+            assert await source.fetch_ohlcv(SYMBOL, "1m", tomorrow, 100) == []
+            for body in (None, "<html><body>502 Bad Gateway</body></html>"):
+                server.malformed_rest(times=1, path=protocol.candles_path, body=body)
+                with pytest.raises(ExchangeError, match="candles"):
+                    await source.fetch_ohlcv(SYMBOL, "1m", tomorrow, 100)
+            rows = await source.fetch_ohlcv(SYMBOL, "1m", None, 100)
+            assert len(rows) == 100
+        finally:
+            await source.close()
+            await server.stop()
 
     run(scenario())
 
