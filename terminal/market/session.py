@@ -4,7 +4,7 @@ symbol on screen (candles, order book, trades), kept current by watch loops.
 Qt-free. Listeners get a ``Topic`` (``topics.py``) after each state change;
 the UI bridge coalesces those to the frame rate. Every watch loop survives
 errors: it reports them in ``health``, backs off with jitter, and tries
-again. Downloads of the chart's history into the local store are the
+again (``watch_loops.py``). Downloads of the chart's history into the local store are the
 ``HistoryDownloads`` part (``session_history.py``).
 """
 
@@ -14,24 +14,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from terminal.errors import (
-    AuthenticationFailedError,
-    BookOutOfSyncError,
-    ExchangeClosedError,
-    ExchangeError,
-    NotSupportedError,
-    SubscriptionRefusedError,
-    TerminalError,
-    UnknownSymbolError,
-    UnsupportedTimeframeError,
-    describe,
-)
-from terminal.market.backoff import Backoff
-from terminal.market.cadence import Cadence
+from terminal.errors import UnknownSymbolError, describe
 from terminal.market.candles import CandleSeries, Change
 from terminal.market.health import FeedHealth, FeedState
 from terminal.market.history_loader import (
@@ -45,12 +32,12 @@ from terminal.market.source import ExchangeSource
 from terminal.market.tape import TradeTape
 from terminal.market.timeframes import timeframe_ms
 from terminal.market.topics import Listener, Topic
+from terminal.market.watch_loops import Handled, WatchLoops
 
 if TYPE_CHECKING:
     from terminal.market.history_sync import SyncProgress
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 RECENT_TRADES = 200  # trades fetched to fill the tape when a symbol opens
 
@@ -63,21 +50,10 @@ async def _logged(work: Awaitable[object], what: str) -> None:
         log.warning("%s failed: %s", what, describe(exc, detailed=True))
 
 
-Handled = tuple[int, Topic]  # what one pass of a watch loop did: messages handled, topics changed
-
 SESSION = "session"  # health stream of the session itself (markets, close)
 OPEN = "open"  # health stream of the last symbol/timeframe switch
 
 SILENCE_S = 10.0  # a live order book with nothing for this long is stale
-SILENCES_BEFORE_RECONNECT = 2
-
-#: Errors that retrying cannot fix: the loop stops and says why.
-PERMANENT_ERRORS: tuple[type[TerminalError], ...] = (
-    UnknownSymbolError,
-    UnsupportedTimeframeError,
-    NotSupportedError,
-    AuthenticationFailedError,
-)
 
 
 class MarketSession(HistoryDownloads):
@@ -110,10 +86,10 @@ class MarketSession(HistoryDownloads):
         # later than its loop) must not write the old symbol into the new one's
         # book, tape or candles: each watch checks it is still for what is shown.
         self._shown = 0
-        self._cadence = Cadence()  # each stream's usual pace, for its silence watchdog
         self.tape = TradeTape()
         self.tickers: dict[str, dict[str, Any]] = {}
         self.health = FeedHealth()
+        self._loops = WatchLoops(self.health, self._notify, source, lambda: self._closed)
         self._listeners: list[Listener] = []
         self._symbol_tasks: list[asyncio.Task[None]] = []
         self._ticker_tasks: dict[str, asyncio.Task[None]] = {}
@@ -147,7 +123,7 @@ class MarketSession(HistoryDownloads):
     async def start(self, symbol: str, timeframe: str) -> None:
         self.health.set(SESSION, FeedState.CONNECTING)
         self._notify(Topic.STATUS)
-        await self._retrying(SESSION, lambda: self.source.load_markets())
+        await self._loops.retrying(SESSION, lambda: self.source.load_markets())
         self.health.message(SESSION)
         listed = [s for s in self.watchlist if s in self.source.markets]
         self.watchlist = listed or list(self.source.markets)[:5]
@@ -193,29 +169,11 @@ class MarketSession(HistoryDownloads):
         if current is not None and not current.done():
             current.cancel()
         self.requested = request
-        opening = self._retrying(OPEN, lambda: self.open(*request))
+        opening = self._loops.retrying(OPEN, lambda: self.open(*request))
         task = self._track(asyncio.get_running_loop().create_task(opening))
         task.add_done_callback(partial(self._report_open_failure, symbol))
         self._open_task = task
         return task
-
-    async def _retrying(self, stream: str, attempt: Callable[[], Awaitable[T]]) -> T:
-        """``attempt()`` until it succeeds; transient exchange failures (network,
-        rate limit, timeout, garbage answers) are reported and retried with
-        back-off, anything else is raised. An unreachable exchange is thus
-        waited for, and the session recovers by itself when it is back."""
-        backoff = Backoff()
-        while True:
-            try:
-                return await attempt()
-            except ExchangeError as exc:
-                if not exc.transient:
-                    raise
-                delay = backoff.next()
-                self.health.set(stream, FeedState.RECONNECTING, exc.user_message())
-                log.warning("%s: %s Retrying in %.1f s.", stream, describe(exc, detailed=True), delay)
-                self._notify(Topic.STATUS)
-                await asyncio.sleep(delay)
 
     def _report_open_failure(self, symbol: str, task: asyncio.Task[None]) -> None:
         if task.cancelled():
@@ -274,8 +232,7 @@ class MarketSession(HistoryDownloads):
         tasks, self._symbol_tasks = self._symbol_tasks, []
         for task in tasks:
             task.cancel()
-            self.health.forget(task.get_name())
-            self._cadence.forget(task.get_name())
+            self._loops.forget(task.get_name())
         return tasks
 
     async def _load_history(self, symbol: str, timeframe: str) -> LoadedCandles:
@@ -297,7 +254,7 @@ class MarketSession(HistoryDownloads):
         silence watchdog of ``silence`` seconds for streams that must not go
         quiet; ``carries`` is its (kind, symbol), so that a reconnect drops
         only its connection."""
-        work = self._forever(name, body, silence, carries)
+        work = self._loops.forever(name, body, silence, carries)
         return self._track(asyncio.get_running_loop().create_task(work, name=name))
 
     def _track(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
@@ -305,102 +262,6 @@ class MarketSession(HistoryDownloads):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    async def _forever(
-        self,
-        name: str,
-        body: Callable[[], Awaitable[Handled]],
-        silence: float | None,
-        carries: tuple[str, str] = ("", ""),
-    ) -> None:
-        """Run ``body`` again and again; on failure report, back off, retry.
-
-        Health is marked before listeners hear of the change, so they see it.
-        With ``silence`` (seconds), a watch that brings nothing for that long
-        is reported stale; after SILENCES_BEFORE_RECONNECT of those the
-        source is told to reconnect that stream (a server that went quiet but
-        still answers pings would otherwise keep the stream frozen). A stream
-        the exchange refuses stops, REFUSED, without holding up the others.
-        """
-        backoff = Backoff()
-        while not self._closed:
-            try:
-                count, topic = await self._watch_with_watchdog(name, body, silence, carries)
-                backoff.reset()
-                if count:
-                    self.health.message(name, count)
-                if topic:
-                    self._notify(topic)
-            except asyncio.CancelledError:
-                raise
-            except ExchangeClosedError:
-                return  # closed on purpose: nothing to report
-            except SubscriptionRefusedError as exc:
-                self.health.set(name, FeedState.REFUSED, exc.user_message())
-                log.error("%s stopped: %s [%s]", name, exc.user_message(), exc.detail)
-                self._notify(Topic.STATUS | Topic.TICKERS)
-                return
-            except PERMANENT_ERRORS as exc:
-                self.health.set(name, FeedState.FAILED, exc.user_message())
-                log.error("%s stopped: %s", name, exc.user_message())
-                self._notify(Topic.STATUS)
-                return
-            except BookOutOfSyncError as exc:
-                # The source resyncs from a fresh snapshot on the next watch: no
-                # wait the first time; if resyncs fail in a row, the back-off
-                # (a watch can fail at once again, and must not spin).
-                self.health.set(name, FeedState.RECONNECTING, exc.user_message())
-                log.warning("%s: %s", name, exc.user_message())
-                self._notify(Topic.STATUS)
-                delay = backoff.next()
-                if backoff.attempt > 1:
-                    await asyncio.sleep(delay)
-            except Exception as exc:  # any other failure: report, back off, retry
-                delay = backoff.next()
-                self.health.set(name, FeedState.RECONNECTING, describe(exc))
-                reason = describe(exc, detailed=True)  # the log gets the technical detail too
-                # Our own errors are expected faults; anything else may be a bug,
-                # so it goes to the log with its traceback.
-                log.warning(
-                    "%s failed (%s); retrying in %.1f s", name, reason, delay,
-                    exc_info=not isinstance(exc, TerminalError),
-                )  # fmt: skip
-                self._notify(Topic.STATUS)
-                await asyncio.sleep(delay)
-
-    async def _watch_with_watchdog(
-        self,
-        name: str,
-        body: Callable[[], Awaitable[Handled]],
-        silence: float | None,
-        carries: tuple[str, str] = ("", ""),
-    ) -> Handled:
-        if silence is None:
-            return await body()
-        attempt = asyncio.ensure_future(body())
-        # Stale after the stream's own pace of silence (cadence.py), reconnected
-        # after SILENCES_BEFORE_RECONNECT times the fixed limit.
-        timeout = self._cadence.stale_after(name, silence)
-        reconnect_after = silence * SILENCES_BEFORE_RECONNECT
-        waited = 0.0
-        try:
-            while True:
-                done, _ = await asyncio.wait({attempt}, timeout=timeout)
-                if done:
-                    self._cadence.arrived(name)
-                    return attempt.result()
-                waited += timeout
-                self.health.set(name, FeedState.STALE, f"no data for {waited:.0f} s")
-                self._notify(Topic.STATUS)
-                reconnect = getattr(self.source, "reconnect", None)
-                if waited >= reconnect_after - 1e-6 and reconnect is not None:
-                    log.warning("%s: no data for %.0f s; reconnecting it", name, waited)
-                    await reconnect(*carries)
-                    waited = 0.0
-                timeout = min(silence, reconnect_after - waited)
-        finally:
-            if not attempt.done():
-                attempt.cancel()
 
     async def _watch_candles(self) -> Handled:
         fine, shown = self._fine, self._shown
