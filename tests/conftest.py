@@ -3,17 +3,51 @@
 Qt tests draw offscreen: a plain ``pytest`` on a machine without a display
 (CI, a container, an ssh session) would otherwise abort in Qt's platform
 plugin before the first test. ``scripts/test`` sets the same.
+
+Tests marked ``keyring`` use the real keyring against the throwaway Secret
+Service that ``scripts/with-keyring`` starts (they lock and unlock it, so they
+refuse a desktop's own). ``scripts/test`` runs pytest inside it; a plain
+``pytest`` that collects such a test runs itself again inside it, before any
+test has run, so that a contributor's ``pytest`` passes too.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+WITH_KEYRING = Path(__file__).resolve().parents[1] / "scripts" / "with-keyring"
+KEYRING_TOOLS = ("dbus-run-session", "dbus-send", "gnome-keyring-daemon")
+RERUN = "TERMINAL_TESTS_RERUN_WITH_KEYRING"  # set on the run again, so it happens once at most
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("WITH_KEYRING_PASSWORD") or os.environ.get(RERUN) or config.option.collectonly:
+        return
+    if not any(item.get_closest_marker("keyring") for item in items):
+        return
+    missing = [tool for tool in KEYRING_TOOLS if shutil.which(tool) is None]
+    if missing:
+        # The keyring tests then fail, each saying how to run them.
+        print(f"\nkeyring tests: {', '.join(missing)} missing (scripts/install-system-packages test)")
+        return
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        capture.suspend_global_capture(in_=True)  # the run again writes to the real terminal
+    print("\nkeyring tests collected: running pytest again inside scripts/with-keyring", flush=True)
+    sys.stderr.flush()
+    os.environ[RERUN] = "1"
+    os.chdir(config.invocation_params.dir)
+    args = [str(WITH_KEYRING), sys.executable, "-m", "pytest", *config.invocation_params.args]
+    os.execv(args[0], args)
 
 
 @pytest.fixture

@@ -43,6 +43,8 @@ from terminal.credentials import (
 )
 from terminal.errors import TerminalError
 
+pytestmark = pytest.mark.keyring  # the throwaway keyring of scripts/with-keyring
+
 RUN_IT_RIGHT = (
     "The keyring tests need the throwaway Secret Service that scripts/with-keyring starts: run "
     "`scripts/test`, or `scripts/with-keyring .venv/bin/python -m pytest "

@@ -192,21 +192,23 @@ def test_a_gap_in_the_depth_sequence_triggers_a_fresh_snapshot(protocol: Protoco
     run(scenario)
 
 
-@pytest.mark.parametrize("status", [429, 418])
-def test_rate_limits_on_the_book_snapshot_back_off_and_recover(protocol: Protocol, status: int) -> None:
+# ccxt retries the depth snapshot three times by itself, each retry held by the
+# cool-down (2 s, then 4 s); the third refusal reaches the terminal, whose next
+# snapshot waits 8 s more: ~14 s of back-off. One refusal costs the first 2 s.
+@pytest.mark.parametrize(("status", "refusals", "backoff_s"), [(429, 3, 2 + 4 + 8), (418, 1, 2)])
+def test_rate_limits_on_the_book_snapshot_back_off_and_recover(
+    protocol: Protocol, status: int, refusals: int, backoff_s: float
+) -> None:
     binance_only(protocol, "its book snapshot comes on the websocket, not over REST")
 
     async def scenario() -> None:
         async with feed(protocol) as f:
-            # ccxt retries the depth snapshot three times by itself, each retry
-            # held by the cool-down (2 s, then 4 s); the third refusal reaches the
-            # terminal, whose next snapshot waits 8 s more: ~14 s of back-off.
-            f.server.http_error(status, times=3, path=protocol.book_path)
+            f.server.http_error(status, times=refusals, path=protocol.book_path)
             f.server.close_sockets()
             took = await f.recovers(f"HTTP {status}", timeout=30)
             assert f.reported(FeedState.RECONNECTING)
-            assert f.session.source.rate_gate.refusals == 3
-            assert 2 + 4 + 8 - 0.5 <= took < 30
+            assert f.session.source.rate_gate.refusals == refusals
+            assert backoff_s - 0.5 <= took < 30
 
     run(scenario)
 

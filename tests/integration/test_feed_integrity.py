@@ -418,9 +418,13 @@ def test_a_busy_book_that_stops_is_shown_not_live_within_3_s(protocol: Protocol)
             took = await f.until(
                 lambda: f.session.health.stream_state(BOOK) is not FeedState.LIVE, "the book marked stale", 10
             )
-            f.server.unmute()
+            f.server.unmute()  # the next update shows the client a gap: it resyncs
+            back = await f.until(
+                lambda: f.session.health.stream_state(BOOK) is FeedState.LIVE, "the book live again", 10
+            )
             f.server.depth_rate(0, SYMBOL)
             assert took <= 3.0, f"a silent busy book was shown live for {took:.1f} s"
-            await f.book_equals_server(25)
+            await f.book_equals_server(10)
+            assert back <= 5.0, f"the book took {back:.1f} s to come back once its updates did"
 
     run(scenario)

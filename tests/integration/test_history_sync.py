@@ -162,10 +162,14 @@ def test_a_cancelled_download_resumes_where_it_stopped(tmp_path: Path) -> None:
         store = CandleStore(tmp_path / "history.sqlite")
         try:
             first = session_on(server, store, max_history=4000)
-            server.slow_rest(0.5, times=2, path="/api/v3/klines")  # the 1st background page
+            # the chart's page and the 1st and 2nd background pages come slowly
+            server.slow_rest(0.5, times=3, path="/api/v3/klines")
             await first.start(SYMBOL, "1m")
-            await asyncio.sleep(0.8)
-            assert first.cancel_sync()
+            started = asyncio.get_running_loop().time()
+            while not (first.sync_progress and 0 < first.sync_progress.done < first.sync_progress.total):
+                assert asyncio.get_running_loop().time() - started < 10, "the first background page"
+                await asyncio.sleep(0.01)
+            assert first.cancel_sync()  # while the 2nd background page is on its way
             await asyncio.gather(*(t for t in [first.history_download] if t), return_exceptions=True)
             record = SyncRecords(store).get(_key(), "forward")
             assert record is not None and record.status == CANCELLED

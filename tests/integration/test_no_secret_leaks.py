@@ -31,6 +31,8 @@ from terminal.trading.journal import TradingJournal
 from terminal.trading.paper_broker import PaperBroker
 from tests.loopback.binance import LoopbackBinance
 
+pytestmark = pytest.mark.keyring  # the throwaway keyring of scripts/with-keyring
+
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 WRONG_SECRET = "WrongSecret-not-the-real-one-0123456789abcdefghijklmnopqrstu"

@@ -28,6 +28,8 @@ from terminal.logs import setup_logging
 from terminal.paths import AppPaths
 from terminal.ui.accounts_dialog import AccountsDialog
 
+pytestmark = pytest.mark.keyring  # the throwaway keyring of scripts/with-keyring
+
 DEAD_REST = "http://127.0.0.1:9"  # the discard port: nothing listens, a connection is refused at once
 DEAD_WS = "ws://127.0.0.1:9/stream"
 API_KEY = "uiTestKey7Fh2kLq9Zx0PwN4sVb8Rt1Ym6Jc3Gd5"

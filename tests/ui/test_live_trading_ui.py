@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from harness import Launch
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
@@ -27,6 +28,8 @@ from terminal.trading.orders import OrderIntent, OrderSide, OrderType
 from terminal.ui.trading.paper_brokers import PaperBrokers
 from tests.integration.test_live_broker import needs_keyring
 from tests.loopback.binance import LoopbackBinance
+
+pytestmark = pytest.mark.keyring  # the throwaway keyring of scripts/with-keyring
 
 SYMBOL = "BTC/USDT"
 ACCOUNT = "loopback"
