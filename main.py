@@ -6,7 +6,13 @@ import sys
 if sys.version_info < (3, 12):  # noqa: UP036
     sys.exit(f"The terminal needs Python 3.12 or newer; this is {sys.version.split()[0]}.")
 
-from terminal.app import main
-
 if __name__ == "__main__":
+    import multiprocessing
+
+    # The strategies' process is started with "spawn": in the installed bundle it is
+    # this executable again, which freeze_support() turns into that process. The
+    # import below stays here so that a spawned process does not load the window's code.
+    multiprocessing.freeze_support()
+    from terminal.app import main
+
     sys.exit(main())

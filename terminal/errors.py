@@ -7,6 +7,8 @@ exception text may carry a secret (see ``terminal.credentials`` in later work).
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class TerminalError(Exception):
     """Base of every error the terminal raises on purpose."""
@@ -27,6 +29,19 @@ class TerminalError(Exception):
         """The message shown to the user: what happened, then what to do."""
         text = str(self)
         return f"{text} {self.hint}".strip() if self.hint else text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Whole across a process boundary (a strategy's worker process sends its
+        # errors back): subclasses take keyword-only arguments that pickle's
+        # default, ``cls(*args)``, would drop or refuse.
+        return _restore, (type(self), self.args, dict(self.__dict__))
+
+
+def _restore(cls: type[TerminalError], args: tuple[Any, ...], state: dict[str, Any]) -> TerminalError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(TerminalError):

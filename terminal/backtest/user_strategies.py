@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import os
 import re
+import stat
 import sys
 import traceback
 import types
@@ -73,14 +75,26 @@ class UserStrategies:
             else []
         )
         changed = False
+        folder_problem = unsafe(self.folder) if paths else ""
         for gone in set(self._files) - set(paths):
             sys.modules.pop(self._files.pop(gone).module_name, None)
             changed = True
         for path in paths:
             old = self._files.get(path)
+            problem = folder_problem or unsafe(path)
+            if problem:
+                # Code that someone else can change is not run as this user's own:
+                # checked on every scan, as a chmod leaves the file's stamp alone.
+                reason = f"skipped: {problem}"
+                if old is None or not old.errors or old.errors[0].reason != reason:
+                    if old is not None:
+                        sys.modules.pop(old.module_name, None)
+                    self._files[path] = _failed(path, (0, 0), "", reason)
+                    changed = True
+                continue
             try:
-                stat = path.stat()
-                stamp = (stat.st_mtime_ns, stat.st_size)
+                info = path.stat()
+                stamp = (info.st_mtime_ns, info.st_size)
                 if old is not None and old.stamp == stamp:
                     continue
                 data = path.read_bytes()
@@ -118,6 +132,29 @@ class UserStrategies:
                     )
                 else:
                     self._strategies[cls.name] = (cls, loaded)
+
+
+def unsafe(path: Path) -> str:
+    """Why a strategy file or folder must not be run, or "" (POSIX: owned by
+    another user, or writable by the group or by anyone). A program someone else
+    can change would run with this user's rights; on Windows the folder's access
+    list is the user's profile's, and nothing is checked here."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return ""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return f"cannot be checked ({exc.strerror or exc})"
+    what = "the folder" if path.is_dir() else "the file"
+    if info.st_uid != getuid():
+        return f"{what} {path} belongs to another user"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return (
+            f"{what} {path} can be changed by other users (mode {stat.filemode(info.st_mode)}); "
+            f"make it yours alone: chmod go-w '{path}'"
+        )
+    return ""
 
 
 def _replace_stamp(old: LoadedFile, stamp: tuple[int, int]) -> LoadedFile:

@@ -175,6 +175,7 @@ class WindowChecks:
             window = await self.first_window()
             candles = await self.candles_drawn(window)
             await self.backtest(candles)
+            await self.user_strategy(candles)
             await self.history_database(candles)
             await self.ccxt_loads()
             await self.keyring_backend()
@@ -245,6 +246,10 @@ class WindowChecks:
             )
         self.report.ok(f"numba cache: {len(indexes)} compiled kernels written to the data folder")
 
+    async def user_strategy(self, candles: OHLCV) -> None:
+        self.step = "running a user strategy in its own process"
+        self.report.ok(await _in_thread(_user_strategy, self.data_dir / "self-test-strategies", candles))
+
     async def history_database(self, candles: OHLCV) -> None:
         from terminal.store.database import FILE_NAME
 
@@ -294,6 +299,54 @@ def _backtest(candles: OHLCV) -> str:
     return (
         f"backtest in a worker thread: SMA cross on {len(candles):,} candles, {len(result.trades)} trades, "
         f"final equity {result.final_equity:,.2f}, {seconds:.3f} s ({compiling})"
+    )
+
+
+USER_STRATEGY = """\
+import numpy as np
+from terminal.backtest import indicators, signals
+from terminal.backtest.strategy import Strategy, StrategyParams
+
+
+class Params(StrategyParams):
+    period: int = 20
+
+
+class AboveAverage(Strategy[Params]):
+    name = "self_test_above_average"
+    title = "Close above its SMA"
+    Params = Params
+
+    def signals(self, candles):
+        above = candles.close > indicators.sma(candles.close, self.params.period)
+        return np.where(above, signals.LONG, signals.FLAT)
+"""
+
+
+def _user_strategy(folder: Path, candles: OHLCV) -> str:
+    """A strategy file loaded and backtested in the strategies' process (spawned:
+    in a frozen build, this executable started again through freeze_support)."""
+    from terminal.backtest.strategy_worker import StrategyWorker
+
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / "above_average.py"
+    path.write_text(USER_STRATEGY, encoding="utf-8")
+    path.chmod(0o600)
+    worker = StrategyWorker(folder)
+    t0 = time.perf_counter()
+    try:
+        scan = worker.scan()
+        if scan.errors:
+            raise RuntimeError(f"the strategy file did not load: {scan.errors[0]}")
+        result = worker.run(candles, "self_test_above_average")
+        pid = worker.pid
+    finally:
+        worker.close()
+    if pid is None or pid == os.getpid() or len(result) != len(candles):
+        raise RuntimeError(f"the strategies' process gave {len(result)} values (pid {pid})")
+    return (
+        f"user strategy in its own process (pid {pid}): {len(result.trades)} trades on "
+        f"{len(candles):,} candles, {time.perf_counter() - t0:.2f} s including the process's start"
     )
 
 

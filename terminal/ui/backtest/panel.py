@@ -36,7 +36,7 @@ from terminal.backtest.errors import BacktestCancelled, BacktestError
 from terminal.backtest.queue import BacktestJob, BacktestQueue
 from terminal.backtest.result import BacktestResult
 from terminal.backtest.run_store import RunStore, RunSummary, SavedRun
-from terminal.backtest.user_strategies import UserStrategies
+from terminal.backtest.strategy_worker import StrategyWorker, WorkerStrategy, runner_with
 from terminal.errors import TerminalError, describe
 from terminal.market.candles import OHLCV
 from terminal.market.orderbook import decimals_for
@@ -77,8 +77,10 @@ class BacktestPanel(QWidget):
         self.link = link
         self.history = history
         self.theme = theme
-        self.user = UserStrategies(strategies_folder)
+        # User strategies load and run in a process of their own, which holds no keys.
+        self.worker = StrategyWorker(strategies_folder)
         self.queue = queue or BacktestQueue()
+        self.queue.runner = runner_with(self.worker, self.queue.runner)
         self.queue.listener = self._job_changed
         self.shown: SavedRun | None = None  # the run in the results view
         self.summaries: list[RunSummary] = []
@@ -140,7 +142,6 @@ class BacktestPanel(QWidget):
 
         self.apply_theme(theme)
         self._chart_changed()
-        self.reload_strategies()
         self.refresh_stored()
 
     # -- tasks -------------------------------------------------------------------------------------
@@ -222,16 +223,19 @@ class BacktestPanel(QWidget):
 
     # -- strategies --------------------------------------------------------------------------------
     def reload_strategies(self) -> asyncio.Task[None]:
-        """Scan the strategies folder again (off the GUI thread: user code runs as files load)."""
+        """Load the strategies folder (again), in the strategies' process."""
         return self._spawn(self._reload_strategies(), "load strategies")
 
     async def _reload_strategies(self) -> None:
-        async with self._strategy_lock:  # one scan at a time: UserStrategies is not for two threads
-            changed = await asyncio.to_thread(self.user.refresh)
-        if not changed:
-            return
-        self.strategy.set_user(self.user.strategies, self.user.errors)
-        for error in self.user.errors:
+        async with self._strategy_lock:  # one scan at a time
+            scan = await asyncio.to_thread(self.worker.scan)
+        known = {name: getattr(cls, "info", None) for name, cls in self.strategy.user.items()}
+        found = {info.name: info for info in scan.strategies}
+        same_errors = [str(e) for e in scan.errors] == [str(e) for e in self.strategy.load_errors]
+        if self.strategy.loaded and known == found and same_errors:
+            return  # nothing changed: the form keeps its class
+        self.strategy.set_user({name: info.stand_in() for name, info in found.items()}, list(scan.errors))
+        for error in scan.errors:
             log.warning("User strategy not loaded: %s", describe(error, detailed=True))
 
     # -- the chart ---------------------------------------------------------------------------------
@@ -288,7 +292,7 @@ class BacktestPanel(QWidget):
         settings = self.settings_form.settings()
         if choice is None or cls is None or params is None or settings is None:
             return None
-        source_hash = self.user.source_hash(cls.name) if self.strategy.is_user(cls.name) else None
+        source_hash = cls.info.source_hash if issubclass(cls, WorkerStrategy) else None
         return RunRequest(choice, cls, params, settings, self.label.text().strip(), source_hash)
 
     def run(self) -> asyncio.Task[BacktestJob | None]:
@@ -523,6 +527,7 @@ class BacktestPanel(QWidget):
             task.cancel()
         await self.queue.shutdown()
         await asyncio.gather(*self._tasks, *self._runs.values(), return_exceptions=True)
+        await asyncio.to_thread(self.worker.close)
         with contextlib.suppress(RuntimeError, TypeError):  # the chart went first (a window torn down)
             self.link.chart.series_changed.disconnect(self._chart_changed)
 

@@ -2,8 +2,11 @@
 the strategies folder), what the chosen one does, its parameter form, and
 the files that failed to load, each with its file and line.
 
-The folder is scanned by the panel off the GUI thread (user code runs when a
-file loads) and the outcome handed in with ``set_user``.
+The user's files are programs: nothing of them runs until the user asks
+("Load my strategies"), and the box says so in plain words beside that
+button. The panel then has them loaded in the strategies' own process
+(``terminal.backtest.strategy_worker``) and hands in what it found with
+``set_user``.
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ class StrategyBox(QWidget):
         self.combo.setObjectName("strategy")
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(12)
-        self.reload_button = QPushButton("Reload", self)
-        self.reload_button.setToolTip(f"Load your strategy files again from {folder}")
+        self.reload_button = QPushButton("Load my strategies", self)
+        self.reload_button.setToolTip(f"Load your strategy files from {folder}")
+        self.loaded = False  # the user's files have been loaded once (the button reads "Reload")
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
         self.errors_label = QLabel(self)
@@ -46,7 +50,12 @@ class StrategyBox(QWidget):
         self.errors_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.errors_label.hide()
         # the folder's last parts only: a full path does not wrap in a narrow column
-        self.folder_note = QLabel(f"Your own strategies: .py files in …/{'/'.join(folder.parts[-2:])}", self)
+        self.folder_note = QLabel(
+            f"Your own strategies: .py files in …/{'/'.join(folder.parts[-2:])}. A strategy is a "
+            "program: loading it runs its code with your rights (your files, the network), in a "
+            "separate process that holds no exchange keys. Load only files you wrote or trust.",
+            self,
+        )
         self.folder_note.setToolTip(str(folder))
         self.folder_note.setWordWrap(True)
         self.folder_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -92,6 +101,10 @@ class StrategyBox(QWidget):
         before = self.strategy()
         self.user = dict(strategies)
         self.load_errors = list(errors)
+        if not self.loaded:
+            self.loaded = True
+            self.reload_button.setText("Reload")
+            self.reload_button.setToolTip(f"Load your strategy files again from {self.folder}")
         self._fill()
         self.folder_note.setVisible(not self.user)
         if errors:
