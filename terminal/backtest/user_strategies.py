@@ -146,12 +146,12 @@ def unsafe(path: Path) -> str:
         info = path.stat()
     except OSError as exc:
         return f"cannot be checked ({exc.strerror or exc})"
-    what = "the folder" if path.is_dir() else "the file"
+    what = f"its folder {path}" if path.is_dir() else "it"  # the error names the file already
     if info.st_uid != getuid():
-        return f"{what} {path} belongs to another user"
+        return f"{what} belongs to another user"
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return (
-            f"{what} {path} can be changed by other users (mode {stat.filemode(info.st_mode)}); "
+            f"{what} can be changed by other users (mode {stat.filemode(info.st_mode)}); "
             f"make it yours alone: chmod go-w '{path}'"
         )
     return ""

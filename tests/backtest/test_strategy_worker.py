@@ -258,7 +258,7 @@ def test_files_or_folders_others_can_change_are_skipped_with_a_message(folder: P
     try:
         user.refresh()
         assert "user_sma" not in user.strategies
-        assert "the folder" in str(user.errors[0])
+        assert f"its folder {folder} can be changed by other users" in str(user.errors[0])
     finally:
         folder.chmod(0o700)
 
