@@ -70,11 +70,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_self_test()
     paths = resolve_paths(args.config_dir, args.data_dir)
-    paths.ensure()
+    narrowed = paths.ensure()
     config = ConfigStore(paths.config_file)
     settings = config.settings
     buffer = setup_logging(paths.log_dir, settings.log_level)
     log.info("%s %s starting (config %s, data %s)", APP_NAME, __version__, paths.config_dir, paths.data_dir)
+    for line in narrowed:  # found before logging existed: said now
+        log.info("%s", line)
     if config.problem:  # read before logging existed: say it now, in the file and the panel
         log.warning("%s", config.problem)
     from terminal.backtest import warmup

@@ -9,7 +9,6 @@ file, then rename) so a crash cannot leave half a config behind.
 from __future__ import annotations
 
 import logging
-import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -26,9 +25,11 @@ from pydantic import (
     model_validator,
 )
 
+from terminal.atomic_file import atomic_text
 from terminal.errors import ConfigError
 from terminal.market.endpoints import REST_SCHEMES, WS_SCHEMES, check_base
 from terminal.market.timeframes import TIMEFRAMES
+from terminal.private_files import log_narrowed, make_private_dir
 
 if TYPE_CHECKING:
     from terminal.trading.paper import PaperSettings
@@ -73,8 +74,8 @@ def _base(value: str | None, schemes: tuple[str, ...], what: str) -> str | None:
         return None
     try:
         return check_base(value, schemes, what)
-    except ConfigError as exc:
-        raise ValueError(str(exc)) from None
+    except ConfigError as exc:  # the hint too: the field's message is all the user reads
+        raise ValueError(exc.user_message()) from None
 
 
 class MarketSettings(_Section):
@@ -312,8 +313,11 @@ class ConfigStore:
         return True
 
     def _write(self, settings: Settings) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Through the atomic writer: a randomly named temporary file made
+        exclusively (a file or symlink planted beside the config is never
+        written through), 0600 (the file names the accounts and their hosts),
+        synced, then renamed over the config. A failure raises ``OSError``."""
+        log_narrowed(log, [make_private_dir(self.path.parent)])
         data = settings.model_dump(mode="json", exclude_none=True)
-        tmp = self.path.with_suffix(".toml.tmp")
-        tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-        os.replace(tmp, self.path)
+        with atomic_text(self.path, None, private=True) as f:
+            f.write(tomli_w.dumps(data))

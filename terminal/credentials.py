@@ -277,10 +277,21 @@ def _detail(exc: BaseException, key: ApiKey | None) -> str:
     return redact(text)[:300]  # cut after masking: a cut could leave part of a secret unmasked
 
 
-class CredentialStore:
-    """Exchange accounts' API keys in the OS keyring: one JSON entry per account under ``service``."""
+#: the keyring service the user's accounts keep their keys under
+SERVICE = "terminal"
+#: names another service for a whole run (``scripts/demo-loopback`` sets it):
+#: a demo's throwaway key then lives where no account of the user's does, and
+#: can neither replace nor be mistaken for a real one
+SERVICE_ENV = "TERMINAL_KEYRING_SERVICE"
 
-    def __init__(self, service: str = "terminal") -> None:
+
+class CredentialStore:
+    """Exchange accounts' API keys in the OS keyring: one JSON entry per account under ``service``
+    (by default ``SERVICE``, or the one ``TERMINAL_KEYRING_SERVICE`` names)."""
+
+    def __init__(self, service: str | None = None) -> None:
+        if service is None:
+            service = os.environ.get(SERVICE_ENV) or SERVICE
         if not service or service != service.strip():
             raise ValueError("the keyring service name must be non-empty, without surrounding spaces")
         self.service = service

@@ -9,10 +9,15 @@ numba, asyncio, ccxt, ...) reaches it only at WARNING or above
 (``OwnRecordsOnly``). The file gets what the configured level lets through,
 from everyone; at INFO a few libraries' per-start chatter is held back
 (``QUIET_FLOORS``), and at DEBUG every library says all it has.
+
+The log file and its rotated copies are private to the user (0600 on POSIX,
+made so when created, ``PrivateRotatingFileHandler``; an older one found
+readable by others is narrowed, and the log says so).
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import threading
@@ -20,6 +25,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from terminal.private_files import PRIVATE_FILE, create_private_file, log_narrowed, make_private_dir, narrow
 from terminal.redaction import install_redactor
 
 FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s [%(threadName)s] %(message)s"
@@ -90,17 +96,32 @@ class OwnRecordsOnly(logging.Filter):
 
 _panel_filter = OwnRecordsOnly()
 
+LOG_FILE = "terminal.log"
+BACKUP_COUNT = 5
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file made 0600 before it is opened: the first one and
+    the fresh one after each rotation (the rotated copies keep that mode, as
+    a rename does)."""
+
+    def _open(self) -> io.TextIOWrapper:
+        create_private_file(self.baseFilename)
+        return super()._open()
+
 
 def setup_logging(log_dir: Path, level: str = "INFO", buffer: LogBuffer | None = None) -> LogBuffer:
     """Route the root logger to a rotating file and the panel buffer; returns the buffer."""
-    log_dir.mkdir(parents=True, exist_ok=True)
+    path = log_dir / LOG_FILE
+    rotated = [path.with_name(f"{LOG_FILE}.{n}") for n in range(1, BACKUP_COUNT + 1)]
+    narrowed = [make_private_dir(log_dir), *(narrow(p, PRIVATE_FILE) for p in (path, *rotated))]
     root = logging.getLogger()
     while _installed:
         old = _installed.pop()
         root.removeHandler(old)
         old.close()
-    file_handler = logging.handlers.RotatingFileHandler(
-        log_dir / "terminal.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+    file_handler = PrivateRotatingFileHandler(
+        path, maxBytes=5_000_000, backupCount=BACKUP_COUNT, encoding="utf-8"
     )
     file_handler.setFormatter(logging.Formatter(FILE_FORMAT))
     buffer = buffer or LogBuffer()
@@ -115,4 +136,5 @@ def setup_logging(log_dir: Path, level: str = "INFO", buffer: LogBuffer | None =
     root.setLevel(number)
     for name, floor in QUIET_FLOORS.items():
         logging.getLogger(name).setLevel(number if number <= logging.DEBUG else max(floor, number))
+    log_narrowed(logging.getLogger(__name__), narrowed)  # said once the file is there to hear it
     return buffer

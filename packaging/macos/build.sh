@@ -26,7 +26,11 @@ fi
 py=.venv/bin/python
 "$py" -c 'import sys; assert sys.version_info >= (3, 12), sys.version'
 "$py" -m pip install --quiet --upgrade pip
-"$py" -m pip install --quiet -c requirements.lock . -r packaging/requirements.txt
+# The versions of requirements.lock, without its hashes: the lock is resolved on Linux
+# and has neither macOS's own dependencies nor their hashes (packaging/README.md)
+mkdir -p build
+grep -E '^[A-Za-z0-9]' requirements.lock | cut -d' ' -f1 > build/constraints.txt
+"$py" -m pip install --quiet -c build/constraints.txt . -r packaging/requirements.txt
 version=$("$py" packaging/metadata.py version)
 name=$("$py" packaging/metadata.py display_name)
 arch=$(uname -m)

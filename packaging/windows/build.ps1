@@ -33,7 +33,12 @@ if (-not (Test-Path ".venv\Scripts\python.exe")) {
 $py = Join-Path $root ".venv\Scripts\python.exe"
 Invoke-Checked $py @("-c", "import sys; assert sys.version_info >= (3, 12), sys.version")
 Invoke-Checked $py @("-m", "pip", "install", "--quiet", "--upgrade", "pip")
-Invoke-Checked $py @("-m", "pip", "install", "--quiet", "-c", "requirements.lock", ".", "-r", "packaging\requirements.txt")
+# The versions of requirements.lock, without its hashes: the lock is resolved on Linux
+# and has neither Windows' own dependencies nor their hashes (packaging/README.md)
+New-Item -ItemType Directory -Force build | Out-Null
+Get-Content requirements.lock | Where-Object { $_ -match '^[A-Za-z0-9]' } |
+    ForEach-Object { ($_ -split ' ')[0] } | Set-Content -Encoding ascii build\constraints.txt
+Invoke-Checked $py @("-m", "pip", "install", "--quiet", "-c", "build\constraints.txt", ".", "-r", "packaging\requirements.txt")
 $version = (& $py packaging\metadata.py version).Trim()
 Write-Host "build-windows: terminal $version"
 

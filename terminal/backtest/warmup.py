@@ -29,6 +29,8 @@ import threading
 import time
 from pathlib import Path
 
+from terminal.private_files import log_narrowed, make_private_dir
+
 log = logging.getLogger(__name__)
 
 _KERNEL_MODULES = ("terminal.backtest.jit",)
@@ -46,7 +48,7 @@ def configure_cache(folder: str | Path) -> bool:
         log.debug("no numba cache folder: numba is not installed (ahead-of-time compiled kernels)")
         return False
     path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
+    log_narrowed(log, [make_private_dir(path)])  # inside the data folder: the user's alone
     os.environ["NUMBA_CACHE_DIR"] = str(path)
     if "numba" in sys.modules:  # numba reads its environment once, at import
         from numba.core import config

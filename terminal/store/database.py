@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from terminal.errors import DatabaseDamagedError, DatabaseLockedError, DatabaseTooNewError, StoreError
 from terminal.paths import AppPaths
+from terminal.private_files import PRIVATE_FILE, create_private_file, log_narrowed, make_private_dir, narrow
 from terminal.store import migrations
 
 log = logging.getLogger(__name__)
@@ -131,10 +132,13 @@ def move_aside(path: str | Path) -> Path:
         n += 1
         target = path.with_name(f"{path.stem}.damaged-{stamp}-{n}{path.suffix}")
     path.rename(target)
+    moved = [target]
     for side in SIDE_FILES:
         extra = path.with_name(path.name + side)
         if extra.exists():
-            extra.rename(target.with_name(target.name + side))
+            moved.append(extra.rename(target.with_name(target.name + side)))
+    # the files moved aside hold the same journal: as private as the file was meant to be
+    log_narrowed(log, [narrow(kept, PRIVATE_FILE) for kept in moved])
     return target
 
 
@@ -263,7 +267,7 @@ class Database:
         if self.read_only and not self.path.is_file():
             raise StoreError(f"There is no market history database at {self.path}.")
         if not self.read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._make_private()
         fresh = not self.path.exists() or self.path.stat().st_size == 0
         with self.errors():
             conn = connect(self.path, read_only=self.read_only, busy_timeout_s=self.busy_timeout_s)
@@ -289,6 +293,17 @@ class Database:
             conn.close()
             raise
         return conn
+
+    def _make_private(self) -> None:
+        """The file (and its folder, if it has to be made) private to the
+        user before SQLite opens it: SQLite creates a file with the umask's
+        rights, but gives its -wal and -shm files the rights of the database
+        file, so a 0600 file made here keeps all three private. A file left
+        readable by others (by an older version) is narrowed, and logged."""
+        if not self.path.parent.exists():  # an existing folder may be the user's: left as it is
+            make_private_dir(self.path.parent)
+        sides = (self.path.with_name(self.path.name + side) for side in SIDE_FILES)
+        log_narrowed(log, [create_private_file(self.path), *(narrow(p, PRIVATE_FILE) for p in sides)])
 
     def _quick_check(self, conn: sqlite3.Connection) -> None:
         result = [str(row[0]) for row in conn.execute("PRAGMA quick_check(5)")]
