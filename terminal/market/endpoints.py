@@ -7,6 +7,12 @@ http/https, websocket: ws/wss) and may add a path prefix, so
 ``ws://127.0.0.1:8765/stream/ws``. Only the API URLs are touched (``api``,
 and ``test``/``demo`` for sandboxes), never links such as ``www`` or ``doc``.
 Every rewrite is reported, so the user sees exactly where requests go.
+
+An address with a user name or password in it (``https://user:pass@proxy``)
+is refused: the terminal would send and log those credentials with every
+request, and keys belong in the keyring only. Whatever says an address back
+(messages, logs) masks that part (``mask_userinfo``). Where an account's keys
+may go is ``key_destinations``' business.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from terminal.errors import ConfigError
 
@@ -31,13 +37,44 @@ class Rewrite:
 
 
 def check_base(url: str, schemes: tuple[str, ...], what: str) -> str:
-    """``url`` if it is a usable base for ``what`` (scheme and host), else ConfigError."""
+    """``url`` if it is a usable base for ``what`` (scheme and host, no user name
+    or password), else ConfigError; the message never repeats a password."""
+    shown = mask_userinfo(url)
+    if "@" in url:  # anywhere: "http://user:p/w@host" is not parsed as a user and host
+        raise ConfigError(
+            f"The {what} address '{shown}' holds a user name or password (an '@'): the terminal does "
+            "not take credentials inside an address.",
+            hint=f"Remove the part before '@' ({schemes[-1]}://host:port[/path]), or use a proxy that "
+            "needs no credentials in its address.",
+        )
     parts = urlsplit(url)
-    if parts.scheme not in schemes or not parts.netloc:
-        raise ConfigError(f"The {what} address '{url}' must look like {schemes[0]}://host:port[/path].")
+    if parts.scheme not in schemes or not parts.netloc or not _has_valid_port(parts):
+        raise ConfigError(f"The {what} address '{shown}' must look like {schemes[0]}://host:port[/path].")
     if parts.query or parts.fragment:
-        raise ConfigError(f"The {what} address '{url}' must not have a query or fragment.")
+        raise ConfigError(f"The {what} address '{shown}' must not have a query or fragment.")
     return url.rstrip("/")
+
+
+def mask_userinfo(url: str) -> str:
+    """``url`` with what may be a user name and password (everything between
+    ``://`` and the last ``@`` before any query) replaced by ``***``, to be
+    shown or logged. Generous on purpose: a password may hold a '/'."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    end = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    at = rest.rfind("@", 0, end)
+    if at < 0:
+        return url
+    return f"{scheme}{sep}***{rest[at:]}"
+
+
+def _has_valid_port(parts: SplitResult) -> bool:
+    try:
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError:
+        return False
+    return True
 
 
 def rebase(url: str, base: str) -> str:
@@ -66,10 +103,10 @@ def override_urls(urls: dict[str, Any], rest: str | None, ws: str | None) -> lis
     return rewrites
 
 
-def api_urls(urls: dict[str, Any]) -> list[tuple[str, str]]:
+def api_urls(urls: dict[str, Any], sections: tuple[str, ...] = API_SECTIONS) -> list[tuple[str, str]]:
     """Every (where, url) under the API sections: what the user is shown."""
     found: list[tuple[str, str]] = []
-    for section in API_SECTIONS:
+    for section in sections:
         if section in urls:
             found.extend((where, value) for where, _, _, value in _strings(urls[section], section))
     return found

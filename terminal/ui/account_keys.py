@@ -3,7 +3,9 @@ the OS keyring, and a test that they work.
 
 Every keyring call blocks (a D-Bus round trip, perhaps an unlock prompt): each
 runs in a worker thread. Keys go from the fields straight to the keyring; the
-fields are cleared once they are saved, and nothing here logs a key.
+fields are cleared once they are saved, and nothing here logs a key. The test
+sends them only where the user agreed (``key_confirmation``): the exchange's
+own hosts, or another one the user was asked about by name.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from terminal.config import AccountSettings
 from terminal.credentials import ApiKey, CredentialError, CredentialStore, KeyringUnavailableError
 from terminal.errors import TerminalError, describe
 from terminal.market.accounts import ExchangeInfo, check_keys
+from terminal.ui.key_confirmation import KeysNotSentError, approve_key_destinations
 from terminal.ui.theme import DARK, Theme
 
 log = logging.getLogger(__name__)
@@ -229,7 +232,11 @@ class KeysPanel(QWidget):
 
     async def _test_keys(self, account: AccountSettings) -> None:
         try:
+            await approve_key_destinations(self, account, "The test")
             result = await check_keys(account, self.credentials)
+        except KeysNotSentError as exc:
+            self.set_status(f"Not tested: {exc.user_message()}")
+            return
         except TerminalError as exc:
             log.warning("Key test of account %s failed: %s", account.name, describe(exc, detailed=True))
             self.set_status(f"The test failed. {exc.user_message()}", error=True, detail=exc.detail)

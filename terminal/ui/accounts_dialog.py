@@ -40,6 +40,7 @@ from terminal.config import AccountSettings, ConfigStore
 from terminal.credentials import CredentialStore
 from terminal.errors import TerminalError, describe
 from terminal.market.accounts import ExchangeInfo, account_endpoints, exchange_catalogue
+from terminal.market.key_destinations import account_key_destinations
 from terminal.ui.account_keys import KeysPanel
 from terminal.ui.endpoints_view import EndpointsView
 from terminal.ui.field_errors import FieldErrors, pydantic_messages
@@ -484,5 +485,20 @@ class AccountsDialog(QDialog):
         self.endpoints.show_endpoints(
             endpoints,
             f"{len(endpoints)} addresses {account.exchange}{sandbox} will use; "
-            f"{rewritten} rewritten by this account's addresses (highlighted).",
+            f"{rewritten} rewritten by this account's addresses (highlighted). "
+            f"{await self._where_keys_go(account)}",
+        )
+
+    @staticmethod
+    async def _where_keys_go(account: AccountSettings) -> str:
+        """Where the account's keys would go, said before anything is sent."""
+        try:
+            destinations = await asyncio.to_thread(account_key_destinations, account)
+        except TerminalError as exc:
+            return f"Its API keys will not be sent: {exc.user_message()}"
+        if not destinations.foreign:
+            return f"Its API keys go to {destinations.summary()} only."
+        return (
+            f"Its API keys would go to {destinations.summary()}: "
+            "Test and Trade live ask before sending them there."
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from harness import Launch
+from key_question import send_keys_there
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
@@ -92,6 +93,7 @@ async def test_a_window_trades_live_with_keys_from_the_keyring_and_goes_back_to_
         assert window.live_action.isEnabled() and not window.live_action.isChecked()
 
         window.live_action.trigger()
+        await send_keys_there(t, window)  # the loopback server is not Binance's own host
         await t.until(
             lambda: window.trading.broker is not None and window.trading.broker.kind == "live",
             "the live account",
@@ -142,6 +144,7 @@ async def test_live_trading_without_keys_says_why_and_stays_on_paper(
         brokers.manage(window)
         await t.until(lambda: window.trading.broker is not None, "the paper account")
         window.live_action.trigger()
+        await send_keys_there(t, window)
         await t.until(lambda: "did not start" in window.notice.label.text(), "the reason on screen")
         assert window.trading.broker is not None and window.trading.broker.kind == "paper"
         assert not window.live_action.isChecked()

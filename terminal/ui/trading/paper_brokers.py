@@ -1,6 +1,7 @@
 """Giving each window the account it trades: the paper account of the market
 it shows, or, when the user asks (Trade → Trade live), the live account with
-the keys from the keyring.
+the keys from the keyring, once the user has agreed to where they go when
+that is not the exchange's own host (``key_confirmation``).
 
 One paper account per exchange account ("simulated", "binance-main", ...),
 saved in the history file. A window gets a ``PaperBroker`` on its session when
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from terminal.config import Settings
 from terminal.errors import TerminalError, describe
+from terminal.ui.key_confirmation import approve_key_destinations
 
 if TYPE_CHECKING:
     from terminal.market.session import MarketSession
@@ -110,6 +112,16 @@ class PaperBrokers:
             window.show_live(False)
             await self._attach(window, session)
             return
+        try:  # before the keys are read: they go nowhere the user has not agreed to
+            destinations = await approve_key_destinations(window, account, "Trading live")
+        except TerminalError as exc:
+            log.warning("Live trading on %s not started: %s", account.name, describe(exc, detailed=True))
+            window.notice.show_message(f"Live trading on {account.name} did not start: {exc.user_message()}")
+            window.show_live(False)
+            return
+        if window.session is not session:  # the market changed while the user was asked
+            window.show_live(False)
+            return
         broker = LiveBroker(
             account,
             credentials=window.credentials,
@@ -136,8 +148,9 @@ class PaperBrokers:
         self.brokers[window] = broker
         window.set_broker(broker)
         window.show_live(True)
-        log.warning("Live trading on %s: orders from this window are real.", account.name)
-        window.notice.show_message(f"Live trading on {account.name}: orders from this window are real.")
+        real = f"Live trading on {account.name} ({destinations.summary()}): orders from this window are real."
+        log.warning("%s", real)
+        window.notice.show_message(real)
 
     def attach(self, window: MainWindow, session: MarketSession) -> None:
         task = asyncio.get_running_loop().create_task(self._attach(window, session), name="paper broker")
