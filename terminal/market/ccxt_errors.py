@@ -6,13 +6,15 @@ Both of ccxt's rate-limit classes (``DDoSProtection`` for HTTP 429/418, which
 is *not* a subclass of ``RateLimitExceeded``, and ``RateLimitExceeded``) map
 to one ``RateLimitedError``, so one back-off handles both.
 
-ccxt's messages can carry request URLs and bodies; those may hold an API key
-or a signature. ``redact`` removes them before any text leaves this module.
+ccxt's messages can carry request URLs, headers and bodies; those may hold
+an API key, a secret, a password or a signature. ``redact`` masks them (with
+``terminal.redaction``, the one masking path the logs use too) before any
+text leaves this module; ``CcxtSource`` registers every credential it hands
+to ccxt (``credentials_of``), so the texts are masked whoever shows them.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from terminal.errors import (
@@ -30,33 +32,38 @@ from terminal.errors import (
     TerminalError,
     UnknownSymbolError,
 )
+from terminal.redaction import redact as mask
 
-_SECRET_PARAMS = re.compile(
-    r"(?i)\b(signature|apikey|api_key|secret|passphrase|password|x-mbx-apikey|key)=([^&\s\"',}]+)"
-)
-_SECRET_JSON = re.compile(
-    r'(?i)("(?:signature|apikey|api_key|secret|passphrase|password)"\s*:\s*")([^"]*)(")'
-)
 _MAX_TEXT = 300
+#: the ccxt exchange attributes that hold credentials whenever they are set
+_CREDENTIALS = ("apiKey", "secret", "password", "twofa", "privateKey", "token")
+#: attributes that are credentials where the exchange requires them (a user id
+#: some exchanges sign with or send as a header), and plain ids elsewhere
+_CREDENTIALS_IF_REQUIRED = ("uid", "login", "accountId")
 
 
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """``text`` with signatures, keys and the given secrets masked, shortened."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "•••")
-    text = _SECRET_PARAMS.sub(r"\1=•••", text)
-    text = _SECRET_JSON.sub(r"\1•••\3", text)
+def redact(text: str) -> str:
+    """``text`` as an error may carry it: secrets and authentication values
+    masked (``terminal.redaction.redact``), then shortened."""
+    text = mask(text)  # cut after masking: a cut could leave part of a secret unmasked
     return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
 
 
-def translate(exc: BaseException, exchange_name: str, secrets: tuple[str, ...] = ()) -> Exception:
+def credentials_of(exchange: Any) -> list[str]:
+    """The credentials a ccxt exchange instance holds (to register for masking)."""
+    required = getattr(exchange, "requiredCredentials", None) or {}
+    names = (*_CREDENTIALS, *(name for name in _CREDENTIALS_IF_REQUIRED if required.get(name)))
+    values = (getattr(exchange, name, None) for name in names)
+    return [value for value in values if isinstance(value, str) and value]
+
+
+def translate(exc: BaseException, exchange_name: str) -> Exception:
     """The terminal error for a ccxt exception (anything else is returned as it is)."""
     import ccxt  # imported here: ccxt is loaded only when a real exchange is used
 
     if not isinstance(exc, ccxt.BaseError):
         return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
-    detail = redact(str(exc), secrets)
+    detail = redact(str(exc))
     where = exchange_name
     table: list[tuple[type[Any], type[TerminalError], str, str]] = [
         (ccxt.ExchangeClosedByUser, ExchangeClosedError, f"The {where} connection was closed.", ""),

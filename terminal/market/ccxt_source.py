@@ -6,7 +6,8 @@ What ccxt already does is used as it is: markets, precision, rate limiting
 module adds what ccxt lacks (see docs/architecture.md and the ccxt notes):
 
 - every ccxt exception becomes a terminal error in plain words, without
-  secrets (``ccxt_errors.translate``);
+  secrets (``ccxt_errors.translate``): the credentials handed to ccxt are
+  registered for masking (``terminal.redaction``) as the instance is made;
 - both rate-limit errors lead to one cool-down per exchange (``rate_gate``),
   installed in ccxt's own ``fetch`` so that every HTTP request waits it out,
   the ones ccxt makes by itself included (the websocket book's snapshot and
@@ -39,10 +40,12 @@ from urllib.parse import urlsplit
 from terminal.errors import MalformedResponseError, NotSupportedError, RateLimitedError
 from terminal.market.book_check import book_problem
 from terminal.market.book_checksums import install_checksums
-from terminal.market.ccxt_errors import redact, translate
+from terminal.market.ccxt_errors import credentials_of, redact, translate
 from terminal.market.ccxt_streams import Streams
 from terminal.market.endpoints import Rewrite, api_urls, override_urls
+from terminal.market.key_destinations import checked_for_keys
 from terminal.market.rate_gate import install_gate, shared_gate
+from terminal.redaction import remember_credentials
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,17 +95,20 @@ class CcxtSource:
             "timeout": timeout_ms,
             "options": dict(options or {}),
         }
-        self._secrets: tuple[str, ...] = ()
         if credentials is not None:
             config.update(apiKey=credentials.api_key, secret=credentials.secret)
             if credentials.password:
                 config["password"] = credentials.password
-            self._secrets = tuple(s for s in (credentials.secret, credentials.password) if s)
         self.exchange: Any = cls(config)
+        # Every credential ccxt now holds, and the forms it derives from them, is
+        # masked in every error text and log line from here on (terminal.redaction).
+        remember_credentials(*credentials_of(self.exchange))
         self.id: str = exchange_id
         self.name: str = str(self.exchange.name)
         if sandbox:
             self._call_sync(lambda: self.exchange.set_sandbox_mode(True))
+        if credentials is not None:  # before the overrides: the exchange's own hosts are known then
+            checked_for_keys(self.exchange, rest_url, ws_url)  # no plain text, foreign hosts logged
         self.rewrites: list[Rewrite] = override_urls(self.exchange.urls, rest_url, ws_url)
         if self.rewrites:
             hosts = sorted({urlsplit(r.new).netloc for r in self.rewrites})
@@ -310,7 +316,7 @@ class CcxtSource:
             return await call()
         except self._ccxt_error as exc:
             if symbol is not None:
-                error = self.streams.error(exc, symbol, redact(str(exc), self._secrets))
+                error = self.streams.error(exc, symbol, redact(str(exc)))
                 if error is not None:
                     raise error from None
             raise self._translated(exc) from None
@@ -322,7 +328,7 @@ class CcxtSource:
             raise self._translated(exc) from None
 
     def _translated(self, exc: Exception) -> Exception:
-        error = translate(exc, self.name, self._secrets)
+        error = translate(exc, self.name)
         if isinstance(error, RateLimitedError):
             # The gate saw HTTP refusals already; a rate-limit code that came
             # another way (a websocket answer) starts the same cool-down.

@@ -61,7 +61,6 @@ from terminal.errors import (
 )
 from terminal.market import ccxt_errors
 from terminal.market.ccxt_source import KEEPALIVE_MS, TIMEOUT_MS, CcxtSource
-from terminal.redaction import redact as redact_known
 from terminal.trading.order_rejections import exchange_reason, explain
 
 log = logging.getLogger(__name__)
@@ -101,7 +100,6 @@ class PrivateExchange(CcxtSource):
         import ccxt
 
         self._ccxt_module: Any = ccxt
-        self._secrets = (*self._secrets, key.api_key)
         # Binance (in ccxt) refuses fetch_open_orders() without a symbol unless told
         # the caller knows it costs more weight; the broker asks once per refresh.
         options = self.exchange.options
@@ -328,7 +326,7 @@ class PrivateExchange(CcxtSource):
     # -- errors ----------------------------------------------------------------------------
     def _translated(self, exc: Exception) -> Exception:
         ccxt = self._ccxt_module
-        text = ccxt_errors.redact(redact_known(str(exc)), self._secrets)
+        text = ccxt_errors.redact(str(exc))
         detail = f"{type(exc).__name__}: {text}"
         name = self.name
         if isinstance(exc, ccxt.OrderNotFound):
@@ -358,10 +356,7 @@ class PrivateExchange(CcxtSource):
         if isinstance(exc, ccxt.InvalidOrder):
             message, hint = explain(name, exchange_reason(text, self.id))
             return OrderRejectedError(message, hint=hint, detail=detail)
-        error = super()._translated(exc)
-        if isinstance(error, TerminalError):
-            error.detail = redact_known(error.detail)
-        return error
+        return super()._translated(exc)
 
 
 def _settled(future: Any) -> bool:
