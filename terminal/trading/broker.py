@@ -24,7 +24,7 @@ from terminal.trading.balances import BalanceView
 from terminal.trading.events import AccountEvent
 from terminal.trading.orders import Fill, Order, OrderIntent
 from terminal.trading.positions import Position
-from terminal.trading.risk import RiskLimits
+from terminal.trading.risk import AccountState, RiskLimits
 
 BrokerKind = Literal["paper", "live"]
 Listener = Callable[[AccountEvent], None]
@@ -43,6 +43,11 @@ class Broker(Protocol):
 
     @property
     def limits(self) -> RiskLimits: ...
+
+    def risk_state(self) -> AccountState:
+        """What the risk rules need to know of the account now: holdings, open
+        buys, open orders, today's PnL (the ticket checks orders as they are typed)."""
+        ...
 
     async def start(self) -> None:
         """Load what the account has (balances, open orders; a paper account's

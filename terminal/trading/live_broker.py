@@ -242,7 +242,7 @@ class LiveBroker:
             exchange.markets.get(symbol),
             book=book,
             balance=self._state.free(),
-            account_state=self._risk_state(),
+            account_state=self.risk_state(),
             limits=self._limits,
             precision_mode=int(exchange.exchange.precisionMode),
             exchange=exchange.name,
@@ -443,7 +443,8 @@ class LiveBroker:
         fetched.replace(snapshot["bids"], snapshot["asks"], snapshot.get("timestamp"))
         return fetched
 
-    def _risk_state(self) -> AccountState:
+    def risk_state(self) -> AccountState:
+        """What the risk rules need to know of the account now (the ticket warns with it as you type)."""
         state = self._state
         return AccountState(
             holdings={c: b.total for c, b in state.balances.items()},

@@ -67,7 +67,7 @@ from terminal.trading.paper_feed import PaperFeed
 from terminal.trading.paper_store import PaperAccountStore
 from terminal.trading.positions import Position
 from terminal.trading.pre_trade import PreTradeCheck, pre_trade_check
-from terminal.trading.risk import RiskLimits
+from terminal.trading.risk import AccountState, RiskLimits
 from terminal.trading.throttled_save import ThrottledSave
 from terminal.trading.validation import ValidatedOrder
 
@@ -137,6 +137,10 @@ class PaperBroker:
     def set_limits(self, limits: RiskLimits) -> None:
         """New risk rules (the config changed); they apply from the next order."""
         self._limits = limits
+
+    def risk_state(self) -> AccountState:
+        """What the risk rules need to know of the account now (the ticket warns with it as you type)."""
+        return self._require().risk_state(self._clock())
 
     @property
     def persisted(self) -> bool:

@@ -20,7 +20,10 @@ quote currency):
   it knows only the fills this terminal saw and the marks it had (see
   ``terminal.trading.positions``); the exchange knows nothing of it.
 
-A ``RiskBlock`` names its rule and gives the numbers, in plain words.
+A ``RiskBlock`` names its rule and gives the numbers, in plain words, and
+the ticket field to change. The order ticket runs the same rules as the user
+types (``AccountRisk``: the account's limits and its state), so a rule warns
+on its field and in the confirmation before Send, not only after.
 """
 
 from __future__ import annotations
@@ -115,11 +118,57 @@ class MarketState:
 
 
 @dataclass(frozen=True)
+class AccountRisk:
+    """An account's risk rules and what they need to know of it now
+    (``Broker.limits``, ``Broker.risk_state()``): what the ticket checks an
+    order against as the user types."""
+
+    limits: RiskLimits
+    state: AccountState
+
+    def check(self, order: ValidatedOrder, book: OrderBook | None) -> list[RiskBlock]:
+        return check(order, self.state, MarketState.of_book(book), self.limits)
+
+
+@dataclass(frozen=True)
 class RiskBlock:
     rule: str  # the RiskLimits field that blocks
     message: str  # which rule, why, with the numbers
     limit: Decimal
     value: Decimal
+    field: str | None = None  # the ticket field to change ("amount", "price"); None: no one field
+
+
+@dataclass(frozen=True)
+class PriceDistance:
+    """How far an order's price is from where the market is: the price band
+    measures this, and the confirmation says it ("limit price 36% above the mid")."""
+
+    what: str  # "limit price", or for a market order "deepest price it would walk to"
+    price: Decimal
+    centre_name: str  # "mid", or "stop" for a stop-limit (its limit counts from where it comes alive)
+    centre: Decimal
+    pct: Decimal  # distance in percent of the centre, >= 0
+
+    @property
+    def direction(self) -> str:
+        return "above" if self.price > self.centre else "below"
+
+
+def price_distance(order: ValidatedOrder, mid: Decimal | None) -> PriceDistance | None:
+    """The distance the price band rule judges, or None: a stop-market has no
+    price to measure, and without a mid a limit or market order has no centre."""
+    if order.type is OrderType.STOP_MARKET:
+        return None
+    if order.type is OrderType.STOP_LIMIT:
+        centre, centre_name, price, what = order.stop_price, "stop", order.price, "limit price"
+    elif order.type is OrderType.LIMIT:
+        centre, centre_name, price, what = mid, "mid", order.price, "limit price"
+    else:
+        centre, centre_name, price, what = mid, "mid", order.worst_price, "deepest price it would walk to"
+    if price is None or centre is None or centre <= 0:
+        return None
+    return PriceDistance(what, price, centre_name, centre, abs(price - centre) / centre * HUNDRED)
 
 
 def check(
@@ -138,6 +187,7 @@ def check(
                 f"the most this account allows in one order is {fmt(rules.max_order_notional)} {quote}.",
                 rules.max_order_notional,
                 order.est_cost,
+                "amount",
             )
         )
 
@@ -154,6 +204,7 @@ def check(
                     f"{fmt(rules.max_position_base)} {base}.",
                     rules.max_position_base,
                     after,
+                    "amount",
                 )
             )
         if rules.max_position_notional is not None:
@@ -168,6 +219,7 @@ def check(
                         f"{fmt(rules.max_position_notional)} {quote}.",
                         rules.max_position_notional,
                         worth,
+                        "amount",
                     )
                 )
 
@@ -218,37 +270,28 @@ def require_within_limits(
 def _band_block(order: ValidatedOrder, market: MarketState, band_pct: Decimal | None) -> RiskBlock | None:
     if band_pct is None or order.type is OrderType.STOP_MARKET:
         return None
-    quote = order.rules.quote
-    if order.type is OrderType.STOP_LIMIT:
-        centre, centre_name, price, what = order.stop_price, "stop", order.price, "limit price"
-    elif order.type is OrderType.LIMIT:
-        centre, centre_name, price, what = market.mid, "mid", order.price, "limit price"
-    else:
-        centre, centre_name, price, what = (
-            market.mid,
-            "mid",
-            order.worst_price,
-            "deepest price it would walk to",
-        )
-    if price is None:
-        return None
-    if centre is None or centre <= 0:
+    # a limit price is the user's to fix; a market order walking too deep is too large for the book
+    field = "price" if order.type.has_price else "amount"
+    distance = price_distance(order, market.mid)
+    if distance is None:
+        if order.type is OrderType.STOP_LIMIT:
+            return None
         return RiskBlock(
             "price_band_pct",
             f"There is no mid price to check the {fmt(band_pct)}% price band against: "
             "wait for the order book.",
             band_pct,
             ZERO,
+            field,
         )
-    off = abs(price - centre) / centre * HUNDRED
-    if off <= band_pct:
+    if distance.pct <= band_pct:
         return None
-    direction = "above" if price > centre else "below"
     return RiskBlock(
         "price_band_pct",
-        f"Price far from the market: the {what}, {fmt(price)} {quote}, is {off:.2f}% {direction} the "
-        f"{centre_name} {fmt(centre)}; this account allows {fmt(band_pct)}%. Check the price "
-        "(a typo?) or widen the band.",
+        f"Price far from the market: the {distance.what}, {fmt(distance.price)} {order.rules.quote}, is "
+        f"{distance.pct:.2f}% {distance.direction} the {distance.centre_name} {fmt(distance.centre)}; "
+        f"this account allows {fmt(band_pct)}%. Check the price (a typo?) or widen the band.",
         band_pct,
-        off,
+        distance.pct,
+        field,
     )

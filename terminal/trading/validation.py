@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from terminal.errors import OrderInvalidError
@@ -30,6 +30,7 @@ from terminal.trading.book_walk import walk_book
 from terminal.trading.fees import FeeRates, Liquidity, hold_rate
 from terminal.trading.market_rules import MarketRules, market_rules
 from terminal.trading.money import ONE, ZERO, ceil_to_step, floor_to_step, fmt, on_step, to_decimal
+from terminal.trading.number_input import Unreadable, read_number
 from terminal.trading.orders import AmountUnit, OrderIntent, OrderSide, OrderType, TimeInForce
 
 #: Names of the ticket fields a problem can point at.
@@ -89,15 +90,11 @@ class ValidatedOrder:
 
 
 def parse_decimal(text: str, field: str) -> Decimal | FieldProblem:
-    """A number typed into the ticket ("64,000.5", " 0.01 ") as a Decimal."""
-    cleaned = text.replace(",", "").replace("_", "").replace(" ", "").strip()
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        return FieldProblem(field, f'"{text.strip()}" is not a number: type digits, e.g. 0.01.')
-    if not value.is_finite():
-        return FieldProblem(field, f'"{text.strip()}" is not a number: type digits, e.g. 0.01.')
-    return value
+    """A number typed into the ticket (" 0.01 ", "1,5", "١٫٥") as a Decimal, or
+    the problem on ``field`` when it cannot be read for sure ("1,500",
+    "1.500,25", "1 500": ``number_input`` has the rules)."""
+    value = read_number(text)
+    return FieldProblem(field, value.message) if isinstance(value, Unreadable) else value
 
 
 def validate(

@@ -287,7 +287,9 @@ def test_market_order_larger_than_the_book_is_estimated_and_warned() -> None:
 
 # -- parsing and raising --------------------------------------------------------------------------------
 def test_parse_decimal_reads_what_a_trader_types() -> None:
-    assert parse_decimal(" 64,000.5 ", "price") == D("64000.5")
+    assert parse_decimal(" 64000.5 ", "price") == D("64000.5")
+    grouped = parse_decimal("64,000.5", "price")  # a thousands separator is never guessed (test_number_input)
+    assert isinstance(grouped, FieldProblem) and grouped.field == "price" and "cannot tell" in grouped.message
     bad = parse_decimal("12abc", "amount")
     assert isinstance(bad, FieldProblem) and bad.field == "amount" and "not a number" in bad.message
     assert isinstance(parse_decimal("NaN", "price"), FieldProblem)

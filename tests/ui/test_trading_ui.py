@@ -25,6 +25,7 @@ from terminal.market.session import MarketSession
 from terminal.paths import AppPaths
 from terminal.trading.money import floor_to_step, fmt, to_decimal
 from terminal.trading.orders import OrderSide, OrderStatus, OrderType
+from terminal.trading.paper import PaperSettings
 from terminal.trading.paper_broker import PaperBroker
 from terminal.trading.risk import RiskLimits
 from terminal.ui.help_sheet import ShortcutSheet
@@ -41,7 +42,12 @@ CONFIRM_OFF = "[trading]\nconfirm_orders = false\n"
 
 @asynccontextmanager
 async def trading(
-    launch: Launch, app_paths: AppPaths, *, config: str = "", limits: RiskLimits | None = None
+    launch: Launch,
+    app_paths: AppPaths,
+    *,
+    config: str = "",
+    limits: RiskLimits | None = None,
+    paper: PaperSettings | None = None,
 ) -> AsyncIterator[tuple[Terminal, PaperBroker, TradingDesk]]:
     """A terminal whose window trades through a paper account on its market,
     as terminal.app sets it up: the window closes the broker as it closes
@@ -49,7 +55,7 @@ async def trading(
     if config:
         app_paths.config_file.write_text(config, encoding="utf-8")
     async with launch() as t:
-        broker = PaperBroker(t.session, account="simulated", limits=limits or RiskLimits())
+        broker = PaperBroker(t.session, account="simulated", limits=limits or RiskLimits(), settings=paper)
         await broker.start()
         t.window.on_shutdown = broker.close
         t.window.set_broker(broker)

@@ -1,5 +1,7 @@
 """The confirmation before an order (or a cancel-all) goes: what will be sent,
-its estimated cost and fees, and two buttons. Enter sends, Esc goes back.
+each number exactly as it is sent (and as it was typed, when that differs),
+its estimated cost and fees, how far its price is from the market, every
+risk rule that would refuse it, and two buttons. Enter sends, Esc goes back.
 
 Non-modal on purpose (``show()``, never ``exec()``): the market keeps
 ticking behind it and the event loop is never nested. One question at a
@@ -15,9 +17,9 @@ from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from terminal.trading.orders import OrderSide
-from terminal.trading.validation import ValidatedOrder
 from terminal.ui.theme import DARK, Theme
-from terminal.ui.trading.order_words import estimate, summary
+from terminal.ui.trading.order_words import confirmation_lines
+from terminal.ui.trading.ticket_input import TicketCheck
 
 
 class Confirmation(QDialog):
@@ -87,15 +89,18 @@ class Confirmation(QDialog):
 
     def ask_order(
         self,
-        order: ValidatedOrder,
+        check: TicketCheck,
         account: str,
         on_yes: Callable[[], object],
         *,
         on_no: Callable[[], object] | None = None,
         extra: Sequence[str] = (),
     ) -> None:
-        """Show ``order`` as it will be sent, with its estimate, on ``account``."""
-        lines = [summary(order), estimate(order), *order.notes, *extra, f"Account: {account}"]
+        """Show the checked ticket's order as it will be sent, with its estimate
+        and warnings, on ``account``."""
+        order = check.order
+        assert order is not None
+        lines = [*confirmation_lines(check), *extra, f"Account: {account}"]
         side = "buy" if order.side is OrderSide.BUY else "sell"
         color = self.theme.up if order.side is OrderSide.BUY else self.theme.down
         self.ask("Send this order?", lines, f"Send {side} (Enter)", on_yes, on_no=on_no, color=color)

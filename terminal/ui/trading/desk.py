@@ -23,8 +23,9 @@ from terminal.market.session import MarketSession, Topic
 from terminal.trading.balances import BalanceView
 from terminal.trading.broker import Broker
 from terminal.trading.money import ZERO, fmt
-from terminal.trading.orders import AmountUnit, Fill, Order, OrderIntent, OrderSide, OrderType
+from terminal.trading.orders import AmountUnit, Fill, Order, OrderSide, OrderType
 from terminal.trading.positions import Position
+from terminal.trading.risk import AccountRisk
 from terminal.ui.chart.order_lines import OrderLine
 from terminal.ui.theme import Theme
 from terminal.ui.trading.account_bridge import AccountBridge, AccountTopic
@@ -37,7 +38,7 @@ from terminal.ui.trading.orders_panel import OrdersPanel
 from terminal.ui.trading.positions_panel import PositionsPanel
 from terminal.ui.trading.quick_ticket import QuickTicket
 from terminal.ui.trading.ticket import OrderTicket
-from terminal.ui.trading.ticket_input import decimal_text
+from terminal.ui.trading.ticket_input import TicketCheck, decimal_text
 
 if TYPE_CHECKING:
     from terminal.ui.main_window import MainWindow
@@ -77,7 +78,7 @@ class TradingDesk(QObject):
         self._pnl_timer.timeout.connect(self._refresh_positions)
         self._pnl_timer.start()
 
-        self.ticket.send_requested.connect(lambda intent: self._send_from(self.ticket, intent))
+        self.ticket.send_requested.connect(lambda check: self._send_from(self.ticket, check))
         self.orders.cancel_requested.connect(lambda cid: self.flow.cancel(cid, self.orders.say))
         self.orders.amend_requested.connect(self.amend)
         self.orders.cancel_all_requested.connect(lambda: self.cancel_all(confirm=True))
@@ -161,8 +162,13 @@ class TradingDesk(QObject):
                     self._book_of(symbol),
                     self._free_for(ticket),
                     f"{broker.kind} · {broker.account}",
+                    self._account_risk,
                 )
         self.symbol = symbol if broker is not None and market is not None else ""
+
+    def _account_risk(self) -> AccountRisk | None:
+        """The broker's risk rules and account state, for the tickets' warnings as the user types."""
+        return self._read(lambda b: AccountRisk(b.limits, b.risk_state()), None)
 
     def _book_of(self, symbol: str) -> Callable[[], OrderBook | None]:
         """The window's book while it shows ``symbol`` (the session, and its book, change on a switch)."""
@@ -220,11 +226,8 @@ class TradingDesk(QObject):
         )
 
     # -- what the user does -----------------------------------------------------------------------
-    def _send_from(self, ticket: OrderTicket, intent: OrderIntent) -> None:
-        order = ticket.check.order
-        if order is None:
-            return
-        self.flow.send(intent, order, ticket, replacing=ticket.replacing)
+    def _send_from(self, ticket: OrderTicket, check: TicketCheck) -> None:
+        self.flow.send(check, ticket, replacing=ticket.replacing)
 
     def _on_sent(self, order: Order | None, ticket: OrderTicket, ok: bool) -> None:
         self.bridge.flush_now()  # the user's own order: on screen without waiting for the next frame
@@ -296,7 +299,7 @@ class TradingDesk(QObject):
         quick = self.quick
         if quick is None:
             self.quick = quick = QuickTicket(self.window, self.window.theme)
-            quick.ticket.send_requested.connect(lambda intent: self._send_from(quick.ticket, intent))
+            quick.ticket.send_requested.connect(lambda check: self._send_from(quick.ticket, check))
             self._bind_tickets()
         quick.ticket.set_input(self.ticket.input())
         quick.ticket.clear_message()

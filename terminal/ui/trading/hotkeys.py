@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QTableWidget
 from terminal.shortcuts import ACTIONS_BY_ID, TRADING_HOTKEYS
 from terminal.trading.money import to_decimal
 from terminal.trading.orders import OrderSide, OrderType, TimeInForce
-from terminal.ui.trading.ticket_input import check_ticket, decimal_text
+from terminal.ui.trading.ticket_input import decimal_text
 
 if TYPE_CHECKING:
     from terminal.ui.trading.desk import TradingDesk
@@ -84,7 +84,7 @@ class TradingKeys:
             desk.say("No trading account is connected to this window: nothing was sent.", True)
             return
         wanted = ticket.input().with_(**changes)
-        check = check_ticket(wanted, ticket.market, book=ticket.book(), balances=ticket.balances())
+        check = ticket.check_input(wanted)
         if check.intent is None or check.order is None:
             field, text = next(
                 iter(check.problems.items()), ("amount", "Enter an amount in the order ticket.")
@@ -92,7 +92,7 @@ class TradingKeys:
             ticket.show_refusal(field, text)
             desk.say(f"Nothing was sent: {text}", True)
             return
-        desk.flow.send(check.intent, check.order, ticket, confirm=confirm)
+        desk.flow.send(check, ticket, confirm=confirm)
 
 
 def mark_off_keys(table: QTableWidget, enabled: bool) -> None:

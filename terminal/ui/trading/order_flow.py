@@ -20,10 +20,10 @@ from typing import Any
 
 from terminal.trading.broker import Broker
 from terminal.trading.orders import Order, OrderIntent, OrderStatus
-from terminal.trading.validation import ValidatedOrder
 from terminal.ui.trading.confirmation import Confirmation
 from terminal.ui.trading.order_words import order_line, outcome, refusal
 from terminal.ui.trading.ticket import OrderTicket
+from terminal.ui.trading.ticket_input import TicketCheck
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +53,18 @@ class OrderFlow:
     # -- orders ---------------------------------------------------------------------------
     def send(
         self,
-        intent: OrderIntent,
-        order: ValidatedOrder,
+        check: TicketCheck,
         ticket: OrderTicket,
         *,
         replacing: Order | None = None,
         confirm: bool | None = None,
     ) -> None:
-        """Send ``intent`` (``order`` is its check now, for the confirmation)
-        from ``ticket``, asking first when ``confirm`` (default: the config) says so."""
+        """Send ``check``'s intent from ``ticket``, asking first when ``confirm``
+        (default: the config) says so; the confirmation shows the intent's
+        numbers, the very Decimals that go to the broker."""
+        intent = check.intent
+        if intent is None or check.order is None:
+            return
         broker = self.broker()
         if broker is None:
             ticket.show_refusal(None, "No trading account is connected: nothing was sent.")
@@ -69,7 +72,7 @@ class OrderFlow:
         if confirm if confirm is not None else self.confirm_orders():
             extra = [f"Replaces: {_line(replacing)}"] if replacing is not None else []
             self.confirmation.ask_order(
-                order,
+                check,
                 f"{broker.kind} · {broker.account}",
                 lambda: self._submit(intent, ticket, replacing),
                 on_no=lambda: ticket.show_outcome("Not sent.", ok=False),

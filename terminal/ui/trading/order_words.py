@@ -1,18 +1,27 @@
 """Orders in plain words: what an order will do (the confirmation), what
-happened to it (the ticket's message after sending), and why it was refused.
+happened to it (the ticket's message after sending), and why it was refused
+or would be.
 
-No Qt here: the ticket, the confirmation and the status bar share these texts.
+The confirmation writes the numbers that are sent (amount, limit and stop
+prices) as plain digits with a point, the way the fields take them: "1,500"
+would read as one and a half to half the world. No Qt here: the ticket, the
+confirmation and the status bar share these texts.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Sequence
 from decimal import Decimal
 
 from terminal.errors import OrderInvalidError, RiskCheckFailedError, TerminalError, describe
 from terminal.trading.money import fmt
-from terminal.trading.orders import Order, OrderSide, OrderStatus, OrderType, TimeInForce
+from terminal.trading.number_input import plain
+from terminal.trading.orders import AmountUnit, Order, OrderSide, OrderStatus, OrderType, TimeInForce
+from terminal.trading.risk import PriceDistance, RiskBlock
 from terminal.trading.validation import ValidatedOrder
+from terminal.ui.trading.ticket_input import TicketCheck, TicketInput
 
 log = logging.getLogger(__name__)
 
@@ -49,22 +58,28 @@ def order_line(
     symbol: str,
     price: Decimal | None,
     stop: Decimal | None,
+    *,
+    exact: bool = False,
 ) -> str:
-    """ "Buy 0.01 BTC limit at 64,000 USDT", "Sell 0.5 ETH stop-market, stop 3,000 USDT"."""
+    """ "Buy 0.01 BTC limit at 64,000 USDT", "Sell 0.5 ETH stop-market, stop 3,000 USDT";
+    ``exact``: the numbers as plain digits ("64000"), as the fields take them."""
     base, quote = base_of(symbol), quote_of(symbol)
-    text = f"{side.value.capitalize()} {fmt(amount)} {base} {TYPE_WORDS[type_]}"
+    number = plain if exact else fmt
+    text = f"{side.value.capitalize()} {number(amount)} {base} {TYPE_WORDS[type_]}"
     if stop is not None:
-        text += f", stop {fmt(stop)}"
+        text += f", stop {number(stop)}"
     if price is not None:
-        text += f" at {fmt(price)}"
+        text += f" at {number(price)}"
     if stop is not None or price is not None:
         text += f" {quote}"
     return text
 
 
 def summary(order: ValidatedOrder) -> str:
-    """The order as it will be sent, on one line with its flags."""
-    text = order_line(order.side, order.type, order.amount, order.symbol, order.price, order.stop_price)
+    """The order as it will be sent, on one line with its flags, its numbers exact."""
+    text = order_line(
+        order.side, order.type, order.amount, order.symbol, order.price, order.stop_price, exact=True
+    )
     flags = []
     if order.type is not OrderType.MARKET and order.time_in_force is not TimeInForce.GTC:
         flags.append(order.time_in_force.value.upper())
@@ -85,6 +100,70 @@ def estimate(order: ValidatedOrder) -> str:
         f"≈ {fmt(cost)} {quote}{at} + fee ≈ {fmt(fee)} {quote} ({order.liquidity.value}, "
         f"{fmt(order.rules.fees.rate(order.liquidity) * 100)}%)"
     )
+
+
+def confirmation_lines(check: TicketCheck) -> list[str]:
+    """What the confirmation says of a checked ticket: the order, each number
+    exactly as it is sent (and what was typed, when it was written another
+    way), the estimate and notes, how far the price is from the market, and
+    every risk rule that would refuse it now."""
+    order, intent = check.order, check.intent
+    assert order is not None and intent is not None
+    typed = check.typed or TicketInput(intent.symbol)
+    quote = order.rules.quote
+    unit = order.rules.base if intent.amount_unit is AmountUnit.BASE else quote
+    lines = [
+        summary(order),
+        f"Amount: {plain(intent.amount)} {unit}{_typed(typed.amount_text, intent.amount)}",
+    ]
+    for label, value, text in (
+        ("Limit price", intent.price, typed.price_text),
+        ("Stop price", intent.stop_price, typed.stop_text),
+    ):
+        if value is not None:
+            lines.append(f"{label}: {plain(value)} {quote}{_typed(text, value)}")
+    lines += [estimate(order), *order.notes]
+    distance = check.distance
+    if distance is not None and (order.type.has_price or check.blocks):
+        lines.append(distance_line(distance, quote))
+    lines += [f"⚠ {risk_warning(block)}" for block in check.blocks]
+    return lines
+
+
+def distance_line(distance: PriceDistance, quote: str) -> str:
+    """ "Limit price 36% above the mid (64000 USDT)"."""
+    pct = fmt(distance.pct.quantize(Decimal("0.01")))
+    return (
+        f"{distance.what.capitalize()} {pct}% {distance.direction} the {distance.centre_name} "
+        f"({plain(distance.centre)} {quote})"
+    )
+
+
+def risk_warning(block: RiskBlock) -> str:
+    """A risk rule that would refuse the order, said before Send (on the field, in the confirmation)."""
+    return f"The risk rule “{rule_name(block.rule)}” ({block.rule}) would refuse this order: {block.message}"
+
+
+def rule_name(rule: str) -> str:
+    return RULE_WORDS.get(rule, rule)
+
+
+def cleared_note(fields: Sequence[str], symbol: str) -> str:
+    """ "Amount cleared: it was for SOL/USDT." (after a symbol change)."""
+    what = " and ".join([", ".join(fields[:-1]), fields[-1]] if len(fields) > 1 else fields)
+    verb = "they were" if len(fields) > 1 else "it was"
+    return f"{what.capitalize()} cleared: {verb} for {symbol}."
+
+
+_PLAIN = re.compile(r"[0-9]*\.?[0-9]*")
+
+
+def _typed(text: str, sent: Decimal) -> str:
+    """' (typed “1,5”)' when the text was not written as the number sent is shown."""
+    shown = text.strip()
+    if not shown or (_PLAIN.fullmatch(shown) and Decimal(shown) == sent):
+        return ""
+    return f" (typed “{shown}”)"
 
 
 def outcome(order: Order) -> str:
@@ -115,8 +194,7 @@ def refusal(exc: BaseException) -> tuple[str | None, str]:
     if isinstance(exc, OrderInvalidError):
         return exc.field, exc.user_message()
     if isinstance(exc, RiskCheckFailedError):
-        name = RULE_WORDS.get(exc.rule, exc.rule)
-        return None, f"Blocked by the risk rule “{name}” ({exc.rule}): {exc.user_message()}"
+        return None, f"Blocked by the risk rule “{rule_name(exc.rule)}” ({exc.rule}): {exc.user_message()}"
     if not isinstance(exc, TerminalError):
         log.error("An order failed unexpectedly", exc_info=exc)
     return None, describe(exc)

@@ -2,13 +2,19 @@
 prices, time in force, post-only and reduce-only, checked as the user types.
 
 Every edit runs the ticket through ``terminal.trading.validate`` against the
-market's rules, the current book and the free balances
-(``ticket_input.check_ticket``, ~0.2 ms): a problem is said under its field
-in plain words, the estimate (cost, fee, what a quote amount buys) under the
-form, and Send stays disabled until the order could go. The ticket sends
-nothing itself: Send (or Enter) emits ``send_requested`` with a fresh intent,
-and the trading desk confirms, submits and reports back here
-(``show_outcome`` / ``show_refusal``).
+market's rules, the current book and the free balances, and through the
+account's risk rules (``ticket_input.check_ticket``, ~0.2 ms): a problem is
+said under its field in plain words, and so is a risk rule that would refuse
+the order (a limit price far from the market, an order too large); the
+estimate (cost, fee, what a quote amount buys) goes under the form, and Send
+stays disabled until the market's rules pass. A number that cannot be read
+for sure ("1,500", "1 500") is a problem on its field, never a guess.
+
+The ticket sends nothing itself: Send (or Enter) emits ``send_requested``
+with a fresh check (its intent, the order as validated, the typed texts, the
+risk warnings), and the trading desk confirms, submits and reports back here
+(``show_outcome`` / ``show_refusal``). When the symbol changes, an amount or
+price typed for the old one is cleared, with a note that says so.
 
 The same widget serves the dock and, compact, the F9 quick ticket.
 """
@@ -26,8 +32,16 @@ from PySide6.QtWidgets import QWidget
 from terminal.market.orderbook import OrderBook
 from terminal.trading.money import ZERO, fmt
 from terminal.trading.orders import AmountUnit, Order, OrderSide, OrderType, TimeInForce
+from terminal.trading.risk import AccountRisk
 from terminal.ui.theme import DARK, Theme
-from terminal.ui.trading.order_words import base_of, estimate, order_line, quote_of
+from terminal.ui.trading.order_words import (
+    base_of,
+    cleared_note,
+    estimate,
+    order_line,
+    quote_of,
+    risk_warning,
+)
 from terminal.ui.trading.ticket_form import OPTION_FIELDS, TicketForm
 from terminal.ui.trading.ticket_input import (
     TicketCheck,
@@ -41,10 +55,15 @@ from terminal.ui.trading.ticket_input import (
 MARKET_RECHECK_MS = 250
 
 Balances = Callable[[], Mapping[str, Decimal]]
+Risk = Callable[[], AccountRisk | None]
+
+
+def _no_risk() -> AccountRisk | None:
+    return None
 
 
 class OrderTicket(TicketForm):
-    #: an order to send (a fresh client order id each time)
+    #: a ``TicketCheck`` to send: its intent (a fresh client order id each time), order and typed texts
     send_requested = Signal(object)
     #: the user left amend mode
     replace_dropped = Signal()
@@ -55,6 +74,7 @@ class OrderTicket(TicketForm):
         self.market: Mapping[str, Any] | None = None
         self.book: Callable[[], OrderBook | None] = lambda: None
         self.balances: Balances | None = None
+        self.risk: Risk = _no_risk
         self.check = TicketCheck()
         self.replacing: Order | None = None  # amend mode: Send replaces this open order
         self.sending = False
@@ -91,23 +111,34 @@ class OrderTicket(TicketForm):
         book: Callable[[], OrderBook | None],
         balances: Balances,
         account: str,
+        risk: Risk = _no_risk,
     ) -> None:
-        """Trade ``symbol`` (its ccxt market dict) on an account; the book and
-        the free balances are read at each check."""
-        if symbol != self.symbol:
-            self.price.clear()
-            self.stop.clear()
+        """Trade ``symbol`` (its ccxt market dict) on an account; the book, the
+        free balances and the account's risk rules and state are read at each check."""
+        old = self.symbol
+        self.symbol, self.market, self.book, self.balances, self.risk = symbol, market, book, balances, risk
+        if symbol != old:
             self.set_replacing(None)
-            self.clear_message()
-        self.symbol, self.market, self.book, self.balances = symbol, market, book, balances
+            self._clear_for(old)
         self.title.setText(f"<b>{symbol}</b> · {account}")
         self._update_unit()
         self.setEnabled(True)
         self.revalidate()
 
+    def _clear_for(self, old: str) -> None:
+        """An amount or price typed for ``old`` means nothing for the new symbol
+        (2 SOL are not 2 BTC): clear them, and say so where the user looks."""
+        fields = (("amount", self.amount), ("price", self.price), ("stop price", self.stop))
+        cleared = [name for name, edit in fields if edit.text().strip()]
+        for _name, edit in fields:
+            edit.clear()
+        self.clear_message()
+        if old and cleared:
+            self._say(cleared_note(cleared, old), self.theme.accent)
+
     def unbind(self, note: str) -> None:
         """No account to trade with: say why, and send nothing."""
-        self.market, self.balances = None, None
+        self.market, self.balances, self.risk = None, None, _no_risk
         self.title.setText(note)
         self.title.setEnabled(True)
         self.check = TicketCheck()
@@ -195,13 +226,21 @@ class OrderTicket(TicketForm):
         if self.bound and not self._recheck.isActive():
             self._recheck.start()
 
+    def check_input(self, ticket: TicketInput, free: Mapping[str, Decimal] | None = None) -> TicketCheck:
+        """``ticket`` checked against this ticket's market, book, free balances
+        (``free``, else read now) and account risk (the keyboard's orders are
+        checked here too)."""
+        assert self.market is not None and self.balances is not None
+        free = self.balances() if free is None else free
+        return check_ticket(ticket, self.market, book=self.book(), balances=free, risk=self.risk())
+
     def revalidate(self) -> TicketCheck:
         if not self.bound:
             self._update_enabled()
             return self.check
-        assert self.market is not None and self.balances is not None
+        assert self.balances is not None
         free = self.balances()
-        self.check = check_ticket(self.input(), self.market, book=self.book(), balances=free)
+        self.check = self.check_input(self.input(), free)
         base, quote = base_of(self.symbol), quote_of(self.symbol)
         quote_free = free.get(quote, ZERO).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
         self.funds.setText(f"Free: {fmt(quote_free)} {quote} · {fmt(free.get(base, ZERO))} {base}")
@@ -211,7 +250,8 @@ class OrderTicket(TicketForm):
     def _show_check(self) -> None:
         check = self.check
         self.errors.clear()
-        for name, text in check.problems.items():
+        warnings = [(block.field or "general", risk_warning(block)) for block in check.blocks]
+        for name, text in [*check.problems.items(), *warnings]:
             line = name if name in self.errors.labels else "options" if name in OPTION_FIELDS else "general"
             shown = self.errors.text(line)
             self.errors.show(line, f"{shown}\n{text}" if shown else text)
@@ -247,7 +287,7 @@ class OrderTicket(TicketForm):
         if check.intent is None or not check.ok:
             return False
         self.clear_message()
-        self.send_requested.emit(check.intent)
+        self.send_requested.emit(check)
         return True
 
     def set_sending(self, sending: bool) -> None:

@@ -39,6 +39,11 @@ TIFS = (("GTC", TimeInForce.GTC), ("IOC", TimeInForce.IOC), ("FOK", TimeInForce.
 #: fields with a line of their own under them; problems of any other field go to ``general``
 FIELD_LINES = ("amount", "price", "stop_price", "options", "general")
 OPTION_FIELDS = ("type", "time_in_force", "post_only", "reduce_only")
+#: how the number fields read what is typed (``terminal.trading.number_input``)
+NUMBER_HINT = (
+    "Decimals with a point or a comma (1.5 or 1,5), in any digits; no thousands separators: "
+    "what could be read two ways (1,500) is refused, never guessed."
+)
 
 
 class TicketForm(QWidget):
@@ -75,6 +80,8 @@ class TicketForm(QWidget):
         self.price.setPlaceholderText("limit price (click the book or Ctrl+click the chart)")
         self.stop = QLineEdit(self)
         self.stop.setPlaceholderText("stop (trigger) price")
+        for field in (self.amount, self.price, self.stop):
+            field.setToolTip(NUMBER_HINT)
         self.post_only = QCheckBox("Post-only", self)
         self.post_only.setToolTip("Only rest in the book: rejected if it would trade at once")
         self.reduce_only = QCheckBox("Reduce-only", self)

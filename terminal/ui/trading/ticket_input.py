@@ -1,11 +1,19 @@
 """What a ticket holds, as typed, and its check against the market: the
 ticket's fields are read into an ``OrderIntent`` and run through
 ``terminal.trading.validate`` (market precision and limits, the book, the
-free balances) on every keystroke. No Qt here.
+free balances) and the account's risk rules on every keystroke. No Qt here.
+
+Numbers are read by ``terminal.trading.number_input`` (a decimal comma is a
+decimal point when nothing else can be meant; a thousands separator is never
+guessed): what cannot be read for sure is a problem on its field, never a
+number. The intent that Send sends carries the numbers the confirmation
+shows: a base amount already rounded down to the market's step.
 
 Empty fields are not complaints: a fresh ticket says nothing until a field
 is filled in, but it cannot be sent (``TicketCheck.missing`` names what is
-still wanted).
+still wanted). A risk rule that would refuse the order is a warning on its
+field (``TicketCheck.blocks``); Send stays possible, and the broker, which
+knows the account best, decides.
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ from typing import Any
 
 from terminal.market.orderbook import OrderBook
 from terminal.trading.money import floor_to_step, to_decimal
+from terminal.trading.number_input import plain
 from terminal.trading.orders import AmountUnit, OrderIntent, OrderSide, OrderType, TimeInForce
+from terminal.trading.risk import AccountRisk, PriceDistance, RiskBlock, price_distance
 from terminal.trading.validation import FieldProblem, ValidatedOrder, parse_decimal, validate
 
 
@@ -40,12 +50,19 @@ class TicketInput:
 
 @dataclass(frozen=True)
 class TicketCheck:
+    #: what Send sends: the numbers as read, a base amount on the market's step
     intent: OrderIntent | None = None
     order: ValidatedOrder | None = None
     #: field -> the first problem's message (every field validate can name)
     problems: dict[str, str] = field(default_factory=dict)
     #: what must still be filled in before the order can go ("amount", "price", ...)
     missing: tuple[str, ...] = ()
+    #: the texts the numbers were read from
+    typed: TicketInput | None = None
+    #: the account's risk rules that would refuse the order now
+    blocks: tuple[RiskBlock, ...] = ()
+    #: how far its price is from the market (what the price band judges), when known
+    distance: PriceDistance | None = None
 
     @property
     def ok(self) -> bool:
@@ -58,9 +75,11 @@ def check_ticket(
     *,
     book: OrderBook | None,
     balances: Mapping[str, Decimal] | None,
+    risk: AccountRisk | None = None,
 ) -> TicketCheck:
-    """Read and validate ``ticket``. The intent carries a fresh client order id
-    each time: the one actually sent is made when the user sends."""
+    """Read and validate ``ticket``, and risk-check it when ``risk`` is given.
+    The intent carries a fresh client order id each time: the one actually
+    sent is made when the user sends."""
     problems: dict[str, str] = {}
     missing: list[str] = []
 
@@ -78,7 +97,7 @@ def check_ticket(
     price = number(ticket.price_text, "price") if ticket.type.has_price else None
     stop = number(ticket.stop_text, "stop_price") if ticket.type.is_stop else None
     if problems or missing or amount is None:
-        return TicketCheck(problems=problems, missing=tuple(missing))
+        return TicketCheck(problems=problems, missing=tuple(missing), typed=ticket)
     intent = OrderIntent(
         symbol=ticket.symbol,
         side=ticket.side,
@@ -93,11 +112,21 @@ def check_ticket(
         reduce_only=ticket.reduce_only,
     )
     result = validate(intent, market, book=book, balance=balances)
-    if isinstance(result, ValidatedOrder):
-        return TicketCheck(intent=intent, order=result)
-    for problem in result:
-        problems.setdefault(problem.field, problem.message)
-    return TicketCheck(intent=intent, problems=problems)
+    if not isinstance(result, ValidatedOrder):
+        for problem in result:
+            problems.setdefault(problem.field, problem.message)
+        return TicketCheck(intent=intent, problems=problems, typed=ticket)
+    if intent.amount_unit is AmountUnit.BASE:
+        # send what the confirmation shows: the amount on the step (validation noted the rounding)
+        intent = replace(intent, amount=result.amount)
+    mid = to_decimal(book.mid) if book is not None and book.mid is not None else None
+    return TicketCheck(
+        intent=intent,
+        order=result,
+        typed=ticket,
+        blocks=tuple(risk.check(result, book)) if risk is not None else (),
+        distance=price_distance(result, mid),
+    )
 
 
 def price_on_tick(value: float, market: Mapping[str, Any]) -> Decimal:
@@ -112,4 +141,4 @@ def price_on_tick(value: float, market: Mapping[str, Any]) -> Decimal:
 
 def decimal_text(value: Decimal) -> str:
     """A Decimal as a field shows it: plain digits, no exponent, no grouping."""
-    return f"{value.normalize():f}"
+    return plain(value)
