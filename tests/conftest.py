@@ -8,7 +8,9 @@ Tests marked ``keyring`` use the real keyring against the throwaway Secret
 Service that ``scripts/with-keyring`` starts (they lock and unlock it, so they
 refuse a desktop's own). ``scripts/test`` runs pytest inside it; a plain
 ``pytest`` that collects such a test runs itself again inside it, before any
-test has run, so that a contributor's ``pytest`` passes too.
+test has run, so that a contributor's ``pytest`` passes too. On a machine
+without D-Bus and gnome-keyring, a plain ``pytest`` leaves those tests out and
+says so at the end, with how to run them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 WITH_KEYRING = Path(__file__).resolve().parents[1] / "scripts" / "with-keyring"
 KEYRING_TOOLS = ("dbus-run-session", "dbus-send", "gnome-keyring-daemon")
 RERUN = "TERMINAL_TESTS_RERUN_WITH_KEYRING"  # set on the run again, so it happens once at most
+LEFT_OUT = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if LEFT_OUT in config.stash:
+        terminalreporter.write_sep("=", config.stash[LEFT_OUT], yellow=True, bold=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -36,8 +44,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     missing = [tool for tool in KEYRING_TOOLS if shutil.which(tool) is None]
     if missing:
-        # The keyring tests then fail, each saying how to run them.
-        print(f"\nkeyring tests: {', '.join(missing)} missing (scripts/install-system-packages test)")
+        # No private keyring session can be made here: leave those tests out, and say so.
+        left_out = [item for item in items if item.get_closest_marker("keyring")]
+        items[:] = [item for item in items if not item.get_closest_marker("keyring")]
+        config.hook.pytest_deselected(items=left_out)
+        config.stash[LEFT_OUT] = (
+            f"{len(left_out)} keyring tests left out: {', '.join(missing)} not found. "
+            "Install them with scripts/install-system-packages test, then run scripts/test "
+            "(or pytest again)."
+        )
         return
     capture = config.pluginmanager.getplugin("capturemanager")
     if capture is not None:

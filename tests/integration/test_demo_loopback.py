@@ -105,6 +105,10 @@ def test_demo_key_lives_apart_from_the_users_and_goes_when_the_demo_ends(
         [str(demo_tree / "scripts" / "demo-loopback"), "--version"],
         stdin=slave, stdout=slave, stderr=slave, env=env, cwd=demo_tree,
         start_new_session=True,  # its own process group: a Ctrl+C reaches it, not pytest
+        # As from a user's shell: SIGINT at its default. A pytest started in the
+        # background of a script inherits it ignored, and bash cannot trap a signal
+        # that was ignored when it started.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     os.close(slave)
     try:
