@@ -25,9 +25,9 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing the pack
 
 import numpy as np  # noqa: E402
 
-from terminal.market.candles import OHLCV, CandleSeries  # noqa: E402
 from terminal.market.simulator.history import generate_history  # noqa: E402
 from terminal.market.simulator.instruments import INSTRUMENTS  # noqa: E402
+from terminal.marketdata.candles import OHLCV, CandleSeries  # noqa: E402
 
 MINUTE_MS = 60_000
 END_MS = 1_700_000_040_000  # a fixed minute boundary, so every run draws the same candles

@@ -49,7 +49,7 @@ from terminal.backtest.runner import run_backtest
 from terminal.backtest.settings import BacktestSettings, Costs, Sizing
 from terminal.backtest.strategies import SmaCross
 from terminal.backtest.trades import to_table
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 
 N = 1_000_000
 N_REF = 100_000
@@ -68,7 +68,7 @@ SETTINGS = BacktestSettings(
 
 CHILD = """import sys, time
 import numpy as np
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 data = np.load(sys.argv[1])
 candles = OHLCV(*(data[k] for k in ("ts", "open", "high", "low", "close", "volume")))
 t0 = time.perf_counter()

@@ -111,7 +111,7 @@ def asyncio_run(folder: Path, runs: int, bars: int) -> dict[str, list[float]]:
     from terminal.paths import AppPaths
     from terminal.store.candles import SeriesKey
     from terminal.store.history_file import HistoryFile
-    from terminal.ui.main_window import MainWindow
+    from terminal.ui.window.main_window import MainWindow
 
     paths = AppPaths(folder / "config", folder / "data")
     paths.ensure()

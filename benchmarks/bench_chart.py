@@ -42,7 +42,7 @@ app = QApplication.instance() or QApplication(["bench_chart"])
 
 import pyqtgraph as pg  # noqa: E402
 
-from terminal.market.candles import CandleSeries  # noqa: E402
+from terminal.marketdata.candles import CandleSeries  # noqa: E402
 from terminal.ui.chart.chart_widget import ChartWidget  # noqa: E402
 
 WIDTH, HEIGHT = 1280, 800

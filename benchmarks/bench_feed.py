@@ -114,7 +114,7 @@ def main() -> None:
         from terminal.market.ccxt_source import CcxtSource
         from terminal.market.session import MarketSession
         from terminal.paths import resolve_paths
-        from terminal.ui.main_window import MainWindow
+        from terminal.ui.window.main_window import MainWindow
 
         paths = resolve_paths()
         paths.ensure()

@@ -78,7 +78,7 @@ async def measure(runs: int, n: int, folder: Path) -> tuple[list[float], list[in
     from terminal.paths import AppPaths
     from terminal.store import CandleStore
     from terminal.store.history_file import HistoryFile
-    from terminal.ui.main_window import MainWindow
+    from terminal.ui.window.main_window import MainWindow
     from tests.loopback.binance import LoopbackBinance
 
     server = LoopbackBinance(seed=2, history_days=2, pump_interval=0.1)

@@ -180,8 +180,8 @@ def stats(samples: list[float]) -> tuple[float, str]:
 async def paper_case(make_window: Callable[..., Any], orders: int, pause: float) -> dict[str, list[Sample]]:
     from terminal.market.session import MarketSession
     from terminal.market.simulator import SimulatedExchange
-    from terminal.trading.paper import PaperAccount
-    from terminal.trading.paper_broker import PaperBroker
+    from terminal.trading.paper.account import PaperAccount
+    from terminal.trading.paper.broker import PaperBroker
 
     stamps = Stamps()
     place = PaperAccount.place
@@ -218,8 +218,8 @@ async def live_case(make_window: Callable[..., Any], orders: int, pause: float) 
     from terminal.credentials import ApiKey
     from terminal.market.ccxt_source import CcxtSource
     from terminal.market.session import MarketSession
-    from terminal.trading.live_broker import LiveBroker
-    from terminal.trading.live_exchange import PrivateExchange
+    from terminal.trading.live.broker import LiveBroker
+    from terminal.trading.live.exchange import PrivateExchange
     from tests.loopback.binance import LoopbackBinance
 
     server = LoopbackBinance(seed=5, history_days=1)
@@ -297,8 +297,8 @@ def main() -> None:
     from terminal.config import ConfigStore
     from terminal.logs import LogBuffer
     from terminal.paths import AppPaths
-    from terminal.ui.main_window import MainWindow
     from terminal.ui.theme import THEMES, apply_theme
+    from terminal.ui.window.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)

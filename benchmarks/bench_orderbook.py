@@ -40,10 +40,10 @@ from PySide6.QtWidgets import QApplication, QTableView
 
 app = QApplication.instance() or QApplication(["bench_orderbook"])
 
-from terminal.market.orderbook import OrderBook  # noqa: E402
 from terminal.market.session import Topic  # noqa: E402
-from terminal.ui.bridge import FrameBridge  # noqa: E402
-from terminal.ui.orderbook_view import OrderBookView  # noqa: E402
+from terminal.marketdata.orderbook import OrderBook  # noqa: E402
+from terminal.ui.market.bridge import FrameBridge  # noqa: E402
+from terminal.ui.market.orderbook_view import OrderBookView  # noqa: E402
 from terminal.ui.theme import DARK, apply_theme  # noqa: E402
 
 RATE = 5_000  # updates per second

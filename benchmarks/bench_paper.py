@@ -37,8 +37,8 @@ import _common
 import numpy as np
 from _common import print_table, verdict
 
-from terminal.market.orderbook import OrderBook
 from terminal.market.simulator.exchange import SimulatedExchange
+from terminal.marketdata.orderbook import OrderBook
 from terminal.trading import (
     AccountState,
     MarketState,

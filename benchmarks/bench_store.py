@@ -33,7 +33,7 @@ import _common
 import numpy as np
 from _common import Samples, mean, ms, print_table, summary, synthetic_ohlcv, timed, verdict
 
-from terminal.market.candles import OHLCV, CandleSeries
+from terminal.marketdata.candles import OHLCV, CandleSeries
 from terminal.store import CandleStore, database
 from terminal.store.database import PAGE_SIZE
 

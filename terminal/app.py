@@ -24,7 +24,7 @@ from terminal.logs import setup_logging
 from terminal.market.session import HistoryStore, MarketSession
 from terminal.market.simulator import SimulatedExchange
 from terminal.market.sources import history_for, make_source
-from terminal.market.timeframes import TIMEFRAMES
+from terminal.marketdata.timeframes import TIMEFRAMES
 from terminal.paths import resolve_paths
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.self_test:  # runs main() itself, in temporary folders (terminal/ui/self_test.py)
         from terminal.ui.self_test import run_self_test
 
-        return run_self_test()
+        return run_self_test(main, PROCESS_START)
     paths = resolve_paths(args.config_dir, args.data_dir)
     narrowed = paths.ensure()
     config = ConfigStore(paths.config_file)
@@ -106,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from terminal.ui.main_window import MainWindow
     from terminal.ui.theme import THEMES, apply_theme
-    from terminal.ui.windows import WindowSet
+    from terminal.ui.window.main_window import MainWindow
+    from terminal.ui.window.windows import WindowSet
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)

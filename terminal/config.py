@@ -12,7 +12,7 @@ import logging
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import (
@@ -25,15 +25,11 @@ from pydantic import (
     model_validator,
 )
 
+from terminal.addresses import REST_SCHEMES, WS_SCHEMES, check_base
 from terminal.atomic_file import atomic_text
 from terminal.errors import ConfigError
-from terminal.market.endpoints import REST_SCHEMES, WS_SCHEMES, check_base
-from terminal.market.timeframes import TIMEFRAMES
+from terminal.marketdata.timeframes import TIMEFRAMES
 from terminal.private_files import log_narrowed, make_private_dir
-
-if TYPE_CHECKING:
-    from terminal.trading.paper import PaperSettings
-    from terminal.trading.risk import RiskLimits
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +124,8 @@ class SymbolRiskSettings(_Section):
 
 
 class RiskSettings(_Section):
-    """An account's risk rules (``terminal.trading.risk.RiskLimits``, docs/trading.md).
+    """An account's risk rules as the user writes them; ``terminal.trading.settings``
+    turns them into the checks' ``RiskLimits`` (docs/trading.md).
 
     0 turns a rule off: TOML has no "none", and a rule missing from the file
     takes its default, so "off" must be a value that survives a save."""
@@ -151,26 +148,9 @@ class RiskSettings(_Section):
     )
     symbols: dict[str, SymbolRiskSettings] = Field(default_factory=dict, description="per-symbol overrides")
 
-    def limits(self) -> RiskLimits:
-        """The rules as the risk checks take them (0 becomes "no limit")."""
-        from terminal.trading.risk import RiskLimits, SymbolRiskLimits
-
-        def on(value: Decimal) -> Decimal | None:
-            return value if value > 0 else None
-
-        return RiskLimits(
-            max_order_notional=on(self.max_order_notional),
-            max_position_notional=on(self.max_position_notional),
-            max_position_base=on(self.max_position_base),
-            price_band_pct=on(self.price_band_pct),
-            max_open_orders=self.max_open_orders or None,
-            daily_loss_limit=on(self.daily_loss_limit),
-            symbols={s: SymbolRiskLimits(**o.model_dump()) for s, o in self.symbols.items()},
-        )
-
 
 class PaperTradingSettings(_Section):
-    """The paper account every market has (``terminal.trading.paper.PaperSettings``).
+    """The paper account every market has (``terminal.trading.paper.account.PaperSettings``).
     A saved paper account keeps the balances it has; these apply to a new one
     and to a reset."""
 
@@ -192,16 +172,6 @@ class PaperTradingSettings(_Section):
                 raise ValueError(f"the start balance of {currency} must be zero or more")
         return value
 
-    def paper_settings(self) -> PaperSettings:
-        from terminal.trading.paper import PaperSettings
-
-        return PaperSettings(
-            start_balances=dict(self.start_balances),
-            maker_fee=self.maker_fee,
-            taker_fee=self.taker_fee,
-            pnl_currency=self.pnl_currency,
-        )
-
 
 class LiveTradingSettings(_Section):
     """What one exchange account (by its name in ``accounts``) trades with."""
@@ -216,14 +186,6 @@ class TradingSettings(_Section):
     live: dict[str, LiveTradingSettings] = Field(
         default_factory=dict, description="per exchange account, by its name"
     )
-
-    def risk_limits(self, account: str, kind: Literal["paper", "live"]) -> RiskLimits:
-        """The risk rules of a paper account (all share ``paper.risk``) or of
-        the live account ``account`` (its own, else the defaults)."""
-        if kind == "paper":
-            return self.paper.risk.limits()
-        live = self.live.get(account)
-        return (live.risk if live is not None else RiskSettings()).limits()
 
 
 class Settings(_Section):

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import keyring
 import keyring.backend
@@ -283,6 +283,13 @@ SERVICE = "terminal"
 #: a demo's throwaway key then lives where no account of the user's does, and
 #: can neither replace nor be mistaken for a real one
 SERVICE_ENV = "TERMINAL_KEYRING_SERVICE"
+
+
+class KeySource(Protocol):
+    """Where a broker reads an account's keys when it starts: the OS keyring
+    (``CredentialStore``), or anything else that hands out an ``ApiKey``."""
+
+    def load(self, account: str) -> ApiKey | None: ...
 
 
 class CredentialStore:

@@ -1,5 +1,5 @@
 """The shortcut registry: every keyboard action, its default keys, and the
-user's overrides from the config. Qt-free; ``terminal.ui.actions`` binds it.
+user's overrides from the config. Qt-free; ``terminal.ui.window.actions`` binds it.
 
 Key sequences use Qt's portable text form ("Ctrl+K", "F11", "Shift+Left").
 An override of "" unbinds an action; conflicts are reported, not guessed at.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from terminal.market.timeframes import TIMEFRAMES
+from terminal.marketdata.timeframes import TIMEFRAMES
 
 
 @dataclass(frozen=True)

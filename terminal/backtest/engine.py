@@ -56,7 +56,7 @@ from terminal.backtest.trades import (
     T_TAKE_PROFIT,
     ExitReason,
 )
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 
 FloatArray = NDArray[np.float64]
 

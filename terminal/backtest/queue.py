@@ -41,7 +41,7 @@ from terminal.backtest.settings import BacktestSettings
 from terminal.backtest.strategies import StrategyClass
 from terminal.backtest.strategy import Strategy, StrategyParams
 from terminal.errors import describe
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 
 log = logging.getLogger(__name__)
 

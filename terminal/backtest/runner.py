@@ -25,7 +25,7 @@ from terminal.backtest.settings import BacktestSettings
 from terminal.backtest.strategies import StrategyClass, strategy_by_name
 from terminal.backtest.strategy import Strategy, StrategyParams
 from terminal.backtest.trades import to_table
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 
 # share of the progress bar each stage fills (measured: the loop and the
 # signals dominate, the metrics are a small tail)

@@ -42,7 +42,7 @@ import annotated_types
 from pydantic import BaseModel, ConfigDict
 
 from terminal.backtest.signals import FloatArray
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 
 
 class StrategyParams(BaseModel):

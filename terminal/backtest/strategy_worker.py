@@ -42,7 +42,7 @@ from terminal.backtest.settings import BacktestSettings
 from terminal.backtest.strategies import StrategyClass
 from terminal.backtest.strategy import ParamSpec, Strategy, StrategyParams, param_specs
 from terminal.errors import TerminalError
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 
 log = logging.getLogger(__name__)
 

@@ -68,7 +68,7 @@ def warm_up() -> float:
     from terminal.backtest import indicators, signals
     from terminal.backtest.engine import simulate
     from terminal.backtest.settings import BacktestSettings, Stops
-    from terminal.market.candles import OHLCV
+    from terminal.marketdata.candles import OHLCV
 
     t0 = time.perf_counter()
     n = 64

@@ -8,10 +8,10 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from terminal.market.candles import OHLCV, CandleSeries
-from terminal.market.resample import resample
 from terminal.market.source import ExchangeSource
-from terminal.market.timeframes import source_timeframe, timeframe_ms
+from terminal.marketdata.candles import OHLCV, CandleSeries
+from terminal.marketdata.resample import resample
+from terminal.marketdata.timeframes import source_timeframe, timeframe_ms
 
 if TYPE_CHECKING:
     from terminal.store.candles import CandleStore

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 
 from terminal.errors import ExchangeError, describe
 from terminal.market.backoff import Backoff
-from terminal.market.candles import OHLCV
 from terminal.market.source import ExchangeSource
-from terminal.market.timeframes import timeframe_ms
+from terminal.marketdata.candles import OHLCV
+from terminal.marketdata.timeframes import timeframe_ms
 from terminal.store.candles import CandleStore, SeriesKey
 from terminal.store.gaps import Gap, Range, find_gaps, subtract, total_missing
 from terminal.store.sync_records import CANCELLED, DONE, FAILED, RUNNING, SyncRecords

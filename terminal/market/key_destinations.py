@@ -9,7 +9,7 @@ wrong address gives the key away, not only a signature. The rules, Qt-free:
 - keys never travel in plain text (``http://``, ``ws://``) except to this
   computer (loopback: 127.0.0.0/8, ::1, localhost): refused, a ``ConfigError``;
 - an address with a user name or password in it is refused for every account
-  (``endpoints.check_base``);
+  (``terminal.addresses.check_base``);
 - a host that is not one of the exchange's own is a *foreign* host: the
   windows ask the user, naming it, before keys go there ("Test keys", "Trade
   live"), and every keyed source says it in the log at WARNING.
@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from terminal.addresses import REST_SCHEMES, WS_SCHEMES, check_base
 from terminal.errors import ConfigError, NotSupportedError
-from terminal.market.endpoints import API_SECTIONS, REST_SCHEMES, WS_SCHEMES, api_urls, check_base
+from terminal.market.endpoints import API_SECTIONS, api_urls
 
 if TYPE_CHECKING:
     from terminal.config import AccountSettings

@@ -19,20 +19,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from terminal.errors import UnknownSymbolError, describe
-from terminal.market.candles import CandleSeries, Change
 from terminal.market.health import FeedHealth, FeedState
 from terminal.market.history_loader import (
     HistoryStore,
     LoadedCandles,
     load_history,
 )
-from terminal.market.orderbook import OrderBook
 from terminal.market.session_history import HistoryDownloads
 from terminal.market.source import ExchangeSource
-from terminal.market.tape import TradeTape
-from terminal.market.timeframes import timeframe_ms
 from terminal.market.topics import Listener, Topic
 from terminal.market.watch_loops import Handled, WatchLoops
+from terminal.marketdata.candles import CandleSeries, Change
+from terminal.marketdata.orderbook import OrderBook
+from terminal.marketdata.tape import TradeTape
+from terminal.marketdata.timeframes import timeframe_ms
 
 if TYPE_CHECKING:
     from terminal.market.history_sync import SyncProgress

@@ -16,10 +16,10 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from terminal.errors import describe
-from terminal.market.candles import OHLCV, CandleSeries
 from terminal.market.history_loader import HistoryStore, history_window, merge_closed
 from terminal.market.source import ExchangeSource
 from terminal.market.topics import Topic
+from terminal.marketdata.candles import OHLCV, CandleSeries
 
 if TYPE_CHECKING:
     from terminal.market.history_sync import HistorySync, SyncProgress

@@ -33,8 +33,8 @@ from typing import Self
 import numpy as np
 
 from terminal.errors import DatabaseDamagedError
-from terminal.market.candles import OHLCV
-from terminal.market.timeframes import timeframe_ms
+from terminal.marketdata.candles import OHLCV
+from terminal.marketdata.timeframes import timeframe_ms
 from terminal.store import chunks
 from terminal.store.database import BUSY_TIMEOUT_S, Database
 

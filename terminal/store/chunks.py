@@ -20,7 +20,7 @@ from collections.abc import Iterator
 import numpy as np
 from numpy.typing import NDArray
 
-from terminal.market.candles import COLUMNS, OHLCV, IntArray
+from terminal.marketdata.candles import COLUMNS, OHLCV, IntArray
 
 Matrix = NDArray[np.float64]
 

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from terminal.errors import CsvImportError
-from terminal.market.candles import COLUMNS
+from terminal.marketdata.candles import COLUMNS
 
 TimeUnit = Literal["s", "ms", "us", "ns", "iso"]
 Progress = Callable[[float], None]

@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 
 from terminal.atomic_file import atomic_text
 from terminal.errors import CsvExportError, CsvImportError
-from terminal.market.candles import COLUMNS, OHLCV
+from terminal.marketdata.candles import COLUMNS, OHLCV
 from terminal.store.csv_format import (
     _CHUNK,
     _NOTHING_IMPORTED,

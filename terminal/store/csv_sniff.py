@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from terminal.market.candles import COLUMNS
+from terminal.marketdata.candles import COLUMNS
 from terminal.store.csv_format import (
     _SNIFF_BYTES,
     DELIMITERS,

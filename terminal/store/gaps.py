@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from terminal.market.timeframes import timeframe_ms
+from terminal.marketdata.timeframes import timeframe_ms
 
 Range = tuple[int, int]
 

@@ -27,8 +27,8 @@ import logging
 from collections.abc import Callable
 
 from terminal.errors import UnsupportedTimeframeError
-from terminal.market.resample import resample
-from terminal.market.timeframes import timeframe_ms
+from terminal.marketdata.resample import resample
+from terminal.marketdata.timeframes import timeframe_ms
 from terminal.store.candles import CandleStore, SeriesKey
 from terminal.store.gaps import Range
 from terminal.store.sync_records import SyncRecords

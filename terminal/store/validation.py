@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from terminal.market.candles import COLUMNS, OHLCV
-from terminal.market.timeframes import timeframe_ms
+from terminal.marketdata.candles import COLUMNS, OHLCV
+from terminal.marketdata.timeframes import timeframe_ms
 
 #: every rejection reason, in the order the checks apply, with the words the
 #: summary uses ("{timeframe}" is filled in)

@@ -1,6 +1,9 @@
 """Trading, Qt-free: order intents and their validation against the market's
-rules, the account's risk checks, and the paper account that fills against
-the live book and tape. docs/trading.md states the rules.
+rules, the account's risk checks and the broker interface (this package's
+core), the paper account that fills against the live book and tape
+(``terminal.trading.paper``), and the live broker on a real exchange
+(``terminal.trading.live``). The two brokers do not import each other, and
+the core imports neither. docs/trading.md states the rules.
 
 Flow of one order (the UI's ticket, the keyboard, later the live broker):
 ``OrderIntent`` -> ``validate`` (market precision and limits, book, free
@@ -22,7 +25,6 @@ from terminal.trading.orders import (
     TimeInForce,
     new_client_order_id,
 )
-from terminal.trading.paper import PaperAccount, PaperSettings
 from terminal.trading.risk import AccountState, MarketState, RiskBlock, RiskLimits, SymbolRiskLimits, check
 from terminal.trading.validation import FieldProblem, ValidatedOrder, parse_decimal, require_valid, validate
 
@@ -40,8 +42,6 @@ __all__ = [
     "OrderSide",
     "OrderStatus",
     "OrderType",
-    "PaperAccount",
-    "PaperSettings",
     "RiskBlock",
     "RiskLimits",
     "SymbolRiskLimits",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Context, Decimal
 from enum import StrEnum
 
-from terminal.market.orderbook import OrderBook
+from terminal.marketdata.orderbook import OrderBook
 from terminal.trading.money import ONE, ZERO, floor_to_step
 from terminal.trading.orders import OrderSide
 

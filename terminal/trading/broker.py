@@ -1,7 +1,7 @@
 """What the order ticket, the keyboard and the panels talk to: one account's
 broker, paper or live, behind one interface.
 
-    broker = PaperBroker(...)            # terminal.trading.paper_broker
+    broker = PaperBroker(...)            # terminal.trading.paper.broker
     await broker.start()
     order = await broker.submit(intent)  # validated, risk-checked, journalled, sent
     await broker.cancel(order.client_order_id)

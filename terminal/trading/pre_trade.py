@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from terminal.errors import NotSupportedError, OrderInvalidError, RiskCheckFailedError
-from terminal.market.orderbook import OrderBook
+from terminal.marketdata.orderbook import OrderBook
 from terminal.trading.fees import FeeRates
 from terminal.trading.market_rules import TICK_SIZE, MarketRules
 from terminal.trading.orders import OrderIntent

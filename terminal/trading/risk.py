@@ -35,7 +35,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from terminal.errors import RiskCheckFailedError
-from terminal.market.orderbook import OrderBook
+from terminal.marketdata.orderbook import OrderBook
 from terminal.trading.money import HUNDRED, ZERO, fmt, to_decimal
 from terminal.trading.orders import OrderSide, OrderType
 from terminal.trading.validation import ValidatedOrder

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from terminal.errors import OrderInvalidError
-from terminal.market.orderbook import OrderBook
+from terminal.marketdata.orderbook import OrderBook
 from terminal.trading.book_walk import walk_book
 from terminal.trading.fees import FeeRates, Liquidity, hold_rate
 from terminal.trading.market_rules import MarketRules, market_rules

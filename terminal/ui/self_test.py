@@ -50,8 +50,8 @@ from typing import IO, TYPE_CHECKING, Any
 from terminal import APP_NAME, __version__
 
 if TYPE_CHECKING:
-    from terminal.market.candles import OHLCV
-    from terminal.ui.main_window import MainWindow
+    from terminal.marketdata.candles import OHLCV
+    from terminal.ui.window.main_window import MainWindow
 
 TIME_LIMIT_S = 30.0
 #: how long one check may take before it counts as hung (the keyring's D-Bus
@@ -80,8 +80,13 @@ class Report:
             print(f"{tag}: {text}", file=self.out, flush=True)
 
 
-def run_self_test(time_limit_s: float = TIME_LIMIT_S) -> int:
-    """Run every check; returns the process exit status."""
+def run_self_test(
+    start_terminal: Callable[[list[str]], int], process_start: float, time_limit_s: float = TIME_LIMIT_S
+) -> int:
+    """Run every check on the terminal ``start_terminal(argv)`` starts (the
+    composition root's ``main``, handed in: the UI does not import it);
+    ``process_start`` is the ``perf_counter`` at the process's start. Returns
+    the process exit status."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     started = time.perf_counter()
     report = Report(sys.stdout)
@@ -96,7 +101,7 @@ def run_self_test(time_limit_s: float = TIME_LIMIT_S) -> int:
     hard_stop.start()
     try:
         with tempfile.TemporaryDirectory(prefix="terminal-self-test-") as tmp:
-            code = _run_terminal(Path(tmp), report, time_limit_s)
+            code = _run_terminal(Path(tmp), report, time_limit_s, start_terminal, process_start)
     except Exception as exc:  # noqa: BLE001  # a self-test reports every failure, with its reason
         report.failed(f"the terminal did not start: {type(exc).__name__}: {exc}")
         code = 1
@@ -119,22 +124,26 @@ def _hard_stop(report: Report, seconds: float) -> None:
     os._exit(2)
 
 
-def _run_terminal(folder: Path, report: Report, time_limit_s: float) -> int:
+def _run_terminal(
+    folder: Path,
+    report: Report,
+    time_limit_s: float,
+    start_terminal: Callable[[list[str]], int],
+    process_start: float,
+) -> int:
     from terminal.ui import pin_qt_binding
 
     pin_qt_binding()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from terminal import app as composition
-
     # The terminal reuses this application object; the timer fires once its
     # event loop (and asyncio on it) runs, i.e. inside composition.main().
     application = QApplication.instance() or QApplication([sys.argv[0]])
-    checks = WindowChecks(folder / "data", report, time_limit_s)
+    checks = WindowChecks(folder / "data", report, time_limit_s, process_start)
     QTimer.singleShot(0, checks.start)
     args = ["--config-dir", str(folder / "config"), "--data-dir", str(folder / "data")]
-    code = composition.main([*args, "--exchange", "simulated", "--seed", str(SEED)])
+    code = start_terminal([*args, "--exchange", "simulated", "--seed", str(SEED)])
     del application
     if checks.timed_out:
         return 2
@@ -146,8 +155,9 @@ def _run_terminal(folder: Path, report: Report, time_limit_s: float) -> int:
 class WindowChecks:
     """The checks that need the running terminal; they close it when done."""
 
-    def __init__(self, data_dir: Path, report: Report, time_limit_s: float) -> None:
+    def __init__(self, data_dir: Path, report: Report, time_limit_s: float, process_start: float) -> None:
         self.data_dir = data_dir
+        self.process_start = process_start
         self.report = report
         self.time_limit_s = time_limit_s
         self.step = "waiting for the event loop"
@@ -198,13 +208,11 @@ class WindowChecks:
         return window
 
     async def candles_drawn(self, window: MainWindow) -> OHLCV:
-        from terminal.app import PROCESS_START
-
         self.step = "drawing candles"
         painted = await _poll(lambda: window.chart.candles.drawn > 0 or None, 10.0)
         if painted is None:
             raise RuntimeError("the chart drew no candles within 10 s")
-        seconds = time.perf_counter() - PROCESS_START
+        seconds = time.perf_counter() - self.process_start
         ccxt_loaded = "ccxt" in sys.modules  # before anything below may import it
         series = window.session.candles
         pixels = _candle_pixels(window)
@@ -484,7 +492,7 @@ async def _poll[T](probe: Callable[[], T | None], seconds: float) -> T | None:
 def _main_window() -> MainWindow | None:
     from PySide6.QtWidgets import QApplication
 
-    from terminal.ui.main_window import MainWindow
+    from terminal.ui.window.main_window import MainWindow
 
     for widget in QApplication.topLevelWidgets():
         if isinstance(widget, MainWindow) and widget.isVisible():
@@ -495,7 +503,7 @@ def _main_window() -> MainWindow | None:
 def _close_windows() -> None:
     from PySide6.QtWidgets import QApplication
 
-    from terminal.ui.main_window import MainWindow
+    from terminal.ui.window.main_window import MainWindow
 
     for widget in QApplication.topLevelWidgets():
         if isinstance(widget, MainWindow):

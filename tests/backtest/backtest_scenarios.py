@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from terminal.backtest.signals import FloatArray
 from terminal.backtest.strategy import Strategy, StrategyParams
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 
 MINUTE_MS = 60_000
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE_MS

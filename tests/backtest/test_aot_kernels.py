@@ -279,7 +279,7 @@ def run_cases():
     from terminal.backtest.runner import run_backtest
     from terminal.backtest.settings import BacktestSettings, Costs, Direction, Sizing, SizingMode, Stops
     from terminal.backtest.strategies import BUILTIN
-    from terminal.market.candles import OHLCV
+    from terminal.marketdata.candles import OHLCV
 
     rng = np.random.default_rng(7)
     n = 6_000
@@ -427,7 +427,7 @@ def test_without_numba_or_the_aot_module_a_backtest_says_what_is_missing() -> No
         from terminal.backtest import jit
         from terminal.backtest.errors import BacktestError
         from terminal.backtest.runner import run_backtest
-        from terminal.market.candles import OHLCV
+        from terminal.marketdata.candles import OHLCV
         assert jit.MODE == "missing"
         n = 100
         c = np.linspace(100.0, 120.0, n)

@@ -33,9 +33,9 @@ from backtesting.lib import crossover
 
 from terminal.backtest.runner import run_backtest
 from terminal.backtest.settings import BacktestSettings, Costs, Direction, Sizing
-from terminal.market.candles import OHLCV
 from terminal.market.simulator.history import generate_history
 from terminal.market.simulator.instruments import INSTRUMENTS
+from terminal.marketdata.candles import OHLCV
 
 CASH = 1_000_000.0
 COMMISSION = 0.002

@@ -22,7 +22,7 @@ from terminal.backtest.runner import run_backtest
 from terminal.backtest.settings import BacktestSettings, Costs, Direction, Sizing, SizingMode, Stops
 from terminal.backtest.strategies import BUILTIN
 from terminal.backtest.trades import ExitReason
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 
 fee_rates = st.sampled_from([0.0, 0.0002, 0.001, 0.0075])
 

@@ -22,7 +22,7 @@ from terminal.backtest.queue import BacktestJob, BacktestQueue, JobState, Stage
 from terminal.backtest.result import BacktestResult
 from terminal.backtest.runner import run_backtest
 from terminal.backtest.strategies import SmaCross
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 
 SMALL = random_candles(np.random.default_rng(1), 2_000)
 BIG = random_candles(np.random.default_rng(2), 6 * CHUNK_BARS)  # six chunks of the position loop

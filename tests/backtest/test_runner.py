@@ -18,7 +18,7 @@ from terminal.backtest.errors import BacktestCancelled, BacktestError, InvalidSi
 from terminal.backtest.runner import run_backtest
 from terminal.backtest.settings import BacktestSettings, Costs
 from terminal.backtest.strategies import SmaCross
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 3 * engine.CHUNK_BARS + 100  # four chunks of the position loop

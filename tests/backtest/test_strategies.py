@@ -15,7 +15,7 @@ from terminal.backtest.errors import BacktestError, InvalidSignalsError
 from terminal.backtest.runner import run_backtest
 from terminal.backtest.strategies import BUILTIN, DonchianBreakout, RsiReversion, SmaCross, strategy_by_name
 from terminal.backtest.strategy import param_specs
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 
 EXPECTED_NAMES = {
     "sma_cross",

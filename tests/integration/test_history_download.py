@@ -26,7 +26,7 @@ import pytest
 from terminal.errors import ExchangeError
 from terminal.market.ccxt_source import CcxtSource
 from terminal.market.history_sync import HistorySync, SyncProgress
-from terminal.market.timeframes import MINUTE_MS
+from terminal.marketdata.timeframes import MINUTE_MS
 from terminal.store import CandleStore, SeriesKey
 from terminal.store.gaps import find_gaps
 from terminal.store.sync_records import DONE, FAILED, RUNNING, SyncRecords

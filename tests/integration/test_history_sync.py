@@ -15,7 +15,7 @@ import pytest
 
 from terminal.market.ccxt_source import CcxtSource
 from terminal.market.session import MarketSession, Topic
-from terminal.market.timeframes import MINUTE_MS
+from terminal.marketdata.timeframes import MINUTE_MS
 from terminal.store import CandleStore
 from terminal.store.sync_records import CANCELLED, DONE, SyncRecords
 from tests.loopback.binance import LoopbackBinance

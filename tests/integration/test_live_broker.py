@@ -1,14 +1,18 @@
 """The live broker with the real ccxt classes against the loopback exchanges
-(tests/loopback), keys from the real keyring: every test runs on both
-protocols, ``ccxt.pro.binance`` against the loopback Binance and
-``ccxt.pro.okx`` against the loopback OKX (ids "binance" / "okx").
+(tests/loopback): every test runs on both protocols, ``ccxt.pro.binance``
+against the loopback Binance and ``ccxt.pro.okx`` against the loopback OKX
+(ids "binance" / "okx").
 
-Run inside ``scripts/with-keyring`` (``scripts/test`` does): the keys go into a
-throwaway GNOME Keyring through ``CredentialStore`` and the broker reads them
-from there. Every request is signed by ccxt and verified by the server; the
-market is paused so the books stay still, and fills come from
-``server.trade_through``. Each test checks the exchange's side too
-(``server.orders``, ``server.order_requests``): one intent, at most one order.
+The broker reads its keys through a ``KeySource``. Most tests hand it the keys
+from memory (``KeysInMemory``): what they check is the broker, and they run on
+any machine. The tests about the keyring itself (keys stored there, none
+stored, a locked keyring) use the real one, a throwaway GNOME Keyring in
+``scripts/with-keyring``, and are marked ``keyring``.
+
+Every request is signed by ccxt and verified by the server; the market is
+paused so the books stay still, and fills come from ``server.trade_through``.
+Each test checks the exchange's side too (``server.orders``,
+``server.order_requests``): one intent, at most one order.
 
 Where the two differ, the test says so: OKX answers a new order and a cancel
 with the ids only (the broker reads the order back), keeps client order ids
@@ -47,13 +51,13 @@ from terminal.errors import (
     TerminalError,
     TradingError,
 )
-from terminal.market.orderbook import OrderBook
+from terminal.marketdata.orderbook import OrderBook
 from terminal.trading.events import AccountEvent, BalanceChanged, FillAdded, OrderUpdated, PositionChanged
 from terminal.trading.fees import Liquidity
 from terminal.trading.journal import TradingJournal
-from terminal.trading.live_broker import LiveBroker, LiveSettings
-from terminal.trading.live_send import ReconcileSettings
-from terminal.trading.live_sync import SyncSettings
+from terminal.trading.live.broker import LiveBroker, LiveSettings
+from terminal.trading.live.send import ReconcileSettings
+from terminal.trading.live.sync import SyncSettings
 from terminal.trading.orders import OrderIntent, OrderSide, OrderStatus, OrderType
 from tests.integration.test_credentials import unlock
 from tests.loopback.protocols import BINANCE, OKX, PROTOCOLS, Protocol
@@ -78,6 +82,22 @@ both = pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.name)
 
 def the_key(protocol: Protocol) -> ApiKey:
     return ApiKey(API_KEY, SECRET, PASSPHRASE if protocol.passphrase else None)
+
+
+class KeysInMemory:
+    """A ``KeySource`` holding one account's keys in memory."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, ApiKey] = {}
+
+    def save(self, account: str, key: ApiKey) -> None:
+        self.keys[account] = key
+
+    def load(self, account: str) -> ApiKey | None:
+        return self.keys.get(account)
+
+    def delete(self, account: str) -> None:
+        self.keys.pop(account, None)
 
 
 def needs_keyring() -> None:
@@ -112,7 +132,7 @@ class Live:
     broker: LiveBroker
     journal: Journal
     settings: AccountSettings
-    store: CredentialStore
+    store: CredentialStore | KeysInMemory
     events: list[AccountEvent] = field(default_factory=list)
     #: the book the "window" shows is this much above the real asks (a stale book)
     ask_shift: float = 0.0
@@ -191,11 +211,13 @@ def run(
     stored: Any = _STORED_KEY,
     start: bool = True,
     timeout: float = 25.0,
+    keyring: bool = False,
 ) -> None:
     """``scenario(live)`` with a paused loopback server of ``protocol`` knowing
-    ``API_KEY``, the keyring holding ``stored`` for the account, and (``start``)
-    the broker started."""
-    needs_keyring()
+    ``API_KEY``, the keys ``stored`` for the account (in the real keyring with
+    ``keyring``, else in memory), and (``start``) the broker started."""
+    if keyring:
+        needs_keyring()
     key = the_key(protocol) if stored is _STORED_KEY else stored
 
     async def main() -> None:
@@ -203,7 +225,10 @@ def run(
         await server.start()
         server.pause()
         protocol.add_key(server, API_KEY, SECRET, PASSPHRASE)
-        store = CredentialStore(service=f"terminal-live-test-{uuid.uuid4().hex[:8]}")
+        service = f"terminal-live-test-{uuid.uuid4().hex[:8]}"
+        store: CredentialStore | KeysInMemory = KeysInMemory()
+        if keyring:
+            store = CredentialStore(service=service)
         settings = account(protocol, server)
         if key is not None:
             await asyncio.to_thread(store.save, settings.name, key)
@@ -513,13 +538,14 @@ def test_each_refusal_reaches_the_caller_in_plain_words_and_leaves_no_order(
 
 
 KEY_CASES = ["unknown-key", "wrong-secret", "wrong-passphrase", "no-key-stored", "keyring-locked"]
+KEYRING_CASES = ("no-key-stored", "keyring-locked")  # about the keyring itself: the real one
 
 
 @pytest.mark.parametrize(
     ("protocol", "case"),
     # Binance keys have no passphrase: that case is OKX's alone.
     [
-        pytest.param(p, c, id=f"{p.name}-{c}")
+        pytest.param(p, c, id=f"{p.name}-{c}", marks=[pytest.mark.keyring] if c in KEYRING_CASES else [])
         for p in PROTOCOLS
         for c in KEY_CASES
         if c != "wrong-passphrase" or p.passphrase
@@ -560,7 +586,8 @@ def test_an_account_whose_keys_cannot_be_used_does_not_start(protocol: Protocol,
             await live.broker.submit(live.limit_buy())
         assert live.server.order_requests == 0
 
-    run(protocol, scenario, stored=stored, start=False)
+    # the keyring's own cases go through the real one; the exchange's refusals need none
+    run(protocol, scenario, stored=stored, start=False, keyring=case in KEYRING_CASES)
 
 
 @both

@@ -30,8 +30,8 @@ from terminal.market.ccxt_source import CcxtSource
 from terminal.market.session import MarketSession
 from terminal.store.candles import CandleStore
 from terminal.trading.journal import TradingJournal
-from terminal.trading.live_broker import LiveBroker, LiveSettings
-from terminal.trading.live_send import ReconcileSettings
+from terminal.trading.live.broker import LiveBroker, LiveSettings
+from terminal.trading.live.send import ReconcileSettings
 from terminal.trading.orders import OrderIntent, OrderSide, OrderType
 from tests.integration.leak_scan import (
     Secrets,

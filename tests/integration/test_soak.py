@@ -26,7 +26,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from terminal.logs import LogBuffer
-from terminal.ui.main_window import MainWindow
+from terminal.ui.window.main_window import MainWindow
 from tests.loopback.soak import DOWN_S, SoakPlan, SoakReport, run_soak
 
 pytestmark = pytest.mark.slow

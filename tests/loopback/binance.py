@@ -52,9 +52,9 @@ from urllib.parse import SplitResult, parse_qsl
 import numpy as np
 from aiohttp import web
 
-from terminal.market.candles import OHLCV
 from terminal.market.simulator.engine import SymbolMarket, Trade
 from terminal.market.simulator.instruments import Instrument
+from terminal.marketdata.candles import OHLCV
 from tests.loopback.filters import SymbolRules
 from tests.loopback.market import (
     DAY_MS,

@@ -11,9 +11,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from terminal.market.candles import OHLCV
-from terminal.market.resample import resample
 from terminal.market.simulator.engine import SymbolMarket
+from terminal.marketdata.candles import OHLCV
+from terminal.marketdata.resample import resample
 from tests.loopback.versions import Undo
 
 MINUTE_MS = 60_000

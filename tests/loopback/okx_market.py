@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from terminal.market.candles import OHLCV
 from terminal.market.simulator.engine import SymbolMarket, Trade
 from terminal.market.simulator.instruments import Instrument
+from terminal.marketdata.candles import OHLCV
 from tests.loopback.filters import SymbolRules
 from tests.loopback.market import (
     DAY_MS,

@@ -470,7 +470,7 @@ async def run_soak(
     from terminal.market.session import MarketSession
     from terminal.paths import AppPaths
     from terminal.store.history_file import HistoryFile
-    from terminal.ui.main_window import MainWindow
+    from terminal.ui.window.main_window import MainWindow
 
     protocol = protocol_named(plan.protocol)
     loop = asyncio.get_running_loop()

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from terminal.errors import DatabaseDamagedError, UnsupportedTimeframeError
-from terminal.market.candles import COLUMNS, OHLCV
+from terminal.marketdata.candles import COLUMNS, OHLCV
 from terminal.store import CandleStore, SeriesKey
 from terminal.store import chunks as chunk_layout
 

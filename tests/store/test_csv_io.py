@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from terminal.errors import CsvExportError, CsvImportError
-from terminal.market.candles import OHLCV
-from terminal.market.timeframes import MINUTE_MS
+from terminal.marketdata.candles import OHLCV
+from terminal.marketdata.timeframes import MINUTE_MS
 from terminal.store import csv_format, csv_io
 from terminal.store.csv_io import EXPORT_HEADER, CsvMapping, read, sniff, write
 

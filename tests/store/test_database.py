@@ -23,7 +23,7 @@ from terminal.errors import (
     StoreError,
     describe,
 )
-from terminal.market.candles import COLUMNS, OHLCV
+from terminal.marketdata.candles import COLUMNS, OHLCV
 from terminal.paths import resolve_paths
 from terminal.store import CandleStore, Database, default_path, migrations, move_aside
 from terminal.store.database import PAGE_SIZE
@@ -274,7 +274,7 @@ def test_a_path_that_cannot_be_a_database_gives_a_plain_message(tmp_path: Path) 
 WRITER = """
 import sys
 import numpy as np
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 from terminal.store import CandleStore
 
 T0, MINUTE, SIZE, SHIFT = {t0}, 60_000, {size}, {shift}
@@ -341,7 +341,7 @@ def test_a_writer_killed_with_sigkill_leaves_a_sound_file_with_whole_writes_only
 HALF_WRITTEN = """
 import sys, time
 import numpy as np
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 from terminal.store import CandleStore
 
 store = CandleStore(sys.argv[1])

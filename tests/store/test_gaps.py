@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from terminal.market.timeframes import MINUTE_MS
+from terminal.marketdata.timeframes import MINUTE_MS
 from terminal.store.gaps import (
     Gap,
     covered_ranges,

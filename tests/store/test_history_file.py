@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from terminal.errors import DatabaseDamagedError, DatabaseTooNewError
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 from terminal.store import CandleStore
 from terminal.store.history_file import HistoryFile, WayOut
 

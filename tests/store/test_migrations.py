@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, inspect
 from sqlmodel import Session, select
 
 from terminal.errors import StoreError
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 from terminal.store import CandleStore, Database, migrations
 from terminal.store import chunks as layout
 from terminal.store.database import connect
@@ -206,7 +206,7 @@ def test_a_revision_4_file_upgrades_to_head_keeping_its_candles_and_backtest_run
     from terminal.backtest.run_store import RunStore
     from terminal.backtest.runner import run_backtest
     from terminal.trading.journal import TradingJournal
-    from terminal.trading.paper_store import PaperAccountStore
+    from terminal.trading.paper.store import PaperAccountStore
 
     path = tmp_path / "history.sqlite"
     data = sample(3000)

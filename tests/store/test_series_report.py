@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 from terminal.store import CandleStore, SeriesKey
 from terminal.store.series_report import STALE_MS, latest_record, series_gaps, sync_status
 from terminal.store.sync_records import CANCELLED, DONE, FAILED, RUNNING, SyncRecord, SyncRecords

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
-from terminal.market.timeframes import MINUTE_MS
+from terminal.marketdata.timeframes import MINUTE_MS
 from terminal.store import CandleStore
 
 T0 = 1_700_000_000_000

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from terminal.errors import UnsupportedTimeframeError
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 from terminal.store import CandleStore, SeriesKey, timeframe_builder
 from terminal.store.sync_records import SyncRecords
 from terminal.store.timeframe_builder import build_timeframe

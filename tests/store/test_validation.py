@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from terminal.errors import UnsupportedTimeframeError
-from terminal.market.candles import OHLCV
-from terminal.market.timeframes import MINUTE_MS
+from terminal.marketdata.candles import OHLCV
+from terminal.marketdata.timeframes import MINUTE_MS
 from terminal.store.validation import REASONS, validate
 
 T0 = 1_700_000_040_000  # a whole minute

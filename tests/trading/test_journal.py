@@ -165,7 +165,7 @@ def test_exports_are_atomic_and_a_failed_one_leaves_no_file(tmp_path: Path) -> N
 
 
 def test_the_live_broker_can_write_to_the_journal_through_its_sink(tmp_path: Path) -> None:
-    from terminal.trading.live_broker import JournalSink
+    from terminal.trading.live.broker import JournalSink
 
     store = CandleStore(tmp_path / "history.sqlite")
     journal = TradingJournal(store)

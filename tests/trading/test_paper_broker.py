@@ -27,15 +27,15 @@ from terminal.trading import (
     OrderSide,
     OrderStatus,
     OrderType,
-    PaperSettings,
     RiskLimits,
 )
 from terminal.trading.broker import Broker
 from terminal.trading.events import AccountEvent, AccountReset, BalanceChanged, FillAdded, OrderUpdated
 from terminal.trading.journal import TradingJournal
-from terminal.trading.paper_broker import PaperBroker
-from terminal.trading.paper_store import PaperAccountStore
-from terminal.trading.throttled_save import ThrottledSave
+from terminal.trading.paper.account import PaperSettings
+from terminal.trading.paper.broker import PaperBroker
+from terminal.trading.paper.store import PaperAccountStore
+from terminal.trading.paper.throttled_save import ThrottledSave
 
 D = Decimal
 T0 = 1_700_000_000_000

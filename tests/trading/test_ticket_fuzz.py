@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from trading_fixtures import market, trade
 
-from terminal.market.orderbook import OrderBook
+from terminal.marketdata.orderbook import OrderBook
 from terminal.trading import (
     AccountState,
     AmountUnit,

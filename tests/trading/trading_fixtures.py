@@ -6,18 +6,17 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from terminal.market.orderbook import OrderBook
+from terminal.marketdata.orderbook import OrderBook
 from terminal.trading import (
     AmountUnit,
     OrderIntent,
     OrderSide,
     OrderType,
-    PaperAccount,
-    PaperSettings,
     TimeInForce,
     ValidatedOrder,
     validate,
 )
+from terminal.trading.paper.account import PaperAccount, PaperSettings
 
 D = Decimal
 BUY, SELL = OrderSide.BUY, OrderSide.SELL

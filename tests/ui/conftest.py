@@ -42,8 +42,8 @@ from terminal.logs import LogBuffer
 from terminal.market.session import MarketSession
 from terminal.paths import AppPaths
 from terminal.store.history_file import HistoryFile
-from terminal.ui.main_window import MainWindow
 from terminal.ui.theme import DARK, apply_theme
+from terminal.ui.window.main_window import MainWindow
 
 # -- running async tests on the qasync loop ----------------------------------------
 # pytest-timeout cannot stop a hung UI test: its SIGALRM exception surfaces in

@@ -22,8 +22,8 @@ from terminal.market.simulator import SimulatedExchange
 from terminal.paths import AppPaths
 from terminal.store.history_file import HistoryFile
 from terminal.ui.chart.chart_widget import ChartWidget
-from terminal.ui.main_window import MainWindow
 from terminal.ui.theme import THEMES, apply_theme
+from terminal.ui.window.main_window import MainWindow
 
 SEED = 7
 # Shorter than the default 30 days so that a start takes a fraction of a

@@ -1,5 +1,5 @@
 """Answering the question the terminal asks before an account's keys go to a
-host that is not its exchange's own (``terminal.ui.key_confirmation``), as a
+host that is not its exchange's own (``terminal.ui.accounts.key_confirmation``), as a
 user would: by the buttons of the box on screen."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from harness import Terminal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from terminal.ui.key_confirmation import QUESTION
+from terminal.ui.accounts.key_confirmation import QUESTION
 
 
 def open_question(parent: QWidget) -> QMessageBox | None:

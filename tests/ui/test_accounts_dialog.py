@@ -27,7 +27,7 @@ from pytestqt.qtbot import QtBot
 from terminal.credentials import ApiKey, CredentialStore
 from terminal.logs import setup_logging
 from terminal.paths import AppPaths
-from terminal.ui.accounts_dialog import AccountsDialog
+from terminal.ui.accounts.dialog import AccountsDialog
 
 pytestmark = pytest.mark.keyring  # the throwaway keyring of scripts/with-keyring
 

@@ -28,10 +28,10 @@ from terminal.backtest.queue import BacktestJob, JobState, Runner
 from terminal.backtest.result import BacktestResult
 from terminal.backtest.runner import run_backtest
 from terminal.backtest.strategies import SmaCross
-from terminal.market.candles import OHLCV
 from terminal.market.simulator.history import generate_history
 from terminal.market.simulator.instruments import INSTRUMENTS
-from terminal.market.timeframes import MINUTE_MS
+from terminal.marketdata.candles import OHLCV
+from terminal.marketdata.timeframes import MINUTE_MS
 from terminal.paths import AppPaths
 from terminal.store import SeriesKey
 from terminal.store.history_file import HistoryFile

@@ -25,16 +25,16 @@ from PySide6.QtCore import Qt
 
 from terminal.config import AccountSettings, Settings
 from terminal.logs import LogBuffer
-from terminal.market.candles import COLUMNS, OHLCV
 from terminal.market.history_sources import HistorySources
-from terminal.market.timeframes import MINUTE_MS
+from terminal.marketdata.candles import COLUMNS, OHLCV
+from terminal.marketdata.timeframes import MINUTE_MS
 from terminal.store import CandleStore, SeriesKey
 from terminal.store.series_report import SeriesGaps
 from terminal.store.sync_records import CANCELLED, DONE, SyncRecords
-from terminal.ui import data_manager
-from terminal.ui.csv_import_dialog import CsvImportDialog
-from terminal.ui.data_manager import DataManager
-from terminal.ui.data_manager_model import COVERAGE_HEADERS
+from terminal.ui.data import manager as data_manager
+from terminal.ui.data.csv_import_dialog import CsvImportDialog
+from terminal.ui.data.manager import DataManager
+from terminal.ui.data.model import COVERAGE_HEADERS
 from tests.loopback.binance import LoopbackBinance
 
 HOUR = 60 * MINUTE_MS

@@ -15,7 +15,7 @@ from harness import Launch
 
 from terminal.market.ccxt_source import CcxtSource
 from terminal.market.session import MarketSession
-from terminal.market.timeframes import MINUTE_MS
+from terminal.marketdata.timeframes import MINUTE_MS
 from terminal.store import CandleStore, SeriesKey
 from terminal.store.sync_records import CANCELLED, SyncRecords
 from tests.loopback.binance import LoopbackBinance

@@ -23,11 +23,11 @@ from terminal.store.candles import CandleStore
 from terminal.store.database import default_path
 from terminal.store.history_file import HistoryFile
 from terminal.trading.orders import OrderIntent, OrderSide, OrderType
-from terminal.trading.paper import PaperAccount, PaperSettings
-from terminal.trading.paper_broker import PaperBroker
-from terminal.trading.paper_store import PaperAccountStore
-from terminal.ui.main_window import MainWindow
+from terminal.trading.paper.account import PaperAccount, PaperSettings
+from terminal.trading.paper.broker import PaperBroker
+from terminal.trading.paper.store import PaperAccountStore
 from terminal.ui.trading.paper_brokers import PaperBrokers
+from terminal.ui.window.main_window import MainWindow
 
 GARBAGE = b"not a database, but someone's only copy of it" * 200
 DEAD_ACCOUNT = """

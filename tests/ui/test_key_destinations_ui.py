@@ -22,8 +22,8 @@ from test_live_trading_ui import ACCOUNT, keyring, loopback_account
 from terminal.credentials import ApiKey, CredentialStore
 from terminal.market.session import MarketSession
 from terminal.paths import AppPaths
-from terminal.ui.main_window import MainWindow
 from terminal.ui.trading.paper_brokers import PaperBrokers
+from terminal.ui.window.main_window import MainWindow
 from tests.integration.test_live_broker import needs_keyring
 from tests.loopback.binance import LoopbackBinance
 

@@ -16,7 +16,7 @@ from terminal.config import DEFAULT_WATCHLIST
 from terminal.market.health import FeedState
 from terminal.market.session import Topic
 from terminal.paths import AppPaths
-from terminal.ui.bridge import FRAME_MS, FrameBridge
+from terminal.ui.market.bridge import FRAME_MS, FrameBridge
 from terminal.ui.theme import DARK, LIGHT
 
 # -- the first look ---------------------------------------------------------------

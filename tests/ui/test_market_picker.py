@@ -18,7 +18,7 @@ from terminal.market.health import FeedState
 from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
 from terminal.paths import AppPaths
-from terminal.ui.market_picker import MarketPicker
+from terminal.ui.market.picker import MarketPicker
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 DEAD_ACCOUNT = """

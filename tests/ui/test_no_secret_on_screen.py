@@ -54,7 +54,7 @@ from terminal.market.session import MarketSession
 from terminal.paths import AppPaths
 from terminal.store import CandleStore
 from terminal.trading.orders import OrderIntent, OrderSide, OrderType
-from terminal.ui.accounts_dialog import AccountsDialog
+from terminal.ui.accounts.dialog import AccountsDialog
 from terminal.ui.trading.paper_brokers import PaperBrokers
 from tests.integration.leak_scan import (
     Secrets,

@@ -9,10 +9,10 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from terminal.market.health import FeedState
-from terminal.market.timeframes import TIMEFRAMES
+from terminal.marketdata.timeframes import TIMEFRAMES
 from terminal.paths import AppPaths
-from terminal.ui.help_sheet import ShortcutSheet
-from terminal.ui.palette import CommandPalette
+from terminal.ui.window.help_sheet import ShortcutSheet
+from terminal.ui.window.palette import CommandPalette
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 ALT = Qt.KeyboardModifier.AltModifier

@@ -25,14 +25,14 @@ from terminal.market.session import MarketSession
 from terminal.paths import AppPaths
 from terminal.trading.money import floor_to_step, fmt, to_decimal
 from terminal.trading.orders import OrderSide, OrderStatus, OrderType
-from terminal.trading.paper import PaperSettings
-from terminal.trading.paper_broker import PaperBroker
+from terminal.trading.paper.account import PaperSettings
+from terminal.trading.paper.broker import PaperBroker
 from terminal.trading.risk import RiskLimits
-from terminal.ui.help_sheet import ShortcutSheet
 from terminal.ui.theme import DARK
 from terminal.ui.trading.desk import TradingDesk
 from terminal.ui.trading.hotkeys import OFF_MARK
 from terminal.ui.trading.ticket import OrderTicket
+from terminal.ui.window.help_sheet import ShortcutSheet
 
 ALT = Qt.KeyboardModifier.AltModifier
 CTRL = Qt.KeyboardModifier.ControlModifier

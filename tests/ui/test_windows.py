@@ -13,8 +13,8 @@ from terminal.logs import LogBuffer
 from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
 from terminal.paths import AppPaths
-from terminal.ui.main_window import MainWindow
-from terminal.ui.windows import WindowSet
+from terminal.ui.window.main_window import MainWindow
+from terminal.ui.window.windows import WindowSet
 
 
 async def until(condition: object, what: str, timeout: float = 10.0) -> None:

@@ -11,6 +11,8 @@ from pydantic import ValidationError
 
 from terminal.config import DEFAULT_WATCHLIST, ConfigStore, Settings
 from terminal.logs import LogBuffer, setup_logging
+from terminal.trading.paper.account import paper_settings
+from terminal.trading.settings import risk_limits
 
 # -- settings ------------------------------------------------------------------
 
@@ -253,15 +255,16 @@ def test_a_wrong_account_setting_is_named_in_plain_words(change: tuple[str, str]
 def test_trading_defaults_confirm_orders_and_guard_against_fat_fingers() -> None:
     from decimal import Decimal
 
-    from terminal.trading import PaperSettings, RiskLimits
+    from terminal.trading import RiskLimits
+    from terminal.trading.paper.account import PaperSettings
 
     trading = Settings().trading
     assert trading.confirm_orders is True and trading.hotkeys_enabled is False
-    assert trading.paper.paper_settings() == PaperSettings()  # 10,000 USDT, 0.1% maker and taker
-    limits = trading.risk_limits("simulated", "paper")
+    assert paper_settings(trading.paper) == PaperSettings()  # 10,000 USDT, 0.1% maker and taker
+    limits = risk_limits(trading, "simulated", "paper")
     assert limits == RiskLimits(max_order_notional=Decimal(10_000))  # else the core's defaults
     assert (limits.price_band_pct, limits.max_open_orders, limits.daily_loss_limit) == (Decimal(5), 50, None)
-    assert trading.risk_limits("binance-main", "live") == limits  # a live account without its own
+    assert risk_limits(trading, "binance-main", "live") == limits  # a live account without its own
 
 
 def test_trading_settings_round_trip_with_rules_turned_off_and_per_account_limits(tmp_path: Path) -> None:
@@ -291,14 +294,14 @@ def test_trading_settings_round_trip_with_rules_turned_off_and_per_account_limit
     reloaded = ConfigStore(path)
 
     assert reloaded.problem is None and reloaded.settings == store.settings
-    paper = reloaded.settings.trading.risk_limits("simulated", "paper")
+    paper = risk_limits(reloaded.settings.trading, "simulated", "paper")
     assert paper.price_band_pct is None and paper.max_open_orders is None  # "off" survived the save
     assert paper.daily_loss_limit == Decimal(300)
     assert paper.for_symbol("BTC/USDT").max_order_notional == Decimal(2000)
     assert paper.for_symbol("ETH/USDT").max_order_notional == Decimal(10_000)
-    live = reloaded.settings.trading.risk_limits("binance-main", "live")
+    live = risk_limits(reloaded.settings.trading, "binance-main", "live")
     assert live.max_order_notional == Decimal(500) and live.price_band_pct == Decimal(5)
-    settings = reloaded.settings.trading.paper.paper_settings()
+    settings = paper_settings(reloaded.settings.trading.paper)
     assert settings.start_balances == {"USDT": Decimal("2500.5"), "BTC": Decimal("0.25")}
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from terminal.config import ConfigStore
 from terminal.logs import PrivateRotatingFileHandler, setup_logging
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 from terminal.paths import resolve_paths
 from terminal.store import CandleStore, csv_io, move_aside
 from terminal.trading.journal import TradingJournal

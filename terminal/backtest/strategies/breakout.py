@@ -8,7 +8,7 @@ from pydantic import Field
 from terminal.backtest import indicators
 from terminal.backtest.signals import FloatArray, from_rules
 from terminal.backtest.strategy import Strategy, StrategyParams
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 
 
 class DonchianParams(StrategyParams):

@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from terminal.backtest import indicators
 from terminal.backtest.signals import FloatArray, from_crossings
 from terminal.backtest.strategy import Strategy, StrategyParams
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 
 
 class CrossParams(StrategyParams):

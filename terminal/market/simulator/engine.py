@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from terminal.market.candles import OHLCV, CandleSeries, concat
 from terminal.market.simulator.history import generate_history
 from terminal.market.simulator.instruments import Instrument
-from terminal.market.timeframes import MINUTE_MS
+from terminal.marketdata.candles import OHLCV, CandleSeries, concat
+from terminal.marketdata.timeframes import MINUTE_MS
 
 #: Pauses longer than this (a machine asleep, a stopped debugger) are skipped,
 #: not replayed event by event, which would freeze the GUI for seconds.

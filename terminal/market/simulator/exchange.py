@@ -21,12 +21,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from terminal.errors import ExchangeClosedError, UnknownSymbolError, UnsupportedTimeframeError
-from terminal.market.candles import OHLCV
-from terminal.market.resample import resample
 from terminal.market.simulator.engine import SymbolMarket, iso8601
 from terminal.market.simulator.history import generate_history
 from terminal.market.simulator.instruments import INSTRUMENTS, Instrument
-from terminal.market.timeframes import MINUTE_MS, TIMEFRAMES, floor_time, timeframe_ms
+from terminal.marketdata.candles import OHLCV
+from terminal.marketdata.resample import resample
+from terminal.marketdata.timeframes import MINUTE_MS, TIMEFRAMES, floor_time, timeframe_ms
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from terminal.market.candles import OHLCV
 from terminal.market.simulator.instruments import Instrument
-from terminal.market.timeframes import MINUTE_MS
+from terminal.marketdata.candles import OHLCV
+from terminal.marketdata.timeframes import MINUTE_MS
 
 MINUTES_PER_YEAR = 365 * 24 * 60
 SUBSTEPS = 6

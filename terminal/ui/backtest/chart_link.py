@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from terminal.market.candles import CandleSeries
+from terminal.marketdata.candles import CandleSeries
 from terminal.ui.chart.chart_widget import ChartWidget
 
 if TYPE_CHECKING:
-    from terminal.ui.main_window import MainWindow
+    from terminal.ui.window.main_window import MainWindow
 
 
 @dataclass(frozen=True)

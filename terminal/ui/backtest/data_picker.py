@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QWidget
 
-from terminal.market.timeframes import timeframe_ms
+from terminal.marketdata.timeframes import timeframe_ms
 from terminal.store.candles import Coverage, SeriesKey
 from terminal.ui.backtest.formats import range_text
 from terminal.ui.backtest.request import DataChoice
+from terminal.ui.data.utc_time_edit import UtcTimeEdit
 from terminal.ui.field_errors import FieldErrors
 from terminal.ui.theme import DARK, Theme
-from terminal.ui.utc_time_edit import UtcTimeEdit
 
 CHART = "chart"
 

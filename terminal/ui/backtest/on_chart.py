@@ -5,7 +5,7 @@ a trade picked in the table."""
 from __future__ import annotations
 
 from terminal.backtest.trades import TradeTable
-from terminal.market.timeframes import timeframe_ms
+from terminal.marketdata.timeframes import timeframe_ms
 from terminal.ui.backtest.chart_link import ChartLink
 from terminal.ui.backtest.formats import utc_text
 from terminal.ui.chart.trade_marks import TradeMarks

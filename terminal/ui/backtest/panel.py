@@ -38,9 +38,9 @@ from terminal.backtest.result import BacktestResult
 from terminal.backtest.run_store import RunStore, RunSummary, SavedRun
 from terminal.backtest.strategy_worker import StrategyWorker, WorkerStrategy, runner_with
 from terminal.errors import TerminalError, describe
-from terminal.market.candles import OHLCV
-from terminal.market.orderbook import decimals_for
-from terminal.market.timeframes import timeframe_ms
+from terminal.marketdata.candles import OHLCV
+from terminal.marketdata.orderbook import decimals_for
+from terminal.marketdata.timeframes import timeframe_ms
 from terminal.store.candles import CandleStore, SeriesKey
 from terminal.store.history_file import HistoryFile
 from terminal.ui.backtest.chart_link import ChartLink

@@ -14,7 +14,7 @@ from terminal.backtest.run_store import RunSummary, default_label
 from terminal.backtest.settings import BacktestSettings
 from terminal.backtest.strategies import StrategyClass
 from terminal.backtest.strategy import StrategyParams
-from terminal.market.candles import OHLCV
+from terminal.marketdata.candles import OHLCV
 from terminal.ui.backtest.formats import params_text
 
 

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 from terminal.backtest.report import quote_currency, settings_facts
 from terminal.backtest.run_store import SavedRun
 from terminal.backtest.settings import BacktestSettings
-from terminal.market.orderbook import decimals_for
-from terminal.market.timeframes import timeframe_ms
+from terminal.marketdata.orderbook import decimals_for
+from terminal.marketdata.timeframes import timeframe_ms
 from terminal.ui.backtest.equity_plot import EquityPlot
 from terminal.ui.backtest.formats import params_text, range_text, utc_text
 from terminal.ui.backtest.metrics_table import MetricsModel

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from terminal.backtest.metric_format import Kind, format_metric
 from terminal.backtest.run_store import RunSummary
-from terminal.market.timeframes import timeframe_ms
+from terminal.marketdata.timeframes import timeframe_ms
 from terminal.ui.backtest.formats import range_text, utc_text
 from terminal.ui.table_model import HeaderedTableModel, ModelIndex
 from terminal.ui.tables import fit_columns, table

@@ -18,8 +18,8 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from terminal.market.candles import CandleSeries
-from terminal.market.orderbook import decimals_for
+from terminal.marketdata.candles import CandleSeries
+from terminal.marketdata.orderbook import decimals_for
 from terminal.ui.chart.grid import ChartGrid, TickRecorder, TimeAxis
 from terminal.ui.chart.items import CandlestickItem, VolumeItem
 from terminal.ui.chart.order_lines import OrderLines

@@ -22,7 +22,7 @@ from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
-from terminal.market.candles import CandleSeries
+from terminal.marketdata.candles import CandleSeries
 from terminal.ui.chart.visible import DrawnCandles, candles, envelope, visible_slice
 
 BODY_FRACTION = 0.7  # body width as a fraction of the candle's time slot

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from terminal.market.candles import CandleSeries
+from terminal.marketdata.candles import CandleSeries
 
 FloatArray = NDArray[np.float64]
 

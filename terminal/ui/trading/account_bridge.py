@@ -1,5 +1,5 @@
 """From a broker's account events to the panels, coalesced (the FrameBridge
-pattern of ``terminal/ui/bridge.py``).
+pattern of ``terminal/ui/market/bridge.py``).
 
 A busy account publishes many events a second (a resting order filled by
 every trade, a balance per fill); the bridge only ORs what kind of thing

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer
 
 from terminal.errors import TerminalError, describe
-from terminal.market.orderbook import OrderBook
-from terminal.market.session import MarketSession, Topic
+from terminal.market.session import MarketSession
+from terminal.market.topics import Topic
+from terminal.marketdata.orderbook import OrderBook
 from terminal.trading.balances import BalanceView
 from terminal.trading.broker import Broker
 from terminal.trading.money import ZERO, fmt
@@ -41,7 +42,7 @@ from terminal.ui.trading.ticket import OrderTicket
 from terminal.ui.trading.ticket_input import TicketCheck, decimal_text
 
 if TYPE_CHECKING:
-    from terminal.ui.main_window import MainWindow
+    from terminal.ui.window.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 

@@ -26,14 +26,16 @@ from typing import TYPE_CHECKING
 
 from terminal.config import Settings
 from terminal.errors import TerminalError, describe
-from terminal.ui.key_confirmation import approve_key_destinations
+from terminal.trading.paper.account import paper_settings
+from terminal.trading.settings import risk_limits
+from terminal.ui.accounts.key_confirmation import approve_key_destinations
 
 if TYPE_CHECKING:
     from terminal.market.session import MarketSession
     from terminal.store.candles import CandleStore
     from terminal.trading.broker import Broker
     from terminal.trading.journal import TradingJournal
-    from terminal.ui.main_window import MainWindow
+    from terminal.ui.window.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ class PaperBrokers:
     async def history_reopened(self, store: CandleStore) -> None:
         """The history file is open and writable again after starting without it:
         the journal and the paper accounts kept in memory are saved there from now on."""
-        from terminal.trading.paper_broker import PaperBroker
+        from terminal.trading.paper.broker import PaperBroker
 
         under_way = [task for tasks in self._attaching.values() for task in tasks]
         await asyncio.gather(*under_way, return_exceptions=True)
@@ -102,7 +104,7 @@ class PaperBrokers:
         task.add_done_callback(tasks.discard)
 
     async def _switch_live(self, window: MainWindow, live: bool) -> None:
-        from terminal.trading.live_broker import LiveBroker
+        from terminal.trading.live.broker import LiveBroker
 
         session = window.session
         account = self.settings.account(window.exchange)
@@ -125,7 +127,7 @@ class PaperBrokers:
         broker = LiveBroker(
             account,
             credentials=window.credentials,
-            limits=self.settings.trading.risk_limits(account.name, "live"),
+            limits=risk_limits(self.settings.trading, account.name, "live"),
             book=lambda symbol: session.book if symbol == session.symbol else None,
             symbols=session.watchlist,
             journal=await self.journal(),
@@ -166,7 +168,7 @@ class PaperBrokers:
             await broker.close()
 
     async def _attach(self, window: MainWindow, session: MarketSession) -> None:
-        from terminal.trading.paper_broker import PaperBroker
+        from terminal.trading.paper.broker import PaperBroker
 
         old = self.brokers.pop(window, None)
         if old is not None:
@@ -179,8 +181,8 @@ class PaperBrokers:
         broker = PaperBroker(
             session,
             account=account,
-            settings=trading.paper.paper_settings(),
-            limits=trading.risk_limits(account, "paper"),
+            settings=paper_settings(trading.paper),
+            limits=risk_limits(trading, account, "paper"),
             store=store,
             journal=await self.journal(),
         )

@@ -29,7 +29,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QWidget
 
-from terminal.market.orderbook import OrderBook
+from terminal.marketdata.orderbook import OrderBook
 from terminal.trading.money import ZERO, fmt
 from terminal.trading.orders import AmountUnit, Order, OrderSide, OrderType, TimeInForce
 from terminal.trading.risk import AccountRisk

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from terminal.market.orderbook import OrderBook
+from terminal.marketdata.orderbook import OrderBook
 from terminal.trading.money import floor_to_step, to_decimal
 from terminal.trading.number_input import plain
 from terminal.trading.orders import AmountUnit, OrderIntent, OrderSide, OrderType, TimeInForce

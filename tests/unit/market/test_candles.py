@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from terminal.market.candles import OHLCV, CandleSeries, Change
-from terminal.market.resample import candles_from_trades, resample
-from terminal.market.timeframes import MINUTE_MS
+from terminal.marketdata.candles import OHLCV, CandleSeries, Change
+from terminal.marketdata.resample import candles_from_trades, resample
+from terminal.marketdata.timeframes import MINUTE_MS
 
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS

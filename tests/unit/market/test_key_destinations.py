@@ -12,11 +12,11 @@ import ccxt.pro
 import pytest
 from pydantic import ValidationError
 
+from terminal.addresses import check_base, mask_userinfo
 from terminal.config import AccountSettings, parse_settings
 from terminal.credentials import ApiKey
 from terminal.errors import ConfigError
 from terminal.market.ccxt_source import CcxtSource
-from terminal.market.endpoints import check_base, mask_userinfo
 from terminal.market.key_destinations import account_key_destinations, is_loopback, key_destinations
 
 KEY = ApiKey("unitKey4Tg7Hj2Kl9Qw1Er5Ty8Ui3Op6As0Df", "unitSecret8Zx3Cv6Bn9Mq2Wz5Ex1Rc4Tv7Yb0")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from terminal.market.orderbook import OrderBook, Side, decimals_for
+from terminal.marketdata.orderbook import OrderBook, Side, decimals_for
 
 
 def book_of(bids: list[list[float]], asks: list[list[float]]) -> OrderBook:

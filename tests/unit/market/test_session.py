@@ -10,12 +10,12 @@ import ccxt
 import numpy as np
 import pytest
 
-from terminal.market.candles import OHLCV
 from terminal.market.health import FeedState
-from terminal.market.resample import resample
 from terminal.market.session import MarketSession, Topic
 from terminal.market.simulator import SimulatedExchange
-from terminal.market.timeframes import MINUTE_MS
+from terminal.marketdata.candles import OHLCV
+from terminal.marketdata.resample import resample
+from terminal.marketdata.timeframes import MINUTE_MS
 
 HOUR_MS = 60 * MINUTE_MS
 T0 = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC

@@ -13,7 +13,7 @@ from test_session import WATCHLIST, run, wait_until
 from terminal.market.health import FeedState
 from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
-from terminal.market.timeframes import MINUTE_MS
+from terminal.marketdata.timeframes import MINUTE_MS
 
 LATENCY = 0.005  # 5 ms per REST call: a history load takes several round trips
 

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from terminal.errors import ExchangeClosedError, UnknownSymbolError, UnsupportedTimeframeError
-from terminal.market.candles import OHLCV
-from terminal.market.resample import candles_from_trades, resample
 from terminal.market.simulator import SimulatedExchange
 from terminal.market.simulator.engine import SymbolMarket
-from terminal.market.timeframes import MINUTE_MS, timeframe_ms
+from terminal.marketdata.candles import OHLCV
+from terminal.marketdata.resample import candles_from_trades, resample
+from terminal.marketdata.timeframes import MINUTE_MS, timeframe_ms
 
 # 2023-11-14 22:13:20 UTC: not on a minute boundary, so the exchange's start
 # (the minute it floors to) and the clock differ, as they do in real use.

@@ -1,0 +1,469 @@
+"""The live account: orders on a real exchange through ccxt, with the keys
+from the OS keyring (``Broker`` of kind "live"). docs/trading.md, "Live
+accounts", states the rules; in short:
+
+- ``start`` reads the account's keys from the keyring (none stored, or a
+  locked keyring: a plain message, and the broker does not start; keys come
+  from nowhere else), makes the keyed ccxt instance (``PrivateExchange``:
+  the account's endpoints and options, the terminal's error translation),
+  loads markets, balances and open orders, and keeps them current
+  (``sync``: the user-data watches, polling where they are missing or
+  failing; ``refresh``: what is asked by REST);
+- ``submit`` runs the pre-trade checks (the market's rules with the book and
+  the free balances, then the account's risk rules), journals, and sends
+  the order with its client order id (``send``: after a lost answer the
+  order is reconciled by that id, never sent again blindly);
+- refusals reach the caller as the ``terminal.errors`` family, in plain
+  words with the exchange's reason; a refused order stays in ``orders()``
+  as rejected, with the reason.
+
+Every method runs on the event loop's thread, and listeners hear
+``AccountEvent``s there.
+
+    broker = LiveBroker(account, credentials=CredentialStore(), limits=...,
+                        journal=trading_journal, book=window_book)
+    await broker.start()
+    order = await broker.submit(intent)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from terminal.config import AccountSettings
+from terminal.credentials import CredentialError, KeySource
+from terminal.errors import (
+    ExchangeError,
+    OrderNotFoundError,
+    OrderStatusUnknownError,
+    TerminalError,
+    TradingError,
+    describe,
+)
+from terminal.market.backoff import Backoff
+from terminal.market.ccxt_source import KEEPALIVE_MS, TIMEOUT_MS
+from terminal.marketdata.orderbook import OrderBook
+from terminal.trading.balances import BalanceView
+from terminal.trading.broker import BrokerKind, Listener
+from terminal.trading.events import FillAdded, OrderUpdated
+from terminal.trading.live.exchange import PrivateExchange
+from terminal.trading.live.journal import (
+    JournalSink,
+    LiveJournal,
+    exchange_order,
+    intent_payload,
+    order_state,
+)
+from terminal.trading.live.refresh import AccountRefresh
+from terminal.trading.live.send import ReconcileSettings, send_order
+from terminal.trading.live.state import LiveState, open_buys
+from terminal.trading.live.sync import AccountSync, Stream, SyncSettings
+from terminal.trading.orders import Fill, Order, OrderIntent, now_ms
+from terminal.trading.positions import Position
+from terminal.trading.pre_trade import pre_trade_check
+from terminal.trading.risk import AccountState, RiskLimits
+
+__all__ = ["JournalSink", "LiveBroker", "LiveSettings"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BOOK_LEVELS = 100  # a REST snapshot when the window gives no book (Binance: the cheapest weight)
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    timeout_ms: int = TIMEOUT_MS  # every REST call, create_order included
+    keepalive_ms: int = KEEPALIVE_MS
+    reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
+    pnl_currency: str = "USDT"  # the daily loss limit counts in it
+    sync: SyncSettings = field(default_factory=SyncSettings)
+
+
+class LiveBroker:
+    def __init__(
+        self,
+        account: AccountSettings,
+        *,
+        credentials: KeySource,
+        limits: RiskLimits | None = None,
+        journal: JournalSink | None = None,
+        book: Callable[[str], OrderBook | None] | None = None,
+        symbols: Iterable[str] = (),
+        settings: LiveSettings | None = None,
+    ) -> None:
+        """``account``: the config's account (exchange, sandbox, endpoints,
+        options); ``credentials``: where its keys are (read at ``start``);
+        ``limits``: its risk rules; ``journal``: the audit trail
+        (``TradingJournal``); ``book(symbol)``: the window's current book, if
+        it has one (else a REST snapshot is fetched when an order needs one);
+        ``symbols``: whose positions to show besides those traded."""
+        self._account = account
+        self._store = credentials
+        self._limits = limits or RiskLimits()
+        self._journal = LiveJournal(journal, account.name)
+        self._book = book
+        self._settings = settings or LiveSettings()
+        self._state = LiveState(self._settings.pnl_currency, symbols)
+        self._listeners: list[Listener] = []
+        self._exchange: PrivateExchange | None = None
+        self._sync: AccountSync | None = None
+        self._refresh: AccountRefresh | None = None
+
+    # -- Broker: identity ----------------------------------------------------------------
+    @property
+    def account(self) -> str:
+        return self._account.name
+
+    @property
+    def kind(self) -> BrokerKind:
+        return "live"
+
+    @property
+    def limits(self) -> RiskLimits:
+        return self._limits
+
+    @property
+    def stream_state(self) -> str:
+        """ "watching", "polling", "reconnecting", or "stopped" (before start, after close)."""
+        return self._sync.state if self._sync is not None else "stopped"
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._exchange is not None:
+            return
+        name = self._account.name
+        key = await asyncio.to_thread(self._store.load, name)  # a locked keyring says to unlock it
+        if key is None:
+            raise CredentialError(
+                f"No API keys are stored for the account '{name}', so it cannot trade.",
+                hint="Add them in File → Accounts and keys, then start the account again.",
+            )
+        settings = self._settings
+        exchange = await asyncio.to_thread(
+            functools.partial(
+                PrivateExchange,
+                self._account,
+                key,
+                timeout_ms=settings.timeout_ms,
+                keepalive_ms=settings.keepalive_ms,
+            )
+        )
+        del key
+        self._state.from_wire = exchange.terminal_client_id  # ids of orders from earlier sessions
+        started_ms = now_ms()
+        try:
+            self._state.markets = await exchange.load_markets()
+            self._state.apply_balance(await exchange.fetch_balance(), complete=True)  # proves the key
+            for raw in await self._all_open_orders(exchange):
+                self._state.apply_order(raw)
+        except BaseException:
+            await exchange.close()
+            raise
+        self._exchange = exchange
+        self._refresh = AccountRefresh(exchange, self._state, started_ms)
+        has = exchange.has
+        kinds = (
+            ("orders", "watchOrders", exchange.watch_orders, self._on_orders),
+            ("trades", "watchMyTrades", exchange.watch_my_trades, self._on_trades),
+            ("balance", "watchBalance", exchange.watch_balance, self._on_balance),
+        )
+        self._sync = AccountSync(
+            [Stream(n, watch, handle) for n, flag, watch, handle in kinds if has.get(flag)],
+            [n for n, flag, _, _ in kinds if not has.get(flag)],
+            self._refresh_all,
+            settings.sync,
+            f"{exchange.name} ({name})",
+            hurry=lambda: bool(self._state.unknown),
+            connected=exchange.streams_connected,
+        )
+        self._sync.start()
+        log.info(
+            "live account %s on %s started: %d open orders, streams %s",
+            name, exchange.name, len(self._state.open_orders()), self._sync.state,
+        )  # fmt: skip
+        self._publish()
+
+    async def _all_open_orders(self, exchange: PrivateExchange) -> list[dict[str, Any]]:
+        """Every open order of the account; per symbol of interest where the
+        exchange wants a symbol."""
+        if not exchange.has.get("fetchOpenOrders"):
+            return []
+        try:
+            return await exchange.fetch_open_orders()
+        except ExchangeError as exc:
+            if exc.transient:
+                raise
+            log.info("%s lists open orders per symbol only: %s", exchange.name, describe(exc, detailed=True))
+        found: list[dict[str, Any]] = []
+        for symbol in sorted(self._state.symbols):
+            found.extend(await exchange.fetch_open_orders(symbol))
+        return found
+
+    async def close(self) -> None:
+        """Stop keeping current and close the connections. Open orders stay on
+        the exchange. Safe to call twice."""
+        sync, self._sync = self._sync, None
+        exchange, self._exchange = self._exchange, None
+        if sync is not None:
+            await sync.close()
+        if exchange is not None:
+            await exchange.close()
+        await self._journal.close()
+
+    def _started(self) -> PrivateExchange:
+        if self._exchange is None:
+            raise TradingError(
+                f"The live account '{self._account.name}' is not started.", hint="Start it first."
+            )
+        return self._exchange
+
+    # -- Broker: orders ---------------------------------------------------------------------
+    async def submit(self, intent: OrderIntent) -> Order:
+        exchange = self._started()
+        cid, symbol = intent.client_order_id, intent.symbol
+        if cid in self._state.orders:
+            raise TradingError(
+                f"Order {cid} was sent already; the terminal never sends one order twice.",
+                hint="Make a new ticket for another order.",
+            )
+        await self._journal.record("intent", intent_payload(intent), cid, symbol, required=True)
+        book = await self._book_for(symbol)
+        if book is not None and book.mid is not None:
+            self._state.mark(symbol, book.mid)
+        result = pre_trade_check(
+            intent,
+            exchange.markets.get(symbol),
+            book=book,
+            balance=self._state.free(),
+            account_state=self.risk_state(),
+            limits=self._limits,
+            precision_mode=int(exchange.exchange.precisionMode),
+            exchange=exchange.name,
+        )
+        await self._journal.record("check", result.payload(), cid, symbol)
+        order = result.raise_if_refused()
+        return await send_order(
+            exchange, self._state, self._journal, order, self._settings.reconcile, self._publish
+        )
+
+    async def cancel(self, client_order_id: str) -> Order:
+        exchange, refresh = self._started(), self._refresh
+        assert refresh is not None
+        order = self._open_order(client_order_id)
+        if not order.order_id and not exchange.by_client_id:
+            raise OrderStatusUnknownError(
+                f"{exchange.name} never gave order {client_order_id} an id, so it cannot be cancelled "
+                "from here. Check it on the exchange.",
+                client_order_id=client_order_id,
+            )
+        await self._journal.record(
+            "cancel", {"client_order_id": client_order_id}, client_order_id, order.symbol
+        )
+        wire = exchange.wire_client_id(client_order_id)
+        try:
+            raw = await self._retrying(
+                lambda: exchange.cancel_order(order.order_id or None, order.symbol, wire)
+            )
+        except OrderNotFoundError:
+            # Gone meanwhile (filled, cancelled elsewhere, or never there): learn how.
+            await refresh.settle(order)
+            self._publish()
+            if order.is_open:
+                raise
+            raise OrderNotFoundError(
+                f"Order {client_order_id} is no longer open on {exchange.name}: it is {order.status.value}."
+            ) from None
+        if isinstance(raw, dict):
+            self._state.apply_order(raw, client_order_id)
+            await self._journal.record(
+                "response", {"order": exchange_order(raw)}, client_order_id, order.symbol
+            )
+        if order.is_open and not (isinstance(raw, dict) and raw.get("status")):
+            # An acknowledgement without the order's state (OKX): read it.
+            try:
+                await refresh.settle(order)
+            except TerminalError as exc:
+                log.info(
+                    "cancelled %s; reading it back failed: %s", client_order_id, describe(exc, detailed=True)
+                )
+        self._publish()
+        return self._state.orders[client_order_id].snapshot()
+
+    async def cancel_all(self, symbol: str | None = None) -> list[Order]:
+        """Cancel every open order (of ``symbol``): one request per symbol
+        where the exchange can, else one per order."""
+        exchange, refresh = self._started(), self._refresh
+        assert refresh is not None
+        symbols = [symbol] if symbol else sorted({o.symbol for o in self._state.open_orders()})
+        cancelled: dict[str, Order] = {}
+        for name in symbols:
+            await self._journal.record("cancel", {"all": True, "symbol": name}, None, name)
+            if not exchange.has.get("cancelAllOrders"):
+                for order in [o for o in self._state.open_orders() if o.symbol == name]:
+                    try:
+                        cancelled[order.client_order_id] = await self.cancel(order.client_order_id)
+                    except OrderNotFoundError:
+                        continue
+                continue
+            answers = await self._retrying(functools.partial(exchange.cancel_all_orders, name))
+            for raw in answers:
+                placed = self._state.apply_order(raw)
+                if placed is not None:
+                    cancelled[placed.client_order_id] = placed
+            await self._journal.record(
+                "response", {"orders": [exchange_order(r) for r in answers]}, None, name
+            )
+            for order in [o for o in self._state.open_orders() if o.symbol == name]:
+                await refresh.settle(order)  # not in the answer: no longer open, or never was
+        self._publish()
+        return [o.snapshot() for o in cancelled.values()]
+
+    async def replace(self, client_order_id: str, intent: OrderIntent) -> Order:
+        """Cancel, then submit the replacement (its own client order id) like
+        any order; a refused replacement leaves the old one cancelled."""
+        exchange = self._started()
+        await self.cancel(client_order_id)
+        # The funds the cancel freed, before the replacement is checked against them.
+        self._state.apply_balance(await exchange.fetch_balance(), complete=True)
+        self._publish()
+        return await self.submit(intent)
+
+    def _open_order(self, client_order_id: str) -> Order:
+        order = self._state.orders.get(client_order_id)
+        if order is None:
+            raise OrderNotFoundError(f"This account has no order {client_order_id}.")
+        if not order.is_open:
+            raise OrderNotFoundError(
+                f"Order {client_order_id} is no longer open: it is {order.status.value}."
+            )
+        return order
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]], attempts: int = 3) -> T:
+        """A call that may be repeated safely (a cancel), tried again after transient failures."""
+        settings = self._settings.reconcile
+        backoff = Backoff(settings.backoff, settings.backoff_cap)
+        for _ in range(attempts - 1):
+            try:
+                return await call()
+            except ExchangeError as exc:
+                if not exc.transient:
+                    raise
+                log.info("trying again after: %s", describe(exc, detailed=True))
+            await asyncio.sleep(backoff.next())
+        return await call()
+
+    # -- Broker: reading --------------------------------------------------------------------
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        """Open orders, newest first; an order whose answer was lost is among them
+        (``is_unknown``) until the exchange says."""
+        orders = [o for o in self._state.open_orders() if symbol is None or o.symbol == symbol]
+        return [o.snapshot() for o in reversed(orders)]
+
+    def orders(self, symbol: str | None = None) -> list[Order]:
+        """Every order this session knows (those placed elsewhere included), newest first."""
+        orders = [o for o in self._state.orders.values() if symbol is None or o.symbol == symbol]
+        return [o.snapshot() for o in reversed(orders)]
+
+    def order(self, client_order_id: str) -> Order:
+        order = self._state.orders.get(client_order_id)
+        if order is None:
+            raise OrderNotFoundError(f"This account has no order {client_order_id}.")
+        return order.snapshot()
+
+    def is_unknown(self, client_order_id: str) -> bool:
+        """Sent, answer lost, and not found either way yet: "unknown — check the exchange"."""
+        return client_order_id in self._state.unknown
+
+    def fills(self, symbol: str | None = None) -> list[Fill]:
+        return [f for f in self._state.fills() if symbol is None or f.symbol == symbol]
+
+    def balances(self) -> Mapping[str, BalanceView]:
+        return dict(self._state.balances)
+
+    def positions(self) -> Mapping[str, Position]:
+        """Per symbol: the base currency held; its cost from this session's fills (``state``)."""
+        return self._state.positions()
+
+    def unrealised_pnl(self) -> Mapping[str, Decimal]:
+        return self._state.unrealised()
+
+    def mark(self, symbol: str, mid: Decimal | float) -> None:
+        """Tell the broker a symbol's current mid (for unrealised PnL)."""
+        self._state.mark(symbol, mid)
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        self._listeners.remove(listener)
+
+    # -- keeping current -------------------------------------------------------------------
+    def _on_orders(self, raws: Any) -> None:
+        for raw in raws or []:
+            if isinstance(raw, dict):
+                self._state.apply_order(raw)
+        self._publish()
+
+    def _on_trades(self, raws: Any) -> None:
+        self._state.apply_trades(r for r in raws or [] if isinstance(r, dict))
+        self._publish()
+
+    def _on_balance(self, raw: Any) -> None:
+        if isinstance(raw, dict):
+            self._state.apply_balance(raw, complete=False)
+        self._publish()
+
+    async def _refresh_all(self) -> None:
+        refresh = self._refresh
+        if refresh is None:
+            return
+        try:
+            await refresh.run()
+        finally:
+            self._publish()
+
+    # -- helpers ------------------------------------------------------------------------------
+    async def _book_for(self, symbol: str) -> OrderBook | None:
+        book = self._book(symbol) if self._book is not None else None
+        if book is not None and (len(book.bid_price) or len(book.ask_price)):
+            return book
+        try:
+            snapshot = await self._started().fetch_order_book(symbol, BOOK_LEVELS)
+        except ExchangeError as exc:
+            log.info("no book for %s: %s", symbol, describe(exc, detailed=True))
+            return None
+        fetched = OrderBook(symbol)
+        fetched.replace(snapshot["bids"], snapshot["asks"], snapshot.get("timestamp"))
+        return fetched
+
+    def risk_state(self) -> AccountState:
+        """What the risk rules need to know of the account now (the ticket warns with it as you type)."""
+        state = self._state
+        return AccountState(
+            holdings={c: b.total for c, b in state.balances.items()},
+            open_buys=open_buys(state.orders),
+            open_orders=len(state.open_orders()),
+            day_pnl=state.day_pnl(),
+            pnl_currency=state.pnl_currency,
+        )
+
+    def _publish(self) -> None:
+        for event in self._state.take_events():
+            if isinstance(event, FillAdded):
+                fill = event.fill
+                self._journal.record_nowait(
+                    "fill", {"fill": fill.to_dict()}, fill.client_order_id, fill.symbol
+                )
+            elif isinstance(event, OrderUpdated):
+                order = event.order
+                payload = {"order": order_state(order), "cause": "exchange"}
+                self._journal.record_nowait("response", payload, order.client_order_id, order.symbol)
+            for listener in list(self._listeners):
+                listener(event)

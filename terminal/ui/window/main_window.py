@@ -1,0 +1,680 @@
+"""The main window: chart in the centre, dockable watchlist, order book,
+trades and log around it, a status bar, menus and keyboard actions.
+
+It owns no market logic: it asks the session to open symbols and timeframes
+and repaints what the frame bridge says changed. Opening a market of another
+exchange replaces the session: the old one is closed, the widgets are bound
+to the new one (one exchange on screen at a time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QMainWindow,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from terminal import APP_NAME, __version__
+from terminal.config import SIMULATED, ConfigStore
+from terminal.credentials import CredentialStore
+from terminal.errors import TerminalError, describe
+from terminal.logs import LogBuffer
+from terminal.market.health import FeedState
+from terminal.market.session import HistoryStore, MarketSession
+from terminal.market.sources import history_for, make_source
+from terminal.market.topics import Topic
+from terminal.marketdata.orderbook import decimals_for
+from terminal.paths import AppPaths
+from terminal.shortcuts import resolve_bindings
+from terminal.store.history_file import HistoryFile
+from terminal.ui.accounts.dialog import AccountsDialog
+from terminal.ui.chart.chart_widget import ChartWidget
+from terminal.ui.data.history_problem import check_history_file, show_history_problem
+from terminal.ui.data.sync_indicator import SyncIndicator
+from terminal.ui.market.bridge import FrameBridge
+from terminal.ui.market.orderbook_view import OrderBookView
+from terminal.ui.market.picker import MarketPicker
+from terminal.ui.market.tape_view import TapeView
+from terminal.ui.market.watchlist import WatchlistModel, WatchlistView
+from terminal.ui.theme import THEMES, apply_theme
+from terminal.ui.trading.desk import TradingDesk
+from terminal.ui.trading.hotkeys import mark_off_keys
+from terminal.ui.window.actions import build_actions
+from terminal.ui.window.help_sheet import ShortcutSheet
+from terminal.ui.window.log_panel import LogPanel
+from terminal.ui.window.menus import build_menus_and_toolbar, window_handlers
+from terminal.ui.window.notice import NoticeBar
+from terminal.ui.window.palette import CommandPalette, PaletteEntry
+from terminal.ui.window.status import FeedStatusBar
+
+if TYPE_CHECKING:
+    from terminal.store.candles import CandleStore
+    from terminal.trading.broker import Broker
+    from terminal.trading.journal import TradingJournal
+    from terminal.ui.backtest.panel import BacktestPanel
+    from terminal.ui.data.manager import DataManager
+
+log = logging.getLogger(__name__)
+
+LAYOUT_VERSION = 2  # bump when docks are added or renamed: old saved states are then ignored
+DEFAULT_SIZE = (1280, 800)
+
+
+class MainWindow(QMainWindow):
+    # made by build_menus_and_toolbar (terminal.ui.window.menus)
+    accounts_action: QAction
+    live_action: QAction
+    symbol_action: QAction
+    timeframe_group: QActionGroup
+
+    def __init__(
+        self,
+        session: MarketSession,
+        config: ConfigStore,
+        paths: AppPaths,
+        log_buffer: LogBuffer,
+        *,
+        exchange: str = SIMULATED,
+        start_at: tuple[str, str] | None = None,
+        primary: bool = True,
+        history: Callable[[str], HistoryStore | None] | None = None,
+        history_file: HistoryFile | None = None,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.exchange = exchange  # the account (or "simulated") this window shows
+        self.start_at = start_at  # (symbol, timeframe) to open instead of the configured market
+        self.primary = primary  # only the primary window's layout is saved
+        # The local history for a market (None: none, e.g. the simulator).
+        self.history = history or (lambda _exchange: None)
+        # The history file itself, whatever the market (the data manager's).
+        self.history_file = history_file or HistoryFile.of(None)
+        self.data_manager: DataManager | None = None
+        self.backtest: BacktestPanel | None = None  # made on first use (open_backtest)
+        # Set by the window set when there is one: open another window, close them all.
+        self.on_new_window: Callable[[], object] | None = None
+        self.on_quit: Callable[[], object] | None = None
+        # Set by the app: called with each new session after a market switch, to give
+        # the window that market's broker (set_broker); the old one is dropped first.
+        self.on_session_changed: Callable[[MarketSession], object] | None = None
+        # Set by the app: awaited as the window closes, after the trading panels let go of
+        # the broker and before the session stops (the app closes the broker here).
+        self.on_shutdown: Callable[[], Awaitable[object]] | None = None
+        # Set by the app: switch this window between paper and live trading.
+        self.on_live_requested: Callable[[bool], object] | None = None
+        # Set by the app: the trading journal (every intent, check, request, fill).
+        self.journal_source: Callable[[], Awaitable[TradingJournal]] | None = None
+        # Set by the app: the history file opened (writable) after a way out was taken:
+        # the paper accounts and the journal save there from now on.
+        self.on_history_reopened: Callable[[CandleStore], Awaitable[object]] | None = None
+        # Set by the window set: every window (they share the history file).
+        self.every_window: Callable[[], list[MainWindow]] = lambda: [self]
+        self.config = config
+        self.settings = config.settings
+        self.paths = paths
+        self.theme = THEMES[self.settings.theme]
+        self.setWindowTitle(APP_NAME)
+        self.setObjectName("MainWindow")
+        self.setDockNestingEnabled(True)
+        self._shown_symbol = ""
+        # Set when the window closes; an Event (not a future) so that a close
+        # before run() has even started is not lost.
+        self._closed = asyncio.Event()
+        self.on_first_candles: Callable[[], None] | None = None
+        self.credentials = CredentialStore()  # reads nothing until asked (tests put their own here)
+        self._starting: asyncio.Task[None] | None = None
+        self._switch_lock = asyncio.Lock()
+        self._switches: set[asyncio.Task[None]] = set()
+        self._dialogs: list[AccountsDialog | MarketPicker] = []
+
+        self.chart = ChartWidget(self.theme, self.settings.chart.initial_candles)
+        self.chart.time_zone = self.settings.chart.time_zone
+        self.notice = NoticeBar(self.theme)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.notice)
+        column.addWidget(self.chart, 1)
+        self.setCentralWidget(central)
+
+        self.watchlist_model = WatchlistModel(self.theme)
+        self.watchlist = WatchlistView(self.watchlist_model)
+        self.watchlist.symbol_activated.connect(self.open_symbol)
+        self.book_view = OrderBookView(session.book, self.theme)
+        self.tape_view = TapeView(session.tape, self.theme)
+        self.tape_view.time_zone = self.settings.chart.time_zone
+        self.log_panel = LogPanel(log_buffer, self.theme)
+        self.docks = {
+            "watchlist": self._dock("Watchlist", self.watchlist, Qt.DockWidgetArea.LeftDockWidgetArea),
+            "book": self._dock("Order book", self.book_view, Qt.DockWidgetArea.RightDockWidgetArea),
+            "trades": self._dock("Trades", self.tape_view, Qt.DockWidgetArea.LeftDockWidgetArea),
+            "log": self._dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
+        }
+        # Default layout: the short watchlist above the trade tape on the left,
+        # the order book's full height on the right, the log along the bottom.
+        self.splitDockWidget(self.docks["watchlist"], self.docks["trades"], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["watchlist"], self.docks["trades"]], [170, 400], Qt.Orientation.Vertical)
+        self.resizeDocks([self.docks["watchlist"], self.docks["book"]], [280, 260], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["log"]], [120], Qt.Orientation.Vertical)
+        # Trading (bound to an account by set_broker): the ticket under the book,
+        # open orders, positions and fills tabbed beside the log.
+        self.trading = TradingDesk(self)
+        right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+        self.trading_docks = {
+            "ticket": self._dock("Order ticket", self.trading.ticket, right),
+            "orders": self._dock("Orders", self.trading.orders, bottom),
+            "positions": self._dock("Positions", self.trading.positions, bottom),
+            "fills": self._dock("Fills", self.trading.fills, bottom),
+        }
+        self._arrange_trading_docks()
+
+        self.status = FeedStatusBar(session.health, self.theme)
+        self.setStatusBar(self.status)
+        self.sync_indicator = SyncIndicator(lambda: self.session.cancel_sync())
+        self.status.addWidget(self.sync_indicator)
+        self.chart.wants_older.connect(lambda: self.session.request_older())
+        self._feed_note_timer = QTimer(self)
+        self._feed_note_timer.setInterval(500)
+        self._feed_note_timer.timeout.connect(self.refresh_feed_note)
+        self._feed_note_timer.start()
+
+        bindings, problems = resolve_bindings(self.settings.keybindings)
+        for problem in problems:
+            log.warning("%s", problem)
+        self.actions_by_id = build_actions(self, bindings, window_handlers(self))
+        build_menus_and_toolbar(self)
+
+        self.bridge = FrameBridge(session, parent=self)
+        self.bridge.changed.connect(self._on_changed)
+
+        self._default_state = self.saveState(LAYOUT_VERSION)
+        self._layout = QSettings(str(paths.layout_file), QSettings.Format.IniFormat)
+        self.restore_layout()
+        if config.problem:
+            self.notice.show_message(config.problem)
+
+    # -- building -----------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _arrange_trading_docks(self) -> None:
+        docks = self.trading_docks
+        self.splitDockWidget(self.docks["book"], docks["ticket"], Qt.Orientation.Vertical)
+        self.splitDockWidget(self.docks["log"], docks["orders"], Qt.Orientation.Horizontal)
+        self.tabifyDockWidget(docks["orders"], docks["positions"])
+        self.tabifyDockWidget(docks["orders"], docks["fills"])
+        docks["orders"].raise_()
+        self.resizeDocks([self.docks["log"], docks["orders"]], [420, 860], Qt.Orientation.Horizontal)
+
+    def export_journal(self) -> None:
+        """Trade → Export trading journal: pick a file, write it off the GUI thread."""
+        source = self.journal_source
+        if source is None:
+            self.notice.show_message("There is no trading journal in this window.")
+            return
+        from terminal.ui.trading.journal_export import export_journal, journal_dialog
+
+        dialog = journal_dialog(self, self.paths.data_dir)
+
+        def chosen(path: str) -> None:
+            async def write() -> None:
+                await export_journal(await source(), path, self.notice.show_message)
+
+            self.in_background(write(), "export journal")
+
+        dialog.fileSelected.connect(chosen)
+        dialog.open()
+
+    def request_live(self, live: bool) -> None:
+        """The user asked to trade live (or back on paper) on this window's exchange."""
+        if self.on_live_requested is None:
+            self.show_live(False)
+            return
+        self.on_live_requested(live)
+
+    def show_live(self, live: bool) -> None:
+        """Show whether this window trades live (the Trade menu's check mark)."""
+        self.live_action.blockSignals(True)
+        self.live_action.setChecked(live)
+        self.live_action.blockSignals(False)
+        self.live_action.setEnabled(self.exchange != SIMULATED)
+
+    def set_broker(self, broker: Broker | None) -> None:
+        """Trade through ``broker`` (the account of this window's market; None: no trading).
+        The caller owns it: it starts it before and closes it after."""
+        self.trading.set_broker(broker)
+
+    # -- lifecycle ----------------------------------------------------------------
+    async def run(self) -> None:
+        """Start the market session and keep it until the window closes, then shut it down
+        (with whatever the dialogs and a market switch have under way)."""
+        market = self.settings.market
+        symbol, timeframe = self.start_at or (market.symbol, market.timeframe)
+        self._start(symbol, timeframe)
+        # Every market keeps its paper account and journal in the history file: say at
+        # once if it cannot be used.
+        self.in_background(check_history_file(self), "history file")
+        await self._closed.wait()
+        for dialog in self._dialogs:
+            dialog.reject()
+            await dialog.shutdown()
+        await asyncio.gather(*self._switches, return_exceptions=True)
+        if self.data_manager is not None:  # its jobs and table reads end first
+            await self.data_manager.shutdown()
+        if self.backtest is not None:  # its runs, reads and saves end first
+            await self.backtest.shutdown()
+        await self.trading.shutdown()  # orders under way get their answers first
+        if self.on_shutdown is not None:
+            try:
+                await self.on_shutdown()
+            except Exception as exc:  # noqa: BLE001 - the window must still close its market
+                log.error("Closing the trading account failed: %s", describe(exc, detailed=True))
+        await self._stop_session()
+
+    def _start(self, symbol: str, timeframe: str) -> None:
+        session = self.session
+        self._starting = asyncio.get_running_loop().create_task(session.start(symbol, timeframe))
+        self._starting.add_done_callback(partial(self._report_start, session))
+
+    async def _stop_session(self) -> None:
+        """Stop the session's start (if still under way) and close the session."""
+        if self._starting is not None:
+            self._starting.cancel()
+            await asyncio.gather(self._starting, return_exceptions=True)
+            self._starting = None
+        await self.session.close()
+
+    def _report_start(self, session: MarketSession, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        assert exc is not None
+        message = f"Could not start the {session.source.name} market: {describe(exc)}"
+        log.error("%s", message)
+        self.notice.show_message(message)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.primary:
+            self.save_layout()
+        self.config.save()
+        self._closed.set()
+        event.accept()
+
+    # -- layout -------------------------------------------------------------------
+    def restore_layout(self) -> None:
+        geometry = self._layout.value("geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(*DEFAULT_SIZE)
+        state = self._layout.value("state")
+        if (
+            isinstance(state, QByteArray)
+            and not state.isEmpty()
+            and not self.restoreState(state, LAYOUT_VERSION)
+        ):
+            log.info("Saved window layout is from another version; using the default layout.")
+
+    def save_layout(self) -> None:
+        self._layout.setValue("geometry", self.saveGeometry())
+        self._layout.setValue("state", self.saveState(LAYOUT_VERSION))
+        self._layout.sync()
+
+    def reset_layout(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        for dock in [*self.docks.values(), *self.trading_docks.values()]:
+            dock.setFloating(False)
+            dock.show()
+        self.trading_docks["orders"].raise_()
+        log.info("Layout reset to the default.")
+
+    def toggle_fullscreen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+
+    # -- market -------------------------------------------------------------------
+    # Requests go to the session, which lets the newest win and ignores
+    # repeats; what the window compares against is the *requested* symbol and
+    # timeframe, not the ones still on screen while a switch loads.
+    def requested_market(self) -> tuple[str, str]:
+        symbol, timeframe = self.session.requested
+        market = self.settings.market
+        return symbol or market.symbol, (timeframe if symbol else market.timeframe)
+
+    def open_symbol(self, symbol: str) -> None:
+        # While a switch closes the old session, there is nothing to ask.
+        if self.session.markets and not self._switch_lock.locked():
+            self.session.request_open(symbol, self.requested_market()[1])
+
+    def open_market(self, exchange: str, symbol: str) -> None:
+        """Show ``symbol`` of ``exchange`` ("simulated" or an account): on the
+        session on screen if it is that exchange, else on a new one."""
+        if exchange == self.settings.market.exchange and self.session.markets:
+            self.open_symbol(symbol)
+        else:
+            self.switch_market(exchange, symbol)
+
+    def switch_market(self, exchange: str, symbol: str) -> asyncio.Task[None]:
+        """Replace the market session with one on ``exchange``, showing ``symbol``.
+
+        The new source is made first (a failure leaves the market on screen as
+        it is); then the old session is closed (every task, the connections)
+        and the widgets are bound to the new one. Switches run one at a time.
+        """
+        return self.in_background(self._switch(exchange, symbol), "switch market")
+
+    def in_background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Run ``work`` as a task that closing the window waits for."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._switches.add(task)
+        task.add_done_callback(self._switches.discard)
+        return task
+
+    async def _switch(self, exchange: str, symbol: str) -> None:
+        async with self._switch_lock:
+            if self._closed.is_set():
+                return
+            try:
+                # Making a ccxt source imports ccxt (half a second): not on the GUI thread.
+                source = await asyncio.to_thread(make_source, self.settings, exchange)
+            except TerminalError as exc:
+                log.error("Could not open %s: %s", exchange, describe(exc, detailed=True))
+                self.notice.show_message(f"Could not open {exchange}: {exc.user_message()}")
+                return
+            if self._closed.is_set():
+                await source.close()
+                return
+            log.info("Switching the market to %s (%s)", exchange, source.name)
+            history = history_for(exchange)
+            # The first real exchange creates the history file: off the GUI thread too.
+            store = await asyncio.to_thread(self.history, exchange)
+            session = MarketSession(
+                source, self.settings.watchlist, max_history=history, store=store, store_name=exchange
+            )
+            old_bridge = self.bridge
+            old_bridge.changed.disconnect(self._on_changed)
+            try:
+                await self._stop_session()
+            except Exception as exc:  # noqa: BLE001 - a failed close must not keep the old market on screen
+                log.warning(
+                    "The %s market did not close cleanly: %s", self.session.source.name, describe(exc)
+                )
+            old_bridge.deleteLater()  # the old session is closed: it notifies no more
+            self._bind(session, symbol)
+            self.settings.market.exchange = self.exchange = exchange
+            if self.on_session_changed is not None:
+                self.on_session_changed(session)
+            self.notice.clear()  # the old market's news; a history file problem stays, told anew
+            self.show_history_problem()
+            self._start(symbol, self.requested_market()[1])
+
+    def _bind(self, session: MarketSession, symbol: str) -> None:
+        """Point every widget at ``session`` (still empty: it fills in as it starts)."""
+        self.session = session
+        self.trading.set_broker(None)  # it traded the old market; the app gives the new one's
+        self.bridge = FrameBridge(session, parent=self)
+        self.bridge.changed.connect(self._on_changed)
+        self._shown_symbol = ""
+        self.chart.set_series(session.candles, symbol, self.chart.decimals)
+        self.book_view.canvas.book = session.book
+        self.book_view.refresh()
+        self.tape_view.tape = session.tape
+        self.tape_view.update()
+        self.watchlist_model.set_symbols([], {})
+        self.watchlist_model.refresh({})
+        self.status.health = session.health
+        self.status.set_market(f"{session.source.name} · connecting…")
+        self.status.refresh()
+        self.refresh_feed_note()
+
+    def set_timeframe(self, timeframe: str) -> None:
+        self.actions_by_id[f"timeframe.{timeframe}"].setChecked(True)
+        if self._switch_lock.locked():
+            self.settings.market.timeframe = timeframe  # what the new session starts with
+        elif self.session.markets:
+            self.session.request_open(self.requested_market()[0], timeframe)
+
+    def step_symbol(self, step: int) -> None:
+        symbols = self.watchlist_model.symbols
+        if not symbols:
+            return
+        wanted = self.requested_market()[0]
+        i = symbols.index(wanted) if wanted in symbols else -1
+        self.open_symbol(symbols[(i + step) % len(symbols)])
+
+    def _on_changed(self, topics: Topic) -> None:
+        session = self.session
+        if topics & Topic.MARKETS:
+            self.watchlist_model.set_symbols(session.watchlist, session.markets)
+        if topics & Topic.CANDLES_RELOAD:
+            self._show_market()
+        else:
+            if topics & Topic.CANDLES_CORRECTED:
+                self.chart.refresh()
+            if topics & Topic.CANDLES_LIVE:
+                self.chart.live_update()
+        if topics & (Topic.CANDLES_RELOAD | Topic.CANDLES_LIVE):
+            self._update_title()
+        if topics & Topic.BOOK:
+            self.book_view.refresh()
+        if topics & Topic.TRADES:
+            self.tape_view.update()
+        if topics & Topic.TICKERS:
+            self.watchlist_model.refresh(session.tickers)
+        if topics & Topic.SYNC:
+            self.sync_indicator.show_progress(session.sync_progress)
+            self.chart.history_start_reached = session.history_start_reached
+        if topics & Topic.STATUS:
+            self.status.refresh()
+            self.refresh_feed_note()
+        self.trading.market_changed(topics)
+
+    def refresh_feed_note(self) -> None:
+        """Mark the chart while the feed is not live (also polled: staleness is
+        a matter of time passing, not of an event)."""
+        health = self.session.health
+        state = health.state
+        # Streams the exchange refused do not count in the overall state: the
+        # chart's own are said over the chart, watchlist tickers in their rows.
+        refusals = health.refusals()
+        tickers = {n.removeprefix("ticker "): why for n, why in refusals.items() if n.startswith("ticker ")}
+        refused = "; ".join(f"{n}: {why}" for n, why in refusals.items() if not n.startswith("ticker "))
+        if state in (FeedState.LIVE, FeedState.CONNECTING, FeedState.STOPPED):
+            self.chart.set_feed_note(f"REFUSED: {refused}" if refused else "")
+        else:
+            reason = f": {health.reason}" if health.reason else ""
+            self.chart.set_feed_note(f"{state.value.upper()}{reason}")
+        book = health.stream_state("order book")
+        live = book in (None, FeedState.LIVE) and state is not FeedState.STOPPED
+        why = f"The order book is {book or state}: its last good levels are shown."
+        self.book_view.set_stale("" if live else why)
+        self.watchlist_model.set_refusals(tickers)
+
+    def _show_market(self) -> None:
+        session = self.session
+        market = session.markets.get(session.symbol, {})
+        precision = market.get("precision", {})
+        tick = float(precision.get("price") or 0.01)
+        lot = float(precision.get("amount") or 0.0001)
+        decimals = decimals_for(tick)
+        self.chart.set_series(session.candles, session.symbol, decimals)
+        if session.symbol != self._shown_symbol:
+            self._shown_symbol = session.symbol
+            self.book_view.set_market(session.book, tick, lot)
+            self.tape_view.price_decimals = decimals
+            self.tape_view.size_decimals = min(decimals_for(lot), 6)
+            self.watchlist_model.current = session.symbol
+            self.watchlist_model.refresh(session.tickers)
+        self.actions_by_id[f"timeframe.{session.timeframe}"].setChecked(True)
+        # What is shown is what the next start opens.
+        self.settings.market.symbol, self.settings.market.timeframe = session.symbol, session.timeframe
+        self.symbol_action.setText(f"{session.symbol}  ▾")
+        self.status.set_market(f"{session.source.name} · {session.symbol} · {session.timeframe}")
+        if self.on_first_candles is not None and len(session.candles):
+            callback, self.on_first_candles = self.on_first_candles, None
+            self.chart.candles.on_painted = callback
+
+    def _update_title(self) -> None:
+        last = self.session.candles.last()
+        if last is None:
+            return
+        price = f"{last[4]:,.{self.chart.decimals}f}"
+        self.setWindowTitle(f"{self.session.symbol} {price} · {self.session.timeframe} — {APP_NAME}")
+
+    # -- dialogs and views --------------------------------------------------------
+    def palette_entries(self) -> list[PaletteEntry]:
+        entries = [
+            PaletteEntry(
+                symbol,
+                f"{m.get('type', '')} · {self.session.source.name}",
+                partial(self.open_symbol, symbol),
+            )
+            for symbol, m in self.session.markets.items()
+        ]
+        for action_id, action in self.actions_by_id.items():
+            if action_id != "palette.open":
+                keys = ", ".join(s.toString() for s in action.shortcuts())
+                entries.append(PaletteEntry(action.text(), keys, action.trigger))
+        entries.append(PaletteEntry(self.accounts_action.text(), "", self.accounts_action.trigger))
+        return entries
+
+    def open_palette(self) -> CommandPalette:
+        palette = CommandPalette(self.palette_entries(), self)
+        palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        palette.open()
+        return palette
+
+    def _keep_dialog[D: (AccountsDialog, MarketPicker)](self, dialog: D) -> D:
+        """Keep ``dialog`` until run() ends (it may have work to wind down); let go of
+        closed ones with nothing left to do."""
+        for old in [d for d in self._dialogs if d.isHidden() and not d.busy]:
+            self._dialogs.remove(old)
+            old.deleteLater()
+        self._dialogs.append(dialog)
+        return dialog
+
+    def open_market_picker(self) -> MarketPicker:
+        picker = MarketPicker(
+            self.settings,
+            self.settings.market.exchange,
+            lambda: self.session.markets,
+            self.theme,
+            self,
+            current_symbol=self.session.symbol,
+        )
+        picker.chosen.connect(self.open_market)
+        picker.open()
+        return self._keep_dialog(picker)
+
+    def open_accounts(self) -> AccountsDialog:
+        dialog = AccountsDialog(self.config, self.credentials, self.theme, self)
+        dialog.open()
+        return self._keep_dialog(dialog)
+
+    def open_data_manager(self) -> DataManager | None:
+        """Show the market data panel (coverage, gaps, downloads, CSV), made on first use."""
+        if self.data_manager is None:
+            store = self.history_file.get()
+            if store is None:
+                self.show_history_problem()
+                return None
+            from terminal.market.history_sources import HistorySources
+            from terminal.ui.data.manager import DataManager
+
+            sources = HistorySources(self.settings, lambda: [self.session])
+            self.data_manager = DataManager(store, sources, self.theme)
+            self.docks["data"] = dock = self._dock(
+                "Market data", self.data_manager, Qt.DockWidgetArea.BottomDockWidgetArea
+            )
+            self.tabifyDockWidget(self.docks["log"], dock)
+        dock = self.docks["data"]
+        dock.show()
+        dock.raise_()
+        return self.data_manager
+
+    def open_backtest(self) -> BacktestPanel:
+        """Show the backtest panel (tabbed with the log), made on first use: its
+        modules load numba, which a start-up need not wait for."""
+        if self.backtest is None:
+            from terminal.ui.backtest.chart_link import ChartLink
+            from terminal.ui.backtest.panel import BacktestPanel
+
+            self.backtest = BacktestPanel(
+                ChartLink.of_window(self), self.history_file, self.paths.config_dir / "strategies", self.theme
+            )
+            self.docks["backtest"] = dock = self._dock(
+                "Backtest", self.backtest, Qt.DockWidgetArea.BottomDockWidgetArea
+            )
+            self.tabifyDockWidget(self.docks["log"], dock)
+            # the log's strip is too low for a form and results: make room once
+            self.resizeDocks([dock], [max(320, self.height() * 2 // 5)], Qt.Orientation.Vertical)
+        dock = self.docks["backtest"]
+        dock.show()
+        dock.raise_()
+        return self.backtest
+
+    # -- a history file that cannot be opened ----------------------------------------
+    def show_history_problem(self) -> None:
+        """Say why the history file is not open (if it is not), with the ways out as buttons."""
+        show_history_problem(self)
+
+    def show_shortcuts(self) -> ShortcutSheet:
+        sheet = ShortcutSheet(self.actions_by_id, self)
+        mark_off_keys(sheet.table, self.trading.hotkeys_enabled())
+        sheet.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        sheet.open()
+        return sheet
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<b>{APP_NAME}</b> {__version__}<br>A desktop trading terminal for crypto markets.<br>"
+            f"Config: {self.paths.config_dir}<br>Data: {self.paths.data_dir}",
+        )
+
+    def toggle_theme(self) -> None:
+        self.set_theme("light" if self.theme.name == "dark" else "dark")
+
+    def set_theme(self, name: str) -> None:
+        theme = THEMES[name]
+        self.theme = theme
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, theme)
+        for widget in (self.chart, self.book_view, self.tape_view, self.log_panel, self.status, self.notice):
+            widget.apply_theme(theme)
+        if self.data_manager is not None:
+            self.data_manager.apply_theme(theme)
+        if self.backtest is not None:
+            self.backtest.apply_theme(theme)
+        self.trading.apply_theme(theme)
+        self.watchlist_model.theme = theme
+        self.watchlist_model.refresh(self.session.tickers)
+        self.settings.theme = theme.name  # type: ignore[assignment]
