@@ -45,8 +45,6 @@ from terminal.trading import (
     OrderIntent,
     OrderSide,
     OrderType,
-    PaperAccount,
-    PaperSettings,
     RiskLimits,
     ValidatedOrder,
     check,
@@ -54,6 +52,7 @@ from terminal.trading import (
     validate,
 )
 from terminal.trading.events import AccountEvent
+from terminal.trading.paper.account import PaperAccount, PaperSettings
 
 TARGET_MS = 1.0
 LEVELS = 200

@@ -36,12 +36,11 @@ from terminal.trading import (
     Order,
     OrderSide,
     OrderStatus,
-    PaperAccount,
-    PaperSettings,
     TimeInForce,
     validate,
 )
 from terminal.trading.events import AccountReset, BalanceChanged, FillAdded, OrderUpdated, PositionChanged
+from terminal.trading.paper.account import PaperAccount, PaperSettings
 from terminal.trading.positions import DAY_MS
 
 MKT = {

@@ -35,14 +35,13 @@ from terminal.trading import (
     OrderIntent,
     OrderSide,
     OrderType,
-    PaperAccount,
-    PaperSettings,
     RiskLimits,
     TimeInForce,
     ValidatedOrder,
     check,
     validate,
 )
+from terminal.trading.paper.account import PaperAccount, PaperSettings
 from terminal.trading.validation import FIELDS
 
 D = Decimal
