@@ -3,6 +3,11 @@ orders, positions and fills panels, the order lines on the chart and the
 marks in the book to the window's broker (``set_broker``) and to the market
 on screen (``market_changed``, from the window's frame bridge).
 
+The desk knows its window only through a ``DeskLink``: the session and the
+settings it reads, the message channel it posts to, and the chart's order
+lines and the book's marks it draws. The window makes the link and wires a
+click on a price in the book or on the chart to ``price_picked``.
+
 Views are refreshed from the broker's state, never per event: the
 ``AccountBridge`` says, at most ten times a second, what kind of thing
 changed. With no broker the ticket says so and sends nothing.
@@ -12,22 +17,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QWidget
 
+from terminal.config import Settings
 from terminal.errors import TerminalError, describe
 from terminal.market.session import MarketSession
 from terminal.market.topics import Topic
 from terminal.marketdata.orderbook import OrderBook
+from terminal.messages import Messages
 from terminal.trading.balances import BalanceView
 from terminal.trading.broker import Broker
 from terminal.trading.money import ZERO, fmt
 from terminal.trading.orders import AmountUnit, Fill, Order, OrderSide, OrderType
 from terminal.trading.positions import Position
 from terminal.trading.risk import AccountRisk
-from terminal.ui.chart.order_lines import OrderLine
+from terminal.ui.chart.order_lines import OrderLine, OrderLines
 from terminal.ui.theme import Theme
 from terminal.ui.trading.account_bridge import AccountBridge, AccountTopic
 from terminal.ui.trading.confirmation import Confirmation
@@ -41,9 +49,6 @@ from terminal.ui.trading.quick_ticket import QuickTicket
 from terminal.ui.trading.ticket import OrderTicket
 from terminal.ui.trading.ticket_input import TicketCheck, decimal_text
 
-if TYPE_CHECKING:
-    from terminal.ui.window.main_window import MainWindow
-
 log = logging.getLogger(__name__)
 
 _NO_BALANCES: Mapping[str, BalanceView] = {}
@@ -55,18 +60,31 @@ NO_BROKER = "No trading account is connected to this window: the ticket sends no
 PNL_REFRESH_MS = 1000
 
 
+@dataclass(frozen=True)
+class DeskLink:
+    """What the desk needs of its window, and nothing more."""
+
+    parent: QWidget  # the window: the parent of the confirmation and the quick ticket
+    theme: Theme
+    session: Callable[[], MarketSession]  # the market on screen (it changes on a switch)
+    settings: Callable[[], Settings]  # read when used: a changed config applies at once
+    messages: Messages  # the window's message channel
+    order_lines: OrderLines  # the chart's lines of open orders
+    book_marks: Callable[[list[float], list[float]], None]  # own order prices (bids, asks) in the book
+
+
 class TradingDesk(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(self, link: DeskLink) -> None:
+        super().__init__(link.parent)
+        self.link = link
         self.broker: Broker | None = None
-        theme = window.theme
+        theme = link.theme
         self.ticket = OrderTicket(theme)
         self.ticket.setObjectName("orderTicket")
         self.orders = OrdersPanel(theme)
         self.positions = PositionsPanel(theme)
         self.fills = FillsPanel(theme)
-        self.confirmation = Confirmation(window, theme)
+        self.confirmation = Confirmation(link.parent, theme)
         self.quick: QuickTicket | None = None  # made on first F9
         self.bridge = AccountBridge(parent=self)
         self.bridge.changed.connect(self._on_account)
@@ -85,21 +103,18 @@ class TradingDesk(QObject):
         self.orders.cancel_all_requested.connect(lambda: self.cancel_all(confirm=True))
         self.positions.flatten_requested.connect(lambda symbol: self.flatten(symbol, confirm=True))
         self.positions.reset_requested.connect(lambda: self.flow.reset_paper(self.say))
-        window.book_view.price_clicked.connect(self.price_picked)
-        window.chart.price_clicked.connect(self.price_picked)
         self.set_broker(None)
 
     # -- settings (read when used: a changed config applies at once) --------------------------
     def confirm_orders(self) -> bool:
-        return self.window.settings.trading.confirm_orders
+        return self.link.settings().trading.confirm_orders
 
     def hotkeys_enabled(self) -> bool:
-        return self.window.settings.trading.hotkeys_enabled
+        return self.link.settings().trading.hotkeys_enabled
 
     def say(self, text: str, bad: bool = False) -> None:
-        """A line in the status bar (hotkeys, quick ticket, panels' results)."""
-        (log.warning if bad else log.info)("%s", text)
-        self.window.statusBar().showMessage(text, 10_000)
+        """A message in the window (hotkeys, quick ticket, panels' results)."""
+        self.link.messages.post(text, bad)
 
     # -- binding --------------------------------------------------------------------------
     def set_broker(self, broker: Broker | None) -> None:
@@ -142,7 +157,7 @@ class TradingDesk(QObject):
         return self._read(lambda b: b.positions(), _NO_POSITIONS)
 
     def _session(self) -> MarketSession:
-        return self.window.session
+        return self.link.session()
 
     def _tickets(self) -> list[OrderTicket]:
         return [self.ticket] + ([self.quick.ticket] if self.quick is not None else [])
@@ -208,9 +223,9 @@ class TradingDesk(QObject):
         self.orders.set_orders(sorted(open_orders, key=lambda o: o.created_ms, reverse=True))
         shown = self._session().symbol
         here = [o for o in open_orders if o.symbol == shown]
-        self.window.chart.order_lines.set_lines([_line_of(o) for o in here])
+        self.link.order_lines.set_lines([_line_of(o) for o in here])
         resting = [o for o in here if o.price is not None and (not o.type.is_stop or o.triggered)]
-        self.window.book_view.set_own_orders(
+        self.link.book_marks(
             [float(o.price) for o in resting if o.side is OrderSide.BUY and o.price is not None],
             [float(o.price) for o in resting if o.side is OrderSide.SELL and o.price is not None],
         )
@@ -299,7 +314,7 @@ class TradingDesk(QObject):
     def open_quick_ticket(self) -> QuickTicket:
         quick = self.quick
         if quick is None:
-            self.quick = quick = QuickTicket(self.window, self.window.theme)
+            self.quick = quick = QuickTicket(self.link.parent, self.link.theme)
             quick.ticket.send_requested.connect(lambda check: self._send_from(quick.ticket, check))
             self._bind_tickets()
         quick.ticket.set_input(self.ticket.input())

@@ -36,6 +36,7 @@ from terminal.market.session import HistoryStore, MarketSession
 from terminal.market.sources import history_for, make_source
 from terminal.market.topics import Topic
 from terminal.marketdata.orderbook import decimals_for
+from terminal.messages import Messages
 from terminal.paths import AppPaths
 from terminal.shortcuts import resolve_bindings
 from terminal.store.history_file import HistoryFile
@@ -49,7 +50,7 @@ from terminal.ui.market.picker import MarketPicker
 from terminal.ui.market.tape_view import TapeView
 from terminal.ui.market.watchlist import WatchlistModel, WatchlistView
 from terminal.ui.theme import THEMES, apply_theme
-from terminal.ui.trading.desk import TradingDesk
+from terminal.ui.trading.desk import DeskLink, TradingDesk
 from terminal.ui.trading.hotkeys import mark_off_keys
 from terminal.ui.window.actions import build_actions
 from terminal.ui.window.help_sheet import ShortcutSheet
@@ -171,7 +172,22 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.docks["log"]], [120], Qt.Orientation.Vertical)
         # Trading (bound to an account by set_broker): the ticket under the book,
         # open orders, positions and fills tabbed beside the log.
-        self.trading = TradingDesk(self)
+        # The window's message channel: anything may post to it; the status bar shows it.
+        self.messages = Messages()
+        self.messages.subscribe(lambda message: self.statusBar().showMessage(message.text, 10_000))
+        self.trading = TradingDesk(
+            DeskLink(
+                parent=self,
+                theme=self.theme,
+                session=lambda: self.session,
+                settings=lambda: self.settings,
+                messages=self.messages,
+                order_lines=self.chart.order_lines,
+                book_marks=self.book_view.set_own_orders,
+            )
+        )
+        self.book_view.price_clicked.connect(self.trading.price_picked)
+        self.chart.price_clicked.connect(self.trading.price_picked)
         right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
         self.trading_docks = {
             "ticket": self._dock("Order ticket", self.trading.ticket, right),
