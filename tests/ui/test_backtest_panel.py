@@ -417,7 +417,7 @@ async def test_a_broken_strategy_file_shows_its_file_and_line_and_the_others_run
         box = panel.strategy
         assert not box.user and not box.errors_label.isVisible(), "nothing of the folder runs on open"
         assert "program" in box.folder_note.text() and "no exchange keys" in box.folder_note.text()
-        box.reload_button.click()  # "Load my strategies"
+        box.reload_button.click()  # "Load yours"
         await t.until(lambda: box.errors_label.isVisible(), "the load error on the panel")
         assert f"{broken}, line 3" in box.errors_label.text()
         assert "syntax error" in box.errors_label.text()

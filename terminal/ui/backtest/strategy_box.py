@@ -3,7 +3,7 @@ the strategies folder), what the chosen one does, its parameter form, and
 the files that failed to load, each with its file and line.
 
 The user's files are programs: nothing of them runs until the user asks
-("Load my strategies"), and the box says so in plain words beside that
+("Load yours"), and the box says so in plain words beside that
 button. The panel then has them loaded in the strategies' own process
 (``terminal.backtest.strategy_worker``) and hands in what it found with
 ``set_user``.
@@ -39,8 +39,10 @@ class StrategyBox(QWidget):
         self.combo.setObjectName("strategy")
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(12)
-        self.reload_button = QPushButton("Load my strategies", self)
-        self.reload_button.setToolTip(f"Load your strategy files from {folder}")
+        self.reload_button = QPushButton("Load yours", self)
+        self.reload_button.setToolTip(
+            f"Load your strategy files from {folder}: their code runs, in a process apart"
+        )
         self.loaded = False  # the user's files have been loaded once (the button reads "Reload")
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
