@@ -52,7 +52,8 @@ from terminal.trading import (
     validate,
 )
 from terminal.trading.events import AccountEvent
-from terminal.trading.paper.account import PaperAccount, PaperSettings
+from terminal.trading.paper.account import PaperAccount
+from terminal.trading.paper.settings import PaperSettings
 
 TARGET_MS = 1.0
 LEVELS = 200

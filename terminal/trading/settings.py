@@ -1,5 +1,5 @@
 """The risk settings as the risk checks take them (the paper account's own
-settings are read in ``terminal.trading.paper.account``).
+settings are read in ``terminal.trading.paper.settings``).
 
 ``terminal.config`` holds what the user writes (0 meaning "off", per-account
 sections); the trading layer reads those here, so that the configuration

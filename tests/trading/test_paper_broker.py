@@ -32,8 +32,8 @@ from terminal.trading import (
 from terminal.trading.broker import Broker
 from terminal.trading.events import AccountEvent, AccountReset, BalanceChanged, FillAdded, OrderUpdated
 from terminal.trading.journal import TradingJournal
-from terminal.trading.paper.account import PaperSettings
 from terminal.trading.paper.broker import PaperBroker
+from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.paper.store import PaperAccountStore
 from terminal.trading.paper.throttled_save import ThrottledSave
 

@@ -40,7 +40,8 @@ from terminal.trading import (
     validate,
 )
 from terminal.trading.events import AccountReset, BalanceChanged, FillAdded, OrderUpdated, PositionChanged
-from terminal.trading.paper.account import PaperAccount, PaperSettings
+from terminal.trading.paper.account import PaperAccount
+from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.positions import DAY_MS
 
 MKT = {

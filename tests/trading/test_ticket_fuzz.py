@@ -41,7 +41,8 @@ from terminal.trading import (
     check,
     validate,
 )
-from terminal.trading.paper.account import PaperAccount, PaperSettings
+from terminal.trading.paper.account import PaperAccount
+from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.validation import FIELDS
 
 D = Decimal

@@ -16,7 +16,8 @@ from terminal.trading import (
     ValidatedOrder,
     validate,
 )
-from terminal.trading.paper.account import PaperAccount, PaperSettings
+from terminal.trading.paper.account import PaperAccount
+from terminal.trading.paper.settings import PaperSettings
 
 D = Decimal
 BUY, SELL = OrderSide.BUY, OrderSide.SELL

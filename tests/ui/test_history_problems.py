@@ -23,8 +23,9 @@ from terminal.store.candles import CandleStore
 from terminal.store.database import default_path
 from terminal.store.history_file import HistoryFile
 from terminal.trading.orders import OrderIntent, OrderSide, OrderType
-from terminal.trading.paper.account import PaperAccount, PaperSettings
+from terminal.trading.paper.account import PaperAccount
 from terminal.trading.paper.broker import PaperBroker
+from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.paper.store import PaperAccountStore
 from terminal.ui.trading.paper_brokers import PaperBrokers
 from terminal.ui.window.main_window import MainWindow

@@ -30,8 +30,8 @@ from terminal.paths import AppPaths
 from terminal.trading.money import floor_to_step, to_decimal
 from terminal.trading.number_input import plain
 from terminal.trading.orders import OrderSide, OrderType
-from terminal.trading.paper.account import PaperSettings
 from terminal.trading.paper.broker import PaperBroker
+from terminal.trading.paper.settings import PaperSettings
 from terminal.ui.trading.desk import TradingDesk
 
 D = Decimal

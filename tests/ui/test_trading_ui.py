@@ -25,8 +25,8 @@ from terminal.market.session import MarketSession
 from terminal.paths import AppPaths
 from terminal.trading.money import floor_to_step, fmt, to_decimal
 from terminal.trading.orders import OrderSide, OrderStatus, OrderType
-from terminal.trading.paper.account import PaperSettings
 from terminal.trading.paper.broker import PaperBroker
+from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.risk import RiskLimits
 from terminal.ui.theme import DARK
 from terminal.ui.trading.desk import TradingDesk

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from terminal.config import DEFAULT_WATCHLIST, ConfigStore, Settings
 from terminal.logs import LogBuffer, setup_logging
-from terminal.trading.paper.account import paper_settings
+from terminal.trading.paper.settings import paper_settings
 from terminal.trading.settings import risk_limits
 
 # -- settings ------------------------------------------------------------------
@@ -256,7 +256,7 @@ def test_trading_defaults_confirm_orders_and_guard_against_fat_fingers() -> None
     from decimal import Decimal
 
     from terminal.trading import RiskLimits
-    from terminal.trading.paper.account import PaperSettings
+    from terminal.trading.paper.settings import PaperSettings
 
     trading = Settings().trading
     assert trading.confirm_orders is True and trading.hotkeys_enabled is False

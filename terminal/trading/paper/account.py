@@ -33,9 +33,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from terminal.config import PaperTradingSettings
 from terminal.errors import OrderNotFoundError, TradingError
 from terminal.marketdata.orderbook import OrderBook
 from terminal.trading.balances import BalanceView
@@ -48,39 +45,17 @@ from terminal.trading.events import (
     OrderUpdated,
     PositionChanged,
 )
-from terminal.trading.fees import FeeRates, Liquidity
+from terminal.trading.fees import Liquidity
 from terminal.trading.money import ZERO, floor_to_step, fmt, to_decimal
 from terminal.trading.orders import Fill, Order, OrderSide, OrderStatus, OrderType, TimeInForce, now_ms
 from terminal.trading.paper.ledger import Ledger
 from terminal.trading.paper.seen_trades import SeenTrades
+from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.positions import Position
 from terminal.trading.risk import AccountState
 from terminal.trading.validation import ValidatedOrder
 
 FORMAT = 1  # of to_dict(); bump when its shape changes
-
-
-class PaperSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    start_balances: dict[str, Decimal] = Field(
-        default_factory=lambda: {"USDT": Decimal(10_000)}, description="what a new or reset account holds"
-    )
-    maker_fee: Decimal = Field(default=Decimal("0.001"), ge=Decimal("-0.01"), le=Decimal("0.1"))
-    taker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, le=Decimal("0.1"))
-    pnl_currency: str = Field(default="USDT", description="the currency daily PnL is counted in")
-
-    @field_validator("start_balances")
-    @classmethod
-    def _not_negative(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
-        for currency, amount in value.items():
-            if not amount.is_finite() or amount < 0:
-                raise ValueError(f"the start balance of {currency} must be zero or more")
-        return value
-
-    @property
-    def fees(self) -> FeeRates:
-        return FeeRates(self.maker_fee, self.taker_fee)
 
 
 Listener = Callable[[AccountEvent], None]
@@ -490,13 +465,3 @@ def _crosses(order: Order, book: OrderBook) -> bool:
     if order.side is OrderSide.BUY:
         return book.best_ask is not None and to_decimal(book.best_ask) <= order.price
     return book.best_bid is not None and to_decimal(book.best_bid) >= order.price
-
-
-def paper_settings(paper: PaperTradingSettings) -> PaperSettings:
-    """What a new or reset paper account starts with, and its fees."""
-    return PaperSettings(
-        start_balances=dict(paper.start_balances),
-        maker_fee=paper.maker_fee,
-        taker_fee=paper.taker_fee,
-        pnl_currency=paper.pnl_currency,
-    )

@@ -60,10 +60,11 @@ from terminal.trading.events import AccountEvent, FillAdded, OrderUpdated
 from terminal.trading.journal import JournalKind, TradingJournal
 from terminal.trading.market_rules import TICK_SIZE
 from terminal.trading.orders import Fill, Order, OrderIntent, OrderSide, new_client_order_id, now_ms
-from terminal.trading.paper.account import PaperAccount, PaperSettings
+from terminal.trading.paper.account import PaperAccount
 from terminal.trading.paper.feed import PaperFeed
 from terminal.trading.paper.market_view import MarketView
 from terminal.trading.paper.offscreen_trades import POLL_INTERVAL_S
+from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.paper.store import PaperAccountStore
 from terminal.trading.paper.throttled_save import ThrottledSave
 from terminal.trading.positions import Position

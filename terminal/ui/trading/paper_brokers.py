@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from terminal.config import Settings
 from terminal.errors import TerminalError, describe
-from terminal.trading.paper.account import paper_settings
+from terminal.trading.paper.settings import paper_settings
 from terminal.trading.settings import risk_limits
 from terminal.ui.accounts.key_confirmation import approve_key_destinations
 
