@@ -8,13 +8,13 @@ import pickle
 
 import numpy as np
 import pytest
-from backtest_scenarios import T0, FixedSignals, H, L, candles, flat_bar, random_candles, sig
 
 from terminal.backtest.drawdown import drawdown_curve, episodes
 from terminal.backtest.metrics import Metrics, bar_spacing_ms, compute_metrics
 from terminal.backtest.runner import run_backtest
 from terminal.backtest.settings import BacktestSettings, Costs, Sizing
 from terminal.backtest.trades import TRADE_DTYPE
+from tests.backtest.backtest_scenarios import T0, FixedSignals, H, L, candles, flat_bar, random_candles, sig
 
 DAY = 86_400_000
 

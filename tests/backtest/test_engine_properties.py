@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from backtest_scenarios import FixedSignals, random_candles
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from terminal.backtest.settings import BacktestSettings, Costs, Direction, Sizin
 from terminal.backtest.strategies import BUILTIN
 from terminal.backtest.trades import ExitReason
 from terminal.marketdata.candles import OHLCV
+from tests.backtest.backtest_scenarios import FixedSignals, random_candles
 
 fee_rates = st.sampled_from([0.0, 0.0002, 0.001, 0.0075])
 

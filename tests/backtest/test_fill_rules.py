@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from backtest_scenarios import F, FixedSignals, H, L, S, candles, flat_bar, sig
 
 from terminal.backtest.runner import run_backtest
 from terminal.backtest.settings import BacktestSettings, Costs, Direction, Sizing, SizingMode, Stops
 from terminal.backtest.trades import ExitReason
+from tests.backtest.backtest_scenarios import F, FixedSignals, H, L, S, candles, flat_bar, sig
 
 SIGNAL, STOP, TP, END, OPEN = (
     ExitReason.SIGNAL,

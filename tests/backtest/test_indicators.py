@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from backtest_scenarios import random_candles
 
 from terminal.backtest import indicators as ind
+from tests.backtest.backtest_scenarios import random_candles
 
 
 @pytest.fixture(scope="module")

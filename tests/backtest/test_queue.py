@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from backtest_scenarios import random_candles
 
 from terminal.backtest.engine import CHUNK_BARS
 from terminal.backtest.errors import BacktestCancelled, BacktestError
@@ -23,6 +22,7 @@ from terminal.backtest.result import BacktestResult
 from terminal.backtest.runner import run_backtest
 from terminal.backtest.strategies import SmaCross
 from terminal.marketdata.candles import OHLCV
+from tests.backtest.backtest_scenarios import random_candles
 
 SMALL = random_candles(np.random.default_rng(1), 2_000)
 BIG = random_candles(np.random.default_rng(2), 6 * CHUNK_BARS)  # six chunks of the position loop

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from backtest_scenarios import FixedSignals, random_candles
 
 from terminal.backtest import report, svg_chart
 from terminal.backtest.metric_format import METRIC_GROUPS, Kind, format_duration, format_metric
@@ -26,6 +25,7 @@ from terminal.backtest.settings import BacktestSettings, Costs, Sizing, Stops
 from terminal.backtest.trades import TRADE_DTYPE, ExitReason
 from terminal.errors import TerminalError
 from terminal.store import CandleStore
+from tests.backtest.backtest_scenarios import FixedSignals, random_candles
 
 SETTINGS = BacktestSettings(
     costs=Costs(taker_fee=0.001, maker_fee=0.0008, slippage_bps=2),

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from backtest_scenarios import F, FixedSignals, H, L, candles, flat_bar, random_candles, sig
-from test_user_strategies import GOOD
 
 from terminal import __version__
 from terminal.backtest.result import BacktestResult
@@ -25,6 +23,8 @@ from terminal.backtest.user_strategies import UserStrategies
 from terminal.errors import StoreError
 from terminal.store import CandleStore, migrations
 from terminal.store.database import connect
+from tests.backtest.backtest_scenarios import F, FixedSignals, H, L, candles, flat_bar, random_candles, sig
+from tests.backtest.test_user_strategies import GOOD
 
 MARKET = {"exchange": "binance", "symbol": "BTC/USDT", "timeframe": "1m"}
 SETTINGS = BacktestSettings(

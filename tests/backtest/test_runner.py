@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from backtest_scenarios import FixedSignals, random_candles
 
 from terminal.backtest import engine, warmup
 from terminal.backtest.errors import BacktestCancelled, BacktestError, InvalidSignalsError
@@ -19,6 +18,7 @@ from terminal.backtest.runner import run_backtest
 from terminal.backtest.settings import BacktestSettings, Costs
 from terminal.backtest.strategies import SmaCross
 from terminal.marketdata.candles import OHLCV
+from tests.backtest.backtest_scenarios import FixedSignals, random_candles
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 3 * engine.CHUNK_BARS + 100  # four chunks of the position loop

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from backtest_scenarios import F, H, L, S, random_candles
 from pydantic import ValidationError
 
 from terminal.backtest import indicators, signals
@@ -16,6 +15,7 @@ from terminal.backtest.runner import run_backtest
 from terminal.backtest.strategies import BUILTIN, DonchianBreakout, RsiReversion, SmaCross, strategy_by_name
 from terminal.backtest.strategy import param_specs
 from terminal.marketdata.candles import OHLCV
+from tests.backtest.backtest_scenarios import F, H, L, S, random_candles
 
 EXPECTED_NAMES = {
     "sma_cross",

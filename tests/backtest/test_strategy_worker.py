@@ -21,7 +21,6 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 import numpy as np
 import pytest
-from backtest_scenarios import random_candles
 from pydantic import ValidationError
 
 from terminal.backtest.errors import BacktestCancelled, StrategyFailedError
@@ -29,6 +28,7 @@ from terminal.backtest.runner import run_backtest
 from terminal.backtest.strategy_worker import StrategyWorker, StrategyWorkerDiedError
 from terminal.backtest.user_strategies import UserStrategies
 from terminal.credentials import ApiKey
+from tests.backtest.backtest_scenarios import random_candles
 
 pytestmark = pytest.mark.slow  # each worker is a fresh interpreter (about a second to start)
 

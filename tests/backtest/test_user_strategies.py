@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from backtest_scenarios import random_candles
 
 from terminal.backtest.errors import StrategyFailedError
 from terminal.backtest.runner import run_backtest
 from terminal.backtest.user_strategies import UserStrategies
+from tests.backtest.backtest_scenarios import random_candles
 
 GOOD = """\
 import numpy as np

@@ -2,7 +2,7 @@
 them: how the terminal's CcxtSource is pointed at each server, and what
 differs between them (where a book snapshot comes from, which channel carries
 the book). Feed tests are parametrised over ``PROTOCOLS``; so are the live
-broker's (tests/integration/test_live_broker.py), with the trading fields."""
+broker's (tests/trading/live/test_live_broker.py), with the trading fields."""
 
 from __future__ import annotations
 

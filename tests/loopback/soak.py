@@ -2,7 +2,7 @@
 fault every few seconds, and a sampler that records what the window showed.
 
 Shared by ``benchmarks/bench_soak.py`` (10 minutes, a fault every 30 s) and
-``tests/integration/test_soak.py`` (about a minute, one fault of each of five
+``tests/market/test_soak.py`` (about a minute, one fault of each of five
 kinds). ``run_soak`` must run on a qasync loop over a ``QApplication`` (the
 window is real): it starts the loopback server in this process, so the
 sampler can ask it which book it had published as of any update id

@@ -14,9 +14,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from test_self_test import BUNDLE_CHECKS, assert_passed
 
 from terminal import __version__
+from tests.packaging.test_self_test import BUNDLE_CHECKS, assert_passed
 
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(1500)]
 

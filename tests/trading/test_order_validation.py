@@ -8,19 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from trading_fixtures import (
-    BUY,
-    LIMIT,
-    MARKET,
-    SELL,
-    STOP_LIMIT,
-    STOP_MARKET,
-    D,
-    accepted,
-    book,
-    intent,
-    market,
-)
 
 from terminal.errors import NotSupportedError, OrderInvalidError
 from terminal.trading import (
@@ -37,6 +24,19 @@ from terminal.trading import (
     validate,
 )
 from terminal.trading.market_rules import DECIMAL_PLACES, SIGNIFICANT_DIGITS
+from tests.trading.trading_fixtures import (
+    BUY,
+    LIMIT,
+    MARKET,
+    SELL,
+    STOP_LIMIT,
+    STOP_MARKET,
+    D,
+    accepted,
+    book,
+    intent,
+    market,
+)
 
 BTC = market()  # tick 0.1, step 0.00001, min amount 0.00001, min cost 5 USDT, fees 0.1%
 BOOK = book([(63_999.9, 1.0), (63_999.8, 2.0)], [(64_000.1, 0.5), (64_000.2, 1.0), (64_000.5, 3.0)])

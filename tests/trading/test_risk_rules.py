@@ -8,21 +8,6 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from trading_fixtures import (
-    BUY,
-    LIMIT,
-    MARKET,
-    SELL,
-    STOP_LIMIT,
-    STOP_MARKET,
-    T0,
-    D,
-    accepted,
-    account,
-    book,
-    intent,
-    market,
-)
 
 from terminal.errors import RiskCheckFailedError
 from terminal.trading import (
@@ -40,6 +25,21 @@ from terminal.trading import (
     validate,
 )
 from terminal.trading.risk import require_within_limits
+from tests.trading.trading_fixtures import (
+    BUY,
+    LIMIT,
+    MARKET,
+    SELL,
+    STOP_LIMIT,
+    STOP_MARKET,
+    T0,
+    D,
+    accepted,
+    account,
+    book,
+    intent,
+    market,
+)
 
 BTC = market()
 BOOK = book([(63_999.9, 1.0)], [(64_000.1, 0.5), (64_000.2, 1.0), (70_000.0, 10.0)])

@@ -23,7 +23,6 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from trading_fixtures import market, trade
 
 from terminal.marketdata.orderbook import OrderBook
 from terminal.trading import (
@@ -44,6 +43,7 @@ from terminal.trading import (
 from terminal.trading.paper.account import PaperAccount
 from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.validation import FIELDS
+from tests.trading.trading_fixtures import market, trade
 
 D = Decimal
 F = Fraction

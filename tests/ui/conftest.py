@@ -33,7 +33,6 @@ from typing import Any
 
 import pytest
 import qasync
-from harness import SEED, Launch, Terminal
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
@@ -44,6 +43,7 @@ from terminal.paths import AppPaths
 from terminal.store.history_file import HistoryFile
 from terminal.ui.theme import DARK, apply_theme
 from terminal.ui.window.main_window import MainWindow
+from tests.ui.harness import SEED, Launch, Terminal
 
 # -- running async tests on the qasync loop ----------------------------------------
 # pytest-timeout cannot stop a hung UI test: its SIGALRM exception surfaces in

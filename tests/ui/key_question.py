@@ -4,10 +4,10 @@ user would: by the buttons of the box on screen."""
 
 from __future__ import annotations
 
-from harness import Terminal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from terminal.ui.accounts.key_confirmation import QUESTION
+from tests.ui.harness import Terminal
 
 
 def open_question(parent: QWidget) -> QMessageBox | None:

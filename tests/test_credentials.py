@@ -48,7 +48,7 @@ pytestmark = pytest.mark.keyring  # the throwaway keyring of scripts/with-keyrin
 RUN_IT_RIGHT = (
     "The keyring tests need the throwaway Secret Service that scripts/with-keyring starts: run "
     "`scripts/test`, or `scripts/with-keyring .venv/bin/python -m pytest "
-    "tests/integration/test_credentials.py`. "
+    "tests/test_credentials.py`. "
     "(They refuse to run against a desktop session's own keyring, because they lock it.)"
 )
 

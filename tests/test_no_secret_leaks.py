@@ -33,7 +33,7 @@ from terminal.trading.journal import TradingJournal
 from terminal.trading.live.broker import LiveBroker, LiveSettings
 from terminal.trading.live.send import ReconcileSettings
 from terminal.trading.orders import OrderIntent, OrderSide, OrderType
-from tests.integration.leak_scan import (
+from tests.leak_scan import (
     Secrets,
     error_texts,
     leaks_in_files,

@@ -10,7 +10,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from harness import Launch
 from PySide6.QtCore import Qt
 
 from terminal.market.ccxt_source import CcxtSource
@@ -18,6 +17,7 @@ from terminal.market.health import FeedState
 from terminal.market.session import MarketSession
 from tests.loopback.binance import LoopbackBinance
 from tests.loopback.protocols import BINANCE
+from tests.ui.harness import Launch
 
 SYMBOL = "BTC/USDT"
 

@@ -12,20 +12,20 @@ import uuid
 from pathlib import Path
 
 import pytest
-from harness import Launch, Terminal
-from key_question import answer, key_question, open_question
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from test_accounts_dialog import close_dialog, open_dialog, select
-from test_live_trading_ui import ACCOUNT, keyring, loopback_account
 
 from terminal.credentials import ApiKey, CredentialStore
 from terminal.market.session import MarketSession
 from terminal.paths import AppPaths
 from terminal.ui.trading.paper_brokers import PaperBrokers
 from terminal.ui.window.main_window import MainWindow
-from tests.integration.test_live_broker import needs_keyring
 from tests.loopback.binance import LoopbackBinance
+from tests.trading.live.test_live_broker import needs_keyring
+from tests.ui.accounts.test_accounts_dialog import close_dialog, open_dialog, select
+from tests.ui.harness import Launch, Terminal
+from tests.ui.key_question import answer, key_question, open_question
+from tests.ui.trading.test_live_trading_ui import ACCOUNT, keyring, loopback_account
 
 pytestmark = pytest.mark.keyring  # the throwaway keyring of scripts/with-keyring
 

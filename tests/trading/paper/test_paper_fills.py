@@ -13,7 +13,21 @@ from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
-from trading_fixtures import (
+
+from terminal.errors import OrderNotFoundError, TradingError
+from terminal.trading import (
+    Liquidity,
+    Order,
+    OrderSide,
+    OrderStatus,
+    TimeInForce,
+    validate,
+)
+from terminal.trading.events import AccountReset, BalanceChanged, FillAdded, OrderUpdated, PositionChanged
+from terminal.trading.paper.account import PaperAccount
+from terminal.trading.paper.settings import PaperSettings
+from terminal.trading.positions import DAY_MS
+from tests.trading.trading_fixtures import (
     BUY,
     LIMIT,
     MARKET,
@@ -29,20 +43,6 @@ from trading_fixtures import (
     ticket,
     trade,
 )
-
-from terminal.errors import OrderNotFoundError, TradingError
-from terminal.trading import (
-    Liquidity,
-    Order,
-    OrderSide,
-    OrderStatus,
-    TimeInForce,
-    validate,
-)
-from terminal.trading.events import AccountReset, BalanceChanged, FillAdded, OrderUpdated, PositionChanged
-from terminal.trading.paper.account import PaperAccount
-from terminal.trading.paper.settings import PaperSettings
-from terminal.trading.positions import DAY_MS
 
 MKT = {
     "symbol": "BTC/USDT",

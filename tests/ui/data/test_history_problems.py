@@ -14,8 +14,6 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 
-from harness import Launch
-
 from terminal.config import SIMULATED
 from terminal.logs import LogBuffer
 from terminal.paths import AppPaths
@@ -29,6 +27,7 @@ from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.paper.store import PaperAccountStore
 from terminal.ui.trading.paper_brokers import PaperBrokers
 from terminal.ui.window.main_window import MainWindow
+from tests.ui.harness import Launch
 
 GARBAGE = b"not a database, but someone's only copy of it" * 200
 DEAD_ACCOUNT = """

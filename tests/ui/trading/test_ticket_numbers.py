@@ -18,13 +18,11 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from harness import Launch, Terminal
 from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLineEdit
-from test_trading_ui import TICK, fill_in, trading, until_sent
 
 from terminal.paths import AppPaths
 from terminal.trading.money import floor_to_step, to_decimal
@@ -33,6 +31,8 @@ from terminal.trading.orders import OrderSide, OrderType
 from terminal.trading.paper.broker import PaperBroker
 from terminal.trading.paper.settings import PaperSettings
 from terminal.ui.trading.desk import TradingDesk
+from tests.ui.harness import Launch, Terminal
+from tests.ui.trading.test_trading_ui import TICK, fill_in, trading, until_sent
 
 D = Decimal
 STEP = D("0.00001")  # BTC/USDT's amount step on the simulated exchange

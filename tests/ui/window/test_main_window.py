@@ -7,7 +7,6 @@ import asyncio
 import numpy as np
 import pytest
 import qasync
-from harness import Launch, columns_with, price_pane, read_toml, rgb
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QToolButton
 from pytestqt.qtbot import QtBot
@@ -18,6 +17,7 @@ from terminal.market.session import Topic
 from terminal.paths import AppPaths
 from terminal.ui.market.bridge import FRAME_MS, FrameBridge
 from terminal.ui.theme import DARK, LIGHT
+from tests.ui.harness import Launch, columns_with, price_pane, read_toml, rgb
 
 # -- the first look ---------------------------------------------------------------
 

@@ -18,8 +18,6 @@ from pathlib import Path
 import keyring
 import keyring.backends.fail
 import pytest
-from harness import Launch, Terminal, read_toml
-from key_question import send_keys_there
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
@@ -28,6 +26,8 @@ from terminal.credentials import ApiKey, CredentialStore
 from terminal.logs import setup_logging
 from terminal.paths import AppPaths
 from terminal.ui.accounts.dialog import AccountsDialog
+from tests.ui.harness import Launch, Terminal, read_toml
+from tests.ui.key_question import send_keys_there
 
 pytestmark = pytest.mark.keyring  # the throwaway keyring of scripts/with-keyring
 
@@ -51,7 +51,7 @@ sandbox = true
 
 RUN_IT_RIGHT = (
     "This test needs the throwaway Secret Service that scripts/with-keyring starts: run `scripts/test`, "
-    "or `scripts/with-keyring .venv/bin/python -m pytest tests/ui/test_accounts_dialog.py`."
+    "or `scripts/with-keyring .venv/bin/python -m pytest tests/ui/accounts/test_accounts_dialog.py`."
 )
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from harness import Launch
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from terminal.paths import AppPaths
 from terminal.ui.window.main_window import MainWindow
+from tests.ui.harness import Launch
 
 LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea

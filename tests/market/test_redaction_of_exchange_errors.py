@@ -29,7 +29,7 @@ from terminal.errors import AuthenticationFailedError, TerminalError
 from terminal.market.ccxt_errors import credentials_of, translate
 from terminal.market.ccxt_source import CcxtSource
 from terminal.redaction import install_redactor
-from tests.integration.leak_scan import Secrets, echoing_server, error_texts, leaks_in_texts, recording_server
+from tests.leak_scan import Secrets, echoing_server, error_texts, leaks_in_texts, recording_server
 from tests.loopback.protocols import PROTOCOLS, Protocol
 
 API_KEY = "RedactKey-7Gh2Jk4Lm6Np8Qr0St"

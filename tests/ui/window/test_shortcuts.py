@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from harness import Launch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -13,6 +12,7 @@ from terminal.marketdata.timeframes import TIMEFRAMES
 from terminal.paths import AppPaths
 from terminal.ui.window.help_sheet import ShortcutSheet
 from terminal.ui.window.palette import CommandPalette
+from tests.ui.harness import Launch
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 ALT = Qt.KeyboardModifier.AltModifier

@@ -1,7 +1,7 @@
 """The one masking path (``terminal.redaction.redact``) on the shapes
 authentication takes in a text, whatever the exchange calls its parameters
 and headers, and what it leaves alone. The texts are as ccxt, aiohttp and
-exchanges print them; tests/unit/market/test_redaction_of_exchange_errors.py
+exchanges print them; tests/market/test_redaction_of_exchange_errors.py
 has them made by the real ccxt classes."""
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from harness import Launch, Terminal
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -56,7 +55,7 @@ from terminal.store import CandleStore
 from terminal.trading.orders import OrderIntent, OrderSide, OrderType
 from terminal.ui.accounts.dialog import AccountsDialog
 from terminal.ui.trading.paper_brokers import PaperBrokers
-from tests.integration.leak_scan import (
+from tests.leak_scan import (
     Secrets,
     echoing_server,
     error_texts,
@@ -64,8 +63,9 @@ from tests.integration.leak_scan import (
     leaks_in_texts,
     recording_server,
 )
-from tests.integration.test_live_broker import needs_keyring
 from tests.loopback.protocols import PROTOCOLS, Protocol
+from tests.trading.live.test_live_broker import needs_keyring
+from tests.ui.harness import Launch, Terminal
 
 pytestmark = [pytest.mark.keyring, pytest.mark.slow]
 

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from harness import Launch, Terminal
 from PySide6.QtCore import QPoint, Qt
 
 from terminal.backtest.queue import BacktestJob, JobState, Runner
@@ -40,6 +39,7 @@ from terminal.ui.backtest.number_edit import NumberEdit
 from terminal.ui.backtest.panel import BacktestPanel
 from terminal.ui.backtest.param_form import WHOLE
 from terminal.ui.backtest.trades_model import COLUMNS, all_trades
+from tests.ui.harness import Launch, Terminal
 
 STORED = SeriesKey("binance", "BTC/USDT", "1m")
 

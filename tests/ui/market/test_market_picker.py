@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 
-from harness import Launch, Terminal
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -19,6 +18,7 @@ from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
 from terminal.paths import AppPaths
 from terminal.ui.market.picker import MarketPicker
+from tests.ui.harness import Launch, Terminal
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 DEAD_ACCOUNT = """

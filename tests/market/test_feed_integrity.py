@@ -206,8 +206,10 @@ def test_a_corrupt_book_update_resyncs_and_no_wrong_book_is_shown_live(protocol:
             connections = f.server.ws_connections
             f.server.depth_gap(SYMBOL)
             await f.until(
-                lambda: f.session.health.stream_state(BOOK) is not FeedState.LIVE
-                or f.server.ws_connections > connections,
+                lambda: (
+                    f.session.health.stream_state(BOOK) is not FeedState.LIVE
+                    or f.server.ws_connections > connections
+                ),
                 "the broken update to be noticed",
                 10,
             )

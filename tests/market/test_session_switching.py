@@ -8,12 +8,12 @@ import asyncio
 from typing import Any
 
 import numpy as np
-from test_session import WATCHLIST, run, wait_until
 
 from terminal.market.health import FeedState
 from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
 from terminal.marketdata.timeframes import MINUTE_MS
+from tests.market.test_session import WATCHLIST, run, wait_until
 
 LATENCY = 0.005  # 5 ms per REST call: a history load takes several round trips
 

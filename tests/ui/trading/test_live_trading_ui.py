@@ -15,8 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from harness import Launch
-from key_question import send_keys_there
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
@@ -27,8 +25,10 @@ from terminal.paths import AppPaths
 from terminal.store import CandleStore
 from terminal.trading.orders import OrderIntent, OrderSide, OrderType
 from terminal.ui.trading.paper_brokers import PaperBrokers
-from tests.integration.test_live_broker import needs_keyring
 from tests.loopback.binance import LoopbackBinance
+from tests.trading.live.test_live_broker import needs_keyring
+from tests.ui.harness import Launch
+from tests.ui.key_question import send_keys_there
 
 pytestmark = pytest.mark.keyring  # the throwaway keyring of scripts/with-keyring
 

@@ -201,7 +201,7 @@ def test_setting_up_logging_twice_does_not_duplicate_lines(tmp_path: Path) -> No
     assert text.count("only once") == 1
     assert sum("only once" in line.text for line in buffer.since(0)) == 1
     # DEBUG asked for: the libraries say all they have too (in the file; the panel
-    # shows theirs from WARNING up, tests/unit/test_logs.py).
+    # shows theirs from WARNING up, tests/test_logs.py).
     assert logging.getLogger("ccxt").getEffectiveLevel() == logging.DEBUG
 
 

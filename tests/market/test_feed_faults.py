@@ -244,7 +244,7 @@ def test_a_malformed_depth_snapshot_with_http_200_is_refused_and_resynced(protoc
     binance_only(protocol, "its book snapshot comes on the websocket, not over REST")
 
     # ccxt returns an empty book and then never resolves the watch again; the
-    # terminal refuses that book and resubscribes (tests/integration/test_feed_integrity.py
+    # terminal refuses that book and resubscribes (tests/market/test_feed_integrity.py
     # checks what was on screen meanwhile).
     async def scenario() -> None:
         async with feed(protocol) as f:

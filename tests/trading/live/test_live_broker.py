@@ -59,8 +59,8 @@ from terminal.trading.live.broker import LiveBroker, LiveSettings
 from terminal.trading.live.send import ReconcileSettings
 from terminal.trading.live.sync import SyncSettings
 from terminal.trading.orders import OrderIntent, OrderSide, OrderStatus, OrderType
-from tests.integration.test_credentials import unlock
 from tests.loopback.protocols import BINANCE, OKX, PROTOCOLS, Protocol
+from tests.test_credentials import unlock
 
 SYMBOL = "BTC/USDT"
 API_KEY = "LiveLoopbackKey-7Hq2ZpX9mN4vB8cR1tY6uJ3kL5wE0aSdFgHzz"

@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from harness import Launch, Terminal, image_array, rgb, scene_rect_in
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
@@ -33,6 +32,7 @@ from terminal.ui.trading.desk import TradingDesk
 from terminal.ui.trading.hotkeys import OFF_MARK
 from terminal.ui.trading.ticket import OrderTicket
 from terminal.ui.window.help_sheet import ShortcutSheet
+from tests.ui.harness import Launch, Terminal, image_array, rgb, scene_rect_in
 
 ALT = Qt.KeyboardModifier.AltModifier
 CTRL = Qt.KeyboardModifier.ControlModifier

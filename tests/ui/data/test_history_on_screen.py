@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import numpy as np
-from harness import Launch
 
 from terminal.market.ccxt_source import CcxtSource
 from terminal.market.session import MarketSession
@@ -19,6 +18,7 @@ from terminal.marketdata.timeframes import MINUTE_MS
 from terminal.store import CandleStore, SeriesKey
 from terminal.store.sync_records import CANCELLED, SyncRecords
 from tests.loopback.binance import LoopbackBinance
+from tests.ui.harness import Launch
 
 SYMBOL = "BTC/USDT"
 SPOT_ONLY = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}
