@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -239,13 +240,66 @@ def parse_settings(text: str, source: str = "config") -> Settings:
         raise ConfigError(f"{source} has invalid settings: {_describe(exc)}.") from None
 
 
+#: Told which top-level settings changed (``"theme"``, ``"keybindings"``, ``"trading"``, ...).
+ChangeListener = Callable[[frozenset[str]], None]
+
+
 class ConfigStore:
-    """Loads and saves Settings at one path; refuses to overwrite a broken file."""
+    """Loads and saves Settings at one path; refuses to overwrite a broken file.
+
+    One store serves every window. A change the user makes goes through
+    ``change``, which validates it, saves it and announces it, so that every
+    window showing that setting follows (a theme switched in one window
+    re-themes them all). What a window shows (its market, its layout) is its
+    own state, not a setting: only the window the next start opens like
+    writes it back (``remember_market``)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.problem: str | None = None
         self.settings = self._load()
+        self._listeners: list[ChangeListener] = []
+
+    def subscribe(self, listener: ChangeListener) -> Callable[[], None]:
+        """Call ``listener`` with the names of the settings each change touched;
+        returns the function that stops it (a closing window calls it)."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def change(self, **values: Any) -> None:
+        """Set top-level settings (each validated: a bad value raises
+        ``ValidationError`` and changes nothing), save them, and tell every
+        listener. A listener that fails is logged; the others are still told."""
+        before = self.settings.model_copy()
+        try:
+            for name, value in values.items():
+                setattr(self.settings, name, value)
+        except ValidationError:
+            for name in values:
+                object.__setattr__(self.settings, name, getattr(before, name))
+            raise
+        try:
+            self.save()
+        except OSError as exc:
+            log.warning("Could not save %s: %s (the change holds for this session).", self.path, exc)
+        self.announce(*values)
+
+    def announce(self, *names: str) -> None:
+        """Tell every listener that these settings changed (after an edit made in place,
+        e.g. by the accounts dialog)."""
+        changed = frozenset(names)
+        for listener in list(self._listeners):
+            try:
+                listener(changed)
+            except Exception:  # one window's failure must not keep the change from the others
+                log.exception("A window could not follow the change of %s", ", ".join(sorted(changed)))
+
+    def remember_market(self, exchange: str, symbol: str, timeframe: str) -> None:
+        """What the next start opens (the primary window's market, as it closes)."""
+        market = self.settings.market
+        if exchange != SIMULATED and self.settings.account(exchange) is None:
+            return  # an account removed meanwhile: keep what is valid
+        market.exchange, market.symbol, market.timeframe = exchange, symbol, timeframe
 
     @property
     def writable(self) -> bool:

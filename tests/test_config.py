@@ -327,3 +327,46 @@ def test_a_wrong_trading_setting_is_named_in_plain_words(tmp_path: Path, toml: s
     assert store.problem is not None and named in store.problem
     assert store.settings == Settings() and not store.writable  # defaults, and the file is kept
     assert path.read_text(encoding="utf-8") == toml
+
+
+# -- changes are announced -------------------------------------------------------------------
+
+
+def test_a_change_is_saved_and_told_to_every_listener_even_after_one_fails(tmp_path: Path) -> None:
+    store = ConfigStore(tmp_path / "config.toml")
+    told: list[frozenset[str]] = []
+
+    def broken(_changed: frozenset[str]) -> None:
+        raise RuntimeError("this window is half closed")
+
+    store.subscribe(broken)
+    stop = store.subscribe(told.append)
+    store.change(theme="light", keybindings={"chart.latest": "Ctrl+End"})
+    assert told == [frozenset({"theme", "keybindings"})]
+    saved = tomllib.loads((tmp_path / "config.toml").read_text(encoding="utf-8"))
+    assert saved["theme"] == "light" and saved["keybindings"] == {"chart.latest": "Ctrl+End"}
+
+    stop()  # a closed window hears no more
+    store.change(theme="dark")
+    assert len(told) == 1
+
+
+def test_a_bad_change_raises_and_changes_nothing(tmp_path: Path) -> None:
+    store = ConfigStore(tmp_path / "config.toml")
+    told: list[frozenset[str]] = []
+    store.subscribe(told.append)
+    with pytest.raises(ValidationError):
+        store.change(theme="light", log_level="LOUD")
+    assert store.settings.theme == "dark" and store.settings.log_level == "INFO"
+    assert told == []
+    saved = tomllib.loads((tmp_path / "config.toml").read_text(encoding="utf-8"))
+    assert saved.get("theme", "dark") == "dark"
+
+
+def test_the_remembered_market_is_never_an_account_that_no_longer_exists(tmp_path: Path) -> None:
+    store = ConfigStore(tmp_path / "config.toml")
+    store.remember_market("gone-account", "ETH/USDT", "5m")
+    assert (store.settings.market.exchange, store.settings.market.symbol) == ("simulated", "BTC/USDT")
+    store.remember_market("simulated", "ETH/USDT", "5m")
+    market = store.settings.market
+    assert (market.exchange, market.symbol, market.timeframe) == ("simulated", "ETH/USDT", "5m")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from pydantic import ValidationError
@@ -65,12 +65,16 @@ class AccountsDialog(QDialog):
         credentials: CredentialStore,
         theme: Theme = DARK,
         parent: QWidget | None = None,
+        on_screen: Callable[[], str] | None = None,
     ) -> None:
+        """``on_screen``: the exchange account of the market the opening window shows
+        (default: the configured one)."""
         super().__init__(parent)
         self.setWindowTitle("Accounts and keys")
         self.resize(900, 580)
         self.config = config
         self.settings = config.settings
+        self.on_screen = on_screen or (lambda: self.settings.market.exchange)
         self.theme = theme
         self.catalogue: dict[str, ExchangeInfo] = {}
         self.editing: str | None = None  # the saved account in the form; None = a new one
@@ -392,7 +396,7 @@ class AccountsDialog(QDialog):
         self._fill_list(select=account.name)
         self._account_selected(self.account_list.currentItem())
         note = ""
-        if not was_new and self.settings.market.exchange == account.name:
+        if not was_new and self.on_screen() == account.name:
             note = " The market on screen keeps its connection until you open it again (File → Open market…)."
         self._write_config(f"Account '{account.name}' saved.{note}")
         if was_new:
@@ -403,7 +407,7 @@ class AccountsDialog(QDialog):
         name = self.editing
         if name is None:
             return
-        if self.settings.market.exchange == name:
+        if self.on_screen() == name:
             self._set_status(
                 f"'{name}' is the market on screen: open another one first (File → Open market…).", error=True
             )
@@ -444,6 +448,7 @@ class AccountsDialog(QDialog):
             self._set_status(f"Account '{name}' removed, but not its keys: {problem}", error=True)
 
     def _write_config(self, done: str) -> None:
+        self.config.announce("accounts")  # every window's pickers and live menus follow
         try:
             saved = self.config.save()
         except OSError as exc:

@@ -16,7 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -49,7 +49,7 @@ from terminal.ui.market.orderbook_view import OrderBookView
 from terminal.ui.market.picker import MarketPicker
 from terminal.ui.market.tape_view import TapeView
 from terminal.ui.market.watchlist import WatchlistModel, WatchlistView
-from terminal.ui.theme import THEMES, apply_theme
+from terminal.ui.theme import THEMES, Theme, apply_theme
 from terminal.ui.trading.desk import DeskLink, TradingDesk
 from terminal.ui.trading.hotkeys import mark_off_keys
 from terminal.ui.window.actions import build_actions
@@ -97,6 +97,11 @@ class MainWindow(QMainWindow):
         self.session = session
         self.exchange = exchange  # the account (or "simulated") this window shows
         self.start_at = start_at  # (symbol, timeframe) to open instead of the configured market
+        # What this window shows, or was last asked to show: its own, not a setting (a second
+        # window does not move the first one's market); the primary window's is remembered
+        # for the next start as it closes.
+        market = config.settings.market
+        self._wanted: tuple[str, str] = start_at or (market.symbol, market.timeframe)
         self.primary = primary  # only the primary window's layout is saved
         # The local history for a market (None: none, e.g. the simulator).
         self.history = history or (lambda _exchange: None)
@@ -175,6 +180,8 @@ class MainWindow(QMainWindow):
         # The window's message channel: anything may post to it; the status bar shows it.
         self.messages = Messages()
         self.messages.subscribe(lambda message: self.statusBar().showMessage(message.text, 10_000))
+        # Settings changed in any window (theme, key bindings) reach this one too.
+        self._stop_following = config.subscribe(self._settings_changed)
         self.trading = TradingDesk(
             DeskLink(
                 parent=self,
@@ -286,13 +293,12 @@ class MainWindow(QMainWindow):
     async def run(self) -> None:
         """Start the market session and keep it until the window closes, then shut it down
         (with whatever the dialogs and a market switch have under way)."""
-        market = self.settings.market
-        symbol, timeframe = self.start_at or (market.symbol, market.timeframe)
-        self._start(symbol, timeframe)
+        self._start(*self._wanted)
         # Every market keeps its paper account and journal in the history file: say at
         # once if it cannot be used.
         self.in_background(check_history_file(self), "history file")
         await self._closed.wait()
+        self._stop_following()
         for dialog in self._dialogs:
             dialog.reject()
             await dialog.shutdown()
@@ -332,9 +338,10 @@ class MainWindow(QMainWindow):
         self.notice.show_message(message)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.primary:
+        if self.primary:  # the window the next start opens like: its layout and market
             self.save_layout()
-        self.config.save()
+            self.config.remember_market(self.exchange, *self.requested_market())
+            self.config.save()
         self._closed.set()
         event.accept()
 
@@ -380,8 +387,7 @@ class MainWindow(QMainWindow):
     # timeframe, not the ones still on screen while a switch loads.
     def requested_market(self) -> tuple[str, str]:
         symbol, timeframe = self.session.requested
-        market = self.settings.market
-        return symbol or market.symbol, (timeframe if symbol else market.timeframe)
+        return (symbol, timeframe) if symbol else self._wanted
 
     def open_symbol(self, symbol: str) -> None:
         # While a switch closes the old session, there is nothing to ask.
@@ -391,7 +397,7 @@ class MainWindow(QMainWindow):
     def open_market(self, exchange: str, symbol: str) -> None:
         """Show ``symbol`` of ``exchange`` ("simulated" or an account): on the
         session on screen if it is that exchange, else on a new one."""
-        if exchange == self.settings.market.exchange and self.session.markets:
+        if exchange == self.exchange and self.session.markets:
             self.open_symbol(symbol)
         else:
             self.switch_market(exchange, symbol)
@@ -443,7 +449,7 @@ class MainWindow(QMainWindow):
                 )
             old_bridge.deleteLater()  # the old session is closed: it notifies no more
             self._bind(session, symbol)
-            self.settings.market.exchange = self.exchange = exchange
+            self.exchange = exchange
             if self.on_session_changed is not None:
                 self.on_session_changed(session)
             self.notice.clear()  # the old market's news; a history file problem stays, told anew
@@ -472,7 +478,7 @@ class MainWindow(QMainWindow):
     def set_timeframe(self, timeframe: str) -> None:
         self.actions_by_id[f"timeframe.{timeframe}"].setChecked(True)
         if self._switch_lock.locked():
-            self.settings.market.timeframe = timeframe  # what the new session starts with
+            self._wanted = (self._wanted[0], timeframe)  # what the new session starts with
         elif self.session.markets:
             self.session.request_open(self.requested_market()[0], timeframe)
 
@@ -548,8 +554,7 @@ class MainWindow(QMainWindow):
             self.watchlist_model.current = session.symbol
             self.watchlist_model.refresh(session.tickers)
         self.actions_by_id[f"timeframe.{session.timeframe}"].setChecked(True)
-        # What is shown is what the next start opens.
-        self.settings.market.symbol, self.settings.market.timeframe = session.symbol, session.timeframe
+        self._wanted = (session.symbol, session.timeframe)
         self.symbol_action.setText(f"{session.symbol}  ▾")
         self.status.set_market(f"{session.source.name} · {session.symbol} · {session.timeframe}")
         if self.on_first_candles is not None and len(session.candles):
@@ -598,7 +603,7 @@ class MainWindow(QMainWindow):
     def open_market_picker(self) -> MarketPicker:
         picker = MarketPicker(
             self.settings,
-            self.settings.market.exchange,
+            self.exchange,
             lambda: self.session.markets,
             self.theme,
             self,
@@ -609,7 +614,8 @@ class MainWindow(QMainWindow):
         return self._keep_dialog(picker)
 
     def open_accounts(self) -> AccountsDialog:
-        dialog = AccountsDialog(self.config, self.credentials, self.theme, self)
+        on_screen = lambda: self.exchange  # noqa: E731 - the market this window shows
+        dialog = AccountsDialog(self.config, self.credentials, self.theme, self, on_screen=on_screen)
         dialog.open()
         return self._keep_dialog(dialog)
 
@@ -679,7 +685,20 @@ class MainWindow(QMainWindow):
         self.set_theme("light" if self.theme.name == "dark" else "dark")
 
     def set_theme(self, name: str) -> None:
-        theme = THEMES[name]
+        """Switch the theme of every window (and remember it)."""
+        self.config.change(theme=name)
+
+    def _settings_changed(self, changed: frozenset[str]) -> None:
+        if "theme" in changed and self.settings.theme != self.theme.name:
+            self._apply_theme(THEMES[self.settings.theme])
+        if "keybindings" in changed:
+            bindings, problems = resolve_bindings(self.settings.keybindings)
+            for problem in problems:
+                log.warning("%s", problem)
+            for action_id, action in self.actions_by_id.items():
+                action.setShortcuts([QKeySequence(k) for k in bindings.get(action_id, ())])
+
+    def _apply_theme(self, theme: Theme) -> None:
         self.theme = theme
         app = QApplication.instance()
         if isinstance(app, QApplication):
@@ -693,4 +712,3 @@ class MainWindow(QMainWindow):
         self.trading.apply_theme(theme)
         self.watchlist_model.theme = theme
         self.watchlist_model.refresh(self.session.tickers)
-        self.settings.theme = theme.name  # type: ignore[assignment]

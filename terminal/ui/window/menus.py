@@ -121,4 +121,4 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
         action = a[f"timeframe.{tf}"]
         action.setIconText(tf)
         toolbar.addAction(action)
-    a[f"timeframe.{w.settings.market.timeframe}"].setChecked(True)
+    a[f"timeframe.{w.requested_market()[1]}"].setChecked(True)

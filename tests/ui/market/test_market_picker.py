@@ -161,7 +161,7 @@ async def test_switching_exchanges_closes_the_old_session_cleanly_and_rebinds_th
         assert all(task.done() for task in first_tasks)
         assert first.health.state is FeedState.STOPPED
         assert isinstance(first.source, SimulatedExchange) and first.source._closed
-        assert t.settings.market.exchange == "dead"
+        assert t.window.exchange == "dead"
         # The new market cannot start (nothing listens): the user is told, in plain words.
         await t.until(
             lambda: "Binance cannot be reached" in shown_problems(t), "word that Binance is unreachable"
@@ -192,7 +192,7 @@ async def test_switching_exchanges_closes_the_old_session_cleanly_and_rebinds_th
         assert current is not dead and isinstance(current.source, SimulatedExchange)
         assert current.source is not t.exchange
         assert not session_tasks(dead) and dead.health.state is FeedState.STOPPED
-        assert t.settings.market.exchange == SIMULATED
+        assert t.window.exchange == SIMULATED
         assert t.window.watchlist_model.symbols == t.settings.watchlist
         assert "Simulated · SOL/USDT" in t.window.status.market.text()
         await picker.shutdown()

@@ -124,7 +124,7 @@ async def test_clicking_a_watchlist_row_opens_that_symbol_everywhere(launch: Lau
         bold = model.data(model.index(row, 0), Qt.ItemDataRole.FontRole)
         assert bold is not None and bold.bold()  # the open symbol stands out in the list
         assert "SOL/USDT" in t.window.symbol_action.text()  # the toolbar's symbol button
-        assert t.settings.market.symbol == "SOL/USDT"
+        assert t.window.requested_market() == ("SOL/USDT", "1m")  # what closing remembers
 
 
 async def test_a_second_click_while_the_first_symbol_loads_wins(launch: Launch, qtbot: QtBot) -> None:

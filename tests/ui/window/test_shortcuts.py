@@ -32,7 +32,7 @@ async def test_key_5_switches_the_chart_to_four_hour_candles(launch: Launch, qtb
         assert checked == ["4h"]  # in the Chart menu and on the toolbar
         assert "4h" in t.window.windowTitle()
         assert "4h" in t.window.status.market.text()
-        assert t.settings.market.timeframe == "4h"
+        assert t.window.requested_market()[1] == "4h"  # what closing remembers
 
 
 async def test_zoom_keys_change_how_many_candles_are_in_view(launch: Launch, qtbot: QtBot) -> None:

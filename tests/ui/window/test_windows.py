@@ -13,8 +13,10 @@ from terminal.logs import LogBuffer
 from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
 from terminal.paths import AppPaths
+from terminal.ui.theme import DARK, LIGHT
 from terminal.ui.window.main_window import MainWindow
 from terminal.ui.window.windows import WindowSet
+from tests.ui.harness import columns_with, price_pane, read_toml, rgb
 
 
 async def until(condition: object, what: str, timeout: float = 10.0) -> None:
@@ -66,3 +68,48 @@ async def test_a_second_window_shows_another_symbol_and_quit_closes_both(
         assert source._closed, "every window's market was shut down"
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+
+
+async def test_a_theme_change_in_one_window_reaches_the_other_and_each_keeps_its_market(
+    qt_loop: qasync.QEventLoop, app_paths: AppPaths, log_buffer: LogBuffer
+) -> None:
+    config = ConfigStore(app_paths.config_file)
+    sources: list[SimulatedExchange] = []
+
+    def make_window(exchange: str, start_at: tuple[str, str] | None, primary: bool) -> MainWindow:
+        source = SimulatedExchange(seed=7, history_days=5, pump_interval=0.02)
+        sources.append(source)
+        session = MarketSession(source, config.settings.watchlist)
+        return MainWindow(session, config, app_paths, log_buffer, exchange=exchange, start_at=start_at,
+                          primary=primary)  # fmt: skip
+
+    windows = WindowSet(make_window)
+    first = windows.open(SIMULATED)
+    await until(lambda: first.chart.candles.drawn > 0, "the first window's candles")
+    second = windows.open(SIMULATED, ("ETH/USDT", "5m"))
+    await until(lambda: second.chart.candles.drawn > 0 and second.session.symbol == "ETH/USDT",
+                "the second window's candles")  # fmt: skip
+    assert (price_pane(second.chart) == rgb(DARK.background)).mean() > 0.5
+
+    first.actions_by_id["view.theme"].trigger()  # Ctrl+Shift+T in the first window
+    for window in (first, second):  # both follow: chart, ladder, tape, panels
+        assert window.theme is LIGHT
+        assert window.book_view.canvas.theme is LIGHT and window.watchlist_model.theme is LIGHT
+        pane = price_pane(window.chart)
+        assert (pane == rgb(LIGHT.background)).mean() > 0.5
+        assert columns_with(pane, LIGHT.up) > 10 and columns_with(pane, LIGHT.down) > 10
+
+    # New key bindings reach both windows too.
+    config.change(keybindings={"chart.latest": "Ctrl+End"})
+    for window in (first, second):
+        assert [s.toString() for s in window.actions_by_id["chart.latest"].shortcuts()] == ["Ctrl+End"]
+
+    first.open_symbol("SOL/USDT")
+    await until(lambda: first.session.symbol == "SOL/USDT", "the first window on SOL/USDT")
+    second.close()  # the second window's market is its own: not what the next start opens
+    await until(lambda: len(windows.windows) == 1, "the second window closed")
+    first.close()
+    await asyncio.wait_for(windows.wait_closed(), 10)
+    saved = read_toml(app_paths.config_file)
+    assert saved["theme"] == "light"
+    assert saved["market"]["symbol"] == "SOL/USDT" and saved["market"]["timeframe"] == "1m"
