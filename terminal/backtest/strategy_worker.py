@@ -79,11 +79,8 @@ class StrategyInfo:
                 bounds["lt" if spec.exclusive_maximum else "le"] = spec.maximum
             described = Field(default=spec.default, description=spec.description or None, **bounds)
             fields[spec.name] = (spec.kind, described)
-        model: type[StrategyParams] = create_model(
-            f"{self.name}_params", __base__=StrategyParams, **fields
-        )
+        model: type[StrategyParams] = create_model(f"{self.name}_params", __base__=StrategyParams, **fields)
         return model
-
 
     def stand_in(self) -> type[WorkerStrategy]:
         """A strategy class for the GUI's lists, forms and runs: this description, no
@@ -321,4 +318,3 @@ def _simple(spec: ParamSpec) -> ParamSpec:
         spec.name, kind, default, spec.minimum, spec.maximum, spec.exclusive_minimum,
         spec.exclusive_maximum, spec.description,
     )  # fmt: skip
-

@@ -137,4 +137,3 @@ def translate(exc: BaseException, exchange_name: str) -> Exception:
             # A RateLimitedError's retry_after is set by the source, which saw the answer's headers.
             return ours(message, hint=hint, detail=f"{type(exc).__name__}: {detail}")
     return ExchangeError(f"{where} refused the request.", detail=f"{type(exc).__name__}: {detail}")
-

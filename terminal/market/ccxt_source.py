@@ -53,6 +53,7 @@ T = TypeVar("T")
 KEEPALIVE_MS = 3_000  # ping interval; ccxt fails a connection after two missed pongs
 TIMEOUT_MS = 10_000  # REST timeout
 
+
 class Credentials(Protocol):
     @property
     def api_key(self) -> str: ...
@@ -382,4 +383,3 @@ class CcxtSource:
             seen.update(str(t.get("id")) for t in trades)
             if new:
                 return new
-

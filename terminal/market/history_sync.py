@@ -31,11 +31,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from terminal.errors import ExchangeError, describe
-from terminal.market.backoff import Backoff
+from terminal.errors import describe
 from terminal.market.source import ExchangeSource
 from terminal.marketdata.candles import OHLCV
 from terminal.marketdata.timeframes import timeframe_ms
+from terminal.retry import Backoff, retrying, transient
 from terminal.store.candles import CandleStore, SeriesKey
 from terminal.store.gaps import Gap, Range, find_gaps, subtract, total_missing
 from terminal.store.sync_records import CANCELLED, DONE, FAILED, RUNNING, SyncRecords
@@ -242,22 +242,19 @@ class HistorySync:
 
     async def _page(self, symbol: str, timeframe: str, cursor: int, limit: int, result: SyncResult) -> OHLCV:
         """``limit`` candles from ``cursor`` on (retrying transient failures)."""
-        backoff = Backoff()
-        failures = 0
-        while True:
-            try:
-                result.requests += 1
-                rows = await self.source.fetch_ohlcv(symbol, timeframe, since=cursor, limit=limit)
-                return OHLCV.from_rows(rows)
-            except ExchangeError as exc:
-                failures += 1
-                if not exc.transient or failures > self.retries:
-                    raise
-                delay = backoff.next()
-                log.warning(
-                    "%s %s history: %s Retrying in %.1f s.", symbol, timeframe, exc.user_message(), delay
-                )
-                await asyncio.sleep(delay)
+
+        async def fetch() -> OHLCV:
+            result.requests += 1
+            return OHLCV.from_rows(
+                await self.source.fetch_ohlcv(symbol, timeframe, since=cursor, limit=limit)
+            )
+
+        def report(exc: Exception, delay: float) -> None:
+            log.warning("%s %s history: %s Retrying in %.1f s.", symbol, timeframe, describe(exc), delay)
+
+        return await retrying(
+            fetch, Backoff(jitter=True), retry_on=transient, attempts=self.retries + 1, on_retry=report
+        )
 
     async def _store_page(
         self,

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,7 +24,7 @@ from terminal.market.history_loader import (
     LoadedCandles,
     load_history,
 )
-from terminal.market.session_history import HistoryDownloads
+from terminal.market.session_history import HISTORY, HistoryDownloads
 from terminal.market.source import ExchangeSource
 from terminal.market.topics import Listener, Topic
 from terminal.market.watch_loops import Handled, WatchLoops
@@ -33,6 +32,7 @@ from terminal.marketdata.candles import CandleSeries, Change
 from terminal.marketdata.orderbook import OrderBook
 from terminal.marketdata.tape import TradeTape
 from terminal.marketdata.timeframes import timeframe_ms
+from terminal.tasks import TaskGroup
 
 if TYPE_CHECKING:
     from terminal.market.history_sync import SyncProgress
@@ -52,6 +52,9 @@ async def _logged(work: Awaitable[object], what: str) -> None:
 
 SESSION = "session"  # health stream of the session itself (markets, close)
 OPEN = "open"  # health stream of the last symbol/timeframe switch
+
+#: the task slots of the symbol on screen: a switch stops them
+SYMBOL_SLOTS = ("candles", "book", "trades", HISTORY)
 
 SILENCE_S = 10.0  # a live order book with nothing for this long is stale
 
@@ -91,11 +94,13 @@ class MarketSession(HistoryDownloads):
         self.health = FeedHealth()
         self._loops = WatchLoops(self.health, self._notify, source, lambda: self._closed)
         self._listeners: list[Listener] = []
-        self._symbol_tasks: list[asyncio.Task[None]] = []
-        self._ticker_tasks: dict[str, asyncio.Task[None]] = {}
+        # Every task started, until it ends. Slots (keys): OPEN, the newest open; per stream
+        # of the symbol on screen and its HISTORY download, stopped by a switch; a ticker's.
+        # A task that fails is logged and marked FAILED in health under its name.
+        self._tasks = TaskGroup("market session", on_error=self._task_failed, logger=log)
+        self._streams_shown: tuple[str, ...] = ()  # the health names of the symbol's loops
         self._open_task: asyncio.Task[None] | None = None
         self.requested = ("", "1m")  # the newest (symbol, timeframe) asked for
-        self._tasks: set[asyncio.Task[None]] = set()  # every task started, until it ends
         # When the exchange lacks the chart's timeframe, candles of a finer one
         # are watched and folded into the chart's live candle.
         self._fine: CandleSeries | None = None
@@ -105,7 +110,6 @@ class MarketSession(HistoryDownloads):
         # the chart's window on open, or older candles when the user scrolls back.
         self.sync_progress: SyncProgress | None = None
         self.history_start_reached = False  # the exchange has nothing older than the chart
-        self._history_task: asyncio.Task[None] | None = None
 
     # -- listeners -------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -143,12 +147,7 @@ class MarketSession(HistoryDownloads):
         if self._closed:
             return
         self._closed = True
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._symbol_tasks.clear()
-        self._ticker_tasks.clear()
+        await self._tasks.close()
         await self.source.close()
         self.health.set(SESSION, FeedState.STOPPED)
         self._notify(Topic.STATUS)
@@ -166,24 +165,16 @@ class MarketSession(HistoryDownloads):
             failed = current.done() and not current.cancelled() and current.exception() is not None
             if not failed:
                 return current
-        if current is not None and not current.done():
-            current.cancel()
         self.requested = request
         opening = self._loops.retrying(OPEN, lambda: self.open(*request))
-        task = self._track(asyncio.get_running_loop().create_task(opening))
-        task.add_done_callback(partial(self._report_open_failure, symbol))
-        self._open_task = task
-        return task
+        self._open_task = self._tasks.spawn(opening, name=OPEN, key=OPEN)  # cancels one still loading
+        return self._open_task
 
-    def _report_open_failure(self, symbol: str, task: asyncio.Task[None]) -> None:
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            message = describe(exc)
-            log.error("Could not open %s: %s", symbol, describe(exc, detailed=True))
-            self.health.set(OPEN, FeedState.FAILED, message)
-            self._notify(Topic.STATUS)
+    def _task_failed(self, exc: BaseException, name: str) -> None:
+        """A task of the session failed (the group logged it): its stream shows why. Only an
+        open fails by design (the loops and downloads report their own failures)."""
+        self.health.set(name, FeedState.FAILED, describe(exc))
+        self._notify(Topic.STATUS)
 
     async def open(self, symbol: str, timeframe: str) -> None:
         """Show ``symbol`` at ``timeframe``: history first, then live updates.
@@ -214,11 +205,11 @@ class MarketSession(HistoryDownloads):
             self.tape.extend(recent)
             topics |= Topic.BOOK | Topic.TRADES
         self.health.forget(OPEN)
-        self._symbol_tasks = [
-            self._spawn(f"{timeframe} candles", self._watch_candles, self.silence_s * 3, ("candles", symbol)),
-            self._spawn("order book", self._watch_book, self.silence_s, ("book", symbol)),
-            self._spawn("trades", self._watch_trades),  # a quiet market is not a fault
-        ]
+        self._streams_shown = (f"{timeframe} candles", "order book", "trades")
+        candles, book, trades = self._streams_shown
+        self._spawn(candles, self._watch_candles, self.silence_s * 3, ("candles", symbol), key="candles")
+        self._spawn(book, self._watch_book, self.silence_s, ("book", symbol), key="book")
+        self._spawn(trades, self._watch_trades, key="trades")  # a quiet market is not a fault
         self.history_start_reached = False
         self.sync_progress = None
         if self.store is not None:
@@ -228,11 +219,10 @@ class MarketSession(HistoryDownloads):
         await asyncio.gather(*old, return_exceptions=True)
 
     def _stop_symbol_tasks(self) -> list[asyncio.Task[None]]:
-        """Cancel the symbol's loops (returned, to be awaited) and drop their health."""
-        tasks, self._symbol_tasks = self._symbol_tasks, []
-        for task in tasks:
-            task.cancel()
-            self._loops.forget(task.get_name())
+        """Cancel the symbol's loops and download (returned, to be awaited) and drop their health."""
+        tasks = [task for slot in SYMBOL_SLOTS for task in self._tasks.cancel(slot)]
+        for name in self._streams_shown:
+            self._loops.forget(name)
         return tasks
 
     async def _load_history(self, symbol: str, timeframe: str) -> LoadedCandles:
@@ -249,19 +239,15 @@ class MarketSession(HistoryDownloads):
         body: Callable[[], Awaitable[Handled]],
         silence: float | None = None,
         carries: tuple[str, str] = ("", ""),
+        *,
+        key: Hashable,
     ) -> asyncio.Task[None]:
         """A watch loop named ``name`` (also its stream in ``health``), with a
         silence watchdog of ``silence`` seconds for streams that must not go
         quiet; ``carries`` is its (kind, symbol), so that a reconnect drops
-        only its connection."""
+        only its connection; ``key`` is its task slot."""
         work = self._loops.forever(name, body, silence, carries)
-        return self._track(asyncio.get_running_loop().create_task(work, name=name))
-
-    def _track(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
-        """Remember ``task`` until it ends, so that close() can stop it."""
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._tasks.spawn(work, name=name, key=key)
 
     async def _watch_candles(self) -> Handled:
         fine, shown = self._fine, self._shown
@@ -291,7 +277,7 @@ class MarketSession(HistoryDownloads):
         closed = series.copy(len(series) - 2, len(series) - 1)
         tf = self._fine_tf if series is self._fine else self.timeframe
         write = asyncio.to_thread(store.write, self.store_name, self.symbol, tf, closed)
-        self._track(asyncio.get_running_loop().create_task(_logged(write, "saving a closed candle")))
+        self._tasks.spawn(_logged(write, "saving a closed candle"), name="saving a closed candle")
 
     def _fold_fine(self, fine: CandleSeries, rows: list[list[float]]) -> Change:
         """Rebuild the chart candles that the finer candles in ``rows`` fall in."""
@@ -352,11 +338,11 @@ class MarketSession(HistoryDownloads):
         self._notify(Topic.TICKERS)
 
     def _start_ticker(self, symbol: str) -> None:
-        if symbol in self._ticker_tasks:
+        if self._tasks.running(("ticker", symbol)) is not None:
             return
 
         async def body() -> Handled:
             self.tickers[symbol] = await self.source.watch_ticker(symbol)
             return 1, Topic.TICKERS
 
-        self._ticker_tasks[symbol] = self._spawn(f"ticker {symbol}", body, carries=("ticker", symbol))
+        self._spawn(f"ticker {symbol}", body, carries=("ticker", symbol), key=("ticker", symbol))

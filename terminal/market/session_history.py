@@ -20,12 +20,14 @@ from terminal.market.history_loader import HistoryStore, history_window, merge_c
 from terminal.market.source import ExchangeSource
 from terminal.market.topics import Topic
 from terminal.marketdata.candles import OHLCV, CandleSeries
+from terminal.tasks import TaskGroup
 
 if TYPE_CHECKING:
     from terminal.market.history_sync import HistorySync, SyncProgress
 
 log = logging.getLogger(__name__)
 
+HISTORY = "history"  # the session's task slot of the download
 OLDER_CANDLES = 5_000  # chart candles added per scroll back past the oldest one
 
 
@@ -42,17 +44,14 @@ class HistoryDownloads:
     candles: CandleSeries
     _fine: CandleSeries | None
     _fine_tf: str
-    _symbol_tasks: list[asyncio.Task[None]]
+    _tasks: TaskGroup  # the download runs in its HISTORY slot, which a switch of symbol stops
     # this part's own (set in the session's __init__)
     sync_progress: SyncProgress | None
     history_start_reached: bool
-    _history_task: asyncio.Task[None] | None
 
     if TYPE_CHECKING:
 
         def _notify(self, topic: Topic) -> None: ...
-
-        def _track(self, task: asyncio.Task[None]) -> asyncio.Task[None]: ...
 
     @property
     def fetch_timeframe(self) -> str:
@@ -62,7 +61,7 @@ class HistoryDownloads:
     @property
     def history_download(self) -> asyncio.Task[None] | None:
         """The history download running for the chart, if any."""
-        task = self._history_task
+        task = self._tasks.running(HISTORY)
         return task if task is not None and not task.done() else None
 
     def history_sync(self) -> HistorySync | None:
@@ -83,21 +82,18 @@ class HistoryDownloads:
     def cancel_sync(self) -> bool:
         """Stop the running history download; what it stored stays, and the
         next open (or scroll back) fetches only the rest."""
-        task = self._history_task
-        if task is None or task.done():
+        task = self.history_download
+        if task is None:
             return False
-        task.cancel()
+        task.cancel()  # it keeps its slot until it has let go: a new download waits for that
         log.info("History download of %s cancelled; it resumes where it stopped next time.", self.symbol)
         return True
 
     def _start_history(self, work: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None] | None:
-        if self._history_task is not None and not self._history_task.done():
+        if self.history_download is not None:
             work.close()
             return None
-        task = self._track(asyncio.get_running_loop().create_task(self._history_job(work, what)))
-        self._symbol_tasks.append(task)  # a switch of symbol stops it
-        self._history_task = task
-        return task
+        return self._tasks.spawn(self._history_job(work, what), name=what, key=HISTORY)
 
     async def _history_job(self, work: Coroutine[Any, Any, None], what: str) -> None:
         try:

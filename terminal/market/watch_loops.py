@@ -24,7 +24,6 @@ from terminal.errors import (
     AuthenticationFailedError,
     BookOutOfSyncError,
     ExchangeClosedError,
-    ExchangeError,
     NotSupportedError,
     SubscriptionRefusedError,
     TerminalError,
@@ -32,10 +31,10 @@ from terminal.errors import (
     UnsupportedTimeframeError,
     describe,
 )
-from terminal.market.backoff import Backoff
 from terminal.market.cadence import Cadence
 from terminal.market.health import FeedHealth, FeedState
 from terminal.market.topics import Topic
+from terminal.retry import Backoff, retrying, transient
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -83,18 +82,13 @@ class WatchLoops:
         rate limit, timeout, garbage answers) are reported and retried with
         back-off, anything else is raised. An unreachable exchange is thus
         waited for, and the session recovers by itself when it is back."""
-        backoff = Backoff()
-        while True:
-            try:
-                return await attempt()
-            except ExchangeError as exc:
-                if not exc.transient:
-                    raise
-                delay = backoff.next()
-                self.health.set(stream, FeedState.RECONNECTING, exc.user_message())
-                log.warning("%s: %s Retrying in %.1f s.", stream, describe(exc, detailed=True), delay)
-                self._notify(Topic.STATUS)
-                await asyncio.sleep(delay)
+
+        def report(exc: Exception, delay: float) -> None:
+            self.health.set(stream, FeedState.RECONNECTING, describe(exc))
+            log.warning("%s: %s Retrying in %.1f s.", stream, describe(exc, detailed=True), delay)
+            self._notify(Topic.STATUS)
+
+        return await retrying(attempt, Backoff(jitter=True), retry_on=transient, on_retry=report)
 
     async def forever(
         self,
@@ -110,7 +104,7 @@ class WatchLoops:
         those (a server that went quiet but still answers pings would
         otherwise keep the stream frozen).
         """
-        backoff = Backoff()
+        backoff = Backoff(jitter=True)
         while not self._closed():
             try:
                 count, topic = await self._watched(name, body, silence, carries)

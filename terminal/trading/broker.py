@@ -44,6 +44,10 @@ class Broker(Protocol):
     @property
     def limits(self) -> RiskLimits: ...
 
+    def set_limits(self, limits: RiskLimits) -> None:
+        """New risk rules (the config changed); they apply from the next order."""
+        ...
+
     def risk_state(self) -> AccountState:
         """What the risk rules need to know of the account now: holdings, open
         buys, open orders, today's PnL (the ticket checks orders as they are typed)."""

@@ -7,6 +7,7 @@ response, fill, cancel, error and reset, with its time, in the history file
     await journal.flush()                        # written (the broker's close does it)
     journal.entries(account="simulated")         # blocking: from a worker thread
     journal.export_csv(path) / journal.export_json(path)
+    AccountJournal(journal, "binance-main", "live").record("cancel", {...}, cid, symbol)  # a broker's pen
 
 ``record`` is cheap and never blocks: it turns the payload into JSON text at
 once (so a later change to an order cannot alter what was recorded) and
@@ -307,6 +308,40 @@ class TradingJournal:
             json.dump(document, f, indent=1)
             f.write("\n")
         return len(found)
+
+
+class AccountJournal:
+    """What a broker writes with: ``TradingJournal.record`` for one account and
+    broker (None: no journal, nothing is written). A failure to record is
+    logged and the order step goes on, unless the entry is ``required`` (the
+    live broker sends no intent it could not record) or the journal is
+    ``strict`` (the paper broker's every step): then it is raised."""
+
+    def __init__(
+        self, journal: TradingJournal | None, account: str, broker: BrokerName, *, strict: bool = False
+    ) -> None:
+        self.journal = journal
+        self.account = account
+        self.broker: BrokerName = broker
+        self.strict = strict
+
+    def record(
+        self,
+        kind: JournalKind,
+        payload: Mapping[str, Any],
+        client_order_id: str | None = None,
+        symbol: str | None = None,
+        *,
+        required: bool = False,
+    ) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal.record(kind, self.account, payload, client_order_id, symbol, broker=self.broker)
+        except Exception:
+            if required or self.strict:
+                raise
+            log.exception("the trading journal could not record %s for %s", kind, client_order_id)
 
 
 def _dicts(entries: list[JournalEntry]) -> Iterator[dict[str, Any]]:

@@ -11,12 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic_core import PydanticSerializationError
 
 from terminal.errors import StoreError
 from terminal.redaction import REDACTED, remember
 from terminal.store.candles import CandleStore
 from terminal.trading import OrderIntent, OrderSide, OrderType
-from terminal.trading.journal import JournalExportError, TradingJournal
+from terminal.trading.journal import AccountJournal, JournalExportError, TradingJournal
 
 
 def rows_on_disk(path: Path) -> int:
@@ -164,17 +165,27 @@ def test_exports_are_atomic_and_a_failed_one_leaves_no_file(tmp_path: Path) -> N
     store.close()
 
 
-def test_the_live_broker_can_write_to_the_journal_through_its_sink(tmp_path: Path) -> None:
-    from terminal.trading.live.broker import JournalSink
-
+def test_a_broker_writes_its_account_s_entries_through_an_account_journal(tmp_path: Path) -> None:
     store = CandleStore(tmp_path / "history.sqlite")
     journal = TradingJournal(store)
-    sink: JournalSink = journal  # mypy: the live broker's interface to the journal is this one
-    sink.record("request", "binance-main", {"order": {"amount": "0.01"}}, "t-live", "BTC/USDT")
+    live = AccountJournal(journal, "binance-main", "live")  # what the live broker writes with
+    live.record("request", {"order": {"amount": "0.01"}}, "t-live", "BTC/USDT")
     journal.record("request", "simulated", {"order": {}}, "t-paper", "BTC/USDT", broker="paper")
+    AccountJournal(None, "nowhere", "live").record("intent", {})  # no journal: nothing, no error
 
-    assert [(e.account, e.broker) for e in journal.entries()] == [
-        ("binance-main", "live"),
-        ("simulated", "paper"),
+    assert [(e.account, e.broker, e.client_order_id) for e in journal.entries()] == [
+        ("binance-main", "live", "t-live"),
+        ("simulated", "paper", "t-paper"),
     ]
     store.close()
+
+
+def test_an_account_journal_raises_only_what_must_be_recorded(caplog: pytest.LogCaptureFixture) -> None:
+    journal = TradingJournal(None)
+    live = AccountJournal(journal, "binance-main", "live")
+    unwritable = {"order": object()}  # not JSON: the journal refuses it
+    live.record("response", unwritable, "t-1")  # an order step goes on: the failure is logged
+    assert "could not record response for t-1" in caplog.text
+    with pytest.raises(PydanticSerializationError):
+        live.record("intent", unwritable, "t-2", required=True)  # an intent not recorded is not sent
+    assert journal.entries() == []

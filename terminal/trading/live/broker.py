@@ -46,20 +46,15 @@ from terminal.errors import (
     TradingError,
     describe,
 )
-from terminal.market.backoff import Backoff
 from terminal.market.ccxt_source import KEEPALIVE_MS, TIMEOUT_MS
 from terminal.marketdata.orderbook import OrderBook
+from terminal.retry import Backoff, retrying, transient
 from terminal.trading.balances import BalanceView
 from terminal.trading.broker import BrokerKind, Listener
 from terminal.trading.events import FillAdded, OrderUpdated
+from terminal.trading.journal import AccountJournal, TradingJournal
 from terminal.trading.live.exchange import PrivateExchange
-from terminal.trading.live.journal import (
-    JournalSink,
-    LiveJournal,
-    exchange_order,
-    intent_payload,
-    order_state,
-)
+from terminal.trading.live.journal import exchange_order, intent_payload, order_state
 from terminal.trading.live.refresh import AccountRefresh
 from terminal.trading.live.send import ReconcileSettings, send_order
 from terminal.trading.live.state import LiveState, open_buys
@@ -69,7 +64,7 @@ from terminal.trading.positions import Position
 from terminal.trading.pre_trade import pre_trade_check
 from terminal.trading.risk import AccountState, RiskLimits
 
-__all__ = ["JournalSink", "LiveBroker", "LiveSettings"]
+__all__ = ["LiveBroker", "LiveSettings"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,7 +88,7 @@ class LiveBroker:
         *,
         credentials: KeySource,
         limits: RiskLimits | None = None,
-        journal: JournalSink | None = None,
+        journal: TradingJournal | None = None,
         book: Callable[[str], OrderBook | None] | None = None,
         symbols: Iterable[str] = (),
         settings: LiveSettings | None = None,
@@ -107,7 +102,7 @@ class LiveBroker:
         self._account = account
         self._store = credentials
         self._limits = limits or RiskLimits()
-        self._journal = LiveJournal(journal, account.name)
+        self._journal = AccountJournal(journal, account.name, "live")
         self._book = book
         self._settings = settings or LiveSettings()
         self._state = LiveState(self._settings.pnl_currency, symbols)
@@ -128,6 +123,10 @@ class LiveBroker:
     @property
     def limits(self) -> RiskLimits:
         return self._limits
+
+    def set_limits(self, limits: RiskLimits) -> None:
+        """New risk rules (the config changed); they apply from the next order."""
+        self._limits = limits
 
     @property
     def stream_state(self) -> str:
@@ -215,7 +214,6 @@ class LiveBroker:
             await sync.close()
         if exchange is not None:
             await exchange.close()
-        await self._journal.close()
 
     def _started(self) -> PrivateExchange:
         if self._exchange is None:
@@ -233,7 +231,7 @@ class LiveBroker:
                 f"Order {cid} was sent already; the terminal never sends one order twice.",
                 hint="Make a new ticket for another order.",
             )
-        await self._journal.record("intent", intent_payload(intent), cid, symbol, required=True)
+        self._journal.record("intent", intent_payload(intent), cid, symbol, required=True)
         book = await self._book_for(symbol)
         if book is not None and book.mid is not None:
             self._state.mark(symbol, book.mid)
@@ -247,7 +245,7 @@ class LiveBroker:
             precision_mode=int(exchange.exchange.precisionMode),
             exchange=exchange.name,
         )
-        await self._journal.record("check", result.payload(), cid, symbol)
+        self._journal.record("check", result.payload(), cid, symbol)
         order = result.raise_if_refused()
         return await send_order(
             exchange, self._state, self._journal, order, self._settings.reconcile, self._publish
@@ -263,9 +261,7 @@ class LiveBroker:
                 "from here. Check it on the exchange.",
                 client_order_id=client_order_id,
             )
-        await self._journal.record(
-            "cancel", {"client_order_id": client_order_id}, client_order_id, order.symbol
-        )
+        self._journal.record("cancel", {"client_order_id": client_order_id}, client_order_id, order.symbol)
         wire = exchange.wire_client_id(client_order_id)
         try:
             raw = await self._retrying(
@@ -282,9 +278,7 @@ class LiveBroker:
             ) from None
         if isinstance(raw, dict):
             self._state.apply_order(raw, client_order_id)
-            await self._journal.record(
-                "response", {"order": exchange_order(raw)}, client_order_id, order.symbol
-            )
+            self._journal.record("response", {"order": exchange_order(raw)}, client_order_id, order.symbol)
         if order.is_open and not (isinstance(raw, dict) and raw.get("status")):
             # An acknowledgement without the order's state (OKX): read it.
             try:
@@ -304,7 +298,7 @@ class LiveBroker:
         symbols = [symbol] if symbol else sorted({o.symbol for o in self._state.open_orders()})
         cancelled: dict[str, Order] = {}
         for name in symbols:
-            await self._journal.record("cancel", {"all": True, "symbol": name}, None, name)
+            self._journal.record("cancel", {"all": True, "symbol": name}, None, name)
             if not exchange.has.get("cancelAllOrders"):
                 for order in [o for o in self._state.open_orders() if o.symbol == name]:
                     try:
@@ -317,9 +311,7 @@ class LiveBroker:
                 placed = self._state.apply_order(raw)
                 if placed is not None:
                     cancelled[placed.client_order_id] = placed
-            await self._journal.record(
-                "response", {"orders": [exchange_order(r) for r in answers]}, None, name
-            )
+            self._journal.record("response", {"orders": [exchange_order(r) for r in answers]}, None, name)
             for order in [o for o in self._state.open_orders() if o.symbol == name]:
                 await refresh.settle(order)  # not in the answer: no longer open, or never was
         self._publish()
@@ -348,16 +340,13 @@ class LiveBroker:
     async def _retrying(self, call: Callable[[], Awaitable[T]], attempts: int = 3) -> T:
         """A call that may be repeated safely (a cancel), tried again after transient failures."""
         settings = self._settings.reconcile
-        backoff = Backoff(settings.backoff, settings.backoff_cap)
-        for _ in range(attempts - 1):
-            try:
-                return await call()
-            except ExchangeError as exc:
-                if not exc.transient:
-                    raise
-                log.info("trying again after: %s", describe(exc, detailed=True))
-            await asyncio.sleep(backoff.next())
-        return await call()
+        return await retrying(
+            call,
+            Backoff(settings.backoff, settings.backoff_cap, jitter=True),
+            retry_on=transient,
+            attempts=attempts,
+            on_retry=lambda exc, _delay: log.info("trying again after: %s", describe(exc, detailed=True)),
+        )
 
     # -- Broker: reading --------------------------------------------------------------------
     def open_orders(self, symbol: str | None = None) -> list[Order]:
@@ -458,12 +447,10 @@ class LiveBroker:
         for event in self._state.take_events():
             if isinstance(event, FillAdded):
                 fill = event.fill
-                self._journal.record_nowait(
-                    "fill", {"fill": fill.to_dict()}, fill.client_order_id, fill.symbol
-                )
+                self._journal.record("fill", {"fill": fill.to_dict()}, fill.client_order_id, fill.symbol)
             elif isinstance(event, OrderUpdated):
                 order = event.order
                 payload = {"order": order_state(order), "cause": "exchange"}
-                self._journal.record_nowait("response", payload, order.client_order_id, order.symbol)
+                self._journal.record("response", payload, order.client_order_id, order.symbol)
             for listener in list(self._listeners):
                 listener(event)

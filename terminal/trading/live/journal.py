@@ -1,8 +1,9 @@
-"""What the live broker writes to the audit trail, and how.
+"""What the live broker writes to the audit trail.
 
-The sink is any object with ``TradingJournal.record``'s signature
-(``terminal.trading.journal``); its kinds are "intent", "check", "request",
-"response", "fill", "cancel" and "error". The live broker records:
+It writes through the core journal's ``AccountJournal``
+(``terminal.trading.journal``), as the paper broker's entries go to the same
+``TradingJournal``; its kinds are "intent", "check", "request", "response",
+"fill", "cancel" and "error". The live broker records:
 
 - ``intent`` before anything else (an intent that cannot be recorded is not
   sent), ``check`` (``PreTradeCheck.payload``), ``request`` per
@@ -14,101 +15,21 @@ The sink is any object with ``TradingJournal.record``'s signature
 
 Payloads are plain data: no key is ever in them (the exchange's answers
 echo none), and the journal redacts known secrets again before it writes.
-A sink whose ``record`` is a coroutine function is awaited (or, from a
-stream's callback, scheduled).
+Here are the helpers that turn intents, orders and the exchange's answers
+into those payloads.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import logging
-from typing import Any, Protocol
+from typing import Any
 
-from terminal.errors import describe
 from terminal.trading.orders import Order, OrderIntent
-
-log = logging.getLogger(__name__)
 
 #: the keys of a ccxt order the journal keeps (its raw ``info`` included)
 _ORDER_KEYS = frozenset({
     "id", "clientOrderId", "symbol", "type", "side", "status", "price", "triggerPrice", "amount",
     "filled", "remaining", "cost", "average", "fee", "timestamp", "timeInForce", "postOnly", "info",
 })  # fmt: skip
-
-
-class JournalSink(Protocol):
-    def record(
-        self,
-        kind: str,
-        account: str,
-        payload: dict[str, Any],
-        client_order_id: str | None = None,
-        symbol: str | None = None,
-    ) -> object: ...
-
-
-class LiveJournal:
-    """The broker's side of the journal: records for one account, never
-    failing the caller unless told (``required``)."""
-
-    def __init__(self, sink: JournalSink | None, account: str) -> None:
-        self._sink = sink
-        self._account = account
-        self._pending: set[asyncio.Future[Any]] = set()
-
-    async def record(
-        self,
-        kind: str,
-        payload: dict[str, Any],
-        client_order_id: str | None = None,
-        symbol: str | None = None,
-        *,
-        required: bool = False,
-    ) -> None:
-        """Write one entry. ``required``: a failure is raised (the operation
-        stops); otherwise it is logged."""
-        if self._sink is None:
-            return
-        try:
-            result = self._sink.record(kind, self._account, payload, client_order_id, symbol)
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            if required:
-                raise
-            log.exception("the trading journal could not record %s for %s", kind, client_order_id)
-
-    def record_nowait(
-        self,
-        kind: str,
-        payload: dict[str, Any],
-        client_order_id: str | None = None,
-        symbol: str | None = None,
-    ) -> None:
-        """``record`` from code that cannot wait (a stream's callback)."""
-        if self._sink is None:
-            return
-        try:
-            result = self._sink.record(kind, self._account, payload, client_order_id, symbol)
-        except Exception:
-            log.exception("the trading journal could not record %s for %s", kind, client_order_id)
-            return
-        if inspect.isawaitable(result):
-            task = asyncio.ensure_future(result)
-            self._pending.add(task)
-            task.add_done_callback(self._done)
-
-    async def close(self) -> None:
-        pending = list(self._pending)
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-
-    def _done(self, task: asyncio.Future[Any]) -> None:
-        self._pending.discard(task)
-        error = None if task.cancelled() else task.exception()
-        if error is not None:
-            log.error("the trading journal could not record: %s", describe(error))
 
 
 def intent_payload(intent: OrderIntent) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from terminal.errors import ClockSkewError, ExchangeError, describe
-from terminal.market.backoff import Backoff
+from terminal.retry import Backoff
 from terminal.trading.live.exchange import PrivateExchange
 
 log = logging.getLogger(__name__)

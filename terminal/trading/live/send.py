@@ -43,9 +43,10 @@ from terminal.errors import (
     TerminalError,
     describe,
 )
-from terminal.market.backoff import Backoff
+from terminal.retry import Backoff
+from terminal.trading.journal import AccountJournal
 from terminal.trading.live.exchange import PrivateExchange
-from terminal.trading.live.journal import LiveJournal, exchange_order
+from terminal.trading.live.journal import exchange_order
 from terminal.trading.live.orders import POST_ONLY_HINT, POST_ONLY_REASON, POST_ONLY_TOOK, create_request
 from terminal.trading.live.reconcile import Outcome, look_up
 from terminal.trading.live.state import LiveState
@@ -68,7 +69,9 @@ class ReconcileSettings:
     backoff_cap: float = 4.0
 
 
-async def _read_back(exchange: PrivateExchange, state: LiveState, journal: LiveJournal, order: Order) -> None:
+async def _read_back(
+    exchange: PrivateExchange, state: LiveState, journal: AccountJournal, order: Order
+) -> None:
     """The order's state after an answer that only acknowledged it (OKX answers a
     new order with its ids alone): filled at once, resting, or cancelled by the
     exchange. It is in, so a failure here is only logged: the streams and the
@@ -81,7 +84,7 @@ async def _read_back(exchange: PrivateExchange, state: LiveState, journal: LiveJ
         )
         return
     state.apply_order(raw, order.client_order_id)
-    await journal.record(
+    journal.record(
         "response", {"order": exchange_order(raw), "read_back": True}, order.client_order_id, order.symbol
     )
 
@@ -89,7 +92,7 @@ async def _read_back(exchange: PrivateExchange, state: LiveState, journal: LiveJ
 async def send_order(
     exchange: PrivateExchange,
     state: LiveState,
-    journal: LiveJournal,
+    journal: AccountJournal,
     order: ValidatedOrder,
     settings: ReconcileSettings,
     publish: Callable[[], None],
@@ -101,7 +104,7 @@ async def send_order(
 
     def refused(error: TerminalError) -> NoReturn:
         state.reject(cid, error.user_message())
-        journal.record_nowait(
+        journal.record(
             "error",
             {"error": error.user_message(), "kind": type(error).__name__, "detail": error.detail},
             cid,
@@ -112,7 +115,7 @@ async def send_order(
 
     resent = clock_corrected = False
     while True:
-        await journal.record("request", {"create": request.to_dict(), "resend": resent}, cid, symbol)
+        journal.record("request", {"create": request.to_dict(), "resend": resent}, cid, symbol)
         lost: ExchangeError
         try:
             raw = await exchange.create_order(
@@ -139,7 +142,7 @@ async def send_order(
             raise
         else:
             placed = state.apply_order(raw, cid) or state.orders[cid]
-            await journal.record("response", {"order": exchange_order(raw)}, cid, symbol)
+            journal.record("response", {"order": exchange_order(raw)}, cid, symbol)
             if not raw.get("status") and placed.is_open:
                 await _read_back(exchange, state, journal, placed)
             if placed.status is OrderStatus.REJECTED:  # taken, then refused at once (OKX: post-only)
@@ -158,12 +161,12 @@ async def send_order(
             wire,
             since=state.orders[cid].created_ms - LOOK_BACK_MS,
             attempts=settings.attempts,
-            backoff=Backoff(settings.backoff, settings.backoff_cap),
+            backoff=Backoff(settings.backoff, settings.backoff_cap, jitter=True),
             reported=lambda: bool(state.orders[cid].order_id),
         )
         reconcile = {"after": describe(lost), "outcome": lookup.outcome.value, "why": lookup.why}
         found = exchange_order(lookup.order) if lookup.order is not None else None
-        await journal.record("response", {"reconcile": reconcile, "order": found}, cid, symbol)
+        journal.record("response", {"reconcile": reconcile, "order": found}, cid, symbol)
         if lookup.outcome is Outcome.FOUND:
             if lookup.order is not None:
                 state.apply_order(lookup.order, cid)
@@ -178,7 +181,7 @@ async def send_order(
             lost.hint = "The order did not reach the exchange, twice; it was not sent again."
             refused(lost)
         state.mark_unknown(cid, UNKNOWN_REASON)
-        journal.record_nowait("error", {"error": UNKNOWN_REASON, "why": lookup.why}, cid, symbol)
+        journal.record("error", {"error": UNKNOWN_REASON, "why": lookup.why}, cid, symbol)
         publish()
         raise OrderStatusUnknownError(
             f"{exchange.name} did not say whether it took order {cid} ({order.side.value} "

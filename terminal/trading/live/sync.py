@@ -44,10 +44,12 @@ from terminal.errors import (
     TerminalError,
     describe,
 )
-from terminal.market.backoff import Backoff
+from terminal.retry import Backoff
+from terminal.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
 
+_REFRESH = "refresh"  # the task slot of the refresh running now
 _CHECK_EVERY = 0.25  # seconds between looks at a waiting watch (reconnected? left behind?)
 
 
@@ -85,8 +87,8 @@ class AccountSync:
         self._label = label
         self._hurry = hurry
         self._connected = connected
-        self._tasks: list[asyncio.Task[None]] = []
-        self._refreshing: asyncio.Task[None] | None = None
+        # the loops and the refresh running now (a loop that dies is logged by the group)
+        self._tasks = TaskGroup(f"{label}: live sync", logger=log)
         self._wake = asyncio.Event()
         self._broken_at = 0.0  # when a watch last failed (its connection broke)
 
@@ -98,28 +100,24 @@ class AccountSync:
         return "polling" if self.polled else "watching"
 
     def start(self) -> None:
-        loop = asyncio.get_running_loop()
+        # Named for the log, should one stop: the account is then no longer kept current.
         for stream in self._streams:
-            self._tasks.append(loop.create_task(self._watch_loop(stream), name=f"live-{stream.name}"))
-        self._tasks.append(loop.create_task(self._refresh_loop(), name="live-refresh"))
-        for task in self._tasks:
-            task.add_done_callback(self._died)
+            self._tasks.spawn(
+                self._watch_loop(stream), name=f"{self._label}: keeping the account current ({stream.name})"
+            )
+        self._tasks.spawn(self._refresh_loop(), name=f"{self._label}: keeping the account current (refresh)")
 
     async def close(self) -> None:
-        tasks, self._tasks = self._tasks, []
-        if self._refreshing is not None:
-            tasks.append(self._refreshing)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._tasks.close()
 
     async def refresh_now(self) -> None:
         """One refresh (joining the one running, if any); failures are logged."""
-        if self._refreshing is None or self._refreshing.done():
-            self._refreshing = asyncio.get_running_loop().create_task(self._guarded_refresh())
-        await asyncio.shield(self._refreshing)
+        refreshing = self._tasks.running(_REFRESH)
+        if refreshing is None or refreshing.done():
+            refreshing = self._tasks.spawn(
+                self._guarded_refresh(), name=f"{self._label}: refresh", key=_REFRESH
+            )
+        await asyncio.shield(refreshing)
 
     # -- loops ---------------------------------------------------------------------------
     async def _guarded_refresh(self) -> None:
@@ -151,7 +149,7 @@ class AccountSync:
 
     async def _watch_loop(self, stream: Stream) -> None:
         settings = self._settings
-        backoff = Backoff(settings.backoff_initial, settings.backoff_cap)
+        backoff = Backoff(settings.backoff_initial, settings.backoff_cap, jitter=True)
         recovering = False
         while True:
             called = time.monotonic()
@@ -217,13 +215,3 @@ class AccountSync:
         if isinstance(exc, ClockSkewError):
             return False
         return isinstance(exc, AuthenticationFailedError | NotSupportedError)
-
-    def _died(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is not None:
-            log.error(
-                "%s: %s stopped: %s; the account is no longer kept current",
-                self._label, task.get_name(), describe(error),
-            )  # fmt: skip

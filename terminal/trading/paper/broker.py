@@ -57,7 +57,7 @@ from terminal.store.candles import CandleStore
 from terminal.trading.balances import BalanceView
 from terminal.trading.broker import Listener
 from terminal.trading.events import AccountEvent, FillAdded, OrderUpdated
-from terminal.trading.journal import JournalKind, TradingJournal
+from terminal.trading.journal import AccountJournal, TradingJournal
 from terminal.trading.market_rules import TICK_SIZE
 from terminal.trading.orders import Fill, Order, OrderIntent, OrderSide, new_client_order_id, now_ms
 from terminal.trading.paper.account import PaperAccount
@@ -110,6 +110,8 @@ class PaperBroker:
         self.problem = "" if self._states is not None else _IN_MEMORY
         self._owns_journal = journal is None
         self.journal = journal if journal is not None else TradingJournal(store)
+        # Every order step is written as this account's (an entry it cannot write fails the step).
+        self._entries = AccountJournal(self.journal, account, "paper", strict=True)
         self._clock = clock or market.source.milliseconds
         self._account: PaperAccount | None = None
         self._listeners: list[Listener] = []
@@ -251,13 +253,13 @@ class PaperBroker:
             if self._call_fills is not None:
                 self._call_fills.append(fill)  # journalled after the call's response
             else:
-                self._record("fill", {"fill": fill.to_dict()}, fill.client_order_id, fill.symbol)
+                self._entries.record("fill", {"fill": fill.to_dict()}, fill.client_order_id, fill.symbol)
         elif isinstance(event, OrderUpdated) and self._call_fills is None:
             order = event.order
             just_triggered = order.triggered and order.triggered_ms == order.updated_ms
             if not order.is_open or just_triggered:  # the market closed or woke the order
                 payload = {"order": _order_payload(order), "cause": "market"}
-                self._record("response", payload, order.client_order_id, order.symbol)
+                self._entries.record("response", payload, order.client_order_id, order.symbol)
         if self._writing:
             self._saver.changed()
         for listener in list(self._listeners):
@@ -271,15 +273,6 @@ class PaperBroker:
 
     def unsubscribe(self, listener: Listener) -> None:
         self._listeners.remove(listener)
-
-    def _record(
-        self,
-        kind: JournalKind,
-        payload: Mapping[str, Any],
-        client_order_id: str | None = None,
-        symbol: str | None = None,
-    ) -> None:
-        self.journal.record(kind, self._name, payload, client_order_id, symbol, broker="paper")
 
     # -- orders ----------------------------------------------------------------------------
     def _require(self) -> PaperAccount:
@@ -334,15 +327,15 @@ class PaperBroker:
         payload: dict[str, Any] = {"intent": intent}
         if replacing is not None:
             payload["replaces"] = replacing
-        self._record("intent", payload, intent.client_order_id, intent.symbol)
+        self._entries.record("intent", payload, intent.client_order_id, intent.symbol)
         try:
             book = await self._require_feed().book_for(intent.symbol)
             account = self._require()  # still open after the await?
             result = self._check(account, intent, book, replacing)
         except TerminalError as exc:  # no book, an order to replace that is gone: nothing was sent
-            self._record("error", {"error": describe(exc)}, intent.client_order_id, intent.symbol)
+            self._entries.record("error", {"error": describe(exc)}, intent.client_order_id, intent.symbol)
             raise
-        self._record("check", result.payload(), intent.client_order_id, intent.symbol)
+        self._entries.record("check", result.payload(), intent.client_order_id, intent.symbol)
         return result.raise_if_refused(), book
 
     def _placed(
@@ -356,21 +349,21 @@ class PaperBroker:
         request: dict[str, Any] = {"order": order}
         if replaces is not None:
             request["replaces"] = replaces
-        self._record("request", request, client_order_id, symbol)
+        self._entries.record("request", request, client_order_id, symbol)
         self._call_fills = []
         try:
             placed = place()
         except TerminalError as exc:
-            self._record("error", {"error": describe(exc)}, client_order_id, symbol)
+            self._entries.record("error", {"error": describe(exc)}, client_order_id, symbol)
             raise
         finally:
             fills, self._call_fills = self._call_fills, None
         response = {"order": _order_payload(placed)}
         if replaces is not None:  # the old order, as the replacement left it (cancelled)
             response["replaced"] = _order_payload(self._require().order(replaces))
-        self._record("response", response, client_order_id, symbol)
+        self._entries.record("response", response, client_order_id, symbol)
         for fill in fills:
-            self._record("fill", {"fill": fill.to_dict()}, fill.client_order_id, fill.symbol)
+            self._entries.record("fill", {"fill": fill.to_dict()}, fill.client_order_id, fill.symbol)
         return placed.snapshot()
 
     # -- Broker: trading ---------------------------------------------------------------------
@@ -394,7 +387,8 @@ class PaperBroker:
                 if symbol is None
                 else f"A replacement must be for the same symbol: {client_order_id} is on {symbol}."
             )
-            self._record("error", {"error": why, "replaces": client_order_id}, intent.client_order_id, symbol)
+            refusal = {"error": why, "replaces": client_order_id}
+            self._entries.record("error", refusal, intent.client_order_id, symbol)
             raise OrderNotFoundError(why) if symbol is None else TradingError(why)
         order, book = await self._checked(intent, replacing=client_order_id)
         account = self._require()  # still open after the await
@@ -405,20 +399,20 @@ class PaperBroker:
     async def cancel(self, client_order_id: str) -> Order:
         account = self._require()
         symbol = _symbol_of(account, client_order_id)
-        self._record("cancel", {"client_order_id": client_order_id}, client_order_id, symbol)
+        self._entries.record("cancel", {"client_order_id": client_order_id}, client_order_id, symbol)
         try:
             order = account.cancel(client_order_id, self._clock())
         except TerminalError as exc:
-            self._record("error", {"error": describe(exc)}, client_order_id, symbol)
+            self._entries.record("error", {"error": describe(exc)}, client_order_id, symbol)
             raise
-        self._record("response", {"order": _order_payload(order)}, client_order_id, order.symbol)
+        self._entries.record("response", {"order": _order_payload(order)}, client_order_id, order.symbol)
         return order.snapshot()
 
     async def cancel_all(self, symbol: str | None = None) -> list[Order]:
         account = self._require()
-        self._record("cancel", {"all": True, "symbol": symbol}, None, symbol)
+        self._entries.record("cancel", {"all": True, "symbol": symbol}, None, symbol)
         orders = account.cancel_all(symbol, self._clock())
-        self._record("response", {"orders": [_order_payload(o) for o in orders]}, None, symbol)
+        self._entries.record("response", {"orders": [_order_payload(o) for o in orders]}, None, symbol)
         return [o.snapshot() for o in orders]
 
     async def reset(self) -> None:
@@ -434,7 +428,7 @@ class PaperBroker:
         payload: dict[str, Any] = {"settings": self.settings.model_dump(mode="json"), "before": before}
         if self._unreadable_state is not None:
             payload["unreadable_saved_state"] = self._unreadable_state
-        self._record("reset", payload)
+        self._entries.record("reset", payload)
         account.reset(self.settings)
         if self._unreadable_state is not None and self._states is not None:
             self._unreadable_state, self._writing, self.problem = None, True, ""

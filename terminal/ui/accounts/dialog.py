@@ -41,6 +41,7 @@ from terminal.credentials import CredentialStore
 from terminal.errors import TerminalError, describe
 from terminal.market.accounts import ExchangeInfo, account_endpoints, exchange_catalogue
 from terminal.market.key_destinations import account_key_destinations
+from terminal.tasks import TaskGroup
 from terminal.ui.accounts.endpoints_view import EndpointsView
 from terminal.ui.accounts.keys import KeysPanel
 from terminal.ui.field_errors import FieldErrors, pydantic_messages
@@ -79,8 +80,7 @@ class AccountsDialog(QDialog):
         self.catalogue: dict[str, ExchangeInfo] = {}
         self.editing: str | None = None  # the saved account in the form; None = a new one
         self.confirm_box: QMessageBox | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._endpoint_task: asyncio.Task[None] | None = None
+        self._tasks = TaskGroup("accounts dialog", on_error=self._failed, logger=log)
 
         # Left: the accounts.
         self.account_list = QListWidget(self)
@@ -187,37 +187,24 @@ class AccountsDialog(QDialog):
         return page
 
     # -- background work ---------------------------------------------------------------------------
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
+    def _spawn(self, work: Coroutine[Any, Any, None], key: str | None = None) -> asyncio.Task[None]:
+        return self._tasks.spawn(work, name=f"accounts dialog: {getattr(work, '__name__', 'work')}", key=key)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled() or task.exception() is None:
-            return
-        exc = task.exception()
-        assert exc is not None
-        log.error("Accounts dialog: %s", describe(exc, detailed=True), exc_info=exc)
+    def _failed(self, exc: BaseException, _name: str) -> None:
         self._set_status(f"Something went wrong: {describe(exc)}", error=True)
 
     def done(self, result: int) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         super().done(result)
 
     async def shutdown(self) -> None:
         """Cancel what is under way and wait until it has let go (sources closed)."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.close()
 
     @property
     def busy(self) -> bool:
         """Work is under way (the exchange list, the keyring, the endpoints, a test)."""
-        return bool(self._tasks) or self._endpoint_timer.isActive()
+        return self._tasks.busy or self._endpoint_timer.isActive()
 
     async def _load_catalogue(self) -> None:
         try:
@@ -470,14 +457,13 @@ class AccountsDialog(QDialog):
     # -- endpoints -----------------------------------------------------------------------------------
     def _refresh_endpoints(self) -> None:
         self._endpoint_timer.stop()
-        if self._endpoint_task is not None and not self._endpoint_task.done():
-            self._endpoint_task.cancel()
+        self._tasks.cancel("endpoints")  # the newest draft wins
         account = self._draft(show_errors=False)
         if account is None:
             self.endpoints.show_message("Complete the account's fields to see the addresses it will use.")
             return
         self.endpoints.summary.setText(f"Making {account.exchange}'s addresses…")
-        self._endpoint_task = self._spawn(self._load_endpoints(account))
+        self._spawn(self._load_endpoints(account), key="endpoints")
 
     async def _load_endpoints(self, account: AccountSettings) -> None:
         try:

@@ -17,7 +17,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from terminal.marketdata.orderbook import decimals_for
 from terminal.marketdata.timeframes import timeframe_ms
 from terminal.store.candles import CandleStore, SeriesKey
 from terminal.store.history_file import HistoryFile
+from terminal.tasks import TaskGroup
 from terminal.ui.backtest.chart_link import ChartLink
 from terminal.ui.backtest.compare import CompareView
 from terminal.ui.backtest.data_picker import CHART, ChartCandles, DataPicker
@@ -86,12 +86,13 @@ class BacktestPanel(QWidget):
         self.summaries: list[RunSummary] = []
         self.file_dialog: QFileDialog | None = None  # the export dialog open now (tests answer it)
         self.on_chart = ChartTrades(link)
-        self._runs: dict[int, asyncio.Task[None]] = {}  # per job: wait, save, show
-        self._tasks: set[asyncio.Task[Any]] = set()  # reads and exports
+        # Reads, saves and exports; and per job, its wait, save and show (awaited, not
+        # cancelled, at shutdown: the queue cancels the job, a save under way finishes).
+        self._tasks = TaskGroup("backtest panel", on_error=self._report_failure, logger=log)
+        self._runs = TaskGroup("backtest runs", on_error=self._report_failure, logger=log)
         self._run_store: RunStore | None = None
         self._run_store_of: CandleStore | None = None
         self._strategy_lock = asyncio.Lock()
-        self._stored_read: asyncio.Task[None] | None = None
 
         # -- the left: what to run; the right: results, saved runs, comparison ----------------------
         self.form = RunForm(strategies_folder, theme, self)
@@ -145,26 +146,11 @@ class BacktestPanel(QWidget):
         self.refresh_stored()
 
     # -- tasks -------------------------------------------------------------------------------------
-    def _spawn[T](self, work: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
-        task = asyncio.get_running_loop().create_task(work, name=f"backtest panel: {name}")
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
+    def _spawn[T](self, work: Coroutine[Any, Any, T], name: str, key: str | None = None) -> asyncio.Task[T]:
+        return self._tasks.spawn(work, name=f"backtest panel: {name}", key=key)
 
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        self._report_failure(task)
-
-    def _report_failure(self, task: asyncio.Task[Any]) -> None:
-        """An error no step handled: in plain words on the panel, in full in the log."""
-        if task.cancelled() or task.exception() is None:
-            return
-        exc = task.exception()
-        assert exc is not None
-        if isinstance(exc, TerminalError):
-            log.warning("%s failed: %s", task.get_name(), describe(exc, detailed=True))
-        else:  # a bug: the log gets the traceback, the panel plain words
-            log.error("%s failed", task.get_name(), exc_info=exc)
+    def _report_failure(self, exc: BaseException, _name: str) -> None:
+        """An error no step handled (the group logged it in full): in plain words on the panel."""
         self._say(describe(exc), error=True)
 
     def _say(self, text: str, error: bool = False) -> None:
@@ -173,7 +159,7 @@ class BacktestPanel(QWidget):
     @property
     def busy(self) -> bool:
         """Runs queued or running, or reads, saves and exports under way."""
-        return self.queue.busy or bool(self._tasks) or any(not t.done() for t in self._runs.values())
+        return self.queue.busy or self._tasks.busy or self._runs.busy
 
     # -- the history file --------------------------------------------------------------------------
     def _open_runs(self) -> RunStore:
@@ -196,9 +182,10 @@ class BacktestPanel(QWidget):
 
     def refresh_stored(self) -> asyncio.Task[None]:
         """Read the stored series and the saved runs again (one read at a time)."""
-        if self._stored_read is None or self._stored_read.done():
-            self._stored_read = self._spawn(self._refresh_stored(), "read the history file")
-        return self._stored_read
+        reading = self._tasks.running("stored")
+        if reading is None or reading.done():
+            reading = self._spawn(self._refresh_stored(), "read the history file", key="stored")
+        return reading
 
     async def _refresh_stored(self) -> None:
         try:
@@ -318,15 +305,9 @@ class BacktestPanel(QWidget):
         job = self.queue.submit(
             candles, request.strategy, request.params, request.settings, title=request.title
         )
-        task = asyncio.get_running_loop().create_task(self._finish(job, request), name=f"backtest #{job.id}")
-        self._runs[job.id] = task
-        task.add_done_callback(partial(self._run_done, job.id))
+        self._runs.spawn(self._finish(job, request), name=f"backtest #{job.id}")
         self._say(f"Queued: {request.title}.")
         return job
-
-    def _run_done(self, job_id: int, task: asyncio.Task[None]) -> None:
-        self._runs.pop(job_id, None)
-        self._report_failure(task)
 
     def _candles_for(self, data: DataChoice) -> OHLCV | Callable[[], OHLCV] | None:
         """The candles of ``data``, or a function the queue's worker calls to read them."""
@@ -523,10 +504,10 @@ class BacktestPanel(QWidget):
 
     async def shutdown(self) -> None:
         """Cancel the runs and reads; wait until the worker and any save have stopped."""
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         await self.queue.shutdown()
-        await asyncio.gather(*self._tasks, *self._runs.values(), return_exceptions=True)
+        await self._tasks.close()
+        await self._runs.close(cancel=False)
         await asyncio.to_thread(self.worker.close)
         with contextlib.suppress(RuntimeError, TypeError):  # the chart went first (a window torn down)
             self.link.chart.series_changed.disconnect(self._chart_changed)

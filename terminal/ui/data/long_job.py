@@ -28,6 +28,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from terminal.errors import TerminalError, describe
+from terminal.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,6 +93,7 @@ class JobRunner(QObject):
         self.cancel_note = ""
         self._stop = threading.Event()
         self._active = False
+        self._jobs = TaskGroup("data jobs", on_error=self._failed, logger=log)
         bar.cancel_button.clicked.connect(self.cancel)
 
     @property
@@ -110,8 +112,7 @@ class JobRunner(QObject):
         self._stop.clear()
         self.bar.begin(f"{title}…")
         self._active = True
-        self.task = asyncio.get_running_loop().create_task(job(), name=f"job: {title}")
-        self.task.add_done_callback(self._done)
+        self.task = self._jobs.spawn(job(), name=title, on_done=self._done)
         return self.task
 
     def cancel(self) -> None:
@@ -122,9 +123,7 @@ class JobRunner(QObject):
 
     async def shutdown(self) -> None:
         """Cancel the running job and wait until it has stopped."""
-        if self.task is not None and not self.task.done():
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
+        await self._jobs.close()
 
     # -- tools for jobs ----------------------------------------------------------------
     def progress(self, fraction: float | None, text: str | None = None) -> None:
@@ -174,23 +173,18 @@ class JobRunner(QObject):
             self.bar.cancel_button.setEnabled(True)
 
     # -- the end ------------------------------------------------------------------------
-    def _done(self, task: asyncio.Task[str]) -> None:
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        """However the job ended; a failure is then told by ``_failed`` (the group logged it)."""
         self._active = False
         self.bar.end()
         if task.cancelled():
             log.info("%s", self.cancel_note)
             self.finished.emit(CANCELLED, self.cancel_note)
-            return
-        exc = task.exception()
-        if exc is None:
+        elif task.exception() is None:
             message = task.result()
             log.info("%s", message)
             self.finished.emit(DONE, message)
-            return
-        if isinstance(exc, TerminalError):
-            log.warning("%s failed: %s", self.title, describe(exc, detailed=True))
-            reason = exc.user_message()
-        else:
-            log.error("%s failed", self.title, exc_info=exc)
-            reason = describe(exc)
+
+    def _failed(self, exc: BaseException, _name: str) -> None:
+        reason = exc.user_message() if isinstance(exc, TerminalError) else describe(exc)
         self.finished.emit(FAILED, f"{self.title} failed: {reason}")

@@ -38,6 +38,7 @@ from terminal.store.candles import CandleStore, Coverage, SeriesKey
 from terminal.store.csv_sniff import sniff
 from terminal.store.series_report import SeriesGaps, series_gaps
 from terminal.store.sync_records import SyncRecord, SyncRecords
+from terminal.tasks import TaskGroup
 from terminal.ui.data.csv_import_dialog import CsvImportDialog
 from terminal.ui.data.download_dialog import DownloadDialog, DownloadRequest
 from terminal.ui.data.jobs import DataJobs
@@ -64,6 +65,8 @@ from terminal.ui.theme import DARK, Theme
 
 log = logging.getLogger(__name__)
 
+REFRESH = "refresh"  # the task slot of the table's reading
+
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
@@ -85,7 +88,8 @@ class DataManager(QWidget):
         self.theme = theme
         self.records = SyncRecords(store)
         self.dialog: QDialog | None = None  # the form open now (tests drive it)
-        self._refreshing: asyncio.Task[None] | None = None
+        # the table's reading (a newer one cancels it) and the look at a file to import
+        self._reads = TaskGroup("data manager", on_error=self._read_failed, logger=log)
 
         self.buttons: dict[str, QPushButton] = {}
         bar = QHBoxLayout()
@@ -162,16 +166,11 @@ class DataManager(QWidget):
     # -- reading the store ------------------------------------------------------------------
     @property
     def refreshing(self) -> bool:
-        return self._refreshing is not None and not self._refreshing.done()
+        return self._reads.running(REFRESH) is not None
 
     def refresh(self) -> asyncio.Task[None]:
         """Read coverage and sync state again, then the gaps series by series."""
-        if self._refreshing is not None:
-            self._refreshing.cancel()
-        loop = asyncio.get_running_loop()
-        self._refreshing = loop.create_task(self._refresh(), name="data manager: refresh")
-        self._refreshing.add_done_callback(self._refresh_done)
-        return self._refreshing
+        return self._reads.spawn(self._refresh(), name="data manager: refresh", key=REFRESH)
 
     def _read(self) -> tuple[list[Coverage], list[SyncRecord]]:
         return self.store.coverage(), self.records.all()
@@ -203,13 +202,10 @@ class DataManager(QWidget):
             if row.key == self.selected_key():
                 self._show_gaps()
 
-    def _refresh_done(self, task: asyncio.Task[None]) -> None:
-        if task.cancelled() or task.exception() is None:
-            return
-        exc = task.exception()
-        assert exc is not None
-        log.warning("Reading the market history failed: %s", describe(exc, detailed=True))
-        self._say(f"Could not read the market history: {describe(exc)}", error=True)
+    def _read_failed(self, exc: BaseException, name: str) -> None:
+        """A read failed (the group logged it): said on the panel."""
+        what = "the market history" if name == "data manager: refresh" else "the file to import"
+        self._say(f"Could not read {what}: {describe(exc)}", error=True)
 
     # -- selection --------------------------------------------------------------------------
     def selected_row(self) -> SeriesRow | None:
@@ -358,9 +354,7 @@ class DataManager(QWidget):
 
     def import_file(self, path: str | Path) -> asyncio.Task[CsvImportDialog | None]:
         """Look at the file (off the GUI thread), then open the import form on it."""
-        return asyncio.get_running_loop().create_task(
-            self._open_import(Path(path)), name="data manager: sniff"
-        )
+        return self._reads.spawn(self._open_import(Path(path)), name="data manager: sniff")
 
     async def _open_import(self, path: Path) -> CsvImportDialog | None:
         try:
@@ -387,9 +381,7 @@ class DataManager(QWidget):
 
     async def shutdown(self) -> None:
         """Stop the running job and the table's reading; wait until both have."""
-        if self._refreshing is not None:
-            self._refreshing.cancel()
-            await asyncio.gather(self._refreshing, return_exceptions=True)
+        await self._reads.close()
         dialog = self.dialog
         if isinstance(dialog, CsvImportDialog):
             await dialog.shutdown()

@@ -41,11 +41,13 @@ from PySide6.QtWidgets import (
 from terminal.config import SIMULATED, Settings
 from terminal.errors import ExchangeError, TerminalError, describe
 from terminal.market.sources import make_source
+from terminal.tasks import TaskGroup
 from terminal.ui.table_model import HeaderedTableModel, ModelIndex
 from terminal.ui.theme import DARK, Theme
 
 log = logging.getLogger(__name__)
 
+MARKETS = "markets"  # the task slot of the market load
 HEADERS = ("Symbol", "Base", "Quote", "Type", "Active")
 MARKET_TYPES = ("all", "spot", "swap", "future", "option")
 
@@ -167,8 +169,9 @@ class MarketPicker(QDialog):
         self._current_markets = current_markets
         self.theme = theme
         self._loaded: dict[str, list[MarketRow]] = {}
-        self._load: asyncio.Task[None] | None = None
-        self._loads: set[asyncio.Task[None]] = set()  # every load not finished, cancelled ones too
+        # One load at a time, the newest exchange chosen wins; cancelled loads are
+        # still awaited at shutdown (each closes the source it opened).
+        self._loads = TaskGroup("market picker", on_error=self._load_failed, logger=log)
 
         self.exchange = QComboBox(self)
         self.exchange.addItem("Simulated (built-in)", SIMULATED)
@@ -243,9 +246,8 @@ class MarketPicker(QDialog):
 
     @property
     def loading(self) -> bool:
-        # Until its done-callback has put the outcome on screen: a task is done
-        # a moment before asyncio runs that callback.
-        return self._load is not None
+        # Until the outcome is on screen (the group keeps the slot until then).
+        return self._loads.running(MARKETS) is not None
 
     @property
     def busy(self) -> bool:
@@ -268,10 +270,7 @@ class MarketPicker(QDialog):
         self.model.set_rows([])
         self._set_status(f"Loading the markets of {self._title(name)}…")
         self.spinner.show()
-        self._load = asyncio.get_running_loop().create_task(self._load_markets(name), name="picker: markets")
-        self._loads.add(self._load)
-        self._load.add_done_callback(self._loads.discard)
-        self._load.add_done_callback(self._load_done)
+        self._loads.spawn(self._load_markets(name), name="picker: markets", key=MARKETS)
 
     async def _load_markets(self, name: str) -> None:
         source = await asyncio.to_thread(make_source, self.settings, name)
@@ -283,27 +282,20 @@ class MarketPicker(QDialog):
         if name == self.exchange_name:
             self._show(self._loaded[name])
 
-    def _load_done(self, task: asyncio.Task[None]) -> None:
-        if self._load is task:
-            self._load = None
-        if task.cancelled():
-            return
+    def _load_failed(self, exc: BaseException, _name: str) -> None:
+        """The load failed (the group logged it): why, in plain words, and a way to try again."""
         self.spinner.hide()
-        exc = task.exception()
-        if exc is not None:
-            if isinstance(exc, ExchangeError) and exc.transient:
-                exc.hint = "Check the account's addresses and the network, then try again."  # no retry here
-                reason = exc.user_message()
-            elif isinstance(exc, TerminalError):
-                reason = exc.user_message()
-            else:
-                reason = describe(exc)
-                log.error("Loading markets failed", exc_info=exc)
-            where = self._title(self.exchange_name)
-            log.warning("Could not load the markets of %s: %s", where, describe(exc, detailed=True))
-            detail = exc.detail if isinstance(exc, TerminalError) else ""
-            self._set_status(f"Could not load the markets of {where}: {reason}", error=True, detail=detail)
-            self.retry_button.show()
+        if isinstance(exc, ExchangeError) and exc.transient:
+            exc.hint = "Check the account's addresses and the network, then try again."  # no retry here
+            reason = exc.user_message()
+        elif isinstance(exc, TerminalError):
+            reason = exc.user_message()
+        else:
+            reason = describe(exc)
+        where = self._title(self.exchange_name)
+        detail = exc.detail if isinstance(exc, TerminalError) else ""
+        self._set_status(f"Could not load the markets of {where}: {reason}", error=True, detail=detail)
+        self.retry_button.show()
 
     def _title(self, name: str) -> str:
         return "the simulated exchange" if name == SIMULATED else f"account '{name}'"
@@ -377,9 +369,7 @@ class MarketPicker(QDialog):
 
     # -- closing ----------------------------------------------------------------------
     def _cancel_load(self) -> None:
-        if self._load is not None and not self._load.done():
-            self._load.cancel()
-        self._load = None
+        self._loads.cancel(MARKETS)
 
     def done(self, result: int) -> None:
         self._cancel_load()
@@ -387,5 +377,4 @@ class MarketPicker(QDialog):
 
     async def shutdown(self) -> None:
         """Stop loading and wait until the source it opened is closed."""
-        self._cancel_load()
-        await asyncio.gather(*self._loads, return_exceptions=True)
+        await self._loads.close()

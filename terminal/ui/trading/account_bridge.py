@@ -1,18 +1,19 @@
 """From a broker's account events to the panels, coalesced (the FrameBridge
-pattern of ``terminal/ui/market/bridge.py``).
+pattern of ``terminal/ui/market/bridge.py``, through the same ``Throttle``).
 
 A busy account publishes many events a second (a resting order filled by
 every trade, a balance per fill); the bridge only ORs what kind of thing
-changed and, once per ``PANEL_MS``, emits ``changed`` with the kinds. The
-panels then read the broker's current state: nothing repaints per event,
-and nothing is lost (the state read is always the newest).
+changed and emits ``changed`` with the kinds at most twice per ``PANEL_MS``:
+at once after a quiet spell, and at the end of the interval for what came
+during it. The panels then read the broker's current state: nothing repaints
+per event, and nothing is lost (the state read is always the newest).
 """
 
 from __future__ import annotations
 
 from enum import Flag, auto
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from terminal.trading.broker import Broker
 from terminal.trading.events import (
@@ -23,6 +24,7 @@ from terminal.trading.events import (
     OrderUpdated,
     PositionChanged,
 )
+from terminal.ui.throttle import Throttle
 
 #: tables and marks are read by people: ten refreshes a second is plenty
 PANEL_MS = 100
@@ -56,10 +58,7 @@ class AccountBridge(QObject):
         super().__init__(parent)
         self.broker: Broker | None = None
         self._pending = AccountTopic(0)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self._flush)
+        self._throttle = Throttle(self._flush, interval_ms, self)
         self.events = 0  # heard, for tests and the benchmark
         self.frames = 0  # emitted
 
@@ -79,13 +78,11 @@ class AccountBridge(QObject):
 
     def _queue(self, topics: AccountTopic) -> None:
         self._pending |= topics
-        if not self._timer.isActive():
-            self._timer.start()
+        self._throttle()
 
     def flush_now(self) -> None:
         """Emit what is pending at once (after the user's own action: no waiting)."""
-        self._timer.stop()
-        self._flush()
+        self._throttle.flush()
 
     def _flush(self) -> None:
         topics, self._pending = self._pending, AccountTopic(0)

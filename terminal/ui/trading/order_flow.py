@@ -12,12 +12,13 @@ one intent into two orders.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from terminal.errors import describe
+from terminal.tasks import TaskGroup
 from terminal.trading.broker import Broker
 from terminal.trading.orders import Order, OrderIntent, OrderStatus
 from terminal.ui.trading.confirmation import Confirmation
@@ -45,7 +46,11 @@ class OrderFlow:
         self.confirmation = confirmation
         self.confirm_orders = confirm_orders
         self.say = say
-        self.tasks: set[asyncio.Task[Any]] = set()
+        # Every path that sends reports its own outcome; a failure that escapes one is a bug,
+        # logged by the group and said on the status bar.
+        self.tasks = TaskGroup(
+            "order flow", on_error=lambda exc, _name: self.say(describe(exc), True), logger=log
+        )
         #: after each answer: (the order or None, the ticket, whether it went as asked);
         #: the desk refreshes the panels, the quick ticket closes
         self.on_sent: Callable[[Order | None, OrderTicket, bool], None] | None = None
@@ -197,24 +202,14 @@ class OrderFlow:
         )
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(work, name=name)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
+        return self.tasks.spawn(work, name=name)
 
     async def shutdown(self) -> None:
         """Let calls under way finish (a live order's answer matters), then give up on them."""
         if self.confirmation.pending:
             self.confirmation.answer(False)
-        if not self.tasks:
-            return
-        _done, pending = await asyncio.wait(set(self.tasks), timeout=SHUTDOWN_WAIT_S)
-        for task in pending:
+        for task in await self.tasks.close(cancel=False, timeout=SHUTDOWN_WAIT_S):
             log.warning("A broker call (%s) was still unanswered when the window closed.", task.get_name())
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 def _line(order: Order) -> str:
