@@ -1,4 +1,4 @@
-"""Settings and fixtures every test folder needs, whoever runs pytest and however.
+"""Settings, fixtures and helpers every test folder needs, whoever runs pytest and however.
 
 Qt tests draw offscreen: a plain ``pytest`` on a machine without a display
 (CI, a container, an ssh session) would otherwise abort in Qt's platform
@@ -11,18 +11,30 @@ refuse a desktop's own). ``scripts/test`` runs pytest inside it; a plain
 test has run, so that a contributor's ``pytest`` passes too. On a machine
 without D-Bus and gnome-keyring, a plain ``pytest`` leaves those tests out and
 says so at the end, with how to run them.
+
+Helpers a test calls are plain functions and classes here, imported as
+``from tests.conftest import run, wait_until, ManualClock``; what a test is
+handed, made and cleaned up for it, is a fixture (``store``,
+``restore_logging``). Helpers of one domain live beside its tests
+(``tests/ui/harness.py``, ``tests/trading/trading_fixtures.py``, ...), and no
+test module imports another test module.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from terminal.store.candles import CandleStore
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -81,3 +93,63 @@ def restore_logging() -> Iterator[None]:
     root.setLevel(level)
     for name, old in levels.items():
         logging.getLogger(name).setLevel(old)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[CandleStore]:
+    """A new, empty history file in the test's folder, closed afterwards."""
+    from terminal.store.candles import CandleStore
+
+    with CandleStore(tmp_path / "history.sqlite") as opened:
+        yield opened
+
+
+# -- helpers a test calls ----------------------------------------------------------------------------
+
+
+def run[T](scenario: Callable[[], Awaitable[T]], timeout: float = 30.0) -> T:
+    """``scenario()`` on a fresh event loop, failing after ``timeout`` seconds
+    rather than hanging the suite; returns what it returns. (UI tests are
+    ``async def`` and run on the qasync loop instead: tests/ui/conftest.py.)"""
+
+    async def bounded() -> T:
+        async with asyncio.timeout(timeout):
+            return await scenario()
+
+    return asyncio.run(bounded())
+
+
+async def wait_until(
+    condition: Callable[[], object],
+    what: str = "the condition",
+    timeout: float = 10.0,
+    *,
+    interval: float = 0.01,
+    explain: Callable[[], str] | None = None,
+) -> float:
+    """Let the running loop work until ``condition()`` holds; the seconds that took.
+
+    Fails naming ``what`` (and ``explain()``, the state that may say why) when
+    ``timeout`` seconds pass first. The way to wait for something to happen:
+    never a fixed sleep. ``condition`` may itself raise to stop the wait.
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while not condition():
+        waited = loop.time() - started
+        if waited > timeout:
+            why = f" ({explain()})" if explain is not None else ""
+            raise AssertionError(f"not within {timeout:g} s: {what}{why}")
+        await asyncio.sleep(interval)
+    return loop.time() - started
+
+
+class ManualClock:
+    """A clock in epoch milliseconds that moves only when the test sets ``now``:
+    hand it to the simulated exchange and time is the test's to drive."""
+
+    def __init__(self, now: int = 1_700_000_000_000) -> None:  # 2023-11-14 22:13:20 UTC
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now

@@ -31,7 +31,6 @@ import keyring.backends.null
 import keyring.backends.SecretService
 import pytest
 import secretstorage
-from secretstorage.util import DBusAddressWrapper, format_secret, open_session
 
 from terminal.credentials import (
     ApiKey,
@@ -42,6 +41,7 @@ from terminal.credentials import (
     redact,
 )
 from terminal.errors import TerminalError
+from tests.keyring_helpers import unlock
 
 pytestmark = pytest.mark.keyring  # the throwaway keyring of scripts/with-keyring
 
@@ -127,26 +127,6 @@ def other_backend() -> Iterator[None]:
 
 def items(collection: secretstorage.Collection, service: str) -> list[secretstorage.Item]:
     return list(collection.search_items({"service": service}))
-
-
-def unlock(collection: secretstorage.Collection) -> None:
-    """Unlock without a prompt, with the password with-keyring gave the collection.
-
-    A Secret Service client cannot unlock without a prompt; gnome-keyring's
-    own interface can, given the password (as its PAM module does).
-    """
-    connection = collection.connection
-    session = open_session(connection)
-    internal = DBusAddressWrapper(
-        "/org/freedesktop/secrets", "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface", connection
-    )
-    password = os.environ["WITH_KEYRING_PASSWORD"].encode()
-    internal.call(
-        "UnlockWithMasterPassword",
-        "o(oayays)",
-        collection.collection_path,
-        format_secret(session, password, "text/plain"),
-    )
 
 
 def test_keys_round_trip_through_the_secret_service(

@@ -17,7 +17,7 @@ import pytest
 from terminal.logs import LogBuffer, setup_logging
 from terminal.store.candles import CandleStore
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 # A fresh process, as the app starts: logging set up, then the history file
 # created (alembic imported and run for the first time, its chatter included).

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from terminal.trading.journal import TradingJournal
 from terminal.trading.live.broker import LiveBroker, LiveSettings
 from terminal.trading.live.send import ReconcileSettings
 from terminal.trading.orders import OrderIntent, OrderSide, OrderType
+from tests.keyring_helpers import needs_keyring
 from tests.leak_scan import (
     Secrets,
     error_texts,
@@ -49,13 +49,6 @@ SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 WRONG_SECRET = "WrongSecret-not-the-real-one-0123456789abcdefghijklmnopqrstu"
 PASSPHRASE = "LeakTestPassphrase-4Rf7Tg"
 SYMBOL = "BTC/USDT"
-
-
-def needs_keyring() -> None:
-    if not os.environ.get("WITH_KEYRING_PASSWORD"):
-        pytest.fail(
-            "run this test through scripts/test or scripts/with-keyring (it needs the throwaway keyring)"
-        )
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.name)

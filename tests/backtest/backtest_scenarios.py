@@ -1,5 +1,5 @@
 """Small helpers the backtest tests share: candles from rows, signals from a
-compact notation, and a fixed-signal strategy."""
+compact notation, a fixed-signal strategy, and a user's strategy file."""
 
 from __future__ import annotations
 
@@ -16,6 +16,29 @@ MINUTE_MS = 60_000
 T0 = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE_MS
 
 L, S, F, H = 1.0, -1.0, 0.0, float("nan")  # long, short, flat, hold (no request)
+
+#: a user's strategy file, as the user writes one (its SMA length default in ``{period}``)
+ABOVE_AVERAGE = """\
+import numpy as np
+from pydantic import Field
+
+from terminal.backtest import indicators, signals
+from terminal.backtest.strategy import Strategy, StrategyParams
+
+
+class Params(StrategyParams):
+    period: int = Field(default={period}, ge=2, le=500, description="SMA length")
+
+
+class AboveAverage(Strategy[Params]):
+    name = "above_average"
+    title = "Close above its SMA"
+    Params = Params
+
+    def signals(self, candles):
+        above = candles.close > indicators.sma(candles.close, self.params.period)
+        return np.where(above, signals.LONG, signals.FLAT)
+"""
 
 
 def candles(rows: Sequence[tuple[float, float, float, float]], *, bar_ms: int = MINUTE_MS) -> OHLCV:

@@ -7,9 +7,10 @@ Each test runs its own asyncio loop (``asyncio.run``): the queue is Qt-free.
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,13 +24,10 @@ from terminal.backtest.runner import run_backtest
 from terminal.backtest.strategies import SmaCross
 from terminal.marketdata.candles import OHLCV
 from tests.backtest.backtest_scenarios import random_candles
+from tests.conftest import run, wait_until
 
 SMALL = random_candles(np.random.default_rng(1), 2_000)
 BIG = random_candles(np.random.default_rng(2), 6 * CHUNK_BARS)  # six chunks of the position loop
-
-
-def run(coro: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    asyncio.run(asyncio.wait_for(coro(), 30))
 
 
 class Recorder:
@@ -130,8 +128,7 @@ def test_cancelling_a_running_job_stops_it_between_chunks_and_the_next_one_runs(
         queue = BacktestQueue(lambda j: states.append((j.id, j.state, j.stage)), runner=recorder)
         first = queue.submit(BIG, "sma_cross", title="big")
         second = queue.submit(SMALL, "sma_cross", title="small")
-        while not (first.progress or 0) > 0.4:  # inside the position loop
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: (first.progress or 0) > 0.4, "the run inside its position loop")
         assert queue.cancel(first)
         assert first.stage is Stage.CANCELLING and first.state is JobState.RUNNING  # until it stops
         with pytest.raises(BacktestCancelled):
@@ -187,15 +184,14 @@ def test_an_error_nobody_awaits_is_not_reported_as_lost() -> None:
         asyncio.get_running_loop().set_exception_handler(lambda _loop, context: problems.append(context))
         queue = BacktestQueue()
         job = queue.submit(OHLCV.empty(), "sma_cross")
-        while not job.finished:
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: not queue.jobs, "the run to end")
         assert job.state is JobState.FAILED
-        del job
-        import gc
-
-        gc.collect()
-        await asyncio.sleep(0)
-        assert problems == []
+        # A future whose error nobody retrieved, gone at the same time: the one report expected.
+        unread: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        unread.set_exception(RuntimeError("the control"))
+        del job, unread
+        gc.collect()  # the loop hears of a lost error as the future is collected
+        assert [str(p.get("exception")) for p in problems] == ["the control"]
 
     run(body)
 
@@ -233,7 +229,7 @@ def test_a_caller_cancelled_while_waiting_leaves_the_job_running() -> None:
             return await j
 
         waiter = asyncio.create_task(wait_for(job))
-        await asyncio.sleep(0.05)
+        await wait_until(lambda: job.state is JobState.RUNNING, "the run under way")
         waiter.cancel()
         await asyncio.gather(waiter, return_exceptions=True)
         result = await job
@@ -248,8 +244,7 @@ def test_shutdown_cancels_everything_and_waits_for_the_worker() -> None:
         queue = BacktestQueue(runner=recorder)
         running = queue.submit(BIG, "sma_cross")
         queued = queue.submit(SMALL, "sma_cross")
-        while not recorder.started.is_set():
-            await asyncio.sleep(0.01)
+        await wait_until(recorder.started.is_set, "the run under way")
         await queue.shutdown()
         assert running.state is JobState.CANCELLED and queued.state is JobState.CANCELLED
         assert recorder.events[-1][0] == "end"  # the worker had returned before shutdown did

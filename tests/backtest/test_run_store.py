@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import math
 import sqlite3
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,8 +22,17 @@ from terminal.backtest.user_strategies import UserStrategies
 from terminal.errors import StoreError
 from terminal.store import CandleStore, migrations
 from terminal.store.database import connect
-from tests.backtest.backtest_scenarios import F, FixedSignals, H, L, candles, flat_bar, random_candles, sig
-from tests.backtest.test_user_strategies import GOOD
+from tests.backtest.backtest_scenarios import (
+    ABOVE_AVERAGE,
+    F,
+    FixedSignals,
+    H,
+    L,
+    candles,
+    flat_bar,
+    random_candles,
+    sig,
+)
 
 MARKET = {"exchange": "binance", "symbol": "BTC/USDT", "timeframe": "1m"}
 SETTINGS = BacktestSettings(
@@ -35,12 +43,6 @@ SETTINGS = BacktestSettings(
     direction=Direction.BOTH,
     close_at_end=False,  # so that the run has an open trade to keep
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CandleStore]:
-    with CandleStore(tmp_path / "history.sqlite") as opened:
-        yield opened
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +119,7 @@ def test_a_user_strategys_source_hash_is_kept(store: CandleStore, tmp_path: Path
     folder = tmp_path / "strategies"
     folder.mkdir()
     source = folder / "above.py"
-    source.write_text(GOOD.format(period=20))  # the strategy file the loader's tests use
+    source.write_text(ABOVE_AVERAGE.format(period=20))  # the strategy file the loader's tests use
     user = UserStrategies(folder)
     user.refresh()
     cls = user.strategies["above_average"]

@@ -13,29 +13,7 @@ import pytest
 from terminal.backtest.errors import StrategyFailedError
 from terminal.backtest.runner import run_backtest
 from terminal.backtest.user_strategies import UserStrategies
-from tests.backtest.backtest_scenarios import random_candles
-
-GOOD = """\
-import numpy as np
-from pydantic import Field
-
-from terminal.backtest import indicators, signals
-from terminal.backtest.strategy import Strategy, StrategyParams
-
-
-class Params(StrategyParams):
-    period: int = Field(default={period}, ge=2, le=500, description="SMA length")
-
-
-class AboveAverage(Strategy[Params]):
-    name = "above_average"
-    title = "Close above its SMA"
-    Params = Params
-
-    def signals(self, candles):
-        above = candles.close > indicators.sma(candles.close, self.params.period)
-        return np.where(above, signals.LONG, signals.FLAT)
-"""
+from tests.backtest.backtest_scenarios import ABOVE_AVERAGE, random_candles
 
 
 def write(path: Path, text: str, *, bump: int = 0) -> Path:
@@ -47,7 +25,7 @@ def write(path: Path, text: str, *, bump: int = 0) -> Path:
 
 
 def test_a_strategy_file_is_loaded_and_runs(tmp_path: Path) -> None:
-    path = write(tmp_path / "above.py", GOOD.format(period=20))
+    path = write(tmp_path / "above.py", ABOVE_AVERAGE.format(period=20))
     user = UserStrategies(tmp_path)
     assert user.refresh() is True
     assert user.errors == []
@@ -60,22 +38,22 @@ def test_a_strategy_file_is_loaded_and_runs(tmp_path: Path) -> None:
 
 
 def test_unchanged_files_are_not_reloaded(tmp_path: Path) -> None:
-    path = write(tmp_path / "above.py", GOOD.format(period=20))
+    path = write(tmp_path / "above.py", ABOVE_AVERAGE.format(period=20))
     user = UserStrategies(tmp_path)
     user.refresh()
     first = user.strategies["above_average"]
     assert user.refresh() is False
-    write(path, GOOD.format(period=20), bump=5)  # saved again, same content
+    write(path, ABOVE_AVERAGE.format(period=20), bump=5)  # saved again, same content
     assert user.refresh() is False
     assert user.strategies["above_average"] is first
 
 
 def test_a_changed_file_is_reloaded(tmp_path: Path) -> None:
-    path = write(tmp_path / "above.py", GOOD.format(period=20))
+    path = write(tmp_path / "above.py", ABOVE_AVERAGE.format(period=20))
     user = UserStrategies(tmp_path)
     user.refresh()
     first = user.strategies["above_average"]
-    write(path, GOOD.format(period=30), bump=5)
+    write(path, ABOVE_AVERAGE.format(period=30), bump=5)
     assert user.refresh() is True
     again = user.strategies["above_average"]
     assert again is not first
@@ -83,7 +61,7 @@ def test_a_changed_file_is_reloaded(tmp_path: Path) -> None:
 
 
 def test_a_removed_file_takes_its_strategies_along(tmp_path: Path) -> None:
-    path = write(tmp_path / "above.py", GOOD.format(period=20))
+    path = write(tmp_path / "above.py", ABOVE_AVERAGE.format(period=20))
     user = UserStrategies(tmp_path)
     user.refresh()
     path.unlink()
@@ -92,7 +70,7 @@ def test_a_removed_file_takes_its_strategies_along(tmp_path: Path) -> None:
 
 
 def test_a_syntax_error_names_file_and_line(tmp_path: Path) -> None:
-    write(tmp_path / "good.py", GOOD.format(period=20))
+    write(tmp_path / "good.py", ABOVE_AVERAGE.format(period=20))
     bad = write(tmp_path / "broken.py", "x = 1\n\ndef f(:\n    pass\n")
     user = UserStrategies(tmp_path)
     user.refresh()
@@ -112,7 +90,7 @@ def test_an_exception_while_loading_names_the_line_that_raised(tmp_path: Path) -
 
 
 def test_a_strategy_without_a_name_is_reported_at_its_class(tmp_path: Path) -> None:
-    text = GOOD.format(period=20).replace('    name = "above_average"\n', "")
+    text = ABOVE_AVERAGE.format(period=20).replace('    name = "above_average"\n', "")
     bad = write(tmp_path / "nameless.py", text)
     user = UserStrategies(tmp_path)
     user.refresh()
@@ -123,7 +101,7 @@ def test_a_strategy_without_a_name_is_reported_at_its_class(tmp_path: Path) -> N
 
 
 def test_a_strategy_without_signals_is_reported(tmp_path: Path) -> None:
-    text = GOOD.format(period=20).split("    def signals")[0]
+    text = ABOVE_AVERAGE.format(period=20).split("    def signals")[0]
     write(tmp_path / "nosignals.py", text)
     user = UserStrategies(tmp_path)
     user.refresh()
@@ -132,7 +110,7 @@ def test_a_strategy_without_signals_is_reported(tmp_path: Path) -> None:
 
 
 def test_a_name_taken_by_a_builtin_is_refused(tmp_path: Path) -> None:
-    write(tmp_path / "clash.py", GOOD.format(period=20).replace('"above_average"', '"sma_cross"'))
+    write(tmp_path / "clash.py", ABOVE_AVERAGE.format(period=20).replace('"above_average"', '"sma_cross"'))
     user = UserStrategies(tmp_path)
     user.refresh()
     (error,) = user.errors
@@ -156,7 +134,7 @@ def test_private_files_and_a_missing_folder_are_skipped(tmp_path: Path) -> None:
 
 
 def test_a_strategy_that_raises_in_signals_names_its_line(tmp_path: Path) -> None:
-    text = GOOD.format(period=20).replace(
+    text = ABOVE_AVERAGE.format(period=20).replace(
         "        above = candles.close", "        raise KeyError('oops')\n        above = candles.close"
     )
     path = write(tmp_path / "fails.py", text)

@@ -18,6 +18,7 @@ from typing import Any
 
 import ccxt
 
+from tests.conftest import wait_until
 from tests.loopback.server import LoopbackServer
 
 SYMBOL = "BTC/USDT"
@@ -103,12 +104,15 @@ async def assert_book_at_follows(server: Server, exchange: Any, rounds: int, sym
     """While the market moves on, ``book_at()`` gives the book as of the version a
     client holds, ``rounds`` times; returns the last version held."""
     held = -1
+
+    def moved_past(version: int) -> Callable[[], bool]:
+        return lambda: server.update_id(symbol) > version + 2  # a few updates on
+
     for _ in range(rounds):
         book = await exchange.watch_order_book(symbol)
         bids, asks = [list(level) for level in book["bids"]], [list(level) for level in book["asks"]]
         held = book["nonce"]
-        await asyncio.sleep(0.25)
-        assert server.update_id(symbol) > held
+        await wait_until(moved_past(held), "the market to move on")
         assert server.book_at(symbol, held) == (bids, asks)
     return held
 

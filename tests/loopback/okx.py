@@ -109,14 +109,13 @@ class LoopbackOkx(OkxRest):
         self._keys[key] = (secret, passphrase)
         self._open_account(key, balances)
 
-    def user_stream_count(self, key: str) -> int:
-        """Private websockets logged in with ``key`` that hear its orders or balances now."""
+    def user_stream_count(self, key: str, channels: tuple[str, ...] = ("orders", "account")) -> int:
+        """Private websockets logged in with ``key`` that hear its orders or balances
+        now (or what else of its private ``channels``)."""
         return sum(
             1
             for s in self._sockets
-            if isinstance(s, OkxSocket)
-            and s.key == key
-            and (("orders", key) in s.channels or ("account", key) in s.channels)
+            if isinstance(s, OkxSocket) and s.key == key and any((c, key) in s.channels for c in channels)
         )
 
     def seq_id(self, symbol: str) -> int:

@@ -219,7 +219,7 @@ def test_refused_subscription(server_class: type[Server]) -> None:
     async def check(server: Server, exchange: Any) -> None:
         await synced_book(server, exchange)
         server.pause()  # nothing resolves the pending watch below but the refusal
-        await asyncio.sleep(0.2)  # what was in flight has arrived
+        await synced_book(server, exchange, fresh=False)  # what was in flight has arrived
         pending = asyncio.ensure_future(exchange.watch_order_book(SYMBOL))
         server.refuse_subscription("ETH/USDT")
         with pytest.raises(ccxt.ExchangeError) as info:

@@ -23,6 +23,7 @@ import ccxt
 import ccxt.pro
 import pytest
 
+from tests.conftest import wait_until
 from tests.loopback.binance import LoopbackBinance
 from tests.loopback.helpers import (
     SYMBOL,
@@ -370,7 +371,7 @@ def test_watch_orders_balance_and_my_trades_hear_a_fill() -> None:
         assert balance["USDT"]["free"] == 10_000.0
         price = server.book(SYMBOL)[1][3][0]
         orders = asyncio.ensure_future(exchange.watch_orders(SYMBOL))
-        await asyncio.sleep(0.2)  # logged in and subscribed
+        await wait_until(lambda: server.user_stream_count(KEY, ("orders",)) == 1, "the orders channel")
         order = await exchange.create_order(SYMBOL, "limit", "sell", 0.01, price)
         assert [(o["id"], o["status"]) for o in await orders] == [(order["id"], "open")]
         assert server.user_stream_count(KEY) == 1

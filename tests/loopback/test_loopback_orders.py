@@ -21,6 +21,7 @@ import ccxt
 import ccxt.pro
 import pytest
 
+from tests.conftest import wait_until
 from tests.loopback.binance import DEFAULT_BALANCES, LoopbackBinance
 from tests.loopback.helpers import run_with_client
 
@@ -81,10 +82,7 @@ async def started(watch: Awaitable[Any]) -> asyncio.Future[Any]:
 
 
 async def subscribed(server: LoopbackBinance, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while server.user_stream_count(KEY) < 1:
-        assert time.monotonic() < deadline, "ccxt never subscribed to the user-data stream"
-        await asyncio.sleep(0.02)
+    await wait_until(lambda: server.user_stream_count(KEY) >= 1, "ccxt's user-data subscription", timeout)
 
 
 # -- fills, fees and balances -------------------------------------------------------------------

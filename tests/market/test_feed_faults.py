@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,16 +23,13 @@ import pytest
 from terminal.market.ccxt_source import CcxtSource
 from terminal.market.health import FeedState
 from terminal.market.session import MarketSession, Topic
+from tests.conftest import run, wait_until
 from tests.loopback.protocols import PROTOCOLS, Protocol
 
 SYMBOL = "BTC/USDT"
 LEVELS = 40  # compared level for level
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.name)]
-
-
-def run(scenario: Callable[[], Awaitable[None]], timeout: float = 60) -> None:
-    asyncio.run(asyncio.wait_for(scenario(), timeout))
 
 
 class Feed:
@@ -49,15 +46,11 @@ class Feed:
             self.states.append(self.session.health.state)
 
     async def until(self, condition: Callable[[], bool], what: str, timeout: float) -> float:
-        started = time.monotonic()
-        while not condition():
-            if time.monotonic() - started > timeout:
-                raise AssertionError(
-                    f"{what}: not within {timeout} s (health: {self.session.health.state}, "
-                    f"{self.session.health.reason})"
-                )
-            await asyncio.sleep(0.05)
-        return time.monotonic() - started
+        """``wait_until`` that says, on failure, what the feed's health was."""
+        health = self.session.health
+        return await wait_until(
+            condition, what, timeout, explain=lambda: f"health: {health.state}, {health.reason}"
+        )
 
     def book_matches(self) -> bool:
         bids, asks = self.server.book(SYMBOL, LEVELS)
@@ -169,8 +162,11 @@ def test_server_down_then_back_recovers_by_itself(protocol: Protocol) -> None:
                 lambda: f.session.health.state is not FeedState.LIVE, "the feed to report the loss", 8
             )
             candles = len(f.session.candles)
-            await asyncio.sleep(2)
-            assert len(f.session.candles) == candles  # the chart keeps what it has
+            reports = len(f.states)
+            # The feed tries again, and fails again, while the server is down ...
+            await f.until(lambda: len(f.states) >= reports + 3, "three more failed attempts reported", 10)
+            assert FeedState.LIVE not in f.states[reports:]
+            assert len(f.session.candles) == candles  # ... and the chart keeps what it has meanwhile
             await f.server.come_back()
             took = await f.recovers("the server coming back", timeout=20)
             assert took < 20
@@ -281,10 +277,15 @@ def test_an_unreachable_exchange_at_start_is_waited_for(protocol: Protocol) -> N
             protocol.exchange_id, **protocol.urls(server), options=protocol.options, timeout_ms=1_000
         )
         session = MarketSession(source, [SYMBOL], max_history=100, silence_s=2.0)
+        feed_ = Feed(server, session)
         starting = asyncio.create_task(session.start(SYMBOL, "1m"))
         try:
-            await asyncio.sleep(2)
-            assert session.health.state is FeedState.RECONNECTING
+            await feed_.until(
+                lambda: feed_.states.count(FeedState.RECONNECTING) >= 2,
+                "a second failed attempt reported",
+                10,
+            )
+            assert session.health.state is FeedState.RECONNECTING  # waiting for it, not given up
             assert (
                 "cannot be reached" in session.health.reason or "connection" in session.health.reason.lower()
             )

@@ -27,17 +27,14 @@ from terminal.errors import RateLimitedError
 from terminal.market.book_check import book_problem
 from terminal.market.ccxt_source import CcxtSource
 from terminal.market.health import FeedState
-from terminal.market.session import MarketSession
+from terminal.market.session import MarketSession, Topic
+from tests.conftest import run, wait_until
 from tests.loopback.protocols import OKX, PROTOCOLS, Protocol
 
 SYMBOL = "BTC/USDT"
 BOOK = "order book"
 
 pytestmark = pytest.mark.slow
-
-
-def run(scenario: Callable[[], Any], timeout: float = 60) -> None:
-    asyncio.run(asyncio.wait_for(scenario(), timeout))
 
 
 @dataclass
@@ -96,13 +93,9 @@ class Feed:
         self.screen = Screen(session, server)
 
     async def until(self, condition: Callable[[], bool], what: str, timeout: float) -> float:
-        started = time.monotonic()
-        while not condition():
-            if time.monotonic() - started > timeout:
-                health = self.session.health
-                raise AssertionError(f"{what}: not within {timeout} s ({health.state}: {health.reason})")
-            await asyncio.sleep(0.01)
-        return time.monotonic() - started
+        """``wait_until`` that says, on failure, what the feed's health was."""
+        health = self.session.health
+        return await wait_until(condition, what, timeout, explain=lambda: f"{health.state}: {health.reason}")
 
     def book_matches(self, levels: int = 25) -> bool:
         bids, asks = self.server.book(SYMBOL, levels)
@@ -189,7 +182,8 @@ def test_an_unreadable_book_snapshot_is_never_shown_and_heals_within_5_s(
             answered_properly = time.monotonic()
             took = await f.book_equals_server(10)
             healed = time.monotonic() - answered_properly
-            await asyncio.sleep(1.0)  # and a second of the live book afterwards, checked against the server
+            compared = f.screen.compared  # and the live book afterwards, checked against the server
+            await f.until(lambda: f.screen.compared >= compared + 50, "50 more live books checked", 10)
             assert not f.screen.empty, "an empty or one-sided book was on screen"
             assert not f.screen.broken_live, f"a broken book was reported live: {f.screen.broken_live[:3]}"
             assert f.screen.samples > 50 and f.screen.compared > 10
@@ -285,11 +279,7 @@ async def _finish(probe: asyncio.Task[Any] | None) -> None:
 
 async def _next_request_time(f: Feed, seen: int, timeout: float) -> float:
     """When the server received its request number ``seen`` (polled every 5 ms)."""
-    started = time.monotonic()
-    while len(f.server.requests) <= seen:
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"no request {seen + 1} within {timeout} s")
-        await asyncio.sleep(0.005)
+    await wait_until(lambda: len(f.server.requests) > seen, f"request {seen + 1}", timeout, interval=0.005)
     return time.monotonic()
 
 
@@ -432,8 +422,16 @@ def test_a_busy_book_that_stops_is_shown_not_live_within_3_s(protocol: Protocol)
     # second is judged by its own pace, not left "live" for 10 s.
     async def scenario() -> None:
         async with feed(protocol) as f:
+            updates = 0
+
+            def count(topic: Topic) -> None:
+                nonlocal updates
+                updates += bool(topic & Topic.BOOK)
+
+            f.session.subscribe(count)
             f.server.depth_rate(200, SYMBOL)
-            await asyncio.sleep(3)  # the session learns the pace
+            # the session learns the pace from the updates: a few hundred of them at the new rate
+            await f.until(lambda: updates >= 300, "300 book updates at the busy pace", 10)
             f.server.mute(protocol.book_channel, SYMBOL)
             took = await f.until(
                 lambda: f.session.health.stream_state(BOOK) is not FeedState.LIVE, "the book marked stale", 10

@@ -30,6 +30,7 @@ from terminal.marketdata.timeframes import MINUTE_MS
 from terminal.store import CandleStore, SeriesKey
 from terminal.store.gaps import find_gaps
 from terminal.store.sync_records import DONE, FAILED, RUNNING, SyncRecords
+from tests.conftest import run
 from tests.loopback.binance import LoopbackBinance
 from tests.loopback.protocols import PROTOCOLS, Protocol
 
@@ -78,10 +79,6 @@ async def market(
         await server.stop()
 
 
-def run(scenario: object) -> None:
-    asyncio.run(asyncio.wait_for(scenario, 90))  # type: ignore[arg-type]
-
-
 def test_a_second_download_of_the_same_range_fetches_only_what_is_missing(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with market(tmp_path) as (server, source, store):
@@ -112,7 +109,7 @@ def test_a_second_download_of_the_same_range_fetches_only_what_is_missing(tmp_pa
             assert record is not None and record.status == DONE
             assert record.fraction == 1.0  # the last download dealt with every candle it set out to
 
-    run(scenario())
+    run(scenario, timeout=90)
 
 
 def test_stretches_the_exchange_has_no_candles_for_are_remembered_not_refetched(tmp_path: Path) -> None:
@@ -135,7 +132,7 @@ def test_stretches_the_exchange_has_no_candles_for_are_remembered_not_refetched(
             await sync.fill_gaps(SYMBOL, "1m")
             assert kline_requests(server) == before, "a confirmed empty stretch is not asked for again"
 
-    run(scenario())
+    run(scenario, timeout=90)
 
 
 def test_a_range_before_the_listing_marks_where_history_starts(tmp_path: Path) -> None:
@@ -150,7 +147,7 @@ def test_a_range_before_the_listing_marks_where_history_starts(tmp_path: Path) -
             assert listed == int(stored.ts[0])
             assert listed - start >= 2 * 1440 * MINUTE_MS - 60 * MINUTE_MS
 
-    run(scenario())
+    run(scenario, timeout=90)
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.name)
@@ -178,7 +175,7 @@ def test_an_empty_page_is_nothing_traded_and_an_unreadable_one_is_an_error(
             await source.close()
             await server.stop()
 
-    run(scenario())
+    run(scenario, timeout=90)
 
 
 def test_transient_failures_are_retried_and_a_lasting_one_stops_with_its_reason(tmp_path: Path) -> None:
@@ -202,7 +199,7 @@ def test_transient_failures_are_retried_and_a_lasting_one_stops_with_its_reason(
             stored = store.read(NAME, SYMBOL, "1m")
             assert not find_gaps(stored.ts, "1m", end - 1500 * MINUTE_MS, end)
 
-    run(scenario())
+    run(scenario, timeout=90)
 
 
 def test_a_reader_thread_never_sees_a_half_written_page(tmp_path: Path) -> None:
@@ -241,7 +238,7 @@ def test_a_reader_thread_never_sees_a_half_written_page(tmp_path: Path) -> None:
             store.close()
             await server.stop()
 
-    run(scenario())
+    run(scenario, timeout=90)
 
 
 CHILD = textwrap.dedent(
@@ -327,4 +324,4 @@ def test_a_download_killed_mid_way_leaves_an_intact_file_that_resumes_without_du
             await source.close()
             await server.stop()
 
-    run(scenario())
+    run(scenario, timeout=90)

@@ -18,6 +18,7 @@ from terminal.market.session import MarketSession, Topic
 from terminal.marketdata.timeframes import MINUTE_MS
 from terminal.store import CandleStore
 from terminal.store.sync_records import CANCELLED, DONE, SyncRecords
+from tests.conftest import run, wait_until
 from tests.loopback.binance import LoopbackBinance
 
 SYMBOL = "BTC/USDT"
@@ -84,7 +85,7 @@ def test_first_open_shows_the_newest_page_then_fills_the_window(tmp_path: Path) 
             store.close()
             await server.stop()
 
-    asyncio.run(asyncio.wait_for(scenario(), 90))
+    run(scenario, timeout=90)
 
 
 def test_second_open_shows_disk_at_once_and_fetches_only_the_gap(tmp_path: Path) -> None:
@@ -118,7 +119,7 @@ def test_second_open_shows_disk_at_once_and_fetches_only_the_gap(tmp_path: Path)
             store.close()
             await server.stop()
 
-    asyncio.run(asyncio.wait_for(scenario(), 90))
+    run(scenario, timeout=90)
 
 
 def test_scrolling_back_loads_older_history_until_the_listing(tmp_path: Path) -> None:
@@ -152,7 +153,7 @@ def test_scrolling_back_loads_older_history_until_the_listing(tmp_path: Path) ->
             store.close()
             await server.stop()
 
-    asyncio.run(asyncio.wait_for(scenario(), 90))
+    run(scenario, timeout=90)
 
 
 def test_a_cancelled_download_resumes_where_it_stopped(tmp_path: Path) -> None:
@@ -165,10 +166,10 @@ def test_a_cancelled_download_resumes_where_it_stopped(tmp_path: Path) -> None:
             # the chart's page and the 1st and 2nd background pages come slowly
             server.slow_rest(0.5, times=3, path="/api/v3/klines")
             await first.start(SYMBOL, "1m")
-            started = asyncio.get_running_loop().time()
-            while not (first.sync_progress and 0 < first.sync_progress.done < first.sync_progress.total):
-                assert asyncio.get_running_loop().time() - started < 10, "the first background page"
-                await asyncio.sleep(0.01)
+            await wait_until(
+                lambda: first.sync_progress and 0 < first.sync_progress.done < first.sync_progress.total,
+                "the first background page",
+            )
             assert first.cancel_sync()  # while the 2nd background page is on its way
             await asyncio.gather(*(t for t in [first.history_download] if t), return_exceptions=True)
             record = SyncRecords(store).get(_key(), "forward")
@@ -195,7 +196,7 @@ def test_a_cancelled_download_resumes_where_it_stopped(tmp_path: Path) -> None:
             store.close()
             await server.stop()
 
-    asyncio.run(asyncio.wait_for(scenario(), 90))
+    run(scenario, timeout=90)
 
 
 def _key():  # type: ignore[no-untyped-def]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import ccxt
@@ -16,18 +15,11 @@ from terminal.market.simulator import SimulatedExchange
 from terminal.marketdata.candles import OHLCV
 from terminal.marketdata.resample import resample
 from terminal.marketdata.timeframes import MINUTE_MS
+from tests.conftest import ManualClock, run, wait_until
 
 HOUR_MS = 60 * MINUTE_MS
 T0 = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC
 WATCHLIST = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
-
-
-class ManualClock:
-    def __init__(self, now: int = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 class Recorder:
@@ -46,19 +38,6 @@ class Recorder:
         for topic, _, _ in self.events:
             seen |= topic
         return seen
-
-
-def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    asyncio.run(asyncio.wait_for(scenario(), 20))
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 def same_candle(a: tuple[float, ...] | list[float] | None, b: tuple[float, ...] | list[float] | None) -> bool:
@@ -232,16 +211,13 @@ def test_opening_an_unknown_symbol_fails_with_a_reason_and_keeps_the_current_one
         clock = ManualClock()  # a still market: no live message hides the failure
         session = MarketSession(SimulatedExchange(seed=1, clock=clock, pump_interval=0.01), WATCHLIST)
         await session.start("BTC/USDT", "1m")
-        await asyncio.sleep(0.05)
         recorder = Recorder(session)
         candles_before = session.candles.snapshot()
 
         task = session.request_open("DOGE/EUR")
         with pytest.raises(Exception, match="DOGE/EUR"):
             await task
-        await asyncio.sleep(0)  # the task's done callbacks
-
-        assert session.health.state is FeedState.FAILED
+        await wait_until(lambda: session.health.state is FeedState.FAILED, "the failure reported")
         assert "DOGE/EUR" in session.health.reason
         assert any(t & Topic.STATUS and s is FeedState.FAILED for t, s, _ in recorder.events)
         assert session.symbol == "BTC/USDT"

@@ -13,9 +13,10 @@ from terminal.market.health import FeedState
 from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
 from terminal.marketdata.timeframes import MINUTE_MS
-from tests.market.test_session import WATCHLIST, run, wait_until
+from tests.conftest import run, wait_until
 
 LATENCY = 0.005  # 5 ms per REST call: a history load takes several round trips
+WATCHLIST = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 
 
 def slow_exchange(**kwargs: Any) -> SimulatedExchange:
@@ -49,10 +50,10 @@ def test_quick_presses_end_on_the_last_one() -> None:
     async def scenario() -> None:
         session = MarketSession(slow_exchange(), WATCHLIST)
         await session.start("BTC/USDT", "1m")
-        for timeframe in ("5m", "15m", "1h", "1m", "4h"):
-            session.request_open("BTC/USDT", timeframe)
-        await wait_until(lambda: session.timeframe == "4h", timeout=10)
-        await asyncio.sleep(0.1)  # nothing older may land afterwards
+        presses = [session.request_open("BTC/USDT", tf) for tf in ("5m", "15m", "1h", "1m", "4h")]
+        # Every request has ended (the older ones cancelled): nothing can land after this.
+        await asyncio.wait(presses)
+        assert [p.cancelled() for p in presses] == [True] * 4 + [False]
         assert session.timeframe == "4h"
         assert np.all(np.diff(session.candles.ts) == 240 * MINUTE_MS)
         await session.close()
@@ -106,7 +107,9 @@ def test_returning_to_a_symbol_shows_each_trade_once_in_time_order() -> None:
         await session.request_open("ETH/USDT")
         await wait_until(lambda: session.tape.total > 20)
         await session.request_open("BTC/USDT")
-        await asyncio.sleep(0.3)  # the stream replays what it kept meanwhile
+        opened = session.tape.total  # BTC's recent trades, fetched
+        # The trade stream has spoken since: first what it kept meanwhile, then new trades.
+        await wait_until(lambda: session.tape.total > opened, "BTC/USDT's trade stream")
 
         rows = session.tape.latest()
         assert np.all(np.diff(rows.ts) <= 0), "newest first, never backwards"

@@ -18,19 +18,12 @@ from terminal.market.simulator.engine import SymbolMarket
 from terminal.marketdata.candles import OHLCV
 from terminal.marketdata.resample import candles_from_trades, resample
 from terminal.marketdata.timeframes import MINUTE_MS, timeframe_ms
+from tests.conftest import ManualClock, wait_until
 
 # 2023-11-14 22:13:20 UTC: not on a minute boundary, so the exchange's start
 # (the minute it floors to) and the clock differ, as they do in real use.
 T0 = 1_700_000_000_000
 DAY_MS = 1440 * MINUTE_MS
-
-
-class ManualClock:
-    def __init__(self, now: int = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
 
 
 def exchange(seed: int = 11, clock: ManualClock | None = None, **kwargs: Any) -> SimulatedExchange:
@@ -409,12 +402,21 @@ def test_close_makes_pending_watches_end() -> None:
         clock = ManualClock()
         ex = exchange(clock=clock, pump_interval=0.005)
         await ex.fetch_trades("BTC/USDT")  # catch up with the clock, which then stands still
+        rounds = 0  # of the pump, which advances the market and wakes the watches when it moved
+        advance = ex.advance
+
+        def counted(t_ms: int | None = None) -> list[str]:
+            nonlocal rounds
+            rounds += 1
+            return advance(t_ms)
+
+        ex.advance = counted  # type: ignore[method-assign]
         pending = [
             asyncio.ensure_future(ex.watch_trades("BTC/USDT")),
             asyncio.ensure_future(ex.watch_order_book("BTC/USDT")),
             asyncio.ensure_future(ex.watch_ohlcv("BTC/USDT", "1m")),
         ]
-        await asyncio.sleep(0.05)
+        await wait_until(lambda: rounds >= 3, "three rounds of the pump")
         assert not any(task.done() for task in pending), "nothing changed, so nothing should return"
 
         await ex.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from terminal import __version__
-from tests.packaging.test_self_test import BUNDLE_CHECKS, assert_passed
+from tests.packaging.self_test_checks import BUNDLE_CHECKS, assert_passed
 
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(1500)]
 

@@ -8,20 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.packaging.self_test_checks import assert_passed
+
 ROOT = Path(__file__).resolve().parents[2]
-CHECKS = (
-    "ok: main window opened on the Simulated market",
-    "ok: candles drawn: ",
-    "ok: ccxt not imported for the first window",
-    "ok: backtest in a worker thread: SMA cross on ",
-    "ok: history database: ",
-    "ok: ccxt ",
-    "ok: keyring: ",
-)
-#: the backtest kernels: numba's JIT from source (with its cache in the data
-#: folder), compiled ahead of time in a bundle (which has no numba)
-SOURCE_CHECKS = (*CHECKS, "ok: numba cache: ")
-BUNDLE_CHECKS = (*CHECKS, "ok: backtest kernels: compiled ahead of time (")
 
 
 def self_test(**env: str) -> subprocess.CompletedProcess[str]:
@@ -33,19 +22,6 @@ def self_test(**env: str) -> subprocess.CompletedProcess[str]:
         cwd=ROOT,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen", **env},
     )
-
-
-def assert_passed(
-    result: subprocess.CompletedProcess[str], checks: tuple[str, ...] = SOURCE_CHECKS
-) -> list[str]:
-    """Every check's line is there and says ok; returns the lines."""
-    lines = result.stdout.splitlines()
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert not [line for line in lines if line.startswith("FAILED")], result.stdout
-    for check in checks:
-        assert any(line.startswith(check) for line in lines), f"no line {check!r} in:\n{result.stdout}"
-    assert lines[-1].startswith("self-test passed in "), result.stdout
-    return lines
 
 
 def test_self_test_from_source_passes_every_check_and_exits_0() -> None:

@@ -45,12 +45,6 @@ def pick(data: OHLCV, mask: np.ndarray) -> OHLCV:
     return OHLCV(*(getattr(data, n)[mask] for n in ("ts", *COLUMNS)))
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    with CandleStore(tmp_path / "history.sqlite") as s:
-        yield s
-
-
 # -- round trips --------------------------------------------------------------------
 def test_round_trip_is_bit_exact_for_every_column(tmp_path: Path) -> None:
     data = make(T0 - 3 * DAY + 17 * MINUTE, 5000)

@@ -3,11 +3,7 @@ apart from confirmed quiet stretches, and the sync column's words."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 from terminal.marketdata.candles import OHLCV
 from terminal.store import CandleStore, SeriesKey
@@ -22,12 +18,6 @@ KEY = SeriesKey("binance", "BTC/USDT", "1m")
 def flat(ts: np.ndarray) -> OHLCV:
     one = np.ones(len(ts))
     return OHLCV(ts.astype(np.int64), one, one, one, one, one)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CandleStore]:
-    with CandleStore(tmp_path / "history.sqlite") as s:
-        yield s
 
 
 def test_confirmed_quiet_stretches_are_listed_apart_from_missing_candles(store: CandleStore) -> None:

@@ -3,38 +3,39 @@ file, on the simulated exchange under a manual clock)."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
 from terminal.marketdata.timeframes import MINUTE_MS
 from terminal.store import CandleStore
+from tests.conftest import ManualClock, run, wait_until
 
 T0 = 1_700_000_000_000
 
 
 def test_live_candles_are_written_to_disk_as_they_close(tmp_path: Path) -> None:
     async def scenario() -> None:
-        clock = [T0]
-        source = SimulatedExchange(seed=2, history_days=2, clock=lambda: clock[0], pump_interval=0.01,
+        clock = ManualClock(T0)
+        source = SimulatedExchange(seed=2, history_days=2, clock=clock, pump_interval=0.01,
                                    max_replay_s=3600)  # fmt: skip
         store = CandleStore(tmp_path / "history.sqlite")
         session = MarketSession(source, ["BTC/USDT"], max_history=1000, store=store, store_name="sim")
         try:
             await session.start("BTC/USDT", "1m")
             live_open = int(session.candles.ts[-1])
-            loop = asyncio.get_running_loop()
-            for step in range(1, 4):  # three minutes pass, each opening a new candle
-                clock[0] += MINUTE_MS
-                deadline = loop.time() + 10
-                while int(session.candles.ts[-1]) < live_open + step * MINUTE_MS:
-                    assert loop.time() < deadline, "the live candle did not move on"
-                    await asyncio.sleep(0.02)
-            deadline = loop.time() + 10
-            while len(store.read("sim", "BTC/USDT", "1m", live_open)) < 3:
-                assert loop.time() < deadline, "closed candles never reached the disk"
-                await asyncio.sleep(0.05)
+
+            def moved_on() -> bool:  # the live candle follows the clock, minute by minute
+                return int(session.candles.ts[-1]) >= live_open + (clock.now - T0)
+
+            for _ in range(3):  # three minutes pass, each opening a new candle
+                clock.now += MINUTE_MS
+                await wait_until(moved_on, "the live candle to move on")
+            await wait_until(
+                lambda: len(store.read("sim", "BTC/USDT", "1m", live_open)) >= 3,
+                "closed candles to reach the disk",
+                interval=0.05,
+            )
             saved = store.read("sim", "BTC/USDT", "1m", live_open, live_open + 3 * MINUTE_MS)
             engine = source.engine("BTC/USDT")
             # What is on disk is each candle as it closed, exactly as the exchange made it.
@@ -51,4 +52,4 @@ def test_live_candles_are_written_to_disk_as_they_close(tmp_path: Path) -> None:
             await session.close()
             store.close()
 
-    asyncio.run(asyncio.wait_for(scenario(), 60))
+    run(scenario, timeout=60)

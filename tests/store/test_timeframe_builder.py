@@ -4,9 +4,6 @@ holes are built from what exists, and a bad result never reaches the store."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -32,12 +29,6 @@ def minutes(start: int, n: int, seed: int = 0) -> OHLCV:
     h = np.maximum(o, c) + rng.uniform(0, 5, n)
     l = np.minimum(o, c) - rng.uniform(0, 5, n)
     return OHLCV(ts, o, h, l, c, rng.uniform(0, 5, n))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CandleStore]:
-    with CandleStore(tmp_path / "history.sqlite") as s:
-        yield s
 
 
 def test_hours_are_the_exact_aggregate_of_their_minutes(store: CandleStore) -> None:

@@ -24,11 +24,20 @@ from terminal.store.history_file import HistoryFile
 from terminal.ui.chart.chart_widget import ChartWidget
 from terminal.ui.theme import THEMES, apply_theme
 from terminal.ui.window.main_window import MainWindow
+from tests.conftest import wait_until
 
 SEED = 7
 # Shorter than the default 30 days so that a start takes a fraction of a
 # second; 10 days still give 60 four-hour candles.
 HISTORY_DAYS = 10
+#: an account on the discard port, where nothing listens: every connection is refused at once
+DEAD_ACCOUNT = """
+[[accounts]]
+name = "dead"
+exchange = "binance"
+rest_url = "http://127.0.0.1:9"
+ws_url = "ws://127.0.0.1:9/stream"
+"""
 
 
 # -- one terminal --------------------------------------------------------------------
@@ -71,17 +80,19 @@ class Terminal:
         self.task = asyncio.get_running_loop().create_task(self.window.run())
 
     async def until(self, predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-        """Let the app run until ``predicate()`` holds; fail naming ``what`` never happened."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not predicate():
+        """Let the app run until ``predicate()`` holds; fail naming ``what`` never
+        happened, and at once if asyncio reported an error or the window closed."""
+
+        def holds() -> object:
+            if predicate():
+                return True
             self.check_loop()
             if self.task.done():
                 self.task.result()  # run() ended early: show why
                 raise AssertionError(f"the window closed while waiting for: {what}")
-            if loop.time() > deadline:
-                raise AssertionError(f"timed out after {timeout:g} s waiting for: {what}")
-            await asyncio.sleep(0.02)
+            return False
+
+        await wait_until(holds, what, timeout, interval=0.02)
 
     def check_loop(self) -> None:
         """Fail at once if asyncio reported an error (a lost task wake-up would hang the test)."""

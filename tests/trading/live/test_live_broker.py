@@ -25,9 +25,7 @@ difference where ccxt's Binance requests allow 10 s.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -59,8 +57,9 @@ from terminal.trading.live.broker import LiveBroker, LiveSettings
 from terminal.trading.live.send import ReconcileSettings
 from terminal.trading.live.sync import SyncSettings
 from terminal.trading.orders import OrderIntent, OrderSide, OrderStatus, OrderType
+from tests.conftest import wait_until
+from tests.keyring_helpers import needs_keyring, unlock
 from tests.loopback.protocols import BINANCE, OKX, PROTOCOLS, Protocol
-from tests.test_credentials import unlock
 
 SYMBOL = "BTC/USDT"
 API_KEY = "LiveLoopbackKey-7Hq2ZpX9mN4vB8cR1tY6uJ3kL5wE0aSdFgHzz"
@@ -98,13 +97,6 @@ class KeysInMemory:
 
     def delete(self, account: str) -> None:
         self.keys.pop(account, None)
-
-
-def needs_keyring() -> None:
-    if not os.environ.get("WITH_KEYRING_PASSWORD"):
-        pytest.fail(
-            "run this test through scripts/test or scripts/with-keyring (it needs the throwaway keyring)"
-        )
 
 
 class Journal(TradingJournal):
@@ -171,10 +163,7 @@ class Live:
         )
 
     async def until(self, condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-            await asyncio.sleep(0.02)
+        await wait_until(condition, what, timeout, interval=0.02)
 
     async def subscribed(self) -> None:
         await self.until(lambda: self.server.user_stream_count(API_KEY) >= 1, "the user-data subscription")

@@ -8,7 +8,7 @@ import csv
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -36,32 +36,12 @@ from terminal.trading.paper.broker import PaperBroker
 from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.paper.store import PaperAccountStore
 from terminal.trading.paper.throttled_save import ThrottledSave
+from tests.conftest import ManualClock, run, wait_until
 
 D = Decimal
 T0 = 1_700_000_000_000
 WATCHLIST = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
-
-
-class ManualClock:
-    def __init__(self, now: int = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
-def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    asyncio.run(asyncio.wait_for(scenario(), 30))
-
-
-async def wait_until(condition: Callable[[], object], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.005)
 
 
 class Market:
@@ -336,8 +316,20 @@ def test_orders_on_a_symbol_not_on_screen_fill_from_its_trades(tmp_path: Path) -
                 return await fetch_trades(symbol, *args, **kwargs)
 
             market.exchange.fetch_trades = spy  # type: ignore[method-assign]
-            await asyncio.sleep(0.05)
-            assert asked == []  # nothing rests off screen: nothing is asked
+            # A SOL/USDT order far under the market rests all along: each poll asks for
+            # SOL/USDT's trades, which shows, by a positive event, that the poll has run.
+            sol_book = await market.exchange.fetch_order_book("SOL/USDT")
+            far_under = (D(repr(sol_book["bids"][0][0])) * D("0.97")).quantize(D("0.01"))
+            resting = await broker.submit(
+                intent(BUY, OrderType.LIMIT, "0.1", price=far_under, symbol="SOL/USDT")
+            )
+
+            async def polls(n: int) -> None:
+                seen = asked.count("SOL/USDT")
+                await wait_until(lambda: asked.count("SOL/USDT") >= seen + n, f"{n} more polls")
+
+            await polls(2)
+            assert set(asked) == {"SOL/USDT"}  # nothing rests on ETH/USDT: it is not asked for
             eth_book = await market.exchange.fetch_order_book("ETH/USDT")
             price = D(repr(eth_book["bids"][0][0]))
 
@@ -345,15 +337,16 @@ def test_orders_on_a_symbol_not_on_screen_fill_from_its_trades(tmp_path: Path) -
             assert order.status is OrderStatus.OPEN
 
             def filled() -> bool:
-                return broker.orders()[0].status is OrderStatus.FILLED
+                return broker.orders("ETH/USDT")[0].status is OrderStatus.FILLED
 
             await market.step_until(filled, ms=1000)
             assert "ETH/USDT" in asked and "BTC/USDT" not in asked  # the tape feeds the symbol on screen
             assert broker.balances()["ETH"].total == D("0.05")
             assert all(f.price == price for f in broker.fills())
             asked.clear()
-            await asyncio.sleep(0.05)
-            assert asked == []  # filled: the poll stops asking
+            await polls(2)
+            assert "ETH/USDT" not in asked  # filled: the poll stops asking for it
+            assert broker.orders("SOL/USDT") == [resting]  # still resting, still polled
             await broker.close()
             store.close()
 
@@ -404,7 +397,7 @@ def test_saving_is_coalesced_under_a_burst_of_changes() -> None:
             state["n"] = n
             saver.changed()
             await asyncio.sleep(0)
-        await asyncio.sleep(0.05)
+        await wait_until(lambda: saved and saved[-1] == 200, "the burst's last state saved")
         assert len(saved) <= 2  # one save per interval, not one per change
         state["n"] = 201
         saver.changed()

@@ -25,8 +25,8 @@ from pytestqt.qtbot import QtBot
 from terminal.credentials import ApiKey, CredentialStore
 from terminal.logs import setup_logging
 from terminal.paths import AppPaths
-from terminal.ui.accounts.dialog import AccountsDialog
-from tests.ui.harness import Launch, Terminal, read_toml
+from tests.ui.accounts.accounts_helpers import close_dialog, open_dialog, select
+from tests.ui.harness import Launch, read_toml
 from tests.ui.key_question import send_keys_there
 
 pytestmark = pytest.mark.keyring  # the throwaway keyring of scripts/with-keyring
@@ -53,25 +53,6 @@ RUN_IT_RIGHT = (
     "This test needs the throwaway Secret Service that scripts/with-keyring starts: run `scripts/test`, "
     "or `scripts/with-keyring .venv/bin/python -m pytest tests/ui/accounts/test_accounts_dialog.py`."
 )
-
-
-async def open_dialog(t: Terminal) -> AccountsDialog:
-    dialog = t.window.open_accounts()
-    await t.until(
-        lambda: dialog.catalogue and dialog.keys.keyring_ok is not None, "the exchange list and keyring"
-    )
-    await t.until(lambda: not dialog.busy, "the dialog to finish loading")
-    return dialog
-
-
-async def close_dialog(t: Terminal, dialog: AccountsDialog) -> None:
-    dialog.reject()
-    await dialog.shutdown()
-    assert not dialog.isVisible()
-
-
-def select(dialog: AccountsDialog, name: str) -> None:
-    dialog.account_list.setCurrentRow(dialog.account_names().index(name))
 
 
 # -- accounts and endpoints -----------------------------------------------------------------------

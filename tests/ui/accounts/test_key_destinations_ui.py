@@ -16,16 +16,13 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from terminal.credentials import ApiKey, CredentialStore
-from terminal.market.session import MarketSession
 from terminal.paths import AppPaths
-from terminal.ui.trading.paper_brokers import PaperBrokers
-from terminal.ui.window.main_window import MainWindow
+from tests.keyring_helpers import needs_keyring
 from tests.loopback.binance import LoopbackBinance
-from tests.trading.live.test_live_broker import needs_keyring
-from tests.ui.accounts.test_accounts_dialog import close_dialog, open_dialog, select
-from tests.ui.harness import Launch, Terminal
+from tests.ui.accounts.accounts_helpers import close_dialog, open_dialog, select
+from tests.ui.harness import Launch
 from tests.ui.key_question import answer, key_question, open_question
-from tests.ui.trading.test_live_trading_ui import ACCOUNT, keyring, loopback_account
+from tests.ui.live_account import ACCOUNT, loopback_account, on_paper
 
 pytestmark = pytest.mark.keyring  # the throwaway keyring of scripts/with-keyring
 
@@ -122,7 +119,7 @@ async def test_trade_live_asks_naming_the_host_a_no_stays_on_paper_and_the_notic
     needs_keyring()
     market = loopback_account(app_paths, tmp_path)
     async with market as (server, session), launch(session=session, exchange=ACCOUNT) as t:
-        window, brokers = await on_paper_with_keys(t, session)
+        window, brokers = await on_paper(t, session)
         host = f"127.0.0.1:{server.port}"
         window.live_action.trigger()
         box = await key_question(t, window)
@@ -153,18 +150,8 @@ async def test_closing_the_window_while_it_asks_sends_nothing_and_does_not_wait_
     needs_keyring()
     market = loopback_account(app_paths, tmp_path)
     async with market as (server, session), launch(session=session, exchange=ACCOUNT) as t:
-        window, _brokers = await on_paper_with_keys(t, session)
+        window, _brokers = await on_paper(t, session)
         window.live_action.trigger()
         await key_question(t, window)
         await t.shut()  # fails if the window's shutdown waits for the question
         assert signed(server.requests) == []
-
-
-async def on_paper_with_keys(t: Terminal, session: MarketSession) -> tuple[MainWindow, PaperBrokers]:
-    """The window trading its paper account, the account's keys in the keyring."""
-    window = t.window
-    window.credentials = await asyncio.to_thread(keyring, True)
-    brokers = PaperBrokers(window.settings, lambda: session.store)
-    brokers.manage(window)  # its shutdown closes the brokers (and waits for a live switch under way)
-    await t.until(lambda: window.trading.broker is not None, "the paper account")
-    return window, brokers

@@ -39,6 +39,7 @@ from terminal.ui.backtest.number_edit import NumberEdit
 from terminal.ui.backtest.panel import BacktestPanel
 from terminal.ui.backtest.param_form import WHOLE
 from terminal.ui.backtest.trades_model import COLUMNS, all_trades
+from tests.backtest.backtest_scenarios import ABOVE_AVERAGE
 from tests.ui.harness import Launch, Terminal
 
 STORED = SeriesKey("binance", "BTC/USDT", "1m")
@@ -367,27 +368,7 @@ async def test_exports_write_the_html_report_and_the_trades_csv(
 
 # -- user strategies -------------------------------------------------------------------------------
 
-GOOD = """\
-import numpy as np
-from pydantic import Field
-from terminal.backtest import indicators, signals
-from terminal.backtest.strategy import Strategy, StrategyParams
-
-
-class Params(StrategyParams):
-    period: int = Field(default=30, ge=2, le=500, description="SMA length")
-
-
-class AboveAverage(Strategy[Params]):
-    name = "above_average"
-    title = "Close above its SMA"
-    Params = Params
-
-    def signals(self, candles):
-        above = candles.close > indicators.sma(candles.close, self.params.period)
-        return np.where(above, signals.LONG, signals.FLAT)
-
-
+FAILING = """
 class Failing(Strategy[Params]):
     name = "failing"
     title = "Fails"
@@ -396,6 +377,8 @@ class Failing(Strategy[Params]):
     def signals(self, candles):
         return candles.close + undefined_name
 """
+GOOD = ABOVE_AVERAGE.format(period=30) + FAILING
+FAILING_LINE = GOOD.splitlines().index("        return candles.close + undefined_name") + 1
 
 BROKEN = """\
 import numpy as np
@@ -434,7 +417,8 @@ async def test_a_broken_strategy_file_shows_its_file_and_line_and_the_others_run
         assert job is not None
         await t.until(lambda: job.finished and not panel.busy, "the failing run to end")
         text = panel.message.text()
-        assert text.startswith("The backtest failed:") and f"{folder / 'mine.py'}, line 27" in text
+        assert text.startswith("The backtest failed:")
+        assert f"{folder / 'mine.py'}, line {FAILING_LINE}" in text
         assert "Traceback" not in text
 
         fixed = GOOD.replace('"above_average"', '"fixed"').replace('"failing"', '"also_fixed"')

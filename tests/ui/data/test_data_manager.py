@@ -11,10 +11,9 @@ waits with ``until``, never with ``qtbot.wait*`` or a modal ``exec()``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from terminal.ui.data import manager as data_manager
 from terminal.ui.data.csv_import_dialog import CsvImportDialog
 from terminal.ui.data.manager import DataManager
 from terminal.ui.data.model import COVERAGE_HEADERS
+from tests.conftest import wait_until
 from tests.loopback.binance import LoopbackBinance
 
 HOUR = 60 * MINUTE_MS
@@ -62,11 +62,8 @@ def without(data: OHLCV, start: int, stop: int) -> OHLCV:
 
 
 async def until(condition: Callable[[], object], what: str, timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, f"timed out after {timeout:g} s waiting for: {what}"
-        await asyncio.sleep(0.02)
+    """``wait_until`` with the patience of a panel whose jobs run in threads."""
+    await wait_until(condition, what, timeout, interval=0.02)
 
 
 def cells(panel: DataManager, key: SeriesKey) -> dict[str, str]:
@@ -87,12 +84,6 @@ async def settled(panel: DataManager) -> None:
     """Wait for the running job and the table's reading (gaps included) to end."""
     await until(lambda: not panel.runner.busy, "the job to end")
     await until(lambda: not panel.refreshing, "the table to be read again")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CandleStore]:
-    with CandleStore(tmp_path / "history.sqlite") as s:
-        yield s
 
 
 @asynccontextmanager

@@ -27,16 +27,9 @@ from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.paper.store import PaperAccountStore
 from terminal.ui.trading.paper_brokers import PaperBrokers
 from terminal.ui.window.main_window import MainWindow
-from tests.ui.harness import Launch
+from tests.ui.harness import DEAD_ACCOUNT, Launch
 
 GARBAGE = b"not a database, but someone's only copy of it" * 200
-DEAD_ACCOUNT = """
-[[accounts]]
-name = "dead"
-exchange = "binance"
-rest_url = "http://127.0.0.1:9"
-ws_url = "ws://127.0.0.1:9/stream"
-"""
 
 
 async def test_a_damaged_history_file_is_explained_and_moved_aside_on_request(

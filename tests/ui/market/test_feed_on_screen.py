@@ -6,7 +6,6 @@ server."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -60,13 +59,23 @@ async def test_an_unreadable_snapshot_leaves_the_last_good_book_on_screen_marked
         server.malformed_rest(times=1000, path="/api/v3/depth")
         server.close_sockets()
         await t.until(lambda: canvas.stale != "", "the book to be marked not live")
+
+        def snapshots() -> int:
+            return sum("/api/v3/depth" in r for r in server.requests)
+
+        refused = snapshots()
         seen_empty = False
-        for _ in range(50):  # half a second of frames, as painted
+
+        def frame() -> bool:
+            """One frame as painted; done once two more snapshots were refused meanwhile."""
+            nonlocal seen_empty
             t.window.refresh_feed_note()
             asks, bids = canvas.visible_levels()
             seen_empty |= not len(asks) or not len(bids)
             assert canvas.stale, "the book was shown live while no snapshot could be read"
-            await asyncio.sleep(0.01)
+            return snapshots() >= refused + 2
+
+        await t.until(frame, "two more tries at a snapshot, refused", timeout=15)
         assert not seen_empty, "the ladder went empty"
         assert "last good levels" in canvas.toolTip()
         image = canvas.grab().toImage()

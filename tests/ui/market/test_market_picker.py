@@ -18,16 +18,9 @@ from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
 from terminal.paths import AppPaths
 from terminal.ui.market.picker import MarketPicker
-from tests.ui.harness import Launch, Terminal
+from tests.ui.harness import DEAD_ACCOUNT, Launch, Terminal
 
 CTRL = Qt.KeyboardModifier.ControlModifier
-DEAD_ACCOUNT = """
-[[accounts]]
-name = "dead"
-exchange = "binance"
-rest_url = "http://127.0.0.1:9"
-ws_url = "ws://127.0.0.1:9/stream"
-"""
 
 
 async def open_picker(t: Terminal) -> MarketPicker:

@@ -6,11 +6,7 @@ keyring."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,64 +14,14 @@ import pytest
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
-from terminal.credentials import ApiKey, CredentialStore
-from terminal.market.ccxt_source import CcxtSource
-from terminal.market.session import MarketSession
 from terminal.paths import AppPaths
-from terminal.store import CandleStore
 from terminal.trading.orders import OrderIntent, OrderSide, OrderType
-from terminal.ui.trading.paper_brokers import PaperBrokers
-from tests.loopback.binance import LoopbackBinance
-from tests.trading.live.test_live_broker import needs_keyring
+from tests.keyring_helpers import needs_keyring
 from tests.ui.harness import Launch
 from tests.ui.key_question import send_keys_there
+from tests.ui.live_account import ACCOUNT, API_KEY, SECRET, SYMBOL, loopback_account, on_paper
 
 pytestmark = pytest.mark.keyring  # the throwaway keyring of scripts/with-keyring
-
-SYMBOL = "BTC/USDT"
-ACCOUNT = "loopback"
-API_KEY = "WindowLiveKey-4Rt7Yu1Io3Pa5Sd8Fg0Hj2Kl6Zx9Cv1Bn3Mq5Wz"
-SECRET = "WindowLiveSecret-9Lk7Jh5Gf3Ds1Ap0Oi8Uy6Tr4Ew2Qz1Xc3Vb5N"
-
-
-@asynccontextmanager
-async def loopback_account(
-    app_paths: AppPaths, tmp_path: Path
-) -> AsyncIterator[tuple[LoopbackBinance, MarketSession]]:
-    server = LoopbackBinance(seed=12, history_days=1, pump_interval=0.05)
-    await server.start()
-    server.add_key(API_KEY, SECRET, {"USDT": 50_000.0, "BTC": 1.0})
-    port = server.port
-    app_paths.config_file.write_text(
-        f"""
-[[accounts]]
-name = "{ACCOUNT}"
-exchange = "binance"
-rest_url = "http://127.0.0.1:{port}"
-ws_url = "ws://127.0.0.1:{port}/stream"
-options = {{ fetchMarkets = {{ types = ["spot"] }}, fetchCurrencies = false, fetchMargins = false }}
-"""
-    )
-    source = CcxtSource(
-        "binance",
-        rest_url=f"http://127.0.0.1:{port}",
-        ws_url=f"ws://127.0.0.1:{port}/stream",
-        options={"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False},
-    )
-    store = CandleStore(tmp_path / "history.sqlite")
-    session = MarketSession(source, [SYMBOL], max_history=500, store=store, store_name=ACCOUNT)
-    try:
-        yield server, session
-    finally:
-        store.close()
-        await server.stop()
-
-
-def keyring(with_key: bool) -> CredentialStore:
-    store = CredentialStore(service=f"terminal-ui-live-{uuid.uuid4().hex[:8]}")
-    if with_key:
-        store.save(ACCOUNT, ApiKey(API_KEY, SECRET))
-    return store
 
 
 async def test_a_window_trades_live_with_keys_from_the_keyring_and_goes_back_to_paper(
@@ -84,12 +30,8 @@ async def test_a_window_trades_live_with_keys_from_the_keyring_and_goes_back_to_
     needs_keyring()
     market = loopback_account(app_paths, tmp_path)
     async with market as (server, session), launch(session=session, exchange=ACCOUNT) as t:
-        window = t.window
-        window.credentials = await asyncio.to_thread(keyring, True)
-        brokers = PaperBrokers(window.settings, lambda: session.store)
-        brokers.manage(window)
-        await t.until(lambda: window.trading.broker is not None, "the paper account")
-        assert window.trading.broker.kind == "paper"
+        window, brokers = await on_paper(t, session)
+        assert window.trading.broker is not None and window.trading.broker.kind == "paper"
         assert window.live_action.isEnabled() and not window.live_action.isChecked()
 
         window.live_action.trigger()
@@ -138,11 +80,7 @@ async def test_live_trading_without_keys_says_why_and_stays_on_paper(
     needs_keyring()
     market = loopback_account(app_paths, tmp_path)
     async with market as (server, session), launch(session=session, exchange=ACCOUNT) as t:
-        window = t.window
-        window.credentials = await asyncio.to_thread(keyring, False)
-        brokers = PaperBrokers(window.settings, lambda: session.store)
-        brokers.manage(window)
-        await t.until(lambda: window.trading.broker is not None, "the paper account")
+        window, brokers = await on_paper(t, session, with_key=False)
         window.live_action.trigger()
         await send_keys_there(t, window)
         await t.until(lambda: "did not start" in window.notice.label.text(), "the reason on screen")

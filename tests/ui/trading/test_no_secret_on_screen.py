@@ -55,6 +55,7 @@ from terminal.store import CandleStore
 from terminal.trading.orders import OrderIntent, OrderSide, OrderType
 from terminal.ui.accounts.dialog import AccountsDialog
 from terminal.ui.trading.paper_brokers import PaperBrokers
+from tests.keyring_helpers import needs_keyring
 from tests.leak_scan import (
     Secrets,
     echoing_server,
@@ -64,7 +65,6 @@ from tests.leak_scan import (
     recording_server,
 )
 from tests.loopback.protocols import PROTOCOLS, Protocol
-from tests.trading.live.test_live_broker import needs_keyring
 from tests.ui.harness import Launch, Terminal
 
 pytestmark = [pytest.mark.keyring, pytest.mark.slow]

@@ -32,7 +32,7 @@ from terminal.trading.paper.broker import PaperBroker
 from terminal.trading.paper.settings import PaperSettings
 from terminal.ui.trading.desk import TradingDesk
 from tests.ui.harness import Launch, Terminal
-from tests.ui.trading.test_trading_ui import TICK, fill_in, trading, until_sent
+from tests.ui.trading.trading_helpers import TICK, fill_in, trading, until_sent
 
 D = Decimal
 STEP = D("0.00001")  # BTC/USDT's amount step on the simulated exchange

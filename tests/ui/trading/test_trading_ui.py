@@ -11,8 +11,6 @@ ticket are non-modal and answered with the keys or buttons a user would use.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -25,66 +23,16 @@ from terminal.paths import AppPaths
 from terminal.trading.money import floor_to_step, fmt, to_decimal
 from terminal.trading.orders import OrderSide, OrderStatus, OrderType
 from terminal.trading.paper.broker import PaperBroker
-from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.risk import RiskLimits
 from terminal.ui.theme import DARK
-from terminal.ui.trading.desk import TradingDesk
 from terminal.ui.trading.hotkeys import OFF_MARK
-from terminal.ui.trading.ticket import OrderTicket
 from terminal.ui.window.help_sheet import ShortcutSheet
 from tests.ui.harness import Launch, Terminal, image_array, rgb, scene_rect_in
+from tests.ui.trading.trading_helpers import TICK, OneAccount, bid_below, fill_in, trading, until_sent
 
 ALT = Qt.KeyboardModifier.AltModifier
 CTRL = Qt.KeyboardModifier.ControlModifier
-TICK = Decimal("0.1")  # BTC/USDT's price step on the simulated exchange
 CONFIRM_OFF = "[trading]\nconfirm_orders = false\n"
-
-
-@asynccontextmanager
-async def trading(
-    launch: Launch,
-    app_paths: AppPaths,
-    *,
-    config: str = "",
-    limits: RiskLimits | None = None,
-    paper: PaperSettings | None = None,
-) -> AsyncIterator[tuple[Terminal, PaperBroker, TradingDesk]]:
-    """A terminal whose window trades through a paper account on its market,
-    as terminal.app sets it up: the window closes the broker as it closes
-    (``on_shutdown``), before its market session stops."""
-    if config:
-        app_paths.config_file.write_text(config, encoding="utf-8")
-    async with launch() as t:
-        broker = PaperBroker(t.session, account="simulated", limits=limits or RiskLimits(), settings=paper)
-        await broker.start()
-        t.window.on_shutdown = broker.close
-        t.window.set_broker(broker)
-        yield t, broker, t.window.trading
-
-
-def fill_in(
-    qtbot: Any, ticket: OrderTicket, side: OrderSide, kind: OrderType, amount: str, price: str = ""
-) -> None:
-    """Type an order into ``ticket`` as a user does (side and type picked, numbers typed)."""
-    ticket.set_side(side)
-    ticket.set_type(kind)
-    for field, text in ((ticket.amount, amount), (ticket.price, price)):
-        field.clear()
-        if text:
-            qtbot.keyClicks(field, text)
-
-
-def bid_below(t: Terminal, fraction: str) -> Decimal:
-    """A buy price ``fraction`` below the best bid, on the tick: far enough that the
-    market will not trade down to it during a test, inside the 5% price band."""
-    bid = to_decimal(t.session.book.best_bid or 0)
-    return floor_to_step(bid * (1 - Decimal(fraction)), TICK)
-
-
-async def until_sent(t: Terminal, ticket: OrderTicket) -> None:
-    await t.until(
-        lambda: not ticket.sending and ticket.message.isVisible(), "the broker's answer on the ticket"
-    )
 
 
 def panel_column(model: Any, column: str) -> list[str]:
@@ -430,22 +378,22 @@ async def test_a_market_switch_drops_the_broker_until_the_app_gives_the_new_mark
         brokers = [first]
         attaching: list[asyncio.Task[None]] = []
 
-        async def close_all() -> None:
-            await asyncio.gather(*attaching)
-            for broker in brokers:
-                await broker.close()
+        class Accounts(OneAccount):  # what terminal.app's PaperBrokers does
+            async def close(self) -> None:
+                await asyncio.gather(*attaching)
+                for broker in brokers:
+                    await broker.close()
 
-        def session_changed(session: MarketSession) -> None:  # what terminal.app does
-            async def attach() -> None:
-                broker = PaperBroker(session, account="simulated")
-                brokers.append(broker)
-                await broker.start()
-                window.set_broker(broker)
+            def session_changed(self, session: MarketSession) -> None:
+                async def attach() -> None:
+                    broker = PaperBroker(session, account="simulated")
+                    brokers.append(broker)
+                    await broker.start()
+                    window.set_broker(broker)
 
-            attaching.append(asyncio.get_running_loop().create_task(attach()))
+                attaching.append(asyncio.get_running_loop().create_task(attach()))
 
-        window.on_shutdown = close_all
-        window.on_session_changed = session_changed
+        window.accounts = Accounts(first)
         await window.switch_market("simulated", "ETH/USDT")
         assert len(attaching) == 1
         await t.until(lambda: desk.broker is not None and desk.broker is not first, "the new market's broker")

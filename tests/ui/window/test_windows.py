@@ -16,14 +16,8 @@ from terminal.paths import AppPaths
 from terminal.ui.theme import DARK, LIGHT
 from terminal.ui.window.main_window import MainWindow
 from terminal.ui.window.windows import WindowSet
+from tests.conftest import wait_until
 from tests.ui.harness import columns_with, price_pane, read_toml, rgb
-
-
-async def until(condition: object, what: str, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():  # type: ignore[operator]
-        assert asyncio.get_running_loop().time() < deadline, f"{what}: not within {timeout} s"
-        await asyncio.sleep(0.02)
 
 
 async def test_a_second_window_shows_another_symbol_and_quit_closes_both(
@@ -42,7 +36,7 @@ async def test_a_second_window_shows_another_symbol_and_quit_closes_both(
 
     windows = WindowSet(make_window)
     first = windows.open(SIMULATED)
-    await until(
+    await wait_until(
         lambda: first.session.symbol == "BTC/USDT" and first.chart.candles.drawn > 0, "the first window"
     )
 
@@ -50,16 +44,16 @@ async def test_a_second_window_shows_another_symbol_and_quit_closes_both(
     assert len(windows.windows) == 2
     second = windows.windows[1]
     assert not second.primary and second.pos() != first.pos()
-    await until(lambda: second.session.symbol == "BTC/USDT", "the second window on the same symbol")
+    await wait_until(lambda: second.session.symbol == "BTC/USDT", "the second window on the same symbol")
 
     second.open_symbol("ETH/USDT")
-    await until(lambda: second.session.symbol == "ETH/USDT" and len(second.session.book.bid_price) > 0,
-                "the second window on ETH/USDT")  # fmt: skip
+    await wait_until(lambda: second.session.symbol == "ETH/USDT" and len(second.session.book.bid_price) > 0,
+                     "the second window on ETH/USDT")  # fmt: skip
     # Each window its own market: the first still shows BTC, both keep moving.
     assert first.session.symbol == "BTC/USDT" and first.session is not second.session
     trades = (first.session.tape.total, second.session.tape.total)
-    await until(lambda: first.session.tape.total > trades[0] and second.session.tape.total > trades[1],
-                "both markets live")  # fmt: skip
+    await wait_until(lambda: first.session.tape.total > trades[0] and second.session.tape.total > trades[1],
+                     "both markets live")  # fmt: skip
 
     first.actions_by_id["app.quit"].trigger()  # Ctrl+Q closes every window
     await asyncio.wait_for(windows.wait_closed(), 10)
@@ -85,10 +79,10 @@ async def test_a_theme_change_in_one_window_reaches_the_other_and_each_keeps_its
 
     windows = WindowSet(make_window)
     first = windows.open(SIMULATED)
-    await until(lambda: first.chart.candles.drawn > 0, "the first window's candles")
+    await wait_until(lambda: first.chart.candles.drawn > 0, "the first window's candles")
     second = windows.open(SIMULATED, ("ETH/USDT", "5m"))
-    await until(lambda: second.chart.candles.drawn > 0 and second.session.symbol == "ETH/USDT",
-                "the second window's candles")  # fmt: skip
+    await wait_until(lambda: second.chart.candles.drawn > 0 and second.session.symbol == "ETH/USDT",
+                     "the second window's candles")  # fmt: skip
     assert (price_pane(second.chart) == rgb(DARK.background)).mean() > 0.5
 
     first.actions_by_id["view.theme"].trigger()  # Ctrl+Shift+T in the first window
@@ -105,9 +99,9 @@ async def test_a_theme_change_in_one_window_reaches_the_other_and_each_keeps_its
         assert [s.toString() for s in window.actions_by_id["chart.latest"].shortcuts()] == ["Ctrl+End"]
 
     first.open_symbol("SOL/USDT")
-    await until(lambda: first.session.symbol == "SOL/USDT", "the first window on SOL/USDT")
+    await wait_until(lambda: first.session.symbol == "SOL/USDT", "the first window on SOL/USDT")
     second.close()  # the second window's market is its own: not what the next start opens
-    await until(lambda: len(windows.windows) == 1, "the second window closed")
+    await wait_until(lambda: len(windows.windows) == 1, "the second window closed")
     first.close()
     await asyncio.wait_for(windows.wait_closed(), 10)
     saved = read_toml(app_paths.config_file)
