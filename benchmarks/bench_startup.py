@@ -2,7 +2,10 @@
 
     .venv/bin/python benchmarks/bench_startup.py [--runs 5] [--binary dist/terminal/terminal]
 
-Target: <= 2.5 s on this machine (offscreen Qt).
+Target (issue 13): median <= 0.8 s from source on this machine (offscreen Qt),
+and the frozen build (``--binary``) no slower than its 1.08 s before that
+change. The PySide6 + pyqtgraph floor below was 0.37 s then: under load the
+floor moves too, so compare against the floor of the same run.
 
 ``--binary`` launches a frozen build (packaging/build-linux) the same way
 instead of ``python main.py``: the installed application's start-up.
@@ -35,7 +38,8 @@ from pathlib import Path
 import _common
 from _common import ROOT, print_table, verdict
 
-TARGET_S = 2.5
+TARGET_S = 0.8  # median, from source
+FROZEN_TARGET_S = 1.08  # median, the frozen build
 READY = "candles on screen after"
 FLOOR = """
 import os, sys
@@ -76,7 +80,7 @@ def launch(args: list[str], marker: str, env: dict[str, str]) -> tuple[float, fl
 def terminal_run(command: list[str]) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         env = dict(
-            os.environ,
+            user_environ(),
             QT_QPA_PLATFORM="offscreen",
             TERMINAL_CONFIG_DIR=str(Path(tmp, "config")),
             TERMINAL_DATA_DIR=str(Path(tmp, "data")),
@@ -84,6 +88,12 @@ def terminal_run(command: list[str]) -> tuple[float, float, float]:
         seen, done, line = launch([*command, "--startup-benchmark", "--seed", "1"], READY, env)
     inside = float(line.removeprefix(READY).split()[0])
     return seen, done, inside
+
+
+def user_environ() -> dict[str, str]:
+    """This shell's environment without PYTHONDONTWRITEBYTECODE, which this sandbox sets and
+    a user's machine does not: with it, every launch compiles the terminal's ~200 modules anew."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def spread(values: list[float]) -> str:
@@ -101,14 +111,14 @@ def main() -> None:
         print(f"Frozen build: {command[0]}")
     print("Machine:", _common.machine())
     print(
-        f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r} "
-        "(if set, the terminal's own modules are compiled on every launch)"
+        f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r} here; the launches run "
+        "without it, as a user's Python does (bytecode cached by the unmeasured first launch)"
     )
     warm = terminal_run(command)
     print(f"warm-up launch (not counted): candles after {warm[0]:.2f} s")
 
     seen, done, inside, floor, bare = [], [], [], [], []
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    env = dict(user_environ(), QT_QPA_PLATFORM="offscreen")
     for i in range(args.runs):
         s, d, x = terminal_run(command)
         seen.append(s)
@@ -125,6 +135,7 @@ def main() -> None:
 
     runs = f"min / median / max of {args.runs}"
     what = f"the frozen build ({args.binary})" if args.binary else "from source"
+    target = FROZEN_TARGET_S if args.binary else TARGET_S
     print_table(
         f"4. Launch to a window showing candles (Popen to the printed line), {what}",
         [
@@ -132,8 +143,8 @@ def main() -> None:
                 f"launch -> candles on screen ({runs})",
                 spread(seen),
                 f"{spread(floor)} (PySide6 + pyqtgraph floor)",
-                f"<= {TARGET_S} s",
-                verdict(max(seen) <= TARGET_S) + " (every run)",
+                f"median <= {target} s",
+                verdict(statistics.median(seen) <= target),
             ],
             ["the app's own figure (from after `import terminal.app`)", spread(inside), "-", "-", "n/a"],
             ["launch -> process exit (window closed, feeds shut)", spread(done), "-", "-", "n/a"],

@@ -1,6 +1,12 @@
 """Composition root: settings, logging, the Qt application on one asyncio loop
 (qasync), the market session and the main window.
 
+``main`` is the list of steps. The first window's candles come first:
+what that window does not need to show them (opening the history file and
+its migrations, loading the paper account, the backtest kernels' warm-up)
+waits until they are on screen (``StartUp``), or until the user asks for it.
+The simulated market, the default, needs no history file at all.
+
 Exit is clean by construction: closing the window resolves ``MainWindow.run``,
 which closes every feed and the source before the loop stops; the process
 then exits 0.
@@ -15,21 +21,34 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from terminal import APP_NAME, __version__
-from terminal.config import SIMULATED, ConfigStore
+from terminal.config import SIMULATED, ConfigStore, Settings
 from terminal.errors import TerminalError
-from terminal.logs import setup_logging
+from terminal.logs import LogBuffer, setup_logging
 from terminal.market.session import HistoryStore, MarketSession
 from terminal.market.simulator import SimulatedExchange
+from terminal.market.source import ExchangeSource
 from terminal.market.sources import history_for, make_source
 from terminal.marketdata.timeframes import TIMEFRAMES
-from terminal.paths import resolve_paths
+from terminal.paths import AppPaths, resolve_paths
+
+if TYPE_CHECKING:  # Qt is imported inside main(), so that --help and --version answer without it
+    from PySide6.QtWidgets import QApplication
+
+    from terminal.store.history_file import HistoryFile
+    from terminal.ui.trading.paper_brokers import PaperBrokers
+    from terminal.ui.window.main_window import MainWindow
+    from terminal.ui.window.windows import WindowSet
 
 log = logging.getLogger(__name__)
 PROCESS_START = time.perf_counter()
-WARMUP_AT_LATEST_MS = 10_000  # start compiling the backtest kernels by then, candles or not
+SETTLE_AT_LATEST_MS = 10_000  # what waits for the first candles starts by then, candles or not
+ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "terminal.svg"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -69,21 +88,39 @@ def main(argv: list[str] | None = None) -> int:
         from terminal.ui.self_test import run_self_test
 
         return run_self_test(main, PROCESS_START)
+    paths, config, log_buffer = open_settings(args)
+    apply_overrides(config.settings, args)
+    qt_app = make_qt_app(config.settings)
+    history_file = open_history_file(paths)
+    factory = WindowFactory(config, paths, log_buffer, history_file, seed=args.seed)
+    run_event_loop(qt_app, run_windows(args, factory), interrupt=factory.close_all)
+    log.info("%s closed cleanly", APP_NAME)
+    logging.shutdown()
+    return 0
+
+
+def open_settings(args: argparse.Namespace) -> tuple[AppPaths, ConfigStore, LogBuffer]:
+    """The folders (made private), the config, and the log, which then says what
+    was found before it existed."""
     paths = resolve_paths(args.config_dir, args.data_dir)
     narrowed = paths.ensure()
     config = ConfigStore(paths.config_file)
-    settings = config.settings
-    buffer = setup_logging(paths.log_dir, settings.log_level)
+    log_buffer = setup_logging(paths.log_dir, config.settings.log_level)
     log.info("%s %s starting (config %s, data %s)", APP_NAME, __version__, paths.config_dir, paths.data_dir)
-    for line in narrowed:  # found before logging existed: said now
+    for line in narrowed:
         log.info("%s", line)
-    if config.problem:  # read before logging existed: say it now, in the file and the panel
+    if config.problem:  # shown in the window too
         log.warning("%s", config.problem)
-    from terminal.backtest import warmup
+    from terminal.backtest import warmup  # imports nothing heavy (no numba)
 
     # numba fixes a kernel's cache folder when the kernel is defined: choose it before
     # anything imports them (an installed or frozen build cannot write beside its sources)
     warmup.configure_cache(paths.data_dir / "numba-cache")
+    return paths, config, log_buffer
+
+
+def apply_overrides(settings: Settings, args: argparse.Namespace) -> None:
+    """What the command line says wins over the config (and is remembered)."""
     if args.symbol:
         settings.market.symbol = args.symbol
     if args.timeframe:
@@ -96,134 +133,212 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"--exchange {args.exchange}: no such account (known: {known}).")
         settings.market.exchange = args.exchange
 
-    # Qt and qasync are imported here, not at module level, so that --help
-    # and --version answer without loading Qt.
+
+def make_qt_app(settings: Settings) -> QApplication:
+    """The Qt application, named, with its icon and theme. Qt is first imported here."""
     from terminal.ui import pin_qt_binding
 
     pin_qt_binding()  # before qasync, which takes the first Qt binding it finds
-
-    import qasync
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from terminal.ui.theme import THEMES, apply_theme
-    from terminal.ui.window.main_window import MainWindow
-    from terminal.ui.window.windows import WindowSet
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
-    icon = Path(__file__).resolve().parent.parent / "resources" / "icons" / "terminal.svg"
-    if icon.exists():
+    if ICON.exists():
         from PySide6.QtGui import QIcon
 
-        app.setWindowIcon(QIcon(str(icon)))
+        app.setWindowIcon(QIcon(str(ICON)))
     app.setQuitOnLastWindowClosed(False)  # the loop ends when run() has shut the feeds down
     apply_theme(app, THEMES[settings.theme])
+    return app
 
+
+def open_history_file(paths: AppPaths) -> HistoryFile:
+    """The app's one history file, not opened yet: it opens when first needed
+    (a real exchange's chart, the paper accounts once the first candles are on screen)."""
     from terminal.store.database import default_path
     from terminal.store.history_file import HistoryFile
 
-    history_file = HistoryFile(default_path(paths))  # opened when first needed
+    return HistoryFile(default_path(paths))
 
-    def history(exchange: str) -> HistoryStore | None:
+
+class WindowFactory:
+    """Makes each window: its market's source and session, the window itself,
+    and its paper account (``PaperBrokers``), all sharing the history file."""
+
+    def __init__(
+        self,
+        config: ConfigStore,
+        paths: AppPaths,
+        log_buffer: LogBuffer,
+        history_file: HistoryFile,
+        *,
+        seed: int | None,
+    ) -> None:
+        from terminal.ui.trading.paper_brokers import PaperBrokers
+        from terminal.ui.window.windows import WindowSet
+
+        self.config = config
+        self.settings = config.settings
+        self.paths = paths
+        self.log_buffer = log_buffer
+        self.history_file = history_file
+        self.seed = seed
+        # Set once the first window shows candles (StartUp): the history file opens and
+        # the paper accounts load after that; a window sets it when the user needs it sooner.
+        self.settled = asyncio.Event()
+        self.paper_brokers: PaperBrokers = PaperBrokers(self.settings, history_file.writable)
+        self.paper_brokers.settled = self.settled
+        config.subscribe(self.paper_brokers.settings_changed)  # new risk limits reach every account
+        self.windows: WindowSet = WindowSet(self.make_window)
+
+    def history(self, exchange: str) -> HistoryStore | None:
         """The local history of a market's charts: none for the simulator (it
         makes new history each start), the history file for real exchanges
         (unless it could not be opened, or only read-only)."""
-        return None if exchange == SIMULATED else history_file.writable()
+        return None if exchange == SIMULATED else self.history_file.writable()
 
-    def make_window(exchange: str, start_at: tuple[str, str] | None, primary: bool) -> MainWindow:
+    def make_window(self, exchange: str, start_at: tuple[str, str] | None, primary: bool) -> MainWindow:
+        from terminal.ui.window.main_window import MainWindow
+
+        source, exchange, problem = self.open_source(exchange)
+        session = MarketSession(
+            source,
+            self.settings.watchlist,
+            max_history=history_for(exchange),
+            store=self.history(exchange),
+            store_name=exchange,
+        )
+        window = MainWindow(
+            session,
+            self.config,
+            self.paths,
+            self.log_buffer,
+            exchange=exchange,
+            start_at=start_at,
+            primary=primary,
+            history=self.history,
+            history_file=self.history_file,
+        )
+        window.settled = self.settled
+        if problem:
+            window.notice.show_message(problem)
+        self.paper_brokers.manage(window)
+        return window
+
+    def open_source(self, exchange: str) -> tuple[ExchangeSource, str, str]:
+        """(the source, the exchange it is, a problem to show): the simulated market
+        when ``exchange`` cannot be opened."""
         problem = ""
         try:
-            source = make_source(settings, exchange, seed=args.seed)
+            source = make_source(self.settings, exchange, seed=self.seed)
         except TerminalError as exc:
             problem = f"Could not open {exchange}: {exc.user_message()} Showing the simulated market."
             log.error("%s", problem)
             exchange = SIMULATED
-            source = make_source(settings, SIMULATED, seed=args.seed)
+            source = make_source(self.settings, SIMULATED, seed=self.seed)
         if isinstance(source, SimulatedExchange):
             log.info("Simulated market seed: %s", source.seed)
         else:
             log.info("Market: %s (ccxt %s)", source.name, source.id)
-        store = history(exchange)
-        session = MarketSession(
-            source, settings.watchlist, max_history=history_for(exchange), store=store, store_name=exchange
-        )
-        window = MainWindow(
-            session,
-            config,
-            paths,
-            buffer,
-            exchange=exchange,
-            start_at=start_at,
-            primary=primary,
-            history=history,
-            history_file=history_file,
-        )
-        if problem:
-            window.notice.show_message(problem)
-        paper_brokers.manage(window)
-        return window
+        return source, exchange, problem
 
-    from terminal.ui.trading.paper_brokers import PaperBrokers
+    def close_all(self) -> None:
+        self.windows.close_all()
 
-    paper_brokers = PaperBrokers(settings, history_file.writable)
-    windows = WindowSet(make_window)
+    async def shutdown(self) -> None:
+        """After every window has closed: the journal's last lines, then the history file."""
+        await self.paper_brokers.shutdown()
+        self.history_file.close()
 
-    async def run_windows() -> None:
-        """Open the first window, then run until every window has closed."""
-        window = windows.open(settings.market.exchange)
-        warming: list[object] = []
 
-        def warm_up() -> None:
-            # The backtest kernels compile in a daemon thread once the window shows
-            # candles (or after a while without them), so that the start-up never
-            # waits for numba and a user's first Run does not either.
-            if not warming:
-                warming.append(warmup.start_warmup())
+@dataclass
+class StartUp:
+    """What waits for the first window's first candles: the history file and the
+    paper accounts (``settled``), the backtest kernels' warm-up, and the
+    ``--startup-benchmark`` figure. They start when the candles are painted, or
+    after ``SETTLE_AT_LATEST_MS`` without them (an exchange that does not answer)."""
 
-        def ready() -> None:
-            if args.startup_benchmark:
-                print(f"candles on screen after {time.perf_counter() - PROCESS_START:.3f} s", flush=True)
-                QTimer.singleShot(0, windows.close_all)
-                warming.append(None)  # quitting at once: no compile to leave behind
-            warm_up()
+    settled: asyncio.Event
+    close_all: Callable[[], None]
+    benchmark: bool = False
+    warming: threading.Thread | None = None  # the warm-up, once started
 
-        window.on_first_candles = ready
-        QTimer.singleShot(WARMUP_AT_LATEST_MS, warm_up)
-        if args.screenshot:
+    def watch(self, window: MainWindow) -> None:
+        from PySide6.QtCore import QTimer
 
-            def shoot() -> None:
-                window.grab().save(str(args.screenshot))
-                print(f"screenshot saved to {args.screenshot}", flush=True)
-                windows.close_all()
+        window.on_first_candles = self.candles_shown
+        QTimer.singleShot(SETTLE_AT_LATEST_MS, self.settle)
 
-            QTimer.singleShot(int(args.screenshot_delay * 1000), shoot)
-        await windows.wait_closed()
-        await paper_brokers.shutdown()
-        history_file.close()
-        # numba aborts the process if the interpreter exits in the middle of a
-        # compile: a quit right after start waits for the warm-up (a few seconds).
-        for thread in warming:
-            if isinstance(thread, threading.Thread) and thread.is_alive():
-                log.info("Waiting for the backtest warm-up to finish before quitting")
-                await asyncio.to_thread(thread.join, 15)
+    def candles_shown(self) -> None:
+        if self.benchmark:  # the figure, then quit at once: nothing to load or compile
+            from PySide6.QtCore import QTimer
 
-    # Ctrl+C in the shell closes the windows the normal way. Python only sees
-    # signals between bytecodes, so a no-op timer gives it a chance.
-    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, windows.close_all))
+            print(f"candles on screen after {time.perf_counter() - PROCESS_START:.3f} s", flush=True)
+            QTimer.singleShot(0, self.close_all)
+            return
+        self.settle()
+
+    def settle(self) -> None:
+        self.settled.set()
+        if self.warming is None:
+            # The backtest kernels compile in a daemon thread, so that the start-up
+            # never waits for numba and a user's first Run does not either.
+            from terminal.backtest import warmup
+
+            self.warming = warmup.start_warmup()
+
+    async def finish(self) -> None:
+        """numba aborts the process if the interpreter exits in the middle of a
+        compile: a quit right after start waits for the warm-up (a few seconds)."""
+        thread = self.warming
+        if thread is not None and thread.is_alive():
+            log.info("Waiting for the backtest warm-up to finish before quitting")
+            await asyncio.to_thread(thread.join, 15)
+
+
+async def run_windows(args: argparse.Namespace, factory: WindowFactory) -> None:
+    """Open the first window, then run until every window has closed."""
+    start = StartUp(factory.settled, factory.close_all, benchmark=args.startup_benchmark)
+    window = factory.windows.open(factory.settings.market.exchange)
+    start.watch(window)
+    if args.screenshot:
+        take_screenshot(window, args.screenshot, args.screenshot_delay, then=factory.close_all)
+    await factory.windows.wait_closed()
+    await factory.shutdown()
+    await start.finish()
+
+
+def take_screenshot(window: MainWindow, path: Path, delay_s: float, then: Callable[[], None]) -> None:
+    """Save a picture of ``window`` to ``path`` after ``delay_s``, then call ``then``."""
+    from PySide6.QtCore import QTimer
+
+    def shoot() -> None:
+        window.grab().save(str(path))
+        print(f"screenshot saved to {path}", flush=True)
+        then()
+
+    QTimer.singleShot(int(delay_s * 1000), shoot)
+
+
+def run_event_loop(app: QApplication, work: Coroutine[Any, Any, None], interrupt: Callable[[], None]) -> None:
+    """Run ``work`` on one qasync loop for its whole life (see docs/architecture.md).
+    Ctrl+C in the shell calls ``interrupt`` (which closes the windows the normal way)."""
+    import qasync
+    from PySide6.QtCore import QTimer
+
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, interrupt))
+    # Python only sees signals between bytecodes: a no-op timer gives it a chance.
     heartbeat = QTimer()
     heartbeat.start(250)
     heartbeat.timeout.connect(lambda: None)
-
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(run_windows())
+        loop.run_until_complete(work)
     finally:
         heartbeat.stop()
         loop.close()
-    log.info("%s closed cleanly", APP_NAME)
-    logging.shutdown()
-    return 0

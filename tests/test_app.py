@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +60,8 @@ def test_screenshot_run_saves_a_picture_of_the_live_window_and_exits_cleanly(tmp
     assert "Traceback" not in log
     assert (tmp_path / "config" / "config.toml").exists()
     assert (tmp_path / "config" / "layout.ini").stat().st_size > 0  # written on close; created empty
+    # The paper account loads once the candles are on screen, into the history file.
+    assert (tmp_path / "data" / "history.sqlite").exists()
 
 
 WARMUP_WAIT_S = 15  # terminal/app.py: thread.join(15) on the warm-up before quitting
@@ -109,6 +111,9 @@ def test_startup_benchmark_reports_the_time_to_first_candles_and_quits(tmp_path:
     seconds = float(line.removeprefix("candles on screen after ").removesuffix(" s"))
     assert 0 < seconds < 60
     assert "closed cleanly" in log_text(tmp_path)
+    # Nothing on the way to the first candles opened the history file (the simulated market
+    # needs none; the paper account loads after them), and a quit then loads nothing.
+    assert not (tmp_path / "data" / "history.sqlite").exists()
 
 
 def test_a_broken_config_is_reported_in_the_log_and_kept_as_it_was(tmp_path: Path) -> None:

@@ -3,20 +3,47 @@ reason above the chart, what is kept in memory only until it is resolved
 (the paper account and trading journal everywhere, candle history on a real
 exchange too), the ways out (``terminal.store.history_file.WayOut``) as
 buttons, and what taking one does to the windows (their data panels, their
-charts' history, the paper accounts and journal: ``on_history_reopened``)."""
+charts' history, the paper accounts and journal).
+
+It needs of a window only what ``HistorySite`` names."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine, Sequence
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from terminal.config import SIMULATED
 from terminal.store.history_file import WayOut
 
 if TYPE_CHECKING:
     from terminal.store.candles import CandleStore
-    from terminal.ui.window.main_window import MainWindow
+    from terminal.store.history_file import HistoryFile
+    from terminal.ui.trading.seat import SeatAccounts
+    from terminal.ui.window.notice import NoticeBar
+
+
+class HistorySite(Protocol):
+    """A window that shows what the history file holds (its chart's history on a real
+    exchange, its data panel) and says what is wrong with the file."""
+
+    history_file: HistoryFile
+    exchange: str
+    notice: NoticeBar
+    accounts: SeatAccounts | None  # they save the paper accounts and journal again
+
+    def in_background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]: ...
+
+    def every_window(self) -> Sequence[HistorySite]:
+        """Every window (they share the history file)."""
+        ...
+
+    async def release_history(self) -> None:
+        """Let go of the store about to be replaced (the data panel closes)."""
+
+    def use_history(self, store: CandleStore) -> None:
+        """The history file is open again: the chart keeps its history there."""
 
 
 def kept_in_memory(exchange: str) -> str:
@@ -26,7 +53,7 @@ def kept_in_memory(exchange: str) -> str:
     return "Candle history, the paper account and the trading journal"
 
 
-async def check_history_file(window: MainWindow) -> None:
+async def check_history_file(window: HistorySite) -> None:
     """Open the history file (off the GUI thread; a no-op once tried) and show
     its problem, if it has one, whatever the market."""
     await asyncio.to_thread(window.history_file.get)
@@ -34,7 +61,7 @@ async def check_history_file(window: MainWindow) -> None:
         show_history_problem(window)
 
 
-def show_history_problem(window: MainWindow) -> None:
+def show_history_problem(window: HistorySite) -> None:
     """Say why the history file is not open, what is not saved meanwhile, and
     offer the ways out; it stays until resolved."""
     held = window.history_file
@@ -55,7 +82,7 @@ def show_history_problem(window: MainWindow) -> None:
     window.notice.show_standing(" ".join(p for p in parts if p), actions)
 
 
-async def take_way_out(window: MainWindow, way: WayOut) -> None:
+async def take_way_out(window: HistorySite, way: WayOut) -> None:
     held = window.history_file
     act = {
         WayOut.RETRY: held.retry,
@@ -64,7 +91,7 @@ async def take_way_out(window: MainWindow, way: WayOut) -> None:
     }
     windows = window.every_window()
     for each in windows:  # their panels hold the store about to be replaced
-        await close_data_panel(each)
+        await each.release_history()
     store = await asyncio.to_thread(act[way])
     if store is None:
         for each in windows:
@@ -72,11 +99,11 @@ async def take_way_out(window: MainWindow, way: WayOut) -> None:
         return
     for each in windows:
         reopened(each, store, held.moved_to if each is window else None)
-    if not held.read_only and window.on_history_reopened is not None:
-        await window.on_history_reopened(store)  # the paper accounts and journal are saved again
+    if not held.read_only and window.accounts is not None:
+        await window.accounts.history_reopened(store)  # the paper accounts and journal are saved again
 
 
-def reopened(window: MainWindow, store: CandleStore, moved_to: object) -> None:
+def reopened(window: HistorySite, store: CandleStore, moved_to: object) -> None:
     """The history file is open again (perhaps read-only): say so in ``window``."""
     notice = window.notice
     notice.clear_standing()
@@ -94,14 +121,4 @@ def reopened(window: MainWindow, store: CandleStore, moved_to: object) -> None:
             f"use, and {kept[0].lower()}{kept[1:]} are saved in it again."
         )
     if window.exchange != SIMULATED:  # the chart keeps history again
-        window.session.store = store
-        window.session.request_open(*window.requested_market(), reload=True)
-
-
-async def close_data_panel(window: MainWindow) -> None:
-    panel = window.data_manager
-    if panel is not None:
-        await panel.shutdown()
-        window.removeDockWidget(window.docks.pop("data"))
-        panel.deleteLater()
-        window.data_manager = None
+        window.use_history(store)

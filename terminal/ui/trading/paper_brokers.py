@@ -21,21 +21,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING
 
 from terminal.config import Settings
 from terminal.errors import TerminalError, describe
+from terminal.tasks import TaskGroup
 from terminal.trading.paper.settings import paper_settings
 from terminal.trading.settings import risk_limits
-from terminal.ui.accounts.key_confirmation import approve_key_destinations
 
 if TYPE_CHECKING:
     from terminal.market.session import MarketSession
     from terminal.store.candles import CandleStore
     from terminal.trading.broker import Broker
     from terminal.trading.journal import TradingJournal
-    from terminal.ui.window.main_window import MainWindow
+    from terminal.ui.trading.seat import TradingSeat
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +43,27 @@ class PaperBrokers:
     def __init__(self, settings: Settings, history_store: Callable[[], CandleStore | None]) -> None:
         self.settings = settings
         self.history_store = history_store  # blocks: the history file opens on first use
-        self.brokers: dict[MainWindow, Broker] = {}
-        self._separate: set[MainWindow] = set()  # windows whose paper account is never saved
-        self._attaching: dict[MainWindow, set[asyncio.Task[None]]] = {}
+        self.brokers: dict[TradingSeat, Broker] = {}
+        self._separate: set[TradingSeat] = set()  # windows whose paper account is never saved
+        # The window that trades each exchange account's saved paper account; claimed at once
+        # when a broker is being made, so two windows attaching together cannot both take it.
+        self._holders: dict[str, TradingSeat] = {}
+        self._attaching: dict[TradingSeat, TaskGroup] = {}  # each window's broker changes
         # One audit journal for every account of every window, in the history file.
         self._journal: TradingJournal | None = None
         self._journal_lock = asyncio.Lock()
+        # The history file opens, and the paper accounts load, once this is set: at once,
+        # unless the app shares the event it sets when the first window shows candles. A
+        # user's demand (the journal, live trading) sets it sooner.
+        self.settled = asyncio.Event()
+        self.settled.set()
 
     async def journal(self) -> TradingJournal:
         """The shared trading journal, made on first use (the history file opens
         off the GUI thread; without it the journal is kept in memory)."""
         from terminal.trading.journal import TradingJournal
 
+        self.settled.set()  # asked for: the paper accounts may load too
         async with self._journal_lock:
             if self._journal is None:
                 self._journal = TradingJournal(await asyncio.to_thread(self.history_store))
@@ -66,15 +74,18 @@ class PaperBrokers:
         if self._journal is not None:
             await self._journal.close()
 
-    def manage(self, window: MainWindow) -> None:
+    def manage(self, window: TradingSeat) -> None:
         """Give ``window`` its broker now and after every market switch, and
         close it when the window shuts down."""
-        window.on_session_changed = partial(self.attach, window)
-        window.on_shutdown = partial(self.close, window)
-        window.on_live_requested = partial(self.request_live, window)
-        window.journal_source = self.journal
-        window.on_history_reopened = self.history_reopened
+        window.accounts = _Seated(self, window)
         self.attach(window, window.session)
+
+    def settings_changed(self, changed: frozenset[str]) -> None:
+        """New risk limits apply to every open account at once (``ConfigStore.subscribe``)."""
+        if "trading" not in changed:
+            return
+        for window, broker in self.brokers.items():
+            broker.set_limits(risk_limits(self.settings.trading, window.exchange, broker.kind))
 
     async def history_reopened(self, store: CandleStore) -> None:
         """The history file is open and writable again after starting without it:
@@ -82,7 +93,8 @@ class PaperBrokers:
         from terminal.trading.paper.broker import PaperBroker
 
         under_way = [task for tasks in self._attaching.values() for task in tasks]
-        await asyncio.gather(*under_way, return_exceptions=True)
+        if under_way:
+            await asyncio.wait(under_way)
         if self._journal is not None:
             self._journal.use_store(store)
         for window, broker in list(self.brokers.items()):
@@ -96,29 +108,28 @@ class PaperBrokers:
                 )
                 self.attach(window, window.session)
 
-    def request_live(self, window: MainWindow, live: bool) -> None:
+    def request_live(self, window: TradingSeat, live: bool) -> None:
         """Trade live on the window's exchange account (True) or go back to paper."""
-        task = asyncio.get_running_loop().create_task(self._switch_live(window, live), name="live broker")
-        tasks = self._attaching.setdefault(window, set())
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        self.settled.set()
+        self._tasks_of(window).spawn(self._switch_live(window, live), name="live broker")
 
-    async def _switch_live(self, window: MainWindow, live: bool) -> None:
+    async def _switch_live(self, window: TradingSeat, live: bool) -> None:
         from terminal.trading.live.broker import LiveBroker
+        from terminal.ui.accounts.key_confirmation import approve_key_destinations
 
         session = window.session
         account = self.settings.account(window.exchange)
         if not live or account is None:
             if account is None and live:
-                window.notice.show_message("The simulated market has no live account: it trades on paper.")
+                window.show_notice("The simulated market has no live account: it trades on paper.")
             window.show_live(False)
             await self._attach(window, session)
             return
         try:  # before the keys are read: they go nowhere the user has not agreed to
-            destinations = await approve_key_destinations(window, account, "Trading live")
+            destinations = await approve_key_destinations(window.window(), account, "Trading live")
         except TerminalError as exc:
             log.warning("Live trading on %s not started: %s", account.name, describe(exc, detailed=True))
-            window.notice.show_message(f"Live trading on {account.name} did not start: {exc.user_message()}")
+            window.show_notice(f"Live trading on {account.name} did not start: {exc.user_message()}")
             window.show_live(False)
             return
         if window.session is not session:  # the market changed while the user was asked
@@ -137,7 +148,7 @@ class PaperBrokers:
         except TerminalError as exc:
             await broker.close()
             log.error("Live trading on %s did not start: %s", account.name, describe(exc, detailed=True))
-            window.notice.show_message(f"Live trading on {account.name} did not start: {exc.user_message()}")
+            window.show_notice(f"Live trading on {account.name} did not start: {exc.user_message()}")
             window.show_live(False)
             return
         if window.session is not session:  # the market changed meanwhile: back to paper there
@@ -147,27 +158,41 @@ class PaperBrokers:
         old = self.brokers.pop(window, None)
         if old is not None:
             await old.close()
+        self._let_go(window)  # its paper account is free for another window
         self.brokers[window] = broker
         window.set_broker(broker)
         window.show_live(True)
         real = f"Live trading on {account.name} ({destinations.summary()}): orders from this window are real."
         log.warning("%s", real)
-        window.notice.show_message(real)
+        window.show_notice(real)
 
-    def attach(self, window: MainWindow, session: MarketSession) -> None:
-        task = asyncio.get_running_loop().create_task(self._attach(window, session), name="paper broker")
-        tasks = self._attaching.setdefault(window, set())
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+    def attach(self, window: TradingSeat, session: MarketSession) -> None:
+        self._tasks_of(window).spawn(self._attach(window, session), name="paper broker")
 
-    async def close(self, window: MainWindow) -> None:
-        await asyncio.gather(*self._attaching.pop(window, set()), return_exceptions=True)
+    def _tasks_of(self, window: TradingSeat) -> TaskGroup:
+        tasks = self._attaching.get(window)
+        if tasks is None:
+
+            def failed(exc: BaseException, name: str) -> None:
+                problem = f"The {window.exchange} trading account could not be opened: {describe(exc)}"
+                window.show_notice(problem)
+
+            tasks = self._attaching[window] = TaskGroup("trading account", on_error=failed, logger=log)
+        return tasks
+
+    async def close(self, window: TradingSeat) -> None:
+        tasks = self._attaching.pop(window, None)
+        if tasks is not None:
+            # a quit during the start-up: nothing was loaded, load nothing
+            await tasks.close(cancel=not self.settled.is_set())
+        self._let_go(window)
         self._separate.discard(window)
         broker = self.brokers.pop(window, None)
         if broker is not None:
             await broker.close()
 
-    async def _attach(self, window: MainWindow, session: MarketSession) -> None:
+    async def _attach(self, window: TradingSeat, session: MarketSession) -> None:
+        await self.settled.wait()  # not on the first candles' path (see __init__)
         from terminal.trading.paper.broker import PaperBroker
 
         old = self.brokers.pop(window, None)
@@ -175,7 +200,8 @@ class PaperBrokers:
             await old.close()
         window.show_live(False)
         account = window.exchange
-        shared = any(w.exchange == account and b.kind == "paper" for w, b in self.brokers.items())
+        self._let_go(window)  # the account it held on its previous market, if any
+        shared = self._holders.setdefault(account, window) is not window
         store = None if shared else await asyncio.to_thread(self.history_store)
         trading = self.settings.trading
         broker = PaperBroker(
@@ -198,7 +224,34 @@ class PaperBrokers:
             log.warning(
                 "Another window trades the %s paper account; this one's is separate and not saved.", account
             )
-            window.notice.show_message(
+            window.show_notice(
                 f"Another window trades the {account} paper account: this window's paper orders go to a "
                 "separate account that is not saved."
             )
+
+    def _let_go(self, window: TradingSeat) -> None:
+        for account, holder in list(self._holders.items()):
+            if holder is window:
+                del self._holders[account]
+
+
+class _Seated:
+    """One window's side of the accounts (``SeatAccounts``)."""
+
+    def __init__(self, brokers: PaperBrokers, window: TradingSeat) -> None:
+        self._brokers, self._window = brokers, window
+
+    def session_changed(self, session: MarketSession) -> None:
+        self._brokers.attach(self._window, session)
+
+    def live_requested(self, live: bool) -> None:
+        self._brokers.request_live(self._window, live)
+
+    async def journal(self) -> TradingJournal:
+        return await self._brokers.journal()
+
+    async def history_reopened(self, store: CandleStore) -> None:
+        await self._brokers.history_reopened(store)
+
+    async def close(self) -> None:
+        await self._brokers.close(self._window)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 
 from terminal import APP_NAME, __version__
 from terminal.config import SIMULATED, ConfigStore
-from terminal.credentials import CredentialStore
 from terminal.errors import TerminalError, describe
 from terminal.logs import LogBuffer
 from terminal.market.health import FeedState
@@ -36,11 +35,13 @@ from terminal.market.session import HistoryStore, MarketSession
 from terminal.market.sources import history_for, make_source
 from terminal.market.topics import Topic
 from terminal.marketdata.orderbook import decimals_for
+from terminal.marketdata.timeframes import TIMEFRAMES
 from terminal.messages import Messages
 from terminal.paths import AppPaths
 from terminal.shortcuts import resolve_bindings
 from terminal.store.history_file import HistoryFile
-from terminal.ui.accounts.dialog import AccountsDialog
+from terminal.tasks import TaskGroup
+from terminal.ui.backtest.chart_link import ChartLink
 from terminal.ui.chart.chart_widget import ChartWidget
 from terminal.ui.data.history_problem import check_history_file, show_history_problem
 from terminal.ui.data.sync_indicator import SyncIndicator
@@ -55,17 +56,19 @@ from terminal.ui.trading.hotkeys import mark_off_keys
 from terminal.ui.window.actions import build_actions
 from terminal.ui.window.help_sheet import ShortcutSheet
 from terminal.ui.window.log_panel import LogPanel
-from terminal.ui.window.menus import build_menus_and_toolbar, window_handlers
+from terminal.ui.window.menus import MenuCommands, build_menus_and_toolbar
 from terminal.ui.window.notice import NoticeBar
 from terminal.ui.window.palette import CommandPalette, PaletteEntry
 from terminal.ui.window.status import FeedStatusBar
 
 if TYPE_CHECKING:
+    from terminal.credentials import CredentialStore
     from terminal.store.candles import CandleStore
     from terminal.trading.broker import Broker
-    from terminal.trading.journal import TradingJournal
+    from terminal.ui.accounts.dialog import AccountsDialog
     from terminal.ui.backtest.panel import BacktestPanel
     from terminal.ui.data.manager import DataManager
+    from terminal.ui.trading.seat import SeatAccounts
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +77,6 @@ DEFAULT_SIZE = (1280, 800)
 
 
 class MainWindow(QMainWindow):
-    # made by build_menus_and_toolbar (terminal.ui.window.menus)
-    accounts_action: QAction
-    live_action: QAction
-    symbol_action: QAction
-    timeframe_group: QActionGroup
-
     def __init__(
         self,
         session: MarketSession,
@@ -112,19 +109,9 @@ class MainWindow(QMainWindow):
         # Set by the window set when there is one: open another window, close them all.
         self.on_new_window: Callable[[], object] | None = None
         self.on_quit: Callable[[], object] | None = None
-        # Set by the app: called with each new session after a market switch, to give
-        # the window that market's broker (set_broker); the old one is dropped first.
-        self.on_session_changed: Callable[[MarketSession], object] | None = None
-        # Set by the app: awaited as the window closes, after the trading panels let go of
-        # the broker and before the session stops (the app closes the broker here).
-        self.on_shutdown: Callable[[], Awaitable[object]] | None = None
-        # Set by the app: switch this window between paper and live trading.
-        self.on_live_requested: Callable[[bool], object] | None = None
-        # Set by the app: the trading journal (every intent, check, request, fill).
-        self.journal_source: Callable[[], Awaitable[TradingJournal]] | None = None
-        # Set by the app: the history file opened (writable) after a way out was taken:
-        # the paper accounts and the journal save there from now on.
-        self.on_history_reopened: Callable[[CandleStore], Awaitable[object]] | None = None
+        # Set by the app (PaperBrokers.manage): the accounts that trade this window's market,
+        # told of each market switch, of a request to trade live, of the window closing.
+        self.accounts: SeatAccounts | None = None
         # Set by the window set: every window (they share the history file).
         self.every_window: Callable[[], list[MainWindow]] = lambda: [self]
         self.config = config
@@ -139,10 +126,16 @@ class MainWindow(QMainWindow):
         # before run() has even started is not lost.
         self._closed = asyncio.Event()
         self.on_first_candles: Callable[[], None] | None = None
-        self.credentials = CredentialStore()  # reads nothing until asked (tests put their own here)
+        # Work the first candles do not need (opening the history file to check it) waits for
+        # this; the app shares one that it sets once the first window shows candles.
+        self.settled = asyncio.Event()
+        self.settled.set()
+        self._credentials: CredentialStore | None = None  # made when first asked for (credentials)
         self._starting: asyncio.Task[None] | None = None
         self._switch_lock = asyncio.Lock()
-        self._switches: set[asyncio.Task[None]] = set()
+        # Work the window does not wait for at once (a market switch, an export, the history
+        # file's check); closing waits for it. A failure is logged and said above the chart.
+        self._tasks = TaskGroup("window", on_error=self._background_failed, logger=log)
         self._dialogs: list[AccountsDialog | MarketPicker] = []
 
         self.chart = ChartWidget(self.theme, self.settings.chart.initial_candles)
@@ -217,8 +210,27 @@ class MainWindow(QMainWindow):
         bindings, problems = resolve_bindings(self.settings.keybindings)
         for problem in problems:
             log.warning("%s", problem)
-        self.actions_by_id = build_actions(self, bindings, window_handlers(self))
-        build_menus_and_toolbar(self)
+        self.actions_by_id = build_actions(self, bindings, self._action_handlers())
+        trading = self.trading
+        menus = build_menus_and_toolbar(
+            self,
+            self.actions_by_id,
+            [list(self.docks.values()), list(self.trading_docks.values())],
+            MenuCommands(
+                open_accounts=self.open_accounts,
+                request_live=self.request_live,
+                cancel_all=lambda: trading.cancel_all(confirm=True),
+                flatten=lambda: trading.flatten(confirm=True),
+                reset_paper=lambda: trading.flow.reset_paper(trading.say),
+                export_journal=self.export_journal,
+                open_palette=self.open_palette,
+                show_about=self.show_about,
+            ),
+            live_possible=exchange != SIMULATED,
+            timeframe=self._wanted[1],
+        )
+        self.accounts_action, self.live_action = menus.accounts, menus.live
+        self.symbol_action, self.timeframe_group = menus.symbol, menus.timeframes
 
         self.bridge = FrameBridge(session, parent=self)
         self.bridge.changed.connect(self._on_changed)
@@ -229,7 +241,47 @@ class MainWindow(QMainWindow):
         if config.problem:
             self.notice.show_message(config.problem)
 
+    @property
+    def credentials(self) -> CredentialStore:
+        """Where this window's account keys are (the OS keyring): made when first
+        asked for, so that the start-up does not load the keyring library."""
+        if self._credentials is None:
+            from terminal.credentials import CredentialStore
+
+            self._credentials = CredentialStore()  # reads nothing until asked
+        return self._credentials
+
+    @credentials.setter
+    def credentials(self, store: CredentialStore) -> None:  # tests put their own here
+        self._credentials = store
+
     # -- building -----------------------------------------------------------------
+    def _action_handlers(self) -> dict[str, Callable[[], object]]:
+        """What each keyboard action of the registry does in this window."""
+        handlers: dict[str, Callable[[], object]] = {
+            "palette.open": self.open_palette,
+            "market.open": self.open_market_picker,
+            "data.manager": self.open_data_manager,
+            "backtest.open": self.open_backtest,
+            "help.shortcuts": self.show_shortcuts,
+            "app.quit": lambda: (self.on_quit or self.close)(),
+            "window.new": lambda: self.on_new_window() if self.on_new_window else None,
+            "chart.zoom_in": lambda: self.chart.zoom(0.8),
+            "chart.zoom_out": lambda: self.chart.zoom(1.25),
+            "chart.pan_left": lambda: self.chart.pan(-max(1, self.chart.visible_count() // 10)),
+            "chart.pan_right": lambda: self.chart.pan(max(1, self.chart.visible_count() // 10)),
+            "chart.latest": lambda: self.chart.show_latest(),
+            "symbol.next": lambda: self.step_symbol(1),
+            "symbol.previous": lambda: self.step_symbol(-1),
+            "layout.reset": self.reset_layout,
+            "view.fullscreen": self.toggle_fullscreen,
+            "view.theme": self.toggle_theme,
+            **self.trading.keys.handlers(),
+        }
+        for tf in TIMEFRAMES:
+            handlers[f"timeframe.{tf}"] = partial(self.set_timeframe, tf)
+        return handlers
+
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
@@ -253,8 +305,8 @@ class MainWindow(QMainWindow):
 
     def export_journal(self) -> None:
         """Trade → Export trading journal: pick a file, write it off the GUI thread."""
-        source = self.journal_source
-        if source is None:
+        accounts = self.accounts
+        if accounts is None:
             self.notice.show_message("There is no trading journal in this window.")
             return
         from terminal.ui.trading.journal_export import export_journal, journal_dialog
@@ -263,7 +315,7 @@ class MainWindow(QMainWindow):
 
         def chosen(path: str) -> None:
             async def write() -> None:
-                await export_journal(await source(), path, self.notice.show_message)
+                await export_journal(await accounts.journal(), path, self.notice.show_message)
 
             self.in_background(write(), "export journal")
 
@@ -272,10 +324,10 @@ class MainWindow(QMainWindow):
 
     def request_live(self, live: bool) -> None:
         """The user asked to trade live (or back on paper) on this window's exchange."""
-        if self.on_live_requested is None:
+        if self.accounts is None:
             self.show_live(False)
             return
-        self.on_live_requested(live)
+        self.accounts.live_requested(live)
 
     def show_live(self, live: bool) -> None:
         """Show whether this window trades live (the Trade menu's check mark)."""
@@ -283,6 +335,10 @@ class MainWindow(QMainWindow):
         self.live_action.setChecked(live)
         self.live_action.blockSignals(False)
         self.live_action.setEnabled(self.exchange != SIMULATED)
+
+    def show_notice(self, text: str) -> None:
+        """Say something above the chart that stays until dismissed."""
+        self.notice.show_message(text)
 
     def set_broker(self, broker: Broker | None) -> None:
         """Trade through ``broker`` (the account of this window's market; None: no trading).
@@ -294,26 +350,36 @@ class MainWindow(QMainWindow):
         """Start the market session and keep it until the window closes, then shut it down
         (with whatever the dialogs and a market switch have under way)."""
         self._start(*self._wanted)
-        # Every market keeps its paper account and journal in the history file: say at
-        # once if it cannot be used.
-        self.in_background(check_history_file(self), "history file")
+        # Every market keeps its paper account and journal in the history file: say as soon
+        # as the start-up has settled (opening it is not on the first candles' path) if it
+        # cannot be used.
+        self.in_background(self._check_history_file(), "history file")
         await self._closed.wait()
         self._stop_following()
         for dialog in self._dialogs:
             dialog.reject()
             await dialog.shutdown()
-        await asyncio.gather(*self._switches, return_exceptions=True)
+        await self._tasks.close(cancel=False)
         if self.data_manager is not None:  # its jobs and table reads end first
             await self.data_manager.shutdown()
         if self.backtest is not None:  # its runs, reads and saves end first
             await self.backtest.shutdown()
         await self.trading.shutdown()  # orders under way get their answers first
-        if self.on_shutdown is not None:
+        if self.accounts is not None:
             try:
-                await self.on_shutdown()
+                await self.accounts.close()
             except Exception as exc:  # noqa: BLE001 - the window must still close its market
                 log.error("Closing the trading account failed: %s", describe(exc, detailed=True))
         await self._stop_session()
+
+    async def _check_history_file(self) -> None:
+        """``check_history_file`` once the start-up has settled, unless the window closes first."""
+        waits = [asyncio.ensure_future(self.settled.wait()), asyncio.ensure_future(self._closed.wait())]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
+        if not self._closed.is_set():
+            await check_history_file(self)
 
     def _start(self, symbol: str, timeframe: str) -> None:
         session = self.session
@@ -373,7 +439,7 @@ class MainWindow(QMainWindow):
             dock.setFloating(False)
             dock.show()
         self.trading_docks["orders"].raise_()
-        log.info("Layout reset to the default.")
+        self.messages.post("Layout reset to the default.")
 
     def toggle_fullscreen(self) -> None:
         if self.isFullScreen():
@@ -413,10 +479,10 @@ class MainWindow(QMainWindow):
 
     def in_background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         """Run ``work`` as a task that closing the window waits for."""
-        task = asyncio.get_running_loop().create_task(work, name=name)
-        self._switches.add(task)
-        task.add_done_callback(self._switches.discard)
-        return task
+        return self._tasks.spawn(work, name=name)
+
+    def _background_failed(self, exc: BaseException, name: str) -> None:
+        self.notice.show_message(f"{name[:1].upper()}{name[1:]} failed: {describe(exc)}")
 
     async def _switch(self, exchange: str, symbol: str) -> None:
         async with self._switch_lock:
@@ -450,8 +516,8 @@ class MainWindow(QMainWindow):
             old_bridge.deleteLater()  # the old session is closed: it notifies no more
             self._bind(session, symbol)
             self.exchange = exchange
-            if self.on_session_changed is not None:
-                self.on_session_changed(session)
+            if self.accounts is not None:
+                self.accounts.session_changed(session)
             self.notice.clear()  # the old market's news; a history file problem stays, told anew
             self.show_history_problem()
             self._start(symbol, self.requested_market()[1])
@@ -614,6 +680,8 @@ class MainWindow(QMainWindow):
         return self._keep_dialog(picker)
 
     def open_accounts(self) -> AccountsDialog:
+        from terminal.ui.accounts.dialog import AccountsDialog  # keyring and the key forms: when asked
+
         on_screen = lambda: self.exchange  # noqa: E731 - the market this window shows
         dialog = AccountsDialog(self.config, self.credentials, self.theme, self, on_screen=on_screen)
         dialog.open()
@@ -640,15 +708,28 @@ class MainWindow(QMainWindow):
         dock.raise_()
         return self.data_manager
 
+    def chart_link(self) -> ChartLink:
+        """What a panel may know of this window's chart (``ChartLink``): read when used,
+        so it follows market switches."""
+
+        def market_info(exchange: str, symbol: str) -> Mapping[str, Any] | None:
+            return self.session.markets.get(symbol) if exchange == self.exchange else None
+
+        return ChartLink(
+            chart=self.chart,
+            market=lambda: (self.exchange, self.session.symbol, self.session.timeframe),
+            series=lambda: self.session.candles,
+            market_info=market_info,
+        )
+
     def open_backtest(self) -> BacktestPanel:
         """Show the backtest panel (tabbed with the log), made on first use: its
         modules load numba, which a start-up need not wait for."""
         if self.backtest is None:
-            from terminal.ui.backtest.chart_link import ChartLink
             from terminal.ui.backtest.panel import BacktestPanel
 
             self.backtest = BacktestPanel(
-                ChartLink.of_window(self), self.history_file, self.paths.config_dir / "strategies", self.theme
+                self.chart_link(), self.history_file, self.paths.config_dir / "strategies", self.theme
             )
             self.docks["backtest"] = dock = self._dock(
                 "Backtest", self.backtest, Qt.DockWidgetArea.BottomDockWidgetArea
@@ -665,6 +746,20 @@ class MainWindow(QMainWindow):
     def show_history_problem(self) -> None:
         """Say why the history file is not open (if it is not), with the ways out as buttons."""
         show_history_problem(self)
+
+    async def release_history(self) -> None:
+        """Close the data panel: it holds the history store about to be replaced."""
+        panel = self.data_manager
+        if panel is not None:
+            await panel.shutdown()
+            self.removeDockWidget(self.docks.pop("data"))
+            panel.deleteLater()
+            self.data_manager = None
+
+    def use_history(self, store: CandleStore) -> None:
+        """The history file is open again: the chart's market keeps its history there."""
+        self.session.store = store
+        self.session.request_open(*self.requested_market(), reload=True)
 
     def show_shortcuts(self) -> ShortcutSheet:
         sheet = ShortcutSheet(self.actions_by_id, self)

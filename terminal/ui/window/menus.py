@@ -1,52 +1,55 @@
-"""The main window's keyboard actions, menus and toolbar: what each action
-of the shortcut registry does, and where it appears."""
+"""The main window's menus and toolbar: where each keyboard action of the
+shortcut registry appears, and the few entries that are menu-only (accounts,
+trading live, the trade commands that always ask first). It knows the window
+only as a QMainWindow, its actions, its panels and the commands it is given."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from terminal import APP_NAME
-from terminal.config import SIMULATED
 from terminal.marketdata.timeframes import TIMEFRAMES
 
-if TYPE_CHECKING:
-    from terminal.ui.window.main_window import MainWindow
+
+@dataclass(frozen=True)
+class MenuCommands:
+    """What the menu-only entries do."""
+
+    open_accounts: Callable[[], object]
+    request_live: Callable[[bool], object]
+    cancel_all: Callable[[], object]  # asks first
+    flatten: Callable[[], object]  # asks first
+    reset_paper: Callable[[], object]
+    export_journal: Callable[[], object]
+    open_palette: Callable[[], object]
+    show_about: Callable[[], object]
 
 
-def window_handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
-    """What each keyboard action of the registry does in window ``w``."""
-    handlers: dict[str, Callable[[], object]] = {
-        "palette.open": w.open_palette,
-        "market.open": w.open_market_picker,
-        "data.manager": w.open_data_manager,
-        "backtest.open": w.open_backtest,
-        "help.shortcuts": w.show_shortcuts,
-        "app.quit": lambda: (w.on_quit or w.close)(),
-        "window.new": lambda: w.on_new_window() if w.on_new_window else None,
-        "chart.zoom_in": lambda: w.chart.zoom(0.8),
-        "chart.zoom_out": lambda: w.chart.zoom(1.25),
-        "chart.pan_left": lambda: w.chart.pan(-max(1, w.chart.visible_count() // 10)),
-        "chart.pan_right": lambda: w.chart.pan(max(1, w.chart.visible_count() // 10)),
-        "chart.latest": lambda: w.chart.show_latest(),
-        "symbol.next": lambda: w.step_symbol(1),
-        "symbol.previous": lambda: w.step_symbol(-1),
-        "layout.reset": w.reset_layout,
-        "view.fullscreen": w.toggle_fullscreen,
-        "view.theme": w.toggle_theme,
-        **w.trading.keys.handlers(),
-    }
-    for tf in TIMEFRAMES:
-        handlers[f"timeframe.{tf}"] = partial(w.set_timeframe, tf)
-    return handlers
+@dataclass(frozen=True)
+class WindowMenus:
+    """The entries the window updates later."""
+
+    accounts: QAction
+    live: QAction  # checked while the window trades live
+    symbol: QAction  # the toolbar's symbol button
+    timeframes: QActionGroup
 
 
-def build_menus_and_toolbar(w: MainWindow) -> None:
-    """The menu bar and the chart toolbar of window ``w``, from its actions."""
-    a = w.actions_by_id
+def build_menus_and_toolbar(
+    w: QMainWindow,
+    a: Mapping[str, QAction],
+    panels: Sequence[Sequence[QDockWidget]],
+    commands: MenuCommands,
+    *,
+    live_possible: bool,
+    timeframe: str,
+) -> WindowMenus:
+    """The menu bar and the chart toolbar of window ``w``, from its actions ``a``;
+    ``panels``: the docks the View menu shows and hides, in groups."""
     menu = w.menuBar()
     file_menu = menu.addMenu("&File")
     file_menu.addAction(a["window.new"])
@@ -55,18 +58,18 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     file_menu.addAction(a["backtest.open"])
     file_menu.addAction(a["palette.open"])
     file_menu.addSeparator()
-    w.accounts_action = QAction("Accounts and keys…", w)
-    w.accounts_action.setObjectName("accounts.open")
-    w.accounts_action.triggered.connect(w.open_accounts)
-    file_menu.addAction(w.accounts_action)
+    accounts = QAction("Accounts and keys…", w)
+    accounts.setObjectName("accounts.open")
+    accounts.triggered.connect(commands.open_accounts)
+    file_menu.addAction(accounts)
     file_menu.addSeparator()
     file_menu.addAction(a["app.quit"])
     chart_menu = menu.addMenu("&Chart")
-    w.timeframe_group = QActionGroup(w)
+    timeframes = QActionGroup(w)
     for tf in TIMEFRAMES:
         action = a[f"timeframe.{tf}"]
         action.setCheckable(True)
-        w.timeframe_group.addAction(action)
+        timeframes.addAction(action)
         chart_menu.addAction(action)
     chart_menu.addSeparator()
     for name in ("chart.zoom_in", "chart.zoom_out", "chart.pan_left", "chart.pan_right", "chart.latest"):
@@ -76,49 +79,48 @@ def build_menus_and_toolbar(w: MainWindow) -> None:
     trade_menu.addAction(a["trade.focus_ticket"])
     trade_menu.addSeparator()
     # Paper is every exchange's default; live needs the account's keys in the keyring.
-    w.live_action = QAction("Trade live on this exchange (keys from the keyring)", w)
-    w.live_action.setObjectName("trade.menu.live")
-    w.live_action.setCheckable(True)
-    w.live_action.setEnabled(w.exchange != SIMULATED)
-    w.live_action.toggled.connect(w.request_live)
-    trade_menu.addAction(w.live_action)
+    live = QAction("Trade live on this exchange (keys from the keyring)", w)
+    live.setObjectName("trade.menu.live")
+    live.setCheckable(True)
+    live.setEnabled(live_possible)
+    live.toggled.connect(commands.request_live)
+    trade_menu.addAction(live)
     trade_menu.addSeparator()
     # Menu entries always ask first; the hotkeys of the same name follow the config.
     for text, name, act in (
-        ("Cancel all open orders…", "trade.menu.cancel_all", lambda: w.trading.cancel_all(confirm=True)),
-        ("Flatten the position on screen…", "trade.menu.flatten", lambda: w.trading.flatten(confirm=True)),
-        ("Reset paper account…", "trade.menu.reset", lambda: w.trading.flow.reset_paper(w.trading.say)),
-        ("Export trading journal…", "trade.menu.journal", w.export_journal),
+        ("Cancel all open orders…", "trade.menu.cancel_all", commands.cancel_all),
+        ("Flatten the position on screen…", "trade.menu.flatten", commands.flatten),
+        ("Reset paper account…", "trade.menu.reset", commands.reset_paper),
+        ("Export trading journal…", "trade.menu.journal", commands.export_journal),
     ):
         action = QAction(text, w)
         action.setObjectName(name)
         action.triggered.connect(lambda _checked=False, act=act: act())
         trade_menu.addAction(action)
     view_menu = menu.addMenu("&View")
-    for dock in w.docks.values():
-        view_menu.addAction(dock.toggleViewAction())
-    view_menu.addSeparator()
-    for dock in w.trading_docks.values():
-        view_menu.addAction(dock.toggleViewAction())
-    view_menu.addSeparator()
+    for group in panels:
+        for dock in group:
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
     for name in ("view.theme", "view.fullscreen", "layout.reset"):
         view_menu.addAction(a[name])
     help_menu = menu.addMenu("&Help")
     help_menu.addAction(a["help.shortcuts"])
     about = QAction(f"About {APP_NAME}", w)
-    about.triggered.connect(w.show_about)
+    about.triggered.connect(commands.show_about)
     help_menu.addAction(about)
 
     toolbar = w.addToolBar("Chart")
     toolbar.setObjectName("toolbar_chart")
     toolbar.setMovable(False)
-    w.symbol_action = QAction("BTC/USDT", w)
-    w.symbol_action.setToolTip("Search symbols and commands (Ctrl+K)")
-    w.symbol_action.triggered.connect(w.open_palette)
-    toolbar.addAction(w.symbol_action)
+    symbol = QAction("BTC/USDT", w)
+    symbol.setToolTip("Search symbols and commands (Ctrl+K)")
+    symbol.triggered.connect(commands.open_palette)
+    toolbar.addAction(symbol)
     toolbar.addSeparator()
     for tf in TIMEFRAMES:
         action = a[f"timeframe.{tf}"]
         action.setIconText(tf)
         toolbar.addAction(action)
-    a[f"timeframe.{w.requested_market()[1]}"].setChecked(True)
+    a[f"timeframe.{timeframe}"].setChecked(True)
+    return WindowMenus(accounts=accounts, live=live, symbol=symbol, timeframes=timeframes)
