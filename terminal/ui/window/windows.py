@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
+from terminal.tasks import TaskGroup
 from terminal.ui.window.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,9 @@ CASCADE_PX = 32
 class WindowSet:
     def __init__(self, factory: WindowFactory) -> None:
         self._factory = factory
-        self._running: dict[MainWindow, asyncio.Task[None]] = {}
+        self._running: list[MainWindow] = []  # in the order they opened
+        # Each window's run(): a window that ends with an error is logged like any other task.
+        self._tasks = TaskGroup("window", logger=log)
         self._all_closed = asyncio.Event()
 
     @property
@@ -43,9 +46,9 @@ class WindowSet:
         if not primary:  # cascade, so the new window does not hide the one it came from
             origin = self.windows[-1].pos()
             window.move(origin.x() + CASCADE_PX, origin.y() + CASCADE_PX)
-        task = asyncio.get_running_loop().create_task(window.run(), name=f"window {len(self._running) + 1}")
-        self._running[window] = task
-        task.add_done_callback(partial(self._closed, window))
+        self._running.append(window)
+        name = f"window {len(self._running)}"
+        self._tasks.spawn(window.run(), name=name, on_done=lambda _task: self._closed(window))
         window.show()
         log.info("Window %d open on %s", len(self._running), window.exchange)
         return window
@@ -63,10 +66,8 @@ class WindowSet:
         if self._running:
             await self._all_closed.wait()
 
-    def _closed(self, window: MainWindow, task: asyncio.Task[None]) -> None:
-        self._running.pop(window, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("A window ended with an error", exc_info=task.exception())
+    def _closed(self, window: MainWindow) -> None:
+        self._running.remove(window)
         window.deleteLater()
         if not self._running:
             self._all_closed.set()
