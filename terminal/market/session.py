@@ -132,15 +132,16 @@ class MarketSession(HistoryDownloads):
         listed = [s for s in self.watchlist if s in self.source.markets]
         self.watchlist = listed or list(self.source.markets)[:5]
         self._notify(Topic.MARKETS)
-        await self._load_tickers()
-        for s in self.watchlist:
-            self._start_ticker(s)
         if symbol not in self.source.markets:
             log.warning("%s is not listed on %s; showing %s.", symbol, self.source.name, self.watchlist[0])
             symbol = self.watchlist[0]
-        # Through request_open, so that a switch the user makes meanwhile
+        # The chart first: it is what the user waits for (the watchlist's prices follow a
+        # moment later). Through request_open, so that a switch the user makes meanwhile
         # cancels this first load instead of racing it.
         await asyncio.wait([self.request_open(symbol, timeframe)])
+        await self._load_tickers()
+        for s in self.watchlist:
+            self._start_ticker(s)
 
     async def close(self) -> None:
         """Stop every task the session started and close the source. Safe to call twice."""
