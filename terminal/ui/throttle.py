@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 
 
 class Throttle(QObject):
@@ -29,6 +29,8 @@ class Throttle(QObject):
         self._pending = False  # called during the interval: the target runs at its end
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
+        # Precise: a coarse timer may end an interval up to 5% early, and the rate cap with it.
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self._interval_ended)
 
