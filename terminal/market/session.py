@@ -207,10 +207,10 @@ class MarketSession(HistoryDownloads):
             topics |= Topic.BOOK | Topic.TRADES
         self.health.forget(OPEN)
         self._streams_shown = (f"{timeframe} candles", "order book", "trades")
-        candles, book, trades = self._streams_shown
-        self._spawn(candles, self._watch_candles, self.silence_s * 3, ("candles", symbol), key="candles")
-        self._spawn(book, self._watch_book, self.silence_s, ("book", symbol), key="book")
-        self._spawn(trades, self._watch_trades, key="trades")  # a quiet market is not a fault
+        candle_s, book_s, trade_s = self._streams_shown  # the health names
+        self._spawn(candle_s, self._watch_candles, self.silence_s * 3, ("candles", symbol), key="candles")
+        self._spawn(book_s, self._watch_book, self.silence_s, ("book", symbol), key="book")
+        self._spawn(trade_s, self._watch_trades, key="trades")  # a quiet market is not a fault
         self.history_start_reached = False
         self.sync_progress = None
         if self.store is not None:
