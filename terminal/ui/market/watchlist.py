@@ -1,4 +1,6 @@
-"""The watchlist: last price, 24h change and volume per symbol; a click opens it."""
+"""The watchlist: last price, 24h change and volume per symbol; a click opens it.
+The symbol on the chart is the one row in bold and the row selected, however
+it was opened (a click, the palette, Alt+Up/Down, another window's link)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ HEADERS = ("Symbol", "Last", "24h %", "Volume")
 
 class WatchlistModel(HeaderedTableModel):
     headers = HEADERS
+    current_changed = Signal(int)  # the row of the symbol on the chart; -1: not in the list
 
     def __init__(self, theme: Theme = DARK) -> None:
         super().__init__()
@@ -38,6 +41,21 @@ class WatchlistModel(HeaderedTableModel):
             for s in symbols
         }
         self.endResetModel()
+        self.current_changed.emit(self.current_row())
+
+    def set_current(self, symbol: str) -> None:
+        """The symbol on the chart: its row alone is bold (and the view selects it)."""
+        if symbol == self.current:
+            return
+        old, self.current = self.current, symbol
+        for each in (old, symbol):
+            if each in self.symbols:
+                cell = self.index(self.symbols.index(each), 0)
+                self.dataChanged.emit(cell, cell)
+        self.current_changed.emit(self.current_row())
+
+    def current_row(self) -> int:
+        return self.symbols.index(self.current) if self.current in self.symbols else -1
 
     def refresh(self, tickers: dict[str, dict[str, Any]]) -> None:
         """New ticker values: one dataChanged for the whole table, once per frame."""
@@ -112,6 +130,14 @@ class WatchlistView(QTableView):
         self.setMinimumWidth(210)
         self.clicked.connect(self._emit)
         self.activated.connect(self._emit)
+        model.current_changed.connect(self._follow)
+
+    def _follow(self, row: int) -> None:
+        """Select the chart's symbol, not the row last clicked."""
+        if row < 0:
+            self.clearSelection()
+        else:
+            self.selectRow(row)
 
     def _emit(self, index: QModelIndex) -> None:
         symbol = self.model().data(index, Qt.ItemDataRole.UserRole)

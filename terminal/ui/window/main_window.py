@@ -617,7 +617,7 @@ class MainWindow(QMainWindow):
             self.book_view.set_market(session.book, tick, lot)
             self.tape_view.price_decimals = decimals
             self.tape_view.size_decimals = min(decimals_for(lot), 6)
-            self.watchlist_model.current = session.symbol
+            self.watchlist_model.set_current(session.symbol)
             self.watchlist_model.refresh(session.tickers)
         self.actions_by_id[f"timeframe.{session.timeframe}"].setChecked(True)
         self._wanted = (session.symbol, session.timeframe)
