@@ -174,6 +174,8 @@ class TicketForm(QWidget):
         for widget in (self.stop_label, self.stop_row):
             widget.setVisible(kind.is_stop)
         self.post_only.setEnabled(kind.has_price)
+        if not kind.has_price:  # a market order always takes: never left ticked out of sight of the user
+            self.post_only.setChecked(False)
         self.tif_box.setEnabled(kind is not OrderType.MARKET)
 
     def _style(self, theme: Theme) -> None:
