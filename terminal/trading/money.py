@@ -77,3 +77,21 @@ def fmt(value: Decimal) -> str:
     if value == 0:
         return "0"
     return f"{value.normalize():,f}"
+
+
+def fmt_price(value: Decimal, tick: Decimal | None) -> str:
+    """A price as the market quotes it: to the tick, with one digit more for a
+    value between ticks (a mid of 73,363.9 and 73,364.0 is 73,363.95), never the
+    float noise of a computed price (73,363.95000000001)."""
+    if tick is None or tick <= 0:
+        return fmt(value)
+    exponent = tick.normalize().as_tuple().exponent
+    assert isinstance(exponent, int)
+    return fmt(value.quantize(Decimal(1).scaleb(exponent - 1), context=_EXACT))
+
+
+def fmt_money(value: Decimal) -> str:
+    """An amount of money worked out (a worth, a cost): cents from 1 up
+    ("1,234.57"), up to 8 decimals below (0.00012345 BTC stays readable)."""
+    places = Decimal("0.01") if abs(value) >= 1 else Decimal("0.00000001")
+    return fmt(value.quantize(places, context=_EXACT))

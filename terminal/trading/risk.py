@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from terminal.errors import RiskCheckFailedError
 from terminal.marketdata.orderbook import OrderBook
-from terminal.trading.money import HUNDRED, ZERO, fmt, to_decimal
+from terminal.trading.money import HUNDRED, ZERO, fmt, fmt_money, fmt_price, to_decimal
 from terminal.trading.orders import OrderSide, OrderType
 from terminal.trading.validation import ValidatedOrder
 
@@ -215,7 +215,8 @@ def check(
                     RiskBlock(
                         "max_position_notional",
                         f"Position too large: after this order (and the open buys) it would be "
-                        f"{fmt(after)} {base}, worth {fmt(worth)} {quote} at {fmt(mark)}; the limit is "
+                        f"{fmt(after)} {base}, worth {fmt_money(worth)} {quote} at "
+                        f"{fmt_price(mark, order.rules.price_tick)}; the limit is "
                         f"{fmt(rules.max_position_notional)} {quote}.",
                         rules.max_position_notional,
                         worth,
@@ -286,10 +287,12 @@ def _band_block(order: ValidatedOrder, market: MarketState, band_pct: Decimal | 
         )
     if distance.pct <= band_pct:
         return None
+    tick = order.rules.price_tick
     return RiskBlock(
         "price_band_pct",
-        f"Price far from the market: the {distance.what}, {fmt(distance.price)} {order.rules.quote}, is "
-        f"{distance.pct:.2f}% {distance.direction} the {distance.centre_name} {fmt(distance.centre)}; "
+        f"Price far from the market: the {distance.what}, {fmt_price(distance.price, tick)} "
+        f"{order.rules.quote}, is {distance.pct:.2f}% {distance.direction} the {distance.centre_name} "
+        f"{fmt_price(distance.centre, tick)}; "
         f"this account allows {fmt(band_pct)}%. Check the price (a typo?) or widen the band.",
         band_pct,
         distance.pct,

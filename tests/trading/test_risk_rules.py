@@ -123,6 +123,15 @@ def test_price_band_around_the_mid(ticket: OrderIntent, blocked: bool, words: st
         assert words in blocks[0].message and blocks[0].limit == 5
 
 
+def test_a_computed_mid_is_said_as_the_market_quotes_it_not_as_float_noise() -> None:
+    # The mid of a float book: (73,363.9 + 73,364.0) / 2 carries binary noise.
+    mid = D((73_363.9 + 73_364.0) / 2)
+    assert str(mid) != "73363.95"
+    limits = RiskLimits(price_band_pct=D(5), max_open_orders=None)
+    (block,) = check(order(BUY, LIMIT, "0.01", price="80000"), AccountState(), MarketState(mid=mid), limits)
+    assert "the mid 73,363.95;" in block.message, block.message
+
+
 def test_price_band_without_a_mid_blocks_rather_than_guess() -> None:
     (block,) = check(order(BUY, LIMIT, "0.01", price="64000"), AccountState(), MarketState(), RiskLimits())
     assert block.rule == "price_band_pct" and "no mid price" in block.message
