@@ -33,6 +33,7 @@ class BalancesModel(RowsModel):
 class PositionsPanel(QWidget):
     flatten_requested = Signal(str)  # symbol
     reset_requested = Signal()
+    chart_requested = Signal(str)  # a position double-clicked: open its chart
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -47,7 +48,9 @@ class PositionsPanel(QWidget):
         fit_columns(self.balances_view, ("USDT", "000,000.00000", "000,000.00000"))
         self.total = QLabel(self)
         self.flatten_button = QPushButton("Flatten selected…", self)
-        self.flatten_button.setToolTip("Sell the selected position at market (reduce-only)")
+        self.flatten_button.setToolTip(
+            "Sell the selected position at market (reduce-only). Double-click a position to open its chart."
+        )
         self.reset_button = QPushButton("Reset paper account…", self)
         self.reset_button.hide()
         split = QSplitter(Qt.Orientation.Horizontal, self)
@@ -68,6 +71,9 @@ class PositionsPanel(QWidget):
         layout.addLayout(side)
         self.flatten_button.clicked.connect(lambda _checked=False: self._flatten_selected())
         self.reset_button.clicked.connect(lambda _checked=False: self.reset_requested.emit())
+        self.positions_view.doubleClicked.connect(
+            lambda index: self.chart_requested.emit(self.positions.key_at(index.row()))
+        )
         self.positions_view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         self._update_buttons()
 

@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
             )
         )
         self.book_view.price_clicked.connect(self.trading.price_picked)
+        self.trading.positions.chart_requested.connect(self.open_symbol)
         self.chart.price_clicked.connect(self.trading.price_picked)
         right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
         self.trading_docks = {

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication
 from terminal.market.session import MarketSession
 from terminal.paths import AppPaths
 from terminal.trading.money import floor_to_step, fmt, to_decimal
-from terminal.trading.orders import OrderSide, OrderStatus, OrderType
+from terminal.trading.orders import OrderIntent, OrderSide, OrderStatus, OrderType
 from terminal.trading.paper.broker import PaperBroker
 from terminal.trading.risk import RiskLimits
 from terminal.ui.theme import DARK
@@ -100,6 +100,40 @@ async def test_the_ticket_refuses_an_amount_below_the_minimum_on_the_field(
         ticket.amount.clear()
         qtbot.keyClicks(ticket.amount, "0.001")
         assert ticket.errors.text("amount") == ""
+        assert ticket.send_button.isEnabled()
+
+
+async def test_double_clicking_a_position_opens_its_chart(
+    launch: Launch, app_paths: AppPaths, qtbot: Any
+) -> None:
+    async with trading(launch, app_paths, config=CONFIRM_OFF) as (t, broker, desk):
+        await broker.submit(OrderIntent("BTC/USDT", OrderSide.BUY, OrderType.MARKET, Decimal("0.01")))
+        view, model = desk.positions.positions_view, desk.positions.positions
+        await t.until(lambda: model.row_total() == 1, "the BTC position")
+        t.window.open_symbol("ETH/USDT")
+        await t.until(lambda: t.chart.symbol == "ETH/USDT", "the chart on ETH/USDT")
+
+        t.window.trading_docks["positions"].raise_()
+        centre = view.visualRect(model.index(model.row_of("BTC/USDT"), 0)).center()
+        qtbot.mouseClick(
+            view.viewport(), Qt.MouseButton.LeftButton, pos=centre
+        )  # a double-click's first press
+        qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+        await t.until(lambda: t.chart.symbol == "BTC/USDT", "the chart back on BTC/USDT")
+
+
+async def test_post_only_is_off_and_unticked_on_a_market_order(
+    launch: Launch, app_paths: AppPaths, qtbot: Any
+) -> None:
+    async with trading(launch, app_paths) as (t, _broker, desk):
+        ticket = desk.ticket
+        price = fmt(bid_below(t, "0.003")).replace(",", "")
+        fill_in(qtbot, ticket, OrderSide.BUY, OrderType.LIMIT, "0.001", price)
+        ticket.post_only.setChecked(True)
+        assert ticket.post_only.isEnabled() and ticket.send_button.isEnabled()
+
+        ticket.set_type(OrderType.MARKET)  # a market order always takes: post-only cannot apply
+        assert not ticket.post_only.isEnabled() and not ticket.post_only.isChecked()
         assert ticket.send_button.isEnabled()
 
 
