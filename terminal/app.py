@@ -33,7 +33,7 @@ from terminal.logs import LogBuffer, setup_logging
 from terminal.market.session import HistoryStore, MarketSession
 from terminal.market.simulator import SimulatedExchange
 from terminal.market.source import ExchangeSource
-from terminal.market.sources import history_for, make_source
+from terminal.market.sources import make_source
 from terminal.marketdata.timeframes import TIMEFRAMES
 from terminal.paths import AppPaths, resolve_paths
 
@@ -190,8 +190,7 @@ class WindowFactory:
         # Set once the first window shows candles (StartUp): the history file opens and
         # the paper accounts load after that; a window sets it when the user needs it sooner.
         self.settled = asyncio.Event()
-        self.paper_brokers: PaperBrokers = PaperBrokers(self.settings, history_file.writable)
-        self.paper_brokers.settled = self.settled
+        self.paper_brokers: PaperBrokers = PaperBrokers(self.settings, history_file.writable, self.settled)
         config.subscribe(self.paper_brokers.settings_changed)  # new risk limits reach every account
         self.windows: WindowSet = WindowSet(self.make_window)
 
@@ -205,13 +204,7 @@ class WindowFactory:
         from terminal.ui.window.main_window import MainWindow
 
         source, exchange, problem = self.open_source(exchange)
-        session = MarketSession(
-            source,
-            self.settings.watchlist,
-            max_history=history_for(exchange),
-            store=self.history(exchange),
-            store_name=exchange,
-        )
+        session = MarketSession.on(source, exchange, self.settings.watchlist, self.history(exchange))
         window = MainWindow(
             session,
             self.config,
@@ -222,8 +215,8 @@ class WindowFactory:
             primary=primary,
             history=self.history,
             history_file=self.history_file,
+            settled=self.settled,
         )
-        window.settled = self.settled
         if problem:
             window.notice.show_message(problem)
         self.paper_brokers.manage(window)

@@ -26,6 +26,7 @@ from terminal.market.history_loader import (
 )
 from terminal.market.session_history import HISTORY, HistoryDownloads
 from terminal.market.source import ExchangeSource
+from terminal.market.sources import history_for
 from terminal.market.topics import Listener, Topic
 from terminal.market.watch_loops import Handled, WatchLoops
 from terminal.marketdata.candles import CandleSeries, Change
@@ -110,6 +111,14 @@ class MarketSession(HistoryDownloads):
         # the chart's window on open, or older candles when the user scrolls back.
         self.sync_progress: SyncProgress | None = None
         self.history_start_reached = False  # the exchange has nothing older than the chart
+
+    @classmethod
+    def on(
+        cls, source: ExchangeSource, exchange: str, watchlist: list[str], store: HistoryStore | None
+    ) -> MarketSession:
+        """The session of a window on ``exchange`` ("simulated" or an account): that market's
+        history limit, its local history (if any) kept in ``store`` under its name."""
+        return cls(source, watchlist, max_history=history_for(exchange), store=store, store_name=exchange)
 
     # -- listeners -------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:

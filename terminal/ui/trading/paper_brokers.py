@@ -40,13 +40,18 @@ log = logging.getLogger(__name__)
 
 
 class PaperBrokers:
-    def __init__(self, settings: Settings, history_store: Callable[[], CandleStore | None]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        history_store: Callable[[], CandleStore | None],
+        settled: asyncio.Event | None = None,
+    ) -> None:
         self.settings = settings
         self.history_store = history_store  # blocks: the history file opens on first use
         self.brokers: dict[TradingSeat, Broker] = {}
-        self._separate: set[TradingSeat] = set()  # windows whose paper account is never saved
         # The window that trades each exchange account's saved paper account; claimed at once
         # when a broker is being made, so two windows attaching together cannot both take it.
+        # Another window's paper account on that exchange is separate: kept in memory only.
         self._holders: dict[str, TradingSeat] = {}
         self._attaching: dict[TradingSeat, TaskGroup] = {}  # each window's broker changes
         # One audit journal for every account of every window, in the history file.
@@ -55,8 +60,10 @@ class PaperBrokers:
         # The history file opens, and the paper accounts load, once this is set: at once,
         # unless the app shares the event it sets when the first window shows candles. A
         # user's demand (the journal, live trading) sets it sooner.
-        self.settled = asyncio.Event()
-        self.settled.set()
+        if settled is None:
+            settled = asyncio.Event()
+            settled.set()
+        self.settled = settled
 
     async def journal(self) -> TradingJournal:
         """The shared trading journal, made on first use (the history file opens
@@ -98,7 +105,8 @@ class PaperBrokers:
         if self._journal is not None:
             self._journal.use_store(store)
         for window, broker in list(self.brokers.items()):
-            if window in self._separate or not isinstance(broker, PaperBroker) or broker.persisted:
+            separate = self._holders.get(window.exchange) is not window
+            if separate or not isinstance(broker, PaperBroker) or broker.persisted:
                 continue
             if not await broker.adopt_store(store):
                 log.warning(
@@ -186,7 +194,6 @@ class PaperBrokers:
             # a quit during the start-up: nothing was loaded, load nothing
             await tasks.close(cancel=not self.settled.is_set())
         self._let_go(window)
-        self._separate.discard(window)
         broker = self.brokers.pop(window, None)
         if broker is not None:
             await broker.close()
@@ -218,9 +225,7 @@ class PaperBrokers:
             return
         self.brokers[window] = broker
         window.set_broker(broker)  # after start(): the panels read it at once
-        self._separate.discard(window)
         if shared:
-            self._separate.add(window)
             log.warning(
                 "Another window trades the %s paper account; this one's is separate and not saved.", account
             )

@@ -32,7 +32,7 @@ from terminal.errors import TerminalError, describe
 from terminal.logs import LogBuffer
 from terminal.market.health import FeedState
 from terminal.market.session import HistoryStore, MarketSession
-from terminal.market.sources import history_for, make_source
+from terminal.market.sources import make_source
 from terminal.market.topics import Topic
 from terminal.marketdata.orderbook import decimals_for
 from terminal.marketdata.timeframes import TIMEFRAMES
@@ -76,6 +76,13 @@ LAYOUT_VERSION = 2  # bump when docks are added or renamed: old saved states are
 DEFAULT_SIZE = (1280, 800)
 
 
+def _settled() -> asyncio.Event:
+    """An event already set: nothing to wait for (a window or account made on its own)."""
+    event = asyncio.Event()
+    event.set()
+    return event
+
+
 class MainWindow(QMainWindow):
     def __init__(
         self,
@@ -89,6 +96,7 @@ class MainWindow(QMainWindow):
         primary: bool = True,
         history: Callable[[str], HistoryStore | None] | None = None,
         history_file: HistoryFile | None = None,
+        settled: asyncio.Event | None = None,
     ) -> None:
         super().__init__()
         self.session = session
@@ -128,8 +136,7 @@ class MainWindow(QMainWindow):
         self.on_first_candles: Callable[[], None] | None = None
         # Work the first candles do not need (opening the history file to check it) waits for
         # this; the app shares one that it sets once the first window shows candles.
-        self.settled = asyncio.Event()
-        self.settled.set()
+        self.settled = settled or _settled()
         self._credentials: CredentialStore | None = None  # made when first asked for (credentials)
         self._starting: asyncio.Task[None] | None = None
         self._switch_lock = asyncio.Lock()
@@ -500,12 +507,9 @@ class MainWindow(QMainWindow):
                 await source.close()
                 return
             log.info("Switching the market to %s (%s)", exchange, source.name)
-            history = history_for(exchange)
             # The first real exchange creates the history file: off the GUI thread too.
             store = await asyncio.to_thread(self.history, exchange)
-            session = MarketSession(
-                source, self.settings.watchlist, max_history=history, store=store, store_name=exchange
-            )
+            session = MarketSession.on(source, exchange, self.settings.watchlist, store)
             old_bridge = self.bridge
             old_bridge.changed.disconnect(self._on_changed)
             try:
