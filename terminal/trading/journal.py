@@ -50,7 +50,8 @@ from terminal.trading.orders import now_ms
 
 log = logging.getLogger(__name__)
 
-JournalKind = Literal["intent", "check", "request", "response", "fill", "cancel", "error", "reset"]
+#: "bracket": a bracket or OCO pair as it stands after a change (``terminal.trading.brackets``)
+JournalKind = Literal["intent", "check", "request", "response", "fill", "cancel", "error", "reset", "bracket"]
 KINDS: tuple[str, ...] = get_args(JournalKind)
 BrokerName = Literal["paper", "live"]
 
@@ -259,19 +260,23 @@ class TradingJournal:
         limit: int | None = None,
         *,
         client_order_id: str | None = None,
+        kind: str | None = None,
     ) -> list[JournalEntry]:
         """Entries oldest first (with ``limit``: the newest ``limit`` of them),
-        of one account, from ``since_ms`` on, about one order. Blocking: call it
-        from a worker thread. Everything recorded before the call is in it."""
+        of one account, from ``since_ms`` on, about one order, of one kind.
+        Blocking: call it from a worker thread. Everything recorded before the
+        call is in it."""
         if self.database is None:
             with self._lock:
                 kept = list(self._memory)
             found = [
-                e for e in (_entry(i, r) for i, r in kept) if _matches(e, account, since_ms, client_order_id)
+                e
+                for e in (_entry(i, r) for i, r in kept)
+                if _matches(e, account, since_ms, client_order_id) and kind in (None, e.kind)
             ]
             return found[-limit:] if limit is not None else found
         self._write_quietly()
-        where, args = _where(account, since_ms, client_order_id)
+        where, args = _where(account, since_ms, client_order_id, kind)
         query = f"SELECT {', '.join(_COLUMNS)} FROM trading_journal {where} ORDER BY id DESC"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
@@ -280,7 +285,9 @@ class TradingJournal:
         found = [_entry(int(r[0]), tuple(r[1:])) for r in reversed(rows)]
         with self._lock:  # rows the file refused stay readable
             waiting = [_entry(None, r) for r in self._pending]
-        found += [e for e in waiting if _matches(e, account, since_ms, client_order_id)]
+        found += [
+            e for e in waiting if _matches(e, account, since_ms, client_order_id) and kind in (None, e.kind)
+        ]
         return found[-limit:] if limit is not None else found
 
     # -- export -------------------------------------------------------------------------
@@ -361,9 +368,14 @@ def _matches(e: JournalEntry, account: str | None, since_ms: int | None, client_
     )
 
 
-def _where(account: str | None, since_ms: int | None, client_order_id: str | None) -> tuple[str, list[Any]]:
+def _where(
+    account: str | None, since_ms: int | None, client_order_id: str | None, kind: str | None = None
+) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     args: list[Any] = []
+    if kind is not None:
+        clauses.append("kind = ?")
+        args.append(kind)
     if account is not None:
         clauses.append("account = ?")
         args.append(account)

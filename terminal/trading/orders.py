@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from terminal.trading.fees import Liquidity
-from terminal.trading.money import ZERO
+from terminal.trading.money import HUNDRED, ZERO, ceil_to_step, floor_to_step
 
 CLIENT_ID_PREFIX = "t-"
 CLIENT_ID_RANDOM_CHARS = 20
@@ -50,6 +50,9 @@ class OrderType(StrEnum):
     LIMIT = "limit"
     STOP_MARKET = "stop_market"  # becomes a market order when the last price reaches the stop
     STOP_LIMIT = "stop_limit"  # becomes a limit order when the last price reaches the stop
+    #: a stop-market whose stop follows the price at a distance (paper only for now):
+    #: a sell's stop rises with the highest price since it was placed, a buy's falls with the lowest
+    TRAILING_STOP = "trailing_stop"
 
     @property
     def has_price(self) -> bool:
@@ -57,7 +60,17 @@ class OrderType(StrEnum):
 
     @property
     def is_stop(self) -> bool:
+        """Waits for a trigger (shown and drawn at its stop price until then)."""
+        return self in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP)
+
+    @property
+    def has_stop_price(self) -> bool:
+        """The user types the stop price (a trailing stop works its own out from a distance)."""
         return self in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
+
+    @property
+    def is_trailing(self) -> bool:
+        return self is OrderType.TRAILING_STOP
 
 
 class TimeInForce(StrEnum):
@@ -100,6 +113,32 @@ class OrderIntent:
     reduce_only: bool = False
     client_order_id: str = field(default_factory=new_client_order_id)
     created_ms: int = field(default_factory=now_ms)
+    #: a trailing stop's distance from the best price since it was placed: in the
+    #: quote currency (``trail_amount``) or in percent (``trail_percent``), one of them
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
+
+
+def trailing_stop_price(
+    side: OrderSide,
+    extreme: Decimal,
+    trail_amount: Decimal | None,
+    trail_percent: Decimal | None,
+    tick: Decimal | None,
+) -> Decimal:
+    """Where a trailing stop triggers, ``extreme`` being the highest price seen
+    since it was placed (a sell) or the lowest (a buy). Rounded to the tick
+    away from the market: prices trade on the tick, so a sell that triggers at
+    or below the rounded-down stop triggers exactly when the price has fallen
+    the whole distance, no sooner."""
+    if trail_amount is not None:
+        distance = trail_amount
+    else:
+        assert trail_percent is not None, "a trailing stop needs a distance"
+        distance = extreme * trail_percent / HUNDRED
+    if side is OrderSide.SELL:
+        return floor_to_step(extreme - distance, tick)
+    return ceil_to_step(extreme + distance, tick)
 
 
 @dataclass(frozen=True)
@@ -194,6 +233,13 @@ class Order:
     #: the market's amount step, so fills from trades stay on it after a restart
     amount_step: Decimal | None = None
     order_id: str = ""  # the exchange's (for paper: the account's) own id
+    #: a trailing stop's distance (one of the two) and the best price seen since it
+    #: was placed (highest for a sell, lowest for a buy); ``stop_price`` follows it
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
+    trail_extreme: Decimal | None = None
+    #: the market's price tick, so a trailing stop's moving stop stays on it after a restart
+    price_tick: Decimal | None = None
 
     @property
     def remaining(self) -> Decimal:
@@ -237,6 +283,10 @@ class Order:
             "hold": str(self.hold),
             "hold_currency": self.hold_currency,
             "amount_step": _opt(self.amount_step),
+            "trail_amount": _opt(self.trail_amount),
+            "trail_percent": _opt(self.trail_percent),
+            "trail_extreme": _opt(self.trail_extreme),
+            "price_tick": _opt(self.price_tick),
         }
 
     @classmethod
@@ -266,4 +316,8 @@ class Order:
             hold=Decimal(data.get("hold", "0")),
             hold_currency=data.get("hold_currency", ""),
             amount_step=_opt_dec(data.get("amount_step")),
+            trail_amount=_opt_dec(data.get("trail_amount")),
+            trail_percent=_opt_dec(data.get("trail_percent")),
+            trail_extreme=_opt_dec(data.get("trail_extreme")),
+            price_tick=_opt_dec(data.get("price_tick")),
         )

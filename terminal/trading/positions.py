@@ -7,6 +7,12 @@ does not change. Unrealised PnL is ``amount * mark - cost``, the mark being
 the mid price. Invariant: realised + unrealised equals the change in
 ``quote + base * mark`` that the fills made, fees included.
 
+What a trader reads is kept apart as well: the **entry** (``entry_cost``,
+``average_entry``) is the same average over the fill prices alone, fees left
+out, and ``fees`` is every fee this symbol's fills paid (buys and sells)
+since the account started. They are for showing; the PnL figures above stay
+the exact ones, fees counted.
+
 A spot position is never short. Coins sold that the position does not hold
 (a start balance, coins bought through another quote) have no known cost:
 they are realised at zero profit, fee still counted.
@@ -31,38 +37,73 @@ class Position:
     amount: Decimal = ZERO  # base currency bought here and not yet sold (>= 0)
     cost: Decimal = ZERO  # what that amount cost, buy fees included, in quote
     realised: Decimal = ZERO  # since the account started or was reset
+    entry_cost: Decimal = ZERO  # what that amount cost at its fill prices, fees left out
+    fees: Decimal = ZERO  # paid on this symbol's fills, buys and sells, since the start (in quote)
 
     @property
     def average_cost(self) -> Decimal | None:
+        """The break-even price: buy fees included."""
         return self.cost / self.amount if self.amount else None
+
+    @property
+    def average_entry(self) -> Decimal | None:
+        """The average fill price of what is held, fees not included."""
+        return self.entry_cost / self.amount if self.amount else None
 
     def unrealised(self, mark: Decimal) -> Decimal:
         return self.amount * mark - self.cost
 
     def apply(self, side: OrderSide, amount: Decimal, price: Decimal, fee: Decimal) -> Decimal:
         """Take one fill (fee in quote) into the position; returns the PnL it realised."""
+        self.fees += fee
         if side is OrderSide.BUY:
             self.amount += amount
             self.cost += price * amount + fee
+            self.entry_cost += price * amount
             return ZERO
         known = min(amount, self.amount)
         # Closing the whole position takes all its cost: no division residue left behind.
-        cost_out = self.cost if known == self.amount else self.cost * known / self.amount
+        whole = known == self.amount
+        cost_out = self.cost if whole else self.cost * known / self.amount
+        entry_out = self.entry_cost if whole else self.entry_cost * known / self.amount
         realised = known * price - cost_out - fee
         self.amount -= known
         self.cost -= cost_out
+        self.entry_cost -= entry_out
         self.realised += realised
         return realised
 
     def copy(self) -> Position:
-        return Position(self.symbol, self.amount, self.cost, self.realised)
+        return Position(self.symbol, self.amount, self.cost, self.realised, self.entry_cost, self.fees)
 
     def to_dict(self) -> dict[str, str]:
-        return {"amount": str(self.amount), "cost": str(self.cost), "realised": str(self.realised)}
+        return {
+            "amount": str(self.amount),
+            "cost": str(self.cost),
+            "realised": str(self.realised),
+            "entry_cost": str(self.entry_cost),
+            "fees": str(self.fees),
+        }
 
     @classmethod
     def from_dict(cls, symbol: str, data: Mapping[str, Any]) -> Position:
-        return cls(symbol, Decimal(data["amount"]), Decimal(data["cost"]), Decimal(data["realised"]))
+        """A saved position. One saved before the entry and fees were kept apart
+        has neither: its entry is taken as its cost (fees still in it) and its
+        fees as 0, unless the caller can rebuild them (``has_entry``)."""
+        cost = Decimal(data["cost"])
+        return cls(
+            symbol,
+            Decimal(data["amount"]),
+            cost,
+            Decimal(data["realised"]),
+            Decimal(data.get("entry_cost", cost)),
+            Decimal(data.get("fees", ZERO)),
+        )
+
+    @staticmethod
+    def has_entry(data: Mapping[str, Any]) -> bool:
+        """True when a saved position keeps its entry and fees apart (saved by this version)."""
+        return "entry_cost" in data and "fees" in data
 
 
 @dataclass

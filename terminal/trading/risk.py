@@ -11,7 +11,7 @@ quote currency):
 - ``price_band_pct``: a fat-finger guard. A limit price, or the deepest
   level a market order would walk to, must lie within this many percent of
   the mid; a stop-limit's limit is measured from its stop (where it comes
-  alive); a stop-market has no price to measure;
+  alive); a stop-market or a trailing stop has no price to measure;
 - ``max_open_orders``: orders that can rest (not market, IOC or FOK) are
   refused once the account has this many open;
 - ``daily_loss_limit``: once realised + unrealised PnL since the UTC day
@@ -156,9 +156,9 @@ class PriceDistance:
 
 
 def price_distance(order: ValidatedOrder, mid: Decimal | None) -> PriceDistance | None:
-    """The distance the price band rule judges, or None: a stop-market has no
-    price to measure, and without a mid a limit or market order has no centre."""
-    if order.type is OrderType.STOP_MARKET:
+    """The distance the price band rule judges, or None: a stop-market (or a
+    trailing stop) has no price to measure, and without a mid a limit or market order has no centre."""
+    if order.type in (OrderType.STOP_MARKET, OrderType.TRAILING_STOP):
         return None
     if order.type is OrderType.STOP_LIMIT:
         centre, centre_name, price, what = order.stop_price, "stop", order.price, "limit price"
@@ -269,7 +269,7 @@ def require_within_limits(
 
 
 def _band_block(order: ValidatedOrder, market: MarketState, band_pct: Decimal | None) -> RiskBlock | None:
-    if band_pct is None or order.type is OrderType.STOP_MARKET:
+    if band_pct is None or order.type in (OrderType.STOP_MARKET, OrderType.TRAILING_STOP):
         return None
     # a limit price is the user's to fix; a market order walking too deep is too large for the book
     field = "price" if order.type.has_price else "amount"

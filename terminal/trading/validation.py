@@ -13,6 +13,8 @@ plain words. Rules (docs/trading.md has them in full):
   two nearest valid prices are suggested;
 - amount min/max, cost (notional) min/max, price min/max;
 - a stop that the last price has already passed would trigger at once;
+- a trailing stop: one distance (an amount in quote on the tick, or a percent
+  under 100) and a last price to trail from; its first stop is worked out here;
 - post-only that would cross the book now; reduce-only with nothing to reduce;
 - (given balances) the free balance must cover the order, fees included.
 """
@@ -29,9 +31,26 @@ from terminal.marketdata.orderbook import OrderBook
 from terminal.trading.book_walk import walk_book
 from terminal.trading.fees import FeeRates, Liquidity, hold_rate
 from terminal.trading.market_rules import MarketRules, market_rules
-from terminal.trading.money import ONE, ZERO, ceil_to_step, floor_to_step, fmt, on_step, to_decimal
+from terminal.trading.money import (
+    HUNDRED,
+    ONE,
+    ZERO,
+    ceil_to_step,
+    floor_to_step,
+    fmt,
+    fmt_price,
+    on_step,
+    to_decimal,
+)
 from terminal.trading.number_input import Unreadable, read_number
-from terminal.trading.orders import AmountUnit, OrderIntent, OrderSide, OrderType, TimeInForce
+from terminal.trading.orders import (
+    AmountUnit,
+    OrderIntent,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    trailing_stop_price,
+)
 
 #: Names of the ticket fields a problem can point at.
 FIELDS = (
@@ -44,6 +63,9 @@ FIELDS = (
     "time_in_force",
     "post_only",
     "reduce_only",
+    "trail",  # a trailing stop's distance
+    "take_profit",  # a bracket's exits (terminal.trading.brackets)
+    "stop_loss",
 )
 
 
@@ -80,6 +102,11 @@ class ValidatedOrder:
     liquidity: Liquidity  # how it is expected to fill now (taker if it crosses)
     created_ms: int
     notes: tuple[str, ...] = ()  # what validation changed or estimated, for the confirmation
+    #: a trailing stop: its distance (one of the two) and the last price its first
+    #: stop (``stop_price``) was worked out from
+    trail_amount: Decimal | None = None
+    trail_percent: Decimal | None = None
+    trail_from: Decimal | None = None
 
     @property
     def rests(self) -> bool:
@@ -132,6 +159,39 @@ def require_valid(
     raise OrderInvalidError(first.field, first.message, problems=tuple(result))
 
 
+def price_problem(field: str, label: str, value: Decimal, rules: MarketRules) -> FieldProblem | None:
+    """What is wrong with a price typed into ``field`` (named ``label`` in the
+    message: "limit price", "take-profit"...): not above zero, off the tick
+    (the two nearest valid prices suggested), or outside the market's range."""
+    if not value.is_finite() or value <= 0:
+        return FieldProblem(field, f"The {label} must be above zero.")
+    tick = rules.price_tick
+    if not on_step(value, tick):
+        below, above = floor_to_step(value, tick), ceil_to_step(value, tick)
+        nearest = tuple(p for p in (below, above) if p > 0)
+        return FieldProblem(
+            field,
+            f"{fmt(value)} is not a valid {label}: {rules.symbol} prices move in steps of "
+            f"{fmt(tick or ONE)} {rules.quote}. Use {' or '.join(fmt(p) for p in nearest)}.",
+            nearest,
+        )
+    if rules.price_min is not None and value < rules.price_min:
+        return FieldProblem(
+            field,
+            f"The {label} {fmt(value)} is below the lowest {rules.symbol} accepts "
+            f"({fmt(rules.price_min)} {rules.quote}): raise it.",
+            (ceil_to_step(rules.price_min, tick),),
+        )
+    if rules.price_max is not None and value > rules.price_max:
+        return FieldProblem(
+            field,
+            f"The {label} {fmt(value)} is above the highest {rules.symbol} accepts "
+            f"({fmt(rules.price_max)} {rules.quote}): lower it.",
+            (floor_to_step(rules.price_max, tick),),
+        )
+    return None
+
+
 class _Check:
     """One validation run; ``problems`` collects what is wrong."""
 
@@ -171,9 +231,11 @@ class _Check:
             return self.problems
         self.check_flags()
         price = self.check_price("price", intent.price) if intent.type.has_price else None
-        stop = self.check_price("stop_price", intent.stop_price) if intent.type.is_stop else None
+        stop = self.check_price("stop_price", intent.stop_price) if intent.type.has_stop_price else None
         if stop is not None:
             self.check_trigger(stop)
+        if intent.type.is_trailing:
+            stop = self.check_trail()
         amount_ok = self.check_positive_amount()
         if self.problems or not amount_ok:
             return self.problems
@@ -214,6 +276,9 @@ class _Check:
             liquidity=liquidity,
             created_ms=intent.created_ms,
             notes=tuple(self.notes),
+            trail_amount=intent.trail_amount if intent.type.is_trailing else None,
+            trail_percent=intent.trail_percent if intent.type.is_trailing else None,
+            trail_from=self.last if intent.type.is_trailing else None,
         )
 
     # -- shape of the ticket -------------------------------------------------------
@@ -231,45 +296,77 @@ class _Check:
             )
         if intent.time_in_force is not TimeInForce.GTC and intent.type is OrderType.STOP_MARKET:
             self.problem("time_in_force", "A stop-market order takes what it can when triggered; choose GTC.")
+        if intent.time_in_force is not TimeInForce.GTC and intent.type is OrderType.TRAILING_STOP:
+            self.problem("time_in_force", "A trailing stop takes what it can when triggered; choose GTC.")
 
     def check_price(self, field: str, value: Decimal | None) -> Decimal | None:
-        rules = self.rules
         label = "limit price" if field == "price" else "stop price"
         if value is None:
             kind = self.intent.type.value.replace("_", "-")
             self.problem(field, f"A {kind} order needs a {label}: enter one.")
             return None
-        if not value.is_finite() or value <= 0:
-            self.problem(field, f"The {label} must be above zero.")
-            return None
-        tick = rules.price_tick
-        if not on_step(value, tick):
-            below, above = floor_to_step(value, tick), ceil_to_step(value, tick)
-            nearest = tuple(p for p in (below, above) if p > 0)
-            self.problem(
-                field,
-                f"{fmt(value)} is not a valid {label}: {rules.symbol} prices move in steps of "
-                f"{fmt(tick or ONE)} {rules.quote}. Use {' or '.join(fmt(p) for p in nearest)}.",
-                *nearest,
-            )
-            return None
-        if rules.price_min is not None and value < rules.price_min:
-            self.problem(
-                field,
-                f"The {label} {fmt(value)} is below the lowest {rules.symbol} accepts "
-                f"({fmt(rules.price_min)} {rules.quote}): raise it.",
-                ceil_to_step(rules.price_min, tick),
-            )
-            return None
-        if rules.price_max is not None and value > rules.price_max:
-            self.problem(
-                field,
-                f"The {label} {fmt(value)} is above the highest {rules.symbol} accepts "
-                f"({fmt(rules.price_max)} {rules.quote}): lower it.",
-                floor_to_step(rules.price_max, tick),
-            )
+        found = price_problem(field, label, value, self.rules)
+        if found is not None:
+            self.problems.append(found)
             return None
         return value
+
+    def check_trail(self) -> Decimal | None:
+        """A trailing stop's distance, and its first stop from the last price."""
+        intent, rules = self.intent, self.rules
+        amount, percent = intent.trail_amount, intent.trail_percent
+        if amount is None and percent is None:
+            self.problem(
+                "trail",
+                f"A trailing stop needs a distance: enter it in {rules.quote} or in percent.",
+            )
+            return None
+        if amount is not None and percent is not None:
+            self.problem("trail", "Give the trailing distance in one way only: in an amount or in percent.")
+            return None
+        tick = rules.price_tick
+        if amount is not None:
+            if not amount.is_finite() or amount <= 0:
+                self.problem("trail", "The trailing distance must be above zero.")
+                return None
+            if not on_step(amount, tick):
+                nearest = tuple(p for p in (floor_to_step(amount, tick), ceil_to_step(amount, tick)) if p > 0)
+                self.problem(
+                    "trail",
+                    f"A trailing distance of {fmt(amount)} {rules.quote} is off the price step: "
+                    f"{rules.symbol} prices move in steps of {fmt(tick or ONE)} {rules.quote}. "
+                    f"Use {' or '.join(fmt(p) for p in nearest)}.",
+                    *nearest,
+                )
+                return None
+        elif percent is not None and (not percent.is_finite() or percent <= 0 or percent >= HUNDRED):
+            self.problem("trail", "The trailing distance in percent must be above 0 and below 100.")
+            return None
+        last = self.last
+        if last is None:
+            self.problem(
+                "type",
+                f"A trailing stop follows the last price, and {rules.symbol} has none yet: wait for "
+                "the market, or use a stop order.",
+            )
+            return None
+        stop = trailing_stop_price(intent.side, last, amount, percent, tick)
+        distance = f"{fmt(amount)} {rules.quote}" if amount is not None else f"{fmt(percent or ZERO)}%"
+        if stop <= 0:
+            less = f"less than {fmt_price(last, tick)}" if amount is not None else "a smaller percent"
+            self.problem(
+                "trail",
+                f"A sell that trails {distance} behind {fmt_price(last, tick)} would have its stop at or "
+                f"below zero, so it would never trigger: enter {less}.",
+            )
+            return None
+        way = "below the highest" if intent.side is OrderSide.SELL else "above the lowest"
+        self.notes.append(
+            f"The stop starts at {fmt_price(stop, tick)} ({distance} from the last price "
+            f"{fmt_price(last, tick)}) and follows the price: it stays {distance} {way} price since "
+            "the order was placed, and triggers a market order when the price comes back to it."
+        )
+        return stop
 
     def check_trigger(self, stop: Decimal) -> None:
         """A buy stop waits for the price to rise to it, a sell stop for it to
@@ -278,12 +375,13 @@ class _Check:
         if last is None:
             return
         tick = self.rules.price_tick
+        at, price = fmt_price(stop, tick), fmt_price(last, tick)
         if self.intent.side is OrderSide.BUY and stop <= last:
             nearest = (floor_to_step(last, tick) + tick,) if tick else ()
             self.problem(
                 "stop_price",
-                f"A buy stop triggers when the price rises to it; {fmt(stop)} is not above the last price "
-                f"{fmt(last)}, so it would trigger at once. Set it above {fmt(last)}, or use a "
+                f"A buy stop triggers when the price rises to it; {at} is not above the last price "
+                f"{price}, so it would trigger at once. Set it above {price}, or use a "
                 "market or limit order.",
                 *nearest,
             )
@@ -291,8 +389,8 @@ class _Check:
             nearest = (ceil_to_step(last, tick) - tick,) if tick else ()
             self.problem(
                 "stop_price",
-                f"A sell stop triggers when the price falls to it; {fmt(stop)} is not below the last price "
-                f"{fmt(last)}, so it would trigger at once. Set it below {fmt(last)}, or use a "
+                f"A sell stop triggers when the price falls to it; {at} is not below the last price "
+                f"{price}, so it would trigger at once. Set it below {price}, or use a "
                 "market or limit order.",
                 *(p for p in nearest if p > 0),
             )
@@ -396,7 +494,7 @@ class _Check:
         return cost / amount, worst, cost
 
     def expected_liquidity(self, price: Decimal | None) -> Liquidity:
-        if self.intent.type is OrderType.MARKET or self.intent.type is OrderType.STOP_MARKET:
+        if self.intent.type in (OrderType.MARKET, OrderType.STOP_MARKET, OrderType.TRAILING_STOP):
             return Liquidity.TAKER
         if self.intent.type is OrderType.LIMIT and price is not None and self.crosses(price):
             return Liquidity.TAKER

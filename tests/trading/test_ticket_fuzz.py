@@ -126,6 +126,16 @@ def random_case(rng: random.Random) -> Case:
             value = -value
         return value
 
+    def a_trail() -> dict[str, Decimal]:
+        """A trailing stop's distance: in ticks (sometimes off the tick, or none) or in percent."""
+        kind = rng.randint(0, 9)
+        if kind == 0:
+            return {}
+        if kind <= 5:
+            ticks = D(rng.randint(1, max(1, mid_ticks // 20)))
+            return {"trail_amount": ticks * tick + (tick / 2 if rng.randint(0, 5) == 0 else 0)}
+        return {"trail_percent": one_of(rng, D("0.1"), D("1"), D("2.5"), D("10"), D("99.9"), D("100"))}
+
     the_intent = OrderIntent(
         symbol="X/USDT",
         side=side,
@@ -133,11 +143,12 @@ def random_case(rng: random.Random) -> Case:
         amount=amount,
         amount_unit=unit,
         price=a_price() if type_.has_price or rng.randint(0, 5) == 0 else None,
-        stop_price=a_price() if type_.is_stop else None,
+        stop_price=a_price() if type_.has_stop_price else None,
         time_in_force=one_of(rng, TimeInForce.GTC, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK),
         post_only=rng.randint(0, 4) == 0,
         reduce_only=rng.randint(0, 5) == 0,
         created_ms=1,
+        **(a_trail() if type_.is_trailing else {}),
     )
     balance = (
         {"USDT": number(rng, mid * one_of(rng, D("0.01"), D(1), D(100))), "X": number(rng, D(1))}
@@ -209,8 +220,19 @@ def assert_satisfies_every_constraint(case: Case, vo: ValidatedOrder) -> None:
         assert (value is not None) == needed
         if value is not None:
             assert value > 0 and (F(value) / tick).denominator == 1
+            if value is vo.stop_price and vo.type.is_trailing:
+                continue  # worked out from the last price: the terminal's own trigger, not sent
             low, high = f_opt(lim["price"]["min"]), f_opt(lim["price"]["max"])
             assert (low is None or F(value) >= low) and (high is None or F(value) <= high)
+    if vo.type.is_trailing:  # its stop is the full distance from the last price, rounded away from it
+        last_now = F(case.last) if case.last is not None else F(D(repr(case.book.mid)))
+        distance = (
+            F(intent.trail_amount)
+            if intent.trail_amount is not None
+            else last_now * F(intent.trail_percent) / 100
+        )
+        gap = last_now - F(vo.stop_price) if vo.side is OrderSide.SELL else F(vo.stop_price) - last_now
+        assert distance <= gap < distance + tick
     # the amount never exceeds what was asked
     ref = F(vo.price) if vo.price is not None else F(vo.stop_price) if vo.stop_price is not None else None
     if intent.amount_unit is AmountUnit.BASE:
@@ -259,7 +281,7 @@ def assert_satisfies_every_constraint(case: Case, vo: ValidatedOrder) -> None:
         if limits.daily_loss_limit is not None and state.day_pnl is not None:
             assert F(state.day_pnl) > -F(limits.daily_loss_limit)
     band = limits.price_band_pct
-    if band is not None and vo.type is not OrderType.STOP_MARKET:
+    if band is not None and vo.type not in (OrderType.STOP_MARKET, OrderType.TRAILING_STOP):
         centre = F(vo.stop_price) if vo.type is OrderType.STOP_LIMIT else mid
         price = F(vo.price) if vo.price is not None else F(vo.worst_price)
         assert centre is not None and abs(price - centre) / centre * 100 <= F(band)
@@ -298,7 +320,16 @@ def test_the_generator_reaches_both_outcomes_and_every_kind_of_problem() -> None
         else:
             fields.update(p.field for p in result)
     assert passed >= 150, passed
-    assert fields == {"amount", "price", "stop_price", "type", "time_in_force", "post_only", "reduce_only"}
+    assert fields == {
+        "amount",
+        "price",
+        "stop_price",
+        "type",
+        "time_in_force",
+        "post_only",
+        "reduce_only",
+        "trail",
+    }
     assert rules == {
         "max_order_notional",
         "max_position_notional",
@@ -369,8 +400,9 @@ def test_paper_balances_never_go_negative_and_fees_are_charged_once_per_fill(rng
                 amount=D(rng.randint(1, 30_000)) / 1000,  # up to ~3,000 USDT: balances run dry
                 price=ticks * tick if type_.has_price else None,
                 stop_price=(mid_ticks + (15 if side is OrderSide.BUY else -15)) * tick
-                if type_.is_stop
+                if type_.has_stop_price
                 else None,
+                trail_amount=D(rng.randint(1, 30)) * tick if type_.is_trailing else None,
                 time_in_force=one_of(rng, TimeInForce.GTC, TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK)
                 if type_ is OrderType.LIMIT
                 else TimeInForce.GTC,

@@ -40,6 +40,7 @@ from terminal.config import AccountSettings
 from terminal.credentials import CredentialError, KeySource
 from terminal.errors import (
     ExchangeError,
+    NotSupportedError,
     OrderNotFoundError,
     OrderStatusUnknownError,
     TerminalError,
@@ -59,10 +60,13 @@ from terminal.trading.live.refresh import AccountRefresh
 from terminal.trading.live.send import ReconcileSettings, send_order
 from terminal.trading.live.state import LiveState, open_buys
 from terminal.trading.live.sync import AccountSync, Stream, SyncSettings
+from terminal.trading.managed_brackets import BracketManager, JournalBracketLog
+from terminal.trading.market_rules import MarketRules
 from terminal.trading.orders import Fill, Order, OrderIntent, now_ms
 from terminal.trading.positions import Position
-from terminal.trading.pre_trade import pre_trade_check
+from terminal.trading.pre_trade import PreTradeCheck, pre_trade_check
 from terminal.trading.risk import AccountState, RiskLimits
+from terminal.trading.validation import FieldProblem
 
 __all__ = ["LiveBroker", "LiveSettings"]
 
@@ -70,6 +74,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BOOK_LEVELS = 100  # a REST snapshot when the window gives no book (Binance: the cheapest weight)
+TRAILING_PAPER_ONLY = (
+    "Trailing stops are paper-only for now: the terminal does not send them to {exchange}. "
+    "Use a stop-market order here, or trail on the paper account."
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,10 @@ class LiveBroker:
         self._exchange: PrivateExchange | None = None
         self._sync: AccountSync | None = None
         self._refresh: AccountRefresh | None = None
+        #: brackets and OCO pairs, kept by the terminal (``managed_brackets``), re-armed from the journal
+        self.brackets = BracketManager(
+            self, JournalBracketLog(journal, account.name), rules=self._market_rules, look_up=self.look_up
+        )
 
     # -- Broker: identity ----------------------------------------------------------------
     @property
@@ -188,6 +200,7 @@ class LiveBroker:
             name, exchange.name, len(self._state.open_orders()), self._sync.state,
         )  # fmt: skip
         self._publish()
+        await self.brackets.start()
 
     async def _all_open_orders(self, exchange: PrivateExchange) -> list[dict[str, Any]]:
         """Every open order of the account; per symbol of interest where the
@@ -208,6 +221,7 @@ class LiveBroker:
     async def close(self) -> None:
         """Stop keeping current and close the connections. Open orders stay on
         the exchange. Safe to call twice."""
+        await self.brackets.close()
         sync, self._sync = self._sync, None
         exchange, self._exchange = self._exchange, None
         if sync is not None:
@@ -232,6 +246,11 @@ class LiveBroker:
                 hint="Make a new ticket for another order.",
             )
         self._journal.record("intent", intent_payload(intent), cid, symbol, required=True)
+        if intent.type.is_trailing:  # Binance has them (trailingDelta), but not yet through here
+            problem = FieldProblem("type", TRAILING_PAPER_ONLY.format(exchange=exchange.name))
+            refusal = PreTradeCheck(intent, None, problems=(problem,))
+            self._journal.record("check", refusal.payload(), cid, symbol)
+            refusal.raise_if_refused()
         book = await self._book_for(symbol)
         if book is not None and book.mid is not None:
             self._state.mark(symbol, book.mid)
@@ -365,6 +384,27 @@ class LiveBroker:
         if order is None:
             raise OrderNotFoundError(f"This account has no order {client_order_id}.")
         return order.snapshot()
+
+    async def look_up(self, client_order_id: str, symbol: str) -> Order | None:
+        """An order of this account read from the exchange now (one that is no
+        longer open: a bracket's after a restart), or None if it has none."""
+        exchange = self._started()
+        wire = exchange.wire_client_id(client_order_id)
+        _, raw = await exchange.find_order(symbol, wire)
+        if not isinstance(raw, dict):
+            return None
+        found = self._state.apply_order(raw, client_order_id)
+        self._publish()
+        return found.snapshot() if found is not None else None
+
+    def _market_rules(self, symbol: str) -> MarketRules | None:
+        exchange, market = self._exchange, self._state.markets.get(symbol)
+        if exchange is None or market is None:
+            return None
+        try:
+            return MarketRules.from_ccxt(market, int(exchange.exchange.precisionMode))
+        except NotSupportedError:
+            return None
 
     def is_unknown(self, client_order_id: str) -> bool:
         """Sent, answer lost, and not found either way yet: "unknown — check the exchange"."""

@@ -13,8 +13,9 @@ cost is an **average cost over the fills this session saw**, applied to the
 whole holding: coins bought before the terminal started, or elsewhere while
 it was closed, are valued at that average too; with no buy seen this session
 the cost is unknown, ``cost`` is 0 and the symbol has no unrealised PnL.
-Fees paid in the base currency (Binance's buys) reduce the amount bought;
-fees in a third currency (BNB) are not counted.
+Fees paid in the base currency (Binance's buys) reduce the amount bought
+(the coins kept are counted as a fee at the fill's price, so the entry price
+stays the fill price); fees in a third currency (BNB) are not counted.
 """
 
 from __future__ import annotations
@@ -200,7 +201,8 @@ class LiveState:
                 got = fill.amount - fill.fee
                 if got <= 0:
                     return
-                realised = position.apply(OrderSide.BUY, got, fill.cost / got, ZERO)
+                # what was got, at the fill's price; the coins kept as the fee, valued at it too
+                realised = position.apply(OrderSide.BUY, got, fill.price, fill.fee * fill.price)
             else:
                 fee = fill.fee if fill.fee_currency == quote else ZERO
                 realised = position.apply(OrderSide.BUY, fill.amount, fill.price, fee)
@@ -246,9 +248,17 @@ class LiveState:
         base, _ = self.currencies_of(symbol)
         held = self.balances[base].total if base in self.balances else ZERO
         basis = self._basis.get(symbol)
-        average = basis.average_cost if basis is not None else None
-        cost = held * average if average is not None else ZERO
-        return Position(symbol, held, cost, basis.realised if basis is not None else ZERO)
+        if basis is None:
+            return Position(symbol, held)
+        average, entry = basis.average_cost, basis.average_entry
+        return Position(
+            symbol,
+            held,
+            held * average if average is not None else ZERO,
+            basis.realised,
+            held * entry if entry is not None else ZERO,
+            basis.fees,
+        )
 
     def positions(self) -> dict[str, Position]:
         found = {}

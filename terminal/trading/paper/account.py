@@ -13,7 +13,12 @@ with no exchange involved. docs/trading.md states every fill rule; in short:
   then oldest first;
 - a stop triggers on the first trade at or beyond its stop price (buy: at or
   above, sell: at or below), then acts as a market or limit order arriving
-  at that moment.
+  at that moment; a trailing stop's stop follows the best price since it was
+  placed (a sell's the highest, a buy's the lowest) at its distance, never back;
+- brackets and OCO pairs (``terminal.trading.brackets``) are the account's
+  own, as an exchange's OCO order: the two exits (sells of a long) share one
+  holding of the coins, and an exit's fill shrinks or cancels the other in
+  the same step, so a fast market can never fill both.
 
 The paper account does not take its fills out of the book or add them to the
 tape: it is one small trader beside the market, not part of it.
@@ -28,15 +33,33 @@ Every operation publishes its events when it is done (``terminal.trading.events`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from terminal.errors import OrderNotFoundError, TradingError
+from terminal.errors import OrderInvalidError, OrderNotFoundError, TradingError
 from terminal.marketdata.orderbook import OrderBook
 from terminal.trading.balances import BalanceView
 from terminal.trading.book_walk import WalkEnd, walk_book
+from terminal.trading.brackets import (
+    MAX_STEPS,
+    Bracket,
+    BracketListener,
+    BracketMode,
+    CancelExit,
+    Exits,
+    Part,
+    PlaceExit,
+    ResizeExit,
+    Role,
+    Step,
+    check_exits,
+    new_bracket_id,
+    next_step,
+)
 from terminal.trading.events import (
     AccountEvent,
     AccountReset,
@@ -46,16 +69,32 @@ from terminal.trading.events import (
     PositionChanged,
 )
 from terminal.trading.fees import Liquidity
+from terminal.trading.market_rules import MarketRules
 from terminal.trading.money import ZERO, floor_to_step, fmt, to_decimal
-from terminal.trading.orders import Fill, Order, OrderSide, OrderStatus, OrderType, TimeInForce, now_ms
+from terminal.trading.orders import (
+    Fill,
+    Order,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    new_client_order_id,
+    now_ms,
+    trailing_stop_price,
+)
 from terminal.trading.paper.ledger import Ledger
 from terminal.trading.paper.seen_trades import SeenTrades
 from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.positions import Position
 from terminal.trading.risk import AccountState
-from terminal.trading.validation import ValidatedOrder
+from terminal.trading.validation import FieldProblem, ValidatedOrder
 
-FORMAT = 1  # of to_dict(); bump when its shape changes
+#: of to_dict(); bump when its shape changes. 2: brackets and trailing stops (an older
+#: terminal must not load them: it would not know the exits share their coins)
+FORMAT = 2
+READABLE_FORMATS = (1, 2)
+
+log = logging.getLogger(__name__)
 
 
 Listener = Callable[[AccountEvent], None]
@@ -67,6 +106,7 @@ class _Changes:
 
     fills: list[Fill] = field(default_factory=list)
     orders: dict[str, Order] = field(default_factory=dict)
+    brackets: dict[str, Bracket] = field(default_factory=dict)
     reset: bool = False
 
 
@@ -74,6 +114,7 @@ class PaperAccount:
     def __init__(self, settings: PaperSettings | None = None) -> None:
         self.settings = settings or PaperSettings()
         self._listeners: list[Listener] = []
+        self._bracket_listeners: list[BracketListener] = []
         self._start_fresh()
 
     def _start_fresh(self) -> None:
@@ -84,6 +125,11 @@ class PaperAccount:
         self._seen = SeenTrades()  # trade prints already taken, so none fills twice
         self._order_seq = 0
         self._changes = _Changes()
+        self._brackets: dict[str, Bracket] = {}  # open brackets and OCO pairs, by id
+        self._bracket_of: dict[str, str] = {}  # client order id of an open bracket's order -> its id
+        self._unsettled: list[str] = []  # brackets whose orders changed, to bring in line
+        self._settling = False
+        self._book: OrderBook | None = None  # the book of the operation under way (exits arrive at it)
 
     # -- listeners -----------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -92,7 +138,15 @@ class PaperAccount:
     def unsubscribe(self, listener: Listener) -> None:
         self._listeners.remove(listener)
 
+    def subscribe_brackets(self, listener: BracketListener) -> None:
+        """Hear each bracket (a copy) an operation changed, after its account events."""
+        self._bracket_listeners.append(listener)
+
+    def unsubscribe_brackets(self, listener: BracketListener) -> None:
+        self._bracket_listeners.remove(listener)
+
     def _publish(self) -> None:
+        self._book = None
         changes, self._changes = self._changes, _Changes()
         currencies, positions = self._ledger.take_touched()
         if changes.reset:
@@ -107,6 +161,10 @@ class PaperAccount:
         for event in events:
             for listener in list(self._listeners):
                 listener(event)
+        for bracket in changes.brackets.values():
+            copy = bracket.snapshot()
+            for bracket_listener in list(self._bracket_listeners):
+                bracket_listener(copy)
 
     # -- reading ---------------------------------------------------------------------
     # Orders and positions returned here are the account's own: read, do not change.
@@ -122,8 +180,12 @@ class PaperAccount:
         free = {c: balances.free(c) for c in balances.currencies()}
         if releasing is not None:
             order = self._open_order(releasing)
-            if order.hold:
-                free[order.hold_currency] = free.get(order.hold_currency, ZERO) + order.hold
+            bracket = self._linked(order)
+            # An exit's replacement shares its pair's holding, whichever exit holds it now.
+            held = self._exit_orders(bracket) if bracket is not None and _is_exit(bracket, order) else [order]
+            for each in held:
+                if each.hold:
+                    free[each.hold_currency] = free.get(each.hold_currency, ZERO) + each.hold
         return free
 
     def orders(self, *, open_only: bool = False, symbol: str | None = None) -> list[Order]:
@@ -178,13 +240,75 @@ class PaperAccount:
         self._ledger.marks[symbol] = price
 
     # -- trading ---------------------------------------------------------------------
-    def place(self, order: ValidatedOrder, book: OrderBook | None, now: int | None = None) -> Order:
+    def place(
+        self,
+        order: ValidatedOrder,
+        book: OrderBook | None,
+        now: int | None = None,
+        exits: Exits | None = None,
+    ) -> Order:
         """Accept a validated (and risk-checked) order; market orders and the
         crossing part of limit orders fill against ``book`` at once. Returns
-        the order, which may already be filled, cancelled or rejected (``reason``)."""
-        placed = self._place(order, book, now_ms() if now is None else now)
+        the order, which may already be filled, cancelled or rejected (``reason``).
+        With ``exits``, the order is a bracket's entry (``bracket_of`` its id):
+        its fills place the exits (``bracket_problems`` says what is refused)."""
+        ts = now_ms() if now is None else now
+        if exits is not None:
+            self._open_bracket(order, exits, ts)
+        self._book = book
+        placed = self._place(order, book, ts)
         self._publish()
         return placed
+
+    def place_oco(
+        self,
+        rules: MarketRules,
+        side: OrderSide,
+        amount: Decimal,
+        exits: Exits,
+        book: OrderBook | None = None,
+        now: int | None = None,
+    ) -> Bracket:
+        """Two exits on ``side`` for ``amount`` of ``rules.symbol`` already held,
+        one cancelling the other (a bracket with no entry). Refused with
+        ``OrderInvalidError`` on a spot buy pair (a spot position cannot be
+        short) or for coins not free; each exit as placed is in its orders."""
+        ts = now_ms() if now is None else now
+        base = rules.base
+        if not rules.spot:
+            raise OrderInvalidError("symbol", "The paper account trades spot markets only.")
+        if side is OrderSide.BUY:
+            raise OrderInvalidError(
+                "side",
+                f"On a spot market an OCO pair closes coins you hold, so it sells: a position in {base} "
+                "cannot be short. Choose sell.",
+            )
+        free = self._ledger.balances.free(base)
+        if amount <= 0 or amount > free:
+            raise OrderInvalidError(
+                "amount",
+                f"An OCO pair sells coins you hold free: it asks for {fmt(amount)} {base}; "
+                f"{fmt(free)} is free.",
+            )
+        self._ledger.markets[rules.symbol] = (rules.base, rules.quote)
+        self._book = book
+        bracket = Bracket(
+            bracket_id=new_bracket_id(),
+            symbol=rules.symbol,
+            side=OrderSide.BUY,
+            exits=exits,
+            mode=BracketMode.NATIVE,
+            held=amount,
+            amount_step=rules.amount_step,
+            price_tick=rules.price_tick,
+            created_ms=ts,
+            updated_ms=ts,
+        )
+        self._track(bracket)
+        self._unsettled.append(bracket.bracket_id)
+        self._settle(ts)
+        self._publish()
+        return bracket.snapshot()
 
     def cancel(self, client_order_id: str, now: int | None = None, reason: str = "Cancelled.") -> Order:
         order = self._open_order(client_order_id)
@@ -196,9 +320,36 @@ class PaperAccount:
         ts = now_ms() if now is None else now
         cancelled = self.orders(open_only=True, symbol=symbol)
         for order in cancelled:
-            self._close(order, OrderStatus.CANCELLED, "Cancelled (cancel all).", ts)
+            if order.is_open:  # a bracket may have closed it with its partner meanwhile
+                self._close(order, OrderStatus.CANCELLED, "Cancelled (cancel all).", ts)
         self._publish()
         return cancelled
+
+    def cancel_bracket(self, bracket_id: str, now: int | None = None) -> Bracket:
+        """Cancel an open bracket or OCO pair: its open entry and exits."""
+        bracket = self._brackets.get(bracket_id)
+        if bracket is None:
+            raise OrderNotFoundError(f"There is no open bracket {bracket_id}.")
+        ts = now_ms() if now is None else now
+        with self._settling_later(ts):
+            for part in bracket.parts:
+                order = self._orders[part.client_order_id]
+                if order.is_open:
+                    part.retiring = True
+                    self._close(order, OrderStatus.CANCELLED, "Cancelled with its bracket.", ts)
+            self._finish(bracket, "Cancelled: its open orders were cancelled.", ts)
+        self._publish()
+        return bracket.snapshot()
+
+    # -- brackets: reading -------------------------------------------------------------
+    def brackets(self, symbol: str | None = None) -> list[Bracket]:
+        """Open brackets and OCO pairs, oldest first (the account's own: read, do not change)."""
+        return [b for b in self._brackets.values() if symbol is None or b.symbol == symbol]
+
+    def bracket_of(self, client_order_id: str) -> Bracket | None:
+        """The open bracket an order (entry or exit) is part of."""
+        bracket_id = self._bracket_of.get(client_order_id)
+        return self._brackets.get(bracket_id) if bracket_id is not None else None
 
     def amend(
         self,
@@ -214,8 +365,15 @@ class PaperAccount:
         if replacement.symbol != old.symbol or replacement.client_order_id == client_order_id:
             raise TradingError("A replacement must be for the same symbol and carry a new client order id.")
         ts = now_ms() if now is None else now
-        self._close(old, OrderStatus.CANCELLED, f"Replaced by {replacement.client_order_id}.", ts)
-        placed = self._place(replacement, book, ts)
+        self._book = book
+        bracket = self._linked(old)
+        with self._settling_later(ts):
+            if bracket is not None:
+                self._adopt_replacement(bracket, old, replacement)
+            self._close(old, OrderStatus.CANCELLED, f"Replaced by {replacement.client_order_id}.", ts)
+            placed = self._place(replacement, book, ts)
+            if bracket is not None:
+                self._rehold(bracket)
         self._publish()
         return placed
 
@@ -226,6 +384,7 @@ class PaperAccount:
         trigger, resting limits fill. ``book`` is the current book, which a
         triggered stop fills against. Trades already seen are ignored (``SeenTrades``)."""
         fills_before = len(self._ledger.fills)
+        self._book = book
         for print_ in self._seen.fresh(symbol, trades):
             ts, price, amount = print_.timestamp, print_.price, print_.amount
             self._ledger.roll_day(ts)
@@ -270,6 +429,10 @@ class PaperAccount:
             created_ms=ts,
             updated_ms=ts,
             amount_step=vo.rules.amount_step,
+            price_tick=vo.rules.price_tick,
+            trail_amount=vo.trail_amount,
+            trail_percent=vo.trail_percent,
+            trail_extreme=vo.trail_from,
         )
         self._orders[order.client_order_id] = order
         self._open[order.client_order_id] = order
@@ -362,8 +525,10 @@ class PaperAccount:
     # -- trades ------------------------------------------------------------------------
     def _trigger_stops(self, symbol: str, ts: int, price: Decimal, book: OrderBook | None) -> None:
         for order in self.orders(open_only=True, symbol=symbol):
-            if not order.type.is_stop or order.triggered or ts < order.created_ms:
-                continue
+            if not order.is_open or not order.type.is_stop or order.triggered or ts < order.created_ms:
+                continue  # (a bracket may have closed it while an earlier stop filled)
+            if order.type.is_trailing:
+                self._follow(order, price, ts)
             assert order.stop_price is not None
             if order.side is OrderSide.BUY and price < order.stop_price:
                 continue
@@ -371,10 +536,24 @@ class PaperAccount:
                 continue
             order.triggered, order.triggered_ms, order.updated_ms = True, ts, ts
             self._changes.orders[order.client_order_id] = order
-            if order.type is OrderType.STOP_MARKET:
-                self._execute_market(order, book, ts)
-            else:
+            if order.type is OrderType.STOP_LIMIT:
                 self._arrive_limit(order, book, ts)
+            else:
+                self._execute_market(order, book, ts)
+
+    def _follow(self, order: Order, price: Decimal, ts: int) -> None:
+        """A trailing stop keeps its distance from the best price since it was
+        placed: a sell's stop rises with a new high, a buy's falls with a new
+        low; neither ever moves back."""
+        extreme = order.trail_extreme
+        if extreme is not None and (price <= extreme if order.side is OrderSide.SELL else price >= extreme):
+            return
+        order.trail_extreme = price
+        order.stop_price = trailing_stop_price(
+            order.side, price, order.trail_amount, order.trail_percent, order.price_tick
+        )
+        order.updated_ms = ts
+        self._changes.orders[order.client_order_id] = order
 
     def _fill_resting(self, resting: list[Order], ts: int, price: Decimal, amount: Decimal) -> None:
         """A trade at ``price`` of ``amount`` fills resting buys at or above it
@@ -400,6 +579,9 @@ class PaperAccount:
 
     # -- bookkeeping ---------------------------------------------------------------------
     def _fill(self, order: Order, price: Decimal, amount: Decimal, liquidity: Liquidity, ts: int) -> None:
+        bracket = self._linked(order)
+        if bracket is not None and _is_exit(bracket, order):
+            self._pool(bracket, keep=order)  # the coins this exit sells may be held by its partner
         order.status = (
             OrderStatus.FILLED if order.filled + amount == order.amount else OrderStatus.PARTIALLY_FILLED
         )
@@ -407,12 +589,196 @@ class PaperAccount:
         self._changes.orders[order.client_order_id] = order
         if order.status is OrderStatus.FILLED:
             del self._open[order.client_order_id]
+        if bracket is not None:
+            self._touched(bracket, order, ts)
 
     def _close(self, order: Order, status: OrderStatus, reason: str, ts: int) -> None:
         order.status, order.reason, order.updated_ms = status, reason, ts
         self._ledger.release_hold(order)
         self._changes.orders[order.client_order_id] = order
         self._open.pop(order.client_order_id, None)
+        bracket = self._linked(order)
+        if bracket is not None:
+            self._touched(bracket, order, ts)
+
+    # -- brackets: keeping the exits in line with the fills ----------------------------------
+    def _open_bracket(self, entry: ValidatedOrder, exits: Exits, ts: int) -> Bracket:
+        """Record the bracket ``entry`` opens, before the entry is placed (it may fill at once)."""
+        if entry.client_order_id in self._orders:
+            raise TradingError(f"An order with client id {entry.client_order_id} exists already.")
+        problems = bracket_problems(entry, exits)
+        if problems:
+            first = problems[0]
+            raise OrderInvalidError(first.field, first.message, problems=tuple(problems))
+        bracket = Bracket(
+            bracket_id=new_bracket_id(),
+            symbol=entry.symbol,
+            side=entry.side,
+            exits=exits,
+            mode=BracketMode.NATIVE,
+            parts=[Part(Role.ENTRY, entry.client_order_id, entry.amount)],
+            amount_step=entry.rules.amount_step,
+            price_tick=entry.rules.price_tick,
+            created_ms=ts,
+            updated_ms=ts,
+        )
+        self._track(bracket)
+        return bracket
+
+    def _track(self, bracket: Bracket) -> None:
+        self._brackets[bracket.bracket_id] = bracket
+        for part in bracket.parts:
+            self._bracket_of[part.client_order_id] = bracket.bracket_id
+        self._changes.brackets[bracket.bracket_id] = bracket
+
+    def _linked(self, order: Order) -> Bracket | None:
+        bracket_id = self._bracket_of.get(order.client_order_id)
+        return self._brackets.get(bracket_id) if bracket_id is not None else None
+
+    def _exit_orders(self, bracket: Bracket) -> list[Order]:
+        """The bracket's open exits, as orders."""
+        orders = (self._orders.get(p.client_order_id) for p in bracket.parts if p.role is not Role.ENTRY)
+        return [o for o in orders if o is not None and o.is_open]
+
+    def _pool(self, bracket: Bracket, keep: Order | None = None) -> None:
+        """Let go of what the exits (but ``keep``) hold, so one of them can use
+        the coins: an exit filling, or arriving in its partner's place."""
+        for order in self._exit_orders(bracket):
+            if order is not keep:
+                self._ledger.release_hold(order)
+
+    def _rehold(self, bracket: Bracket) -> None:
+        """The exits sell the same coins, so they hold them once: the exit with
+        the most left to sell holds it, the others nothing."""
+        exits = self._exit_orders(bracket)
+        if not exits:
+            return
+        for order in exits:
+            self._ledger.release_hold(order)
+        self._ledger.set_hold(max(exits, key=lambda o: o.remaining))
+
+    def _touched(self, bracket: Bracket, order: Order, ts: int) -> None:
+        bracket.observe(order)
+        self._changes.brackets[bracket.bracket_id] = bracket
+        if bracket.bracket_id not in self._unsettled:
+            self._unsettled.append(bracket.bracket_id)
+        self._settle(ts)
+
+    @contextlib.contextmanager
+    def _settling_later(self, ts: int) -> Iterator[None]:
+        """Bring brackets in line only once the block is done (an amend: the
+        replacement must be in before its bracket is looked at)."""
+        was, self._settling = self._settling, True
+        try:
+            yield
+        finally:
+            self._settling = was
+        self._settle(ts)
+
+    def _settle(self, ts: int) -> None:
+        """Take the steps each touched bracket needs (``next_step``), one at a
+        time from the state as it is then. Runs at once, inside the fill that
+        called for it: an exit's fill shrinks its partner before the next trade
+        is looked at, so the two can never sell more than the entry bought."""
+        if self._settling:
+            return
+        self._settling = True
+        try:
+            while self._unsettled:
+                bracket = self._brackets.get(self._unsettled.pop(0))
+                if bracket is None:
+                    continue
+                for _ in range(MAX_STEPS):
+                    step = next_step(bracket)
+                    if step is None:
+                        break
+                    self._take(bracket, step, ts)
+                else:
+                    log.error("Bracket %s did not settle in %d steps.", bracket.bracket_id, MAX_STEPS)
+        finally:
+            self._settling = False
+
+    def _take(self, bracket: Bracket, step: Step, ts: int) -> None:
+        if isinstance(step, PlaceExit):
+            self._place_exit(bracket, step.role, step.amount, ts)
+        elif isinstance(step, ResizeExit):
+            order = self._orders[step.client_order_id]
+            order.amount, order.updated_ms = order.filled + step.amount, ts
+            self._changes.orders[order.client_order_id] = order
+            bracket.observe(order)
+        elif isinstance(step, CancelExit):
+            order = self._orders[step.client_order_id]
+            part = bracket.part(order.client_order_id)
+            assert part is not None
+            part.retiring = True
+            self._close(order, OrderStatus.CANCELLED, step.reason, ts)
+        else:
+            self._finish(bracket, step.reason, ts)
+        self._rehold(bracket)
+        self._changes.brackets[bracket.bracket_id] = bracket
+
+    def _place_exit(self, bracket: Bracket, role: Role, amount: Decimal, ts: int) -> None:
+        """One exit, reduce-only, for ``amount``: a take-profit rests at its
+        limit (taking at once what crosses), a stop-loss waits for its stop."""
+        base, _ = self._ledger.currencies_of(bracket.symbol)
+        self._order_seq += 1
+        take_profit = role is Role.TAKE_PROFIT
+        order = Order(
+            client_order_id=new_client_order_id(),
+            order_id=f"paper-{self._order_seq}",
+            symbol=bracket.symbol,
+            side=bracket.exit_side,
+            type=OrderType.LIMIT if take_profit else OrderType.STOP_MARKET,
+            amount=amount,
+            price=bracket.exits.take_profit if take_profit else None,
+            stop_price=None if take_profit else bracket.exits.stop_loss,
+            reduce_only=True,
+            created_ms=ts,
+            updated_ms=ts,
+            amount_step=bracket.amount_step,
+            price_tick=bracket.price_tick,
+        )
+        cid = order.client_order_id
+        self._orders[cid], self._open[cid], self._changes.orders[cid] = order, order, order
+        bracket.parts.append(Part(role, cid, amount))
+        self._bracket_of[cid] = bracket.bracket_id
+        self._pool(bracket, keep=order)
+        free = self._ledger.balances.free(base)
+        if amount > free:
+            why = f"Not enough {base} free for the {role.words}: it sells {fmt(amount)}; {fmt(free)} is free."
+            self._close(order, OrderStatus.REJECTED, why, ts)
+            return
+        self._ledger.set_hold(order)
+        book = self._book if self._book is not None and self._book.symbol in ("", bracket.symbol) else None
+        if take_profit:
+            self._arrive_limit(order, book, ts)
+
+    def _finish(self, bracket: Bracket, reason: str, ts: int) -> None:
+        bracket.closed, bracket.reason, bracket.updated_ms = True, reason, max(bracket.updated_ms, ts)
+        self._changes.brackets[bracket.bracket_id] = bracket
+        self._brackets.pop(bracket.bracket_id, None)
+        for cid in bracket.order_ids():
+            self._bracket_of.pop(cid, None)
+
+    def _adopt_replacement(self, bracket: Bracket, old: Order, replacement: ValidatedOrder) -> None:
+        """An amended order of a bracket: its replacement takes its place (a
+        dragged stop moves the stop-loss; a moved entry stays the entry)."""
+        part = bracket.part(old.client_order_id)
+        assert part is not None
+        if part.role is Role.ENTRY:
+            problems = bracket_problems(replacement, bracket.exits)
+            if problems:
+                first = problems[0]
+                raise OrderInvalidError(first.field, first.message, problems=tuple(problems))
+        else:
+            price = replacement.price if part.role is Role.TAKE_PROFIT else replacement.stop_price
+            if price is not None:
+                bracket.exits = bracket.exits.with_price(part.role, price)
+            self._pool(bracket)  # the replacement is checked against the pair's coins
+        part.retiring = True
+        bracket.parts.append(Part(part.role, replacement.client_order_id, replacement.amount))
+        self._bracket_of[replacement.client_order_id] = bracket.bracket_id
+        self._changes.brackets[bracket.bracket_id] = bracket
 
     def _open_order(self, client_order_id: str) -> Order:
         order = self._open.get(client_order_id) or self._orders.get(client_order_id)
@@ -435,13 +801,17 @@ class PaperAccount:
             "ledger": self._ledger.to_dict(),
             "seen_trades": self._seen.to_dict(),
             "order_seq": self._order_seq,
+            "brackets": [b.to_dict() for b in self._brackets.values()],  # the open ones
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PaperAccount:
-        if data.get("format") != FORMAT:
+        """An account ``to_dict`` gave (this format or an older one: a format-1
+        account has no brackets)."""
+        if data.get("format") not in READABLE_FORMATS:
             raise TradingError(
-                f"The saved paper account has format {data.get('format')!r}; this terminal reads {FORMAT}."
+                f"The saved paper account has format {data.get('format')!r}; this terminal reads "
+                f"{' and '.join(str(f) for f in READABLE_FORMATS)}."
             )
         account = cls(PaperSettings.model_validate(data["settings"]))
         orders = [Order.from_dict(o) for o in data["orders"]]
@@ -450,7 +820,29 @@ class PaperAccount:
         account._ledger.restore(data["ledger"], orders)
         account._seen = SeenTrades.from_dict(data["seen_trades"])
         account._order_seq = int(data["order_seq"])
+        for saved in data.get("brackets", []):
+            account._track(Bracket.from_dict(saved))
         return account
+
+
+def bracket_problems(entry: ValidatedOrder, exits: Exits) -> list[FieldProblem]:
+    """Why the paper account refuses ``exits`` on ``entry``: a spot market's
+    exits sell what the entry bought, so the entry must be a buy; and the exit
+    prices (``check_exits``, against the entry's price)."""
+    if entry.rules.spot and entry.side is OrderSide.SELL:
+        return [
+            FieldProblem(
+                "side",
+                f"On a spot market a bracket's exits sell what its entry bought, so the entry must be a "
+                f"buy: a position in {entry.rules.base} cannot be short.",
+            )
+        ]
+    return check_exits(entry.side, entry.est_price, exits, entry.rules)
+
+
+def _is_exit(bracket: Bracket, order: Order) -> bool:
+    part = bracket.part(order.client_order_id)
+    return part is not None and part.role is not Role.ENTRY
 
 
 def _resting_limit(order: Order) -> bool:

@@ -51,16 +51,34 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
-from terminal.errors import OrderNotFoundError, StoreError, TerminalError, TradingError, describe
+from terminal.errors import (
+    NotSupportedError,
+    OrderNotFoundError,
+    StoreError,
+    TerminalError,
+    TradingError,
+    describe,
+)
 from terminal.marketdata.orderbook import OrderBook
 from terminal.store.candles import CandleStore
 from terminal.trading.balances import BalanceView
+from terminal.trading.brackets import Bracket, Exits, Role, check_exits
 from terminal.trading.broker import Listener
 from terminal.trading.events import AccountEvent, FillAdded, OrderUpdated
 from terminal.trading.journal import AccountJournal, TradingJournal
-from terminal.trading.market_rules import TICK_SIZE
-from terminal.trading.orders import Fill, Order, OrderIntent, OrderSide, new_client_order_id, now_ms
-from terminal.trading.paper.account import PaperAccount
+from terminal.trading.market_rules import TICK_SIZE, MarketRules
+from terminal.trading.money import floor_to_step, to_decimal
+from terminal.trading.orders import (
+    Fill,
+    Order,
+    OrderIntent,
+    OrderSide,
+    OrderType,
+    new_client_order_id,
+    now_ms,
+)
+from terminal.trading.paper.account import PaperAccount, bracket_problems
+from terminal.trading.paper.brackets import PaperBrackets
 from terminal.trading.paper.feed import PaperFeed
 from terminal.trading.paper.market_view import MarketView
 from terminal.trading.paper.offscreen_trades import POLL_INTERVAL_S
@@ -70,7 +88,7 @@ from terminal.trading.paper.throttled_save import ThrottledSave
 from terminal.trading.positions import Position
 from terminal.trading.pre_trade import PreTradeCheck, pre_trade_check
 from terminal.trading.risk import AccountState, RiskLimits
-from terminal.trading.validation import ValidatedOrder
+from terminal.trading.validation import FieldProblem, ValidatedOrder, validate
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +118,7 @@ class PaperBroker:
         own on ``store``, closed with the broker). ``clock``: milliseconds,
         in the market's time (default: the source's ``milliseconds``)."""
         self._market = market
+        self._views: list[MarketView] = [market]  # every window's session that trades here
         self._name = account
         self.settings = settings or PaperSettings()
         self._limits = limits or RiskLimits()
@@ -123,6 +142,8 @@ class PaperBroker:
         self._call_fills: list[Fill] | None = None  # fills of the broker call under way
         self._started = False
         self._closed = False
+        #: brackets and OCO pairs, kept by the account itself (``paper/brackets.py``)
+        self.brackets = PaperBrackets(self)
 
     # -- Broker: identity --------------------------------------------------------------
     @property
@@ -157,13 +178,38 @@ class PaperBroker:
         self._started = True
         account, fresh = await self._load()
         account.subscribe(self._on_account_event)
+        account.subscribe_brackets(self._on_bracket)
         self._account = account
         if fresh and self._writing:
             self._saver.changed()  # a new account is saved at once
         self._feed = PaperFeed(self._market, account, self._clock, self._poll_interval)
+        for view in self._views[1:]:
+            self._feed.add_market(view)
         self._feed.start()
         where = "the history file" if self._writing else "memory only"
         log.info("Paper account %s ready (%s).", self._name, where)
+
+    def add_market(self, market: MarketView) -> None:
+        """Trade this account from another window's session on the same exchange too:
+        every window on it sees one account, fed by what each of them shows."""
+        self._views.append(market)
+        if self._feed is not None:
+            self._feed.add_market(market)
+
+    def remove_market(self, market: MarketView) -> bool:
+        """``market``'s window no longer trades here; True when no window is left."""
+        if market in self._views:
+            self._views.remove(market)
+        if self._feed is not None:
+            self._feed.remove_market(market)
+        if self._views:
+            self._market = self._views[0]
+        return not self._views
+
+    @property
+    def markets(self) -> list[MarketView]:
+        """The sessions this account is traded from (one per window)."""
+        return list(self._views)
 
     async def close(self) -> None:
         if self._closed:
@@ -282,20 +328,32 @@ class PaperBroker:
             )
         return self._account
 
+    def account_now(self) -> PaperAccount:
+        """The open account (raises while it loads or after close): read, do not change."""
+        return self._require()
+
     def _require_feed(self) -> PaperFeed:
         self._require()
         assert self._feed is not None  # made with the account
         return self._feed
 
-    def preview(self, intent: OrderIntent, replacing: str | None = None) -> PreTradeCheck:
-        """What ``submit`` (or ``replace`` of ``replacing``) would decide now,
-        against the book on screen, without placing or journalling anything:
-        for the ticket's confirmation (estimated cost, fee, notes, problems)."""
+    def preview(
+        self, intent: OrderIntent, replacing: str | None = None, exits: Exits | None = None
+    ) -> PreTradeCheck:
+        """What ``submit`` (or ``replace`` of ``replacing``; with ``exits``,
+        ``brackets.submit``) would decide now, against the book on screen,
+        without placing or journalling anything: for the ticket's confirmation
+        (estimated cost, fee, notes, problems)."""
         account = self._require()
-        return self._check(account, intent, self._require_feed().book_of(intent.symbol), replacing)
+        return self._check(account, intent, self._require_feed().book_of(intent.symbol), replacing, exits)
 
     def _check(
-        self, account: PaperAccount, intent: OrderIntent, book: OrderBook | None, replacing: str | None
+        self,
+        account: PaperAccount,
+        intent: OrderIntent,
+        book: OrderBook | None,
+        replacing: str | None,
+        exits: Exits | None = None,
     ) -> PreTradeCheck:
         state = account.risk_state(self._clock())
         if replacing is not None:  # as if the order it replaces were gone
@@ -306,7 +364,7 @@ class PaperBroker:
             state = dataclasses.replace(
                 state, open_orders=state.open_orders - (1 if old.is_open else 0), open_buys=open_buys
             )
-        return pre_trade_check(
+        result = pre_trade_check(
             intent,
             self._market.markets.get(intent.symbol),
             book=book,
@@ -318,20 +376,23 @@ class PaperBroker:
             precision_mode=int(getattr(self._market.source, "precisionMode", TICK_SIZE)),
             exchange=self._market.source.name,
         )
+        return _with_bracket(account, result, replacing, exits)
 
     async def _checked(
-        self, intent: OrderIntent, replacing: str | None = None
+        self, intent: OrderIntent, replacing: str | None = None, exits: Exits | None = None
     ) -> tuple[ValidatedOrder, OrderBook | None]:
         """Journal the intent, get the book, run the checks and journal them;
         raise if the order is refused."""
         payload: dict[str, Any] = {"intent": intent}
         if replacing is not None:
             payload["replaces"] = replacing
+        if exits is not None:
+            payload["exits"] = exits
         self._entries.record("intent", payload, intent.client_order_id, intent.symbol)
         try:
             book = await self._require_feed().book_for(intent.symbol)
             account = self._require()  # still open after the await?
-            result = self._check(account, intent, book, replacing)
+            result = self._check(account, intent, book, replacing, exits)
         except TerminalError as exc:  # no book, an order to replace that is gone: nothing was sent
             self._entries.record("error", {"error": describe(exc)}, intent.client_order_id, intent.symbol)
             raise
@@ -372,6 +433,106 @@ class PaperBroker:
         order, book = await self._checked(intent)
         account = self._require()  # still open after the await
         return self._placed(order, lambda: account.place(order, book, self._clock()))
+
+    # -- brackets and OCO pairs (``brackets``: what the ticket calls) -------------------------------
+    async def submit_bracket(self, intent: OrderIntent, exits: Exits) -> Order:
+        """``submit``, with ``exits`` attached to the order as its bracket: the
+        same checks, then the exit prices (``bracket_problems``)."""
+        self._require()
+        order, book = await self._checked(intent, exits=exits)
+        account = self._require()  # still open after the await
+        return self._placed(order, lambda: account.place(order, book, self._clock(), exits=exits))
+
+    async def submit_oco(self, symbol: str, side: OrderSide, amount: Decimal, exits: Exits) -> Bracket:
+        """Two exits on ``side`` for ``amount`` already held, one cancelling the
+        other. Each exit is checked as the order it will be (a reduce-only
+        limit and stop-market, against the free balances and the last price);
+        the risk rules, made against adding to a position, do not apply to exits."""
+        account = self._require()
+        request = {"symbol": symbol, "side": side, "amount": amount, "exits": exits}
+        self._entries.record("intent", {"oco": request}, None, symbol)
+        try:
+            book = await self._require_feed().book_for(symbol)
+            account = self._require()
+            rules, problems = self._oco_problems(account, symbol, side, amount, exits, book)
+        except TerminalError as exc:
+            self._entries.record("error", {"error": describe(exc)}, None, symbol)
+            raise
+        verdict = PreTradeCheck(OrderIntent(symbol, side, OrderType.LIMIT, amount), None, problems=problems)
+        self._entries.record("check", verdict.payload() if problems else {"ok": True}, None, symbol)
+        if problems:
+            verdict.raise_if_refused()
+        assert rules is not None
+        self._entries.record("request", {"oco": request}, None, symbol)
+        try:
+            amount = floor_to_step(amount, rules.amount_step)
+            bracket = account.place_oco(rules, side, amount, exits, book, self._clock())
+        except TerminalError as exc:
+            self._entries.record("error", {"error": describe(exc)}, None, symbol)
+            raise
+        self._entries.record("response", {"bracket": bracket.to_dict()}, bracket.bracket_id, symbol)
+        return bracket
+
+    def _oco_problems(
+        self,
+        account: PaperAccount,
+        symbol: str,
+        side: OrderSide,
+        amount: Decimal,
+        exits: Exits,
+        book: OrderBook | None,
+    ) -> tuple[MarketRules | None, tuple[FieldProblem, ...]]:
+        market = self._market.markets.get(symbol)
+        if market is None:
+            why = f"{self._market.source.name} does not list {symbol} (or its markets have not loaded yet)."
+            return None, (FieldProblem("symbol", why),)
+        try:
+            precision_mode = int(getattr(self._market.source, "precisionMode", TICK_SIZE))
+            rules = MarketRules.from_ccxt(market, precision_mode)
+        except NotSupportedError as exc:
+            return None, (FieldProblem("symbol", exc.user_message()),)
+        last = self._require_feed().last_price(symbol)
+        if last is None and book is not None and book.mid is not None:
+            last = to_decimal(book.mid)
+        position = OrderSide.BUY if side is OrderSide.SELL else OrderSide.SELL
+        problems = check_exits(position, last, exits, rules, reference_name="last price")
+        if problems:
+            return rules, tuple(problems)
+        found: list[FieldProblem] = []
+        fields = {"price": "take_profit", "stop_price": "stop_loss"}
+        for kind, price, stop in (
+            (OrderType.LIMIT, exits.take_profit, None),
+            (OrderType.STOP_MARKET, None, exits.stop_loss),
+        ):
+            if price is None and stop is None:
+                continue
+            leg = OrderIntent(symbol, side, kind, amount, price=price, stop_price=stop, reduce_only=True)
+            result = validate(
+                leg, rules, book=book, balance=account.free_balances(), last_price=last, fees=account.fees
+            )
+            if not isinstance(result, ValidatedOrder):
+                found.extend(dataclasses.replace(p, field=fields.get(p.field, p.field)) for p in result)
+        unique = {(p.field, p.message): p for p in found}  # both exits may say the same of the amount
+        return rules, tuple(unique.values())
+
+    async def cancel_bracket(self, bracket_id: str) -> Bracket:
+        """Cancel an open bracket or OCO pair: its open entry and exits."""
+        account = self._require()
+        self._entries.record("cancel", {"bracket_id": bracket_id}, bracket_id, None)
+        try:
+            bracket = account.cancel_bracket(bracket_id, self._clock())
+        except TerminalError as exc:
+            self._entries.record("error", {"error": describe(exc)}, bracket_id, None)
+            raise
+        self._entries.record("response", {"bracket": bracket.to_dict()}, bracket_id, bracket.symbol)
+        return bracket
+
+    def _on_bracket(self, bracket: Bracket) -> None:
+        """A bracket the account changed: journalled (its orders as they stand), saved, passed on."""
+        self._entries.record("bracket", {"bracket": bracket.to_dict()}, bracket.bracket_id, bracket.symbol)
+        if self._writing:
+            self._saver.changed()
+        self.brackets.changed(bracket)
 
     async def replace(self, client_order_id: str, intent: OrderIntent) -> Order:
         """Cancel/replace. The replacement is checked first, as if the old order
@@ -469,6 +630,11 @@ class PaperBroker:
         """Realised + unrealised since 00:00 UTC, best effort (docs/trading.md)."""
         return self._require().day_pnl(self._clock())
 
+    def start_balances(self) -> Mapping[str, Decimal]:
+        """What the account started with or was last reset to (its own, as saved:
+        ``settings`` is what a reset would start with)."""
+        return dict(self._require().settings.start_balances)
+
 
 _IN_MEMORY = (
     "The history file is not open, so the paper account is kept in memory only: unless the file opens "
@@ -483,6 +649,26 @@ def _order_payload(order: Order) -> dict[str, Any]:
     del payload["fills"]
     payload["fill_count"] = len(order.fills)
     return payload
+
+
+def _with_bracket(
+    account: PaperAccount, result: PreTradeCheck, replacing: str | None, exits: Exits | None
+) -> PreTradeCheck:
+    """A check with what a bracket adds: an entry's exit prices (a new bracket's,
+    or those of the bracket whose entry is replaced). An exit's replacement (a
+    dragged stop) only reduces the position: the price band, a guard against
+    adding to one at a mistyped price, does not apply to it."""
+    bracket = account.bracket_of(replacing) if replacing is not None else None
+    part = bracket.part(replacing) if bracket is not None and replacing is not None else None
+    if part is not None and part.role is not Role.ENTRY:
+        blocks = tuple(b for b in result.blocks if b.rule != "price_band_pct")
+        result = dataclasses.replace(result, blocks=blocks)
+    if exits is None and bracket is not None and part is not None and part.role is Role.ENTRY:
+        exits = bracket.exits
+    if exits is None or result.order is None or result.problems:
+        return result
+    problems = bracket_problems(result.order, exits)
+    return PreTradeCheck(result.intent, None, problems=tuple(problems)) if problems else result
 
 
 def _symbol_of(account: PaperAccount, client_order_id: str) -> str | None:

@@ -38,64 +38,107 @@ class PaperFeed:
     def __init__(
         self, market: MarketView, account: PaperAccount, clock: Callable[[], int], poll_interval: float
     ) -> None:
-        self.market = market
+        self.market = market  # the first view: the markets, the source and its REST calls
         self.account = account
         self.clock = clock
-        self._tape = TapeReader()
+        # Every view that feeds the account (windows on the same exchange), each read on its own.
+        self._views: dict[int, _View] = {}
         self._newest_fed: dict[str, int] = {}  # symbol -> newest trade time fed to the account
         self._poll = OffscreenTradePoll(
             market.source, self._offscreen_watches, self._feed_polled, poll_interval
         )
         self._running = False
+        self.add_market(market)
+
+    @property
+    def views(self) -> list[MarketView]:
+        return [v.market for v in self._views.values()]
+
+    def add_market(self, market: MarketView) -> None:
+        """Another window's session on the same exchange feeds the account too (the
+        account drops a trade it already took, so two views of one symbol fill once)."""
+        if id(market) in self._views:
+            return
+        view = self._views[id(market)] = _View(market)
+        market.subscribe(lambda topic: self._on_view(view, topic))
+        if self._running:
+            self._on_view(view, Topic.TRADES | Topic.BOOK | Topic.TICKERS)
+
+    def remove_market(self, market: MarketView) -> None:
+        """``market`` feeds no more (its window closed or switched); the first view
+        left becomes the one REST calls go through."""
+        view = self._views.pop(id(market), None)
+        if view is not None:
+            view.active = False
+        if market is self.market and self._views:
+            self.market = next(iter(self._views.values())).market
+            self._poll.source = self.market.source
 
     def start(self) -> None:
         """Listen to the market, take what it has already, start the off-screen poll."""
         if self._running:
             return
         self._running = True
-        self.market.subscribe(self.on_topic)
-        self.on_topic(Topic.TRADES | Topic.BOOK | Topic.TICKERS)
+        for view in list(self._views.values()):
+            self._on_view(view, Topic.TRADES | Topic.BOOK | Topic.TICKERS)
         self._poll.start()
 
     async def stop(self) -> None:
-        """Stop the poll; the session may go on notifying, which is ignored from now on."""
+        """Stop the poll; the sessions may go on notifying, which is ignored from now on."""
         self._running = False
+        for view in self._views.values():
+            view.active = False
         await self._poll.stop()
 
-    # -- the symbol on screen ------------------------------------------------------------------
+    # -- the symbols on screen -----------------------------------------------------------------
     def on_topic(self, topic: Topic) -> None:
-        if not self._running:
+        """A change of the first view (its symbol, tape, book or tickers)."""
+        view = self._views.get(id(self.market))
+        if view is not None:
+            self._on_view(view, topic)
+
+    def _on_view(self, view: _View, topic: Topic) -> None:
+        if not self._running or not view.active:
             return
+        market = view.market
         try:
-            symbol = self.market.symbol
+            symbol = market.symbol
             if topic & Topic.TRADES:
-                trades = self._tape.new_trades(symbol, self.market.tape)
+                trades = view.tape.new_trades(symbol, market.tape)
                 if trades:
-                    self._feed(symbol, trades, self.market.book)
+                    self._feed(symbol, trades, market.book)
             if topic & Topic.BOOK and symbol:
-                mid = self.market.book.mid
+                mid = market.book.mid
                 if mid is not None:
                     self.account.mark(symbol, to_decimal(mid))
             if topic & Topic.TICKERS:
-                self._mark_from_tickers(symbol)
+                self._mark_from_tickers(market)
         except Exception:  # a bug here must not stop the market feed
             log.exception("The paper account could not take a market update.")
+
+    def _on_screen(self, symbol: str) -> MarketView | None:
+        """The view showing ``symbol`` live, if any."""
+        for view in self._views.values():
+            if view.market.symbol == symbol and symbol:
+                return view.market
+        return None
 
     def _feed(self, symbol: str, trades: list[dict[str, Any]], book: OrderBook | None) -> None:
         """New trades of ``symbol`` (keyed by ``trade_key``) to the account."""
         if not self._running or not trades:
             return
-        if symbol == self.market.symbol:
-            book = self.market.book  # it went on screen while the poll waited: the live book is better
+        shown = self._on_screen(symbol)
+        if shown is not None:
+            book = shown.book  # it went on screen while the poll waited: the live book is better
         newest = max(int(t["timestamp"]) for t in trades)
         self._newest_fed[symbol] = max(newest, self._newest_fed.get(symbol, newest))
         self.account.on_trades(symbol, trades, book)
 
-    def _mark_from_tickers(self, on_screen: str) -> None:
+    def _mark_from_tickers(self, market: MarketView) -> None:
         """Positions off screen are valued at their ticker's mid (else its last price)."""
-        tickers = self.market.tickers
+        tickers = market.tickers
         for symbol, position in self.account.positions().items():
-            if symbol == on_screen or position.amount <= 0 or symbol not in tickers:
+            if self._on_screen(symbol) is not None or position.amount <= 0 or symbol not in tickers:
                 continue
             ticker = tickers[symbol]
             bid, ask = optional_decimal(ticker.get("bid")), optional_decimal(ticker.get("ask"))
@@ -107,10 +150,9 @@ class PaperFeed:
     def _offscreen_watches(self) -> list[Watch]:
         if not self._running:
             return []
-        on_screen = self.market.symbol
         by_symbol: dict[str, list[Order]] = {}
         for order in self.account.orders(open_only=True):
-            if order.symbol != on_screen:
+            if self._on_screen(order.symbol) is None:
                 by_symbol.setdefault(order.symbol, []).append(order)
         horizon = self.clock() - LOOKBACK_MS
         watches = []
@@ -129,12 +171,13 @@ class PaperFeed:
 
     # -- what an order is checked and filled against ------------------------------------------------
     def book_of(self, symbol: str) -> OrderBook | None:
-        """The live book if ``symbol`` is on screen."""
-        return self.market.book if symbol == self.market.symbol else None
+        """The live book if ``symbol`` is on screen (in any window this account trades)."""
+        shown = self._on_screen(symbol)
+        return shown.book if shown is not None else None
 
     async def book_for(self, symbol: str) -> OrderBook | None:
-        """The live book of the symbol on screen; for another, a snapshot fetched now."""
-        if symbol == self.market.symbol or symbol not in self.market.markets:
+        """The live book of a symbol on screen; for another, a snapshot fetched now."""
+        if self._on_screen(symbol) is not None or symbol not in self.market.markets:
             return self.book_of(symbol)
         answer = await self.market.source.fetch_order_book(symbol, BOOK_DEPTH)
         book = OrderBook(symbol)
@@ -142,8 +185,18 @@ class PaperFeed:
         return book
 
     def last_price(self, symbol: str) -> Decimal | None:
-        """The last trade of the symbol on screen (stops are checked against it)."""
-        tape = self.market.tape
-        if symbol != self.market.symbol or not len(tape):
+        """The last trade of a symbol on screen (stops are checked against it)."""
+        shown = self._on_screen(symbol)
+        tape = shown.tape if shown is not None else None
+        if tape is None or not len(tape):
             return None
         return to_decimal(float(tape.latest(1).price[0]))
+
+
+class _View:
+    """One session feeding the account: its own reader of the tape."""
+
+    def __init__(self, market: MarketView) -> None:
+        self.market = market
+        self.tape = TapeReader()
+        self.active = True

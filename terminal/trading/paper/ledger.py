@@ -59,7 +59,9 @@ class Ledger:
             return order.remaining
         if order.price is not None:
             return order.remaining * order.price * (ONE + hold_rate(self.fees, rests=True))
-        if order.type is OrderType.STOP_MARKET and not order.triggered and order.stop_price is not None:
+        # (a trailing buy's stop only falls, so the hold made at its first stop covers it)
+        stopped = order.type in (OrderType.STOP_MARKET, OrderType.TRAILING_STOP)
+        if stopped and not order.triggered and order.stop_price is not None:
             return order.remaining * order.stop_price * (ONE + hold_rate(self.fees, rests=False))
         return ZERO
 
@@ -174,7 +176,25 @@ class Ledger:
             (f for o in orders for f in o.fills), key=lambda f: int(f.fill_id.rsplit("-", 1)[1])
         )
         self.positions = {s: Position.from_dict(s, p) for s, p in data["positions"].items()}
+        older = {s for s, p in data["positions"].items() if not Position.has_entry(p)}
+        if older:
+            self._rebuild_entries(older)
         self.markets = {s: (bq[0], bq[1]) for s, bq in data["markets"].items()}
         self.marks = {s: Decimal(p) for s, p in data["marks"].items()}
         self.day = DayPnl.from_dict(data["day"])
         self._fill_seq = int(data["fill_seq"])
+
+    def _rebuild_entries(self, symbols: set[str]) -> None:
+        """Positions saved before the entry price and fees were kept apart: replay
+        their fills (every fill since the start or the last reset is kept) to find
+        them. A replay that does not land on the saved amount and cost (it
+        should) leaves the position as ``Position.from_dict`` read it."""
+        replayed = {s: Position(s) for s in symbols}
+        for fill in self.fills:
+            position = replayed.get(fill.symbol)
+            if position is not None:
+                position.apply(fill.side, fill.amount, fill.price, fill.fee)
+        for symbol, again in replayed.items():
+            saved = self.positions[symbol]
+            if (again.amount, again.cost, again.realised) == (saved.amount, saved.cost, saved.realised):
+                saved.entry_cost, saved.fees = again.entry_cost, again.fees

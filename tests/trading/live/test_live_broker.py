@@ -42,6 +42,7 @@ from terminal.errors import (
     ClockSkewError,
     InsufficientFundsError,
     NotSupportedError,
+    OrderInvalidError,
     OrderNotFoundError,
     OrderRejectedError,
     OrderStatusUnknownError,
@@ -50,12 +51,15 @@ from terminal.errors import (
     TradingError,
 )
 from terminal.marketdata.orderbook import OrderBook
+from terminal.trading.brackets import BracketMode, Exits
+from terminal.trading.broker import takes_trailing_stops
 from terminal.trading.events import AccountEvent, BalanceChanged, FillAdded, OrderUpdated, PositionChanged
 from terminal.trading.fees import Liquidity
 from terminal.trading.journal import TradingJournal
 from terminal.trading.live.broker import LiveBroker, LiveSettings
 from terminal.trading.live.send import ReconcileSettings
 from terminal.trading.live.sync import SyncSettings
+from terminal.trading.managed_brackets import SPOT_REFUSAL
 from terminal.trading.orders import OrderIntent, OrderSide, OrderStatus, OrderType
 from tests.conftest import wait_until
 from tests.keyring_helpers import needs_keyring, unlock
@@ -429,6 +433,32 @@ def test_a_stop_order_rests_on_binance_and_is_not_sent_to_okx(protocol: Protocol
         assert [(v.client_order_id, v.type, v.status) for v in live.server.orders(API_KEY)] == [
             (intent.client_order_id, "STOP_LOSS_LIMIT", "NEW")
         ]
+
+    run(protocol, scenario)
+
+
+@both
+def test_a_trailing_stop_and_a_spot_bracket_are_refused_before_anything_is_sent(protocol: Protocol) -> None:
+    """Trailing stops are paper-only for now; a spot bracket needs the exchange's
+    own OCO order (the coins of the take-profit would be held from the stop-loss)."""
+
+    async def scenario(live: Live) -> None:
+        trailing = OrderIntent(
+            SYMBOL, OrderSide.SELL, OrderType.TRAILING_STOP, Decimal("0.001"), trail_percent=Decimal(1)
+        )
+        with pytest.raises(OrderInvalidError) as refused:
+            await live.broker.submit(trailing)
+        assert refused.value.field == "type"
+        assert refused.value.user_message().startswith("Trailing stops are paper-only for now")
+        assert [k for k, p in live.journal.of(trailing.client_order_id) if k == "check" and not p["ok"]]
+
+        entry = OrderIntent(SYMBOL, OrderSide.BUY, OrderType.MARKET, Decimal("0.001"))
+        ask = live.price("ask", 0)
+        with pytest.raises(OrderInvalidError) as spot:
+            await live.broker.brackets.submit(entry, Exits(ask + Decimal(500), ask - Decimal(500)))
+        assert spot.value.user_message() == SPOT_REFUSAL
+        assert live.broker.brackets.mode is BracketMode.MANAGED and not takes_trailing_stops(live.broker)
+        assert live.server.order_requests == 0 and live.server.orders(API_KEY) == []
 
     run(protocol, scenario)
 

@@ -32,6 +32,7 @@ from terminal.trading import (
 from terminal.trading.broker import Broker
 from terminal.trading.events import AccountEvent, AccountReset, BalanceChanged, FillAdded, OrderUpdated
 from terminal.trading.journal import TradingJournal
+from terminal.trading.paper.account import FORMAT
 from terminal.trading.paper.broker import PaperBroker
 from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.paper.store import PaperAccountStore
@@ -385,7 +386,7 @@ def test_the_account_survives_a_restart_with_its_balances_and_open_orders(tmp_pa
     run(scenario)
     with sqlite3.connect(path) as conn:  # saved as JSON text under the account's name
         account, state = conn.execute("SELECT account, state FROM paper_account").fetchone()
-    assert account == "simulated" and json.loads(state)["format"] == 1
+    assert account == "simulated" and json.loads(state)["format"] == FORMAT
 
 
 def test_saving_is_coalesced_under_a_burst_of_changes() -> None:
@@ -565,7 +566,7 @@ def test_an_unreadable_saved_account_is_kept_until_a_reset(tmp_path: Path) -> No
             reset = [e for e in again.journal.entries() if e.kind == "reset"][-1]
             assert "from the future" in reset.payload["unreadable_saved_state"]  # kept in the journal
             await again.close()
-            assert json.loads(PaperAccountStore(store).load("simulated") or "{}")["format"] == 1
+            assert json.loads(PaperAccountStore(store).load("simulated") or "{}")["format"] == FORMAT
             store.close()
 
     run(scenario)
