@@ -32,6 +32,7 @@ from terminal.errors import TerminalError
 from terminal.logs import LogBuffer, setup_logging
 from terminal.market.session import HistoryStore, MarketSession
 from terminal.market.simulator import SimulatedExchange
+from terminal.market.simulator.market import MarketStart, SimulatedMarket
 from terminal.market.source import ExchangeSource
 from terminal.market.sources import make_source
 from terminal.marketdata.timeframes import TIMEFRAMES
@@ -40,6 +41,7 @@ from terminal.paths import AppPaths, resolve_paths
 if TYPE_CHECKING:  # Qt is imported inside main(), so that --help and --version answer without it
     from PySide6.QtWidgets import QApplication
 
+    from terminal.market.simulator.memory import MarketMemory
     from terminal.store.history_file import HistoryFile
     from terminal.ui.trading.paper_brokers import PaperBrokers
     from terminal.ui.window.main_window import MainWindow
@@ -47,6 +49,7 @@ if TYPE_CHECKING:  # Qt is imported inside main(), so that --help and --version 
 
 log = logging.getLogger(__name__)
 PROCESS_START = time.perf_counter()
+RESUMED_NOTE_MS = 120_000  # a simulated market away this long says so when it resumes
 SETTLE_AT_LATEST_MS = 10_000  # what waits for the first candles starts by then, candles or not
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "terminal.svg"
 
@@ -187,6 +190,11 @@ class WindowFactory:
         self.log_buffer = log_buffer
         self.history_file = history_file
         self.seed = seed
+        # The process's one simulated market: every window on it connects to it; it keeps
+        # itself in the history file and continues there at the next start.
+        self.simulated = self._new_simulated_market(
+            seed if seed is not None else self.settings.simulator.seed
+        )
         # Set once the first window shows candles (StartUp): the history file opens and
         # the paper accounts load after that; a window sets it when the user needs it sooner.
         self.settled = asyncio.Event()
@@ -195,10 +203,97 @@ class WindowFactory:
         self.windows: WindowSet = WindowSet(self.make_window)
 
     def history(self, exchange: str) -> HistoryStore | None:
-        """The local history of a market's charts: none for the simulator (it
-        makes new history each start), the history file for real exchanges
-        (unless it could not be opened, or only read-only)."""
+        """The local history of a market's charts: none for the simulator (its
+        market keeps its own candles in the file and serves them as an exchange
+        does), the history file for real exchanges (unless it could not be
+        opened, or only read-only)."""
         return None if exchange == SIMULATED else self.history_file.writable()
+
+    def _new_simulated_market(self, seed: int | None) -> SimulatedMarket:
+        sim = self.settings.simulator
+        market = SimulatedMarket(
+            seed=seed, history_days=sim.history_days, speed=sim.speed, memory=self._market_memory
+        )
+        market.when_started(self._market_started)
+        return market
+
+    def _market_memory(self) -> MarketMemory | None:
+        """Where the simulated market keeps itself (blocks: the history file opens)."""
+        from terminal.market.simulator.memory import MarketMemory
+
+        store = self.history_file.writable()
+        return None if store is None else MarketMemory(store, SIMULATED)
+
+    def source_for(self, exchange: str) -> ExchangeSource:
+        """A new source of ``exchange``; on the simulated one, a connection to its one market."""
+        return make_source(self.settings, exchange, market=self.simulated)
+
+    def _simulated_windows(self) -> list[MainWindow]:
+        return [w for w in self.windows.windows if w.exchange == SIMULATED]
+
+    def _market_started(self, start: MarketStart) -> None:
+        """Say how the simulated market began: where it resumed, or which one it replaced."""
+        away = start.resumed_after_ms
+        how = "new" if away is None else "continued from the history file"
+        log.info("Simulated market seed: %s (%s)", start.seed, how)
+        if away is not None and away >= RESUMED_NOTE_MS:
+            from terminal.backtest.metric_format import format_duration
+
+            text = (
+                f"The simulated market resumed after {format_duration(away)}: the time it was closed "
+                "is filled by the simulator's own rules, from where it stopped."
+            )
+            log.info("%s", text)
+            for window in self._simulated_windows():
+                window.show_notice(text)
+        if start.replaced_seed is not None:
+            log.info(
+                "A new simulated market (seed %s) replaces the one kept in the history file (seed %s)",
+                start.seed,
+                start.replaced_seed,
+            )
+            windows = self._simulated_windows()
+            if windows:
+                from terminal.ui.market.new_market import ask_about_paper_account
+
+                ask_about_paper_account(windows[0], start, self._paper_choice)
+
+    def _paper_choice(self, reset: bool) -> None:
+        if not reset:
+            log.info("The simulated paper account is kept for the new market")
+            return
+
+        async def reset_it() -> None:
+            self.settled.set()  # the accounts load now, if they had not yet
+            await self.paper_brokers.attached()
+            if await self.paper_brokers.reset_account(SIMULATED):
+                for window in self._simulated_windows():
+                    window.show_notice("The simulated paper account is back at its start balances.")
+
+        windows = self._simulated_windows()
+        if windows:
+            windows[0].in_background(reset_it(), "reset the paper account")
+
+    def new_simulated_market(self, seed: int | None, reset_paper: bool) -> None:
+        """Start a new simulated market on purpose (its seed, or a random one): the kept one
+        is dropped, every window on the simulator moves to the new one, and the paper
+        account is kept or reset as the user chose."""
+        from terminal.market.simulator.market import new_seed
+
+        old = self.simulated
+        self.simulated = self._new_simulated_market(seed if seed is not None else new_seed())
+        self.simulated.on_start.clear()  # asked already: the user chose with this request
+        windows = self._simulated_windows()
+
+        async def move() -> None:
+            await old.close(save=False)
+            for window in windows:
+                await window.switch_market(SIMULATED, window.requested_market()[0])
+            if reset_paper:
+                self._paper_choice(True)
+
+        if windows:
+            windows[0].in_background(move(), "start a new simulated market")
 
     def make_window(self, exchange: str, start_at: tuple[str, str] | None, primary: bool) -> MainWindow:
         from terminal.ui.window.main_window import MainWindow
@@ -216,7 +311,9 @@ class WindowFactory:
             history=self.history,
             history_file=self.history_file,
             settled=self.settled,
+            sources=self.source_for,
         )
+        window.on_new_market = self.new_simulated_market
         if problem:
             window.notice.show_message(problem)
         self.paper_brokers.manage(window)
@@ -227,15 +324,13 @@ class WindowFactory:
         when ``exchange`` cannot be opened."""
         problem = ""
         try:
-            source = make_source(self.settings, exchange, seed=self.seed)
+            source = self.source_for(exchange)
         except TerminalError as exc:
             problem = f"Could not open {exchange}: {exc.user_message()} Showing the simulated market."
             log.error("%s", problem)
             exchange = SIMULATED
-            source = make_source(self.settings, SIMULATED, seed=self.seed)
-        if isinstance(source, SimulatedExchange):
-            log.info("Simulated market seed: %s", source.seed)
-        else:
+            source = self.source_for(SIMULATED)
+        if not isinstance(source, SimulatedExchange):  # the simulated one says its seed as it starts
             log.info("Market: %s (ccxt %s)", source.name, source.id)
         return source, exchange, problem
 
@@ -245,6 +340,7 @@ class WindowFactory:
     async def shutdown(self) -> None:
         """After every window has closed: the journal's last lines, then the history file."""
         await self.paper_brokers.shutdown()
+        await self.simulated.close()  # its last minutes, kept for the next start
         self.history_file.close()
 
 

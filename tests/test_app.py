@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -111,9 +112,10 @@ def test_startup_benchmark_reports_the_time_to_first_candles_and_quits(tmp_path:
     seconds = float(line.removeprefix("candles on screen after ").removesuffix(" s"))
     assert 0 < seconds < 60
     assert "closed cleanly" in log_text(tmp_path)
-    # Nothing on the way to the first candles opened the history file (the simulated market
-    # needs none; the paper account loads after them), and a quit then loads nothing.
-    assert not (tmp_path / "data" / "history.sqlite").exists()
+    # The simulated market read the history file (off the event loop) to continue the kept
+    # market, and kept itself there as the terminal quit.
+    with sqlite3.connect(tmp_path / "data" / "history.sqlite") as conn:
+        assert conn.execute("SELECT seed FROM simulated_market").fetchall() == [(3,)]
 
 
 def test_a_broken_config_is_reported_in_the_log_and_kept_as_it_was(tmp_path: Path) -> None:

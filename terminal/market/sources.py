@@ -6,9 +6,14 @@ Market data needs no keys, so nothing here reads the keyring; private calls
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from terminal.config import SIMULATED, AccountSettings, Settings
 from terminal.errors import ConfigError
 from terminal.market.source import ExchangeSource
+
+if TYPE_CHECKING:
+    from terminal.market.simulator.market import SimulatedMarket
 
 #: History to load on open from a real exchange (1m candles ≈ 3.5 days).
 #: Real exchanges page 500-1000 candles a request, so more waits on their rate
@@ -23,11 +28,16 @@ def history_for(name: str) -> int:
     return SIMULATED_MAX_HISTORY if name == SIMULATED else CCXT_MAX_HISTORY
 
 
-def make_source(settings: Settings, name: str, seed: int | None = None) -> ExchangeSource:
-    """The source for ``name``: "simulated" or an account from the settings."""
+def make_source(
+    settings: Settings, name: str, seed: int | None = None, market: SimulatedMarket | None = None
+) -> ExchangeSource:
+    """The source for ``name``: "simulated" (a connection to ``market``, the process's
+    one simulated market, or to a market of its own) or an account from the settings."""
     if name == SIMULATED:
         from terminal.market.simulator import SimulatedExchange
 
+        if market is not None:
+            return SimulatedExchange(market=market)
         sim = settings.simulator
         return SimulatedExchange(
             seed=seed if seed is not None else sim.seed, history_days=sim.history_days, speed=sim.speed

@@ -168,6 +168,19 @@ class PaperAccountState(SQLModel, table=True):
     updated_ms: int
 
 
+class SimulatedMarketRecord(SQLModel, table=True):
+    """The simulated market a history file holds (revision 0006): its seed, when it
+    began, and the time it last ran to. Its 1m candles are kept under the exchange
+    name ``name`` like any other market's; with them it continues where it stopped."""
+
+    __tablename__ = "simulated_market"
+
+    name: str = Field(primary_key=True)
+    seed: int
+    started_ms: int
+    saved_ms: int
+
+
 class TradingJournalEntry(SQLModel, table=True):
     """The audit trail of trading (revision 0005): every order intent, risk
     and validation result, request, exchange (or paper) response, fill,

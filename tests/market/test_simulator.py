@@ -403,14 +403,14 @@ def test_close_makes_pending_watches_end() -> None:
         ex = exchange(clock=clock, pump_interval=0.005)
         await ex.fetch_trades("BTC/USDT")  # catch up with the clock, which then stands still
         rounds = 0  # of the pump, which advances the market and wakes the watches when it moved
-        advance = ex.advance
+        advance = ex.market.advance
 
         def counted(t_ms: int | None = None) -> list[str]:
             nonlocal rounds
             rounds += 1
             return advance(t_ms)
 
-        ex.advance = counted  # type: ignore[method-assign]
+        ex.market.advance = counted  # type: ignore[method-assign]
         pending = [
             asyncio.ensure_future(ex.watch_trades("BTC/USDT")),
             asyncio.ensure_future(ex.watch_order_book("BTC/USDT")),

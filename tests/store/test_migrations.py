@@ -205,6 +205,7 @@ def test_a_revision_3_file_upgrades_to_head_keeping_its_candles_and_sync_rows(tm
 def test_a_revision_4_file_upgrades_to_head_keeping_its_candles_and_backtest_runs(tmp_path: Path) -> None:
     from terminal.backtest.run_store import RunStore
     from terminal.backtest.runner import run_backtest
+    from terminal.store.market_records import MarketRecord, SimulatedMarkets
     from terminal.trading.journal import TradingJournal
     from terminal.trading.paper.store import PaperAccountStore
 
@@ -221,7 +222,7 @@ def test_a_revision_4_file_upgrades_to_head_keeping_its_candles_and_backtest_run
     assert "backtest_run" in tables and not {"paper_account", "trading_journal"} & tables
 
     with CandleStore(path) as store:
-        assert revision_of(path) == migrations.HEAD == "0005"
+        assert revision_of(path) == migrations.HEAD == "0006"
         back = store.read("binance", "BTC/USDT", "1m")
         assert np.array_equal(back.ts, data.ts) and np.array_equal(back.close, data.close)
         assert store.verify() == []
@@ -236,6 +237,11 @@ def test_a_revision_4_file_upgrades_to_head_keeping_its_candles_and_backtest_run
         journal = TradingJournal(store)
         journal.record("reset", "simulated", {"why": "first start after the upgrade"})
         assert [e.kind for e in journal.entries()] == ["reset"]
+        # revision 0006's table: the simulated market's identity
+        markets = SimulatedMarkets(store)
+        assert markets.load("simulated") is None
+        markets.save(MarketRecord("simulated", seed=7, started_ms=1, saved_ms=2))
+        assert markets.load("simulated") == MarketRecord("simulated", 7, 1, 2)
 
 
 def test_files_opened_at_once_from_several_threads_all_reach_head(tmp_path: Path) -> None:

@@ -12,18 +12,16 @@ current state after the next change.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 
-from terminal.errors import ExchangeClosedError, UnknownSymbolError, UnsupportedTimeframeError
+from terminal.errors import ExchangeClosedError, UnsupportedTimeframeError
 from terminal.market.simulator.engine import SymbolMarket, iso8601
-from terminal.market.simulator.history import generate_history
 from terminal.market.simulator.instruments import INSTRUMENTS, Instrument
+from terminal.market.simulator.market import SimulatedMarket, wall_clock_ms
 from terminal.marketdata.candles import OHLCV
 from terminal.marketdata.resample import resample
 from terminal.marketdata.timeframes import MINUTE_MS, TIMEFRAMES, floor_time, timeframe_ms
@@ -32,10 +30,6 @@ log = logging.getLogger(__name__)
 
 MAX_OHLCV_LIMIT = 5000  # per request, as real exchanges cap pages
 TRADES_LIMIT = 1000  # ccxt.pro's default trade cache per symbol
-
-
-def wall_clock_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class SimulatedExchange:
@@ -58,65 +52,66 @@ class SimulatedExchange:
         timeframes: list[str] | None = None,
         latency: float = 0.0,
         max_replay_s: float = 30.0,
+        market: SimulatedMarket | None = None,
     ) -> None:
-        self.seed = seed if seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
-        self.clock = clock
-        self.pump_interval = pump_interval
+        # A connection to ``market`` (shared by every window), or to a market of its own.
+        self._own_market = market is None
+        self.market = market or SimulatedMarket(
+            seed=seed,
+            history_days=history_days,
+            speed=speed,
+            clock=clock,
+            instruments=instruments,
+            pump_interval=pump_interval,
+            max_replay_s=max_replay_s,
+        )
         self.latency = latency  # seconds each REST-like call takes, as over a network
-        # A longer gap between two advances (the machine slept) is skipped, not
-        # replayed event by event; tests that step a manual clock far set it higher.
-        self.max_replay_ms = int(max_replay_s * 1000)
         # ``timeframes`` lets a test play an exchange that offers fewer of them.
         self.timeframes = {tf: tf for tf in (timeframes or TIMEFRAMES)}
         self.has: dict[str, Any] = dict.fromkeys(self.CAPABILITIES, True)
-        self.start_ms = floor_time(clock(), "1m")
-        self._instruments = {i.symbol: i for i in instruments}
-        self._speed = speed
-        self._history_minutes = history_days * 1440
-        self._engines: dict[str, SymbolMarket] = {}
         self.markets: dict[str, dict[str, Any]] = {}
-        self._changed = asyncio.Condition()  # binds to the loop on first use
-        self._pump_task: asyncio.Task[None] | None = None
+        # What this connection's watches last returned (ccxt.pro's ``newUpdates``): its own,
+        # so that two windows watching the same symbol do not take each other's updates.
         self._trade_cursor: dict[str, int] = {}
-        self._versions: dict[tuple[str, ...], int] = {}  # what each watch last returned
+        self._versions: dict[tuple[str, ...], int] = {}
         self._ohlcv_cursor: dict[tuple[str, str], int] = {}
         self._closed = False
 
+    @property
+    def seed(self) -> int:
+        return self.market.seed
+
+    @property
+    def clock(self) -> Callable[[], int]:
+        return self.market.clock
+
+    @property
+    def start_ms(self) -> int:
+        return self.market.start_ms
+
     def milliseconds(self) -> int:
         """The exchange's clock, as ccxt's ``milliseconds()``."""
-        return self.clock()
+        return self.market.clock()
 
     # -- markets --------------------------------------------------------------
     async def load_markets(self, reload: bool = False) -> dict[str, dict[str, Any]]:
         await self._network()
         if not self.markets or reload:
-            self.markets = {s: self._market(i) for s, i in self._instruments.items()}
+            self.markets = {s: self._market(i) for s, i in self.market.instruments.items()}
         return self.markets
 
     @property
     def symbols(self) -> list[str]:
-        return list(self._instruments)
+        return self.market.symbols
 
     def engine(self, symbol: str) -> SymbolMarket:
         """The symbol's market, created (with its history) on first use."""
-        engine = self._engines.get(symbol)
-        if engine is None:
-            instrument = self._instruments.get(symbol)
-            if instrument is None:
-                raise UnknownSymbolError(f"The simulated exchange does not list {symbol}.")
-            index = list(self._instruments).index(symbol)
-            rng = np.random.default_rng([self.seed, index])
-            history = generate_history(instrument, self.start_ms, self._history_minutes, rng)
-            engine = SymbolMarket(instrument, rng, self.start_ms, history, 12.0 * self._speed)
-            engine.max_replay_ms = self.max_replay_ms
-            self._engines[symbol] = engine
-        return engine
+        return self.market.engine(symbol)
 
     def advance(self, t_ms: int | None = None) -> list[str]:
         """Advance every started market to ``t_ms`` (the clock by default);
         returns the symbols whose market changed."""
-        t = self.clock() if t_ms is None else t_ms
-        return [s for s, e in self._engines.items() if e.advance_to(t)]
+        return self.market.advance(t_ms)
 
     # -- REST-like calls ------------------------------------------------------
     async def fetch_ohlcv(
@@ -129,7 +124,7 @@ class SimulatedExchange:
     ) -> list[list[float]]:
         await self._network()
         self._check_timeframe(timeframe)
-        engine = self._current(symbol)
+        engine = await self._current(symbol)
         limit = min(limit or 500, MAX_OHLCV_LIMIT)
         tf_ms = timeframe_ms(timeframe)
         minutes = engine.candles
@@ -153,17 +148,22 @@ class SimulatedExchange:
         self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         await self._network()
+        await self._current(symbol)
         return self._book(symbol, limit)
 
     async def fetch_ticker(self, symbol: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         await self._network()
+        await self._current(symbol)
         return self._ticker(symbol)
 
     async def fetch_tickers(
         self, symbols: list[str] | None = None, params: dict[str, Any] | None = None
     ) -> dict[str, dict[str, Any]]:
         await self._network()
-        return {s: self._ticker(s) for s in (symbols or self.symbols)}
+        wanted = symbols or self.symbols
+        for symbol in wanted:
+            await self._current(symbol)
+        return {s: self._ticker(s) for s in wanted}
 
     async def fetch_trades(
         self,
@@ -173,7 +173,7 @@ class SimulatedExchange:
         params: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         await self._network()
-        engine = self._current(symbol)
+        engine = await self._current(symbol)
         trades = [t for t in engine.trades if since is None or t.timestamp >= since]
         trades = trades[-(limit or 500) :]
         return [t.as_ccxt(symbol) for t in trades]
@@ -182,7 +182,7 @@ class SimulatedExchange:
     async def watch_order_book(
         self, symbol: str, limit: int | None = None, params: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        engine = self.engine(symbol)
+        engine = await self.market.ready(symbol)
         key = ("book", symbol)
         await self._wait_for_change(key, lambda: engine.book_version)
         book = self._book(symbol, limit)
@@ -196,7 +196,7 @@ class SimulatedExchange:
         limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
-        engine = self.engine(symbol)
+        engine = await self.market.ready(symbol)
         cursor = self._trade_cursor.setdefault(symbol, engine.trade_seq)
         await self._wait(lambda: engine.trade_seq > cursor)
         # Like ccxt's trade cache: at most TRADES_LIMIT of the newest come back.
@@ -216,7 +216,7 @@ class SimulatedExchange:
         """Candles of ``timeframe`` changed since this caller's last call
         (the live one, and any that closed in between), oldest first."""
         self._check_timeframe(timeframe)
-        engine = self.engine(symbol)
+        engine = await self.market.ready(symbol)
         key = (symbol, timeframe)
         if len(engine.candles):
             # A first call starts from the candle live when it was made, so
@@ -234,7 +234,7 @@ class SimulatedExchange:
         return (resample(data, tf_ms) if timeframe != "1m" else data).to_rows()
 
     async def watch_ticker(self, symbol: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        engine = self.engine(symbol)
+        engine = await self.market.ready(symbol)
         key = ("ticker", symbol)
         await self._wait_for_change(key, lambda: engine.candles.version)
         ticker = self._ticker(symbol)
@@ -242,23 +242,21 @@ class SimulatedExchange:
         return ticker
 
     async def close(self) -> None:
+        """Close this connection (its watches end); a market of its own closes too."""
         self._closed = True
-        task, self._pump_task = self._pump_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        async with self._changed:
-            self._changed.notify_all()
+        if self._own_market:
+            await self.market.close()
+        else:
+            await self.market.wake()
 
     # -- internals ------------------------------------------------------------
     async def _network(self) -> None:
         """A REST round trip: yields to the loop, after ``latency`` seconds."""
         await asyncio.sleep(self.latency)
 
-    def _current(self, symbol: str) -> SymbolMarket:
-        engine = self.engine(symbol)
-        engine.advance_to(self.clock())
+    async def _current(self, symbol: str) -> SymbolMarket:
+        engine = await self.market.ready(symbol)
+        engine.advance_to(self.market.clock())
         return engine
 
     async def _wait_for_change(self, key: tuple[str, ...], version: Callable[[], int]) -> None:
@@ -270,24 +268,11 @@ class SimulatedExchange:
         await self._wait(lambda: version() != seen)
 
     async def _wait(self, ready: Callable[[], bool]) -> None:
-        if self._closed:
+        if self._closed or self.market.closed:
             raise ExchangeClosedError("The simulated exchange was closed.")
-        self._ensure_pump()
-        async with self._changed:
-            await self._changed.wait_for(lambda: self._closed or ready())
-        if self._closed:
+        await self.market.wait(ready, lambda: self._closed)
+        if self._closed or self.market.closed:
             raise ExchangeClosedError("The simulated exchange was closed.")
-
-    def _ensure_pump(self) -> None:
-        if self._pump_task is None or self._pump_task.done():
-            self._pump_task = asyncio.get_running_loop().create_task(self._pump(), name="simulator-pump")
-
-    async def _pump(self) -> None:
-        while not self._closed:
-            if self.advance():
-                async with self._changed:
-                    self._changed.notify_all()
-            await asyncio.sleep(self.pump_interval)
 
     def _check_timeframe(self, timeframe: str) -> None:
         timeframe_ms(timeframe)  # raises on unknown ones
@@ -295,7 +280,8 @@ class SimulatedExchange:
             raise UnsupportedTimeframeError(f"The simulated exchange does not offer {timeframe} candles.")
 
     def _book(self, symbol: str, limit: int | None) -> dict[str, Any]:
-        engine = self._current(symbol)
+        engine = self.engine(symbol)
+        engine.advance_to(self.market.clock())
         bids, asks = engine.book_snapshot(limit)
         return {
             "symbol": symbol,
@@ -307,7 +293,8 @@ class SimulatedExchange:
         }
 
     def _ticker(self, symbol: str) -> dict[str, Any]:
-        engine = self._current(symbol)
+        engine = self.engine(symbol)
+        engine.advance_to(self.market.clock())
         candles = engine.candles
         now = engine.time_ms
         # The 1440 minute candles that opened in the last 24 h, the live one

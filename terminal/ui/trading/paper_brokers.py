@@ -4,11 +4,11 @@ the keys from the keyring, once the user has agreed to where they go when
 that is not the exchange's own host (``key_confirmation``).
 
 One paper account per exchange account ("simulated", "binance-main", ...),
-saved in the history file. A window gets a ``PaperBroker`` on its session when
-it opens and again after each market switch (the old one is closed first;
-a switch always comes back to paper). Two windows on the same exchange would
-save over each other's account, so the second one trades a separate paper
-account kept in memory only, and says so.
+saved in the history file, and one ``PaperBroker`` for it however many windows
+show that exchange: every window on it trades the same account, and each
+window's session feeds it what that window shows (``PaperBroker.add_market``).
+A window gets it when it opens and again after each market switch (a switch
+always comes back to paper); the broker closes when its last window leaves.
 
 When the history file could not be opened, the paper accounts and the
 journal start in memory; once a way out opens it again (``history_reopened``)
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from terminal.store.candles import CandleStore
     from terminal.trading.broker import Broker
     from terminal.trading.journal import TradingJournal
+    from terminal.trading.paper.broker import PaperBroker
     from terminal.ui.trading.seat import TradingSeat
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,12 @@ class PaperBrokers:
         self.settings = settings
         self.history_store = history_store  # blocks: the history file opens on first use
         self.brokers: dict[TradingSeat, Broker] = {}
-        # The window that trades each exchange account's saved paper account; claimed at once
-        # when a broker is being made, so two windows attaching together cannot both take it.
-        # Another window's paper account on that exchange is separate: kept in memory only.
-        self._holders: dict[str, TradingSeat] = {}
+        # Each exchange account's paper broker, shared by the windows on it, and the session
+        # each window feeds it through; one lock per account, so that two windows attaching
+        # together make one broker.
+        self._paper: dict[str, PaperBroker] = {}
+        self._fed_by: dict[TradingSeat, MarketSession] = {}
+        self._making: dict[str, asyncio.Lock] = {}
         self._attaching: dict[TradingSeat, TaskGroup] = {}  # each window's broker changes
         # One audit journal for every account of every window, in the history file.
         self._journal: TradingJournal | None = None
@@ -97,24 +100,36 @@ class PaperBrokers:
     async def history_reopened(self, store: CandleStore) -> None:
         """The history file is open and writable again after starting without it:
         the journal and the paper accounts kept in memory are saved there from now on."""
-        from terminal.trading.paper.broker import PaperBroker
-
         under_way = [task for tasks in self._attaching.values() for task in tasks]
         if under_way:
             await asyncio.wait(under_way)
         if self._journal is not None:
             self._journal.use_store(store)
-        for window, broker in list(self.brokers.items()):
-            separate = self._holders.get(window.exchange) is not window
-            if separate or not isinstance(broker, PaperBroker) or broker.persisted:
+        for account, broker in list(self._paper.items()):
+            if broker.persisted or await broker.adopt_store(store):
                 continue
-            if not await broker.adopt_store(store):
-                log.warning(
-                    "Paper account %s: opened anew on the history file, which holds one of that name "
-                    "(the one kept in memory this session is set aside).",
-                    broker.account,
-                )
+            log.warning(
+                "Paper account %s: opened anew on the history file, which holds one of that name "
+                "(the one kept in memory this session is set aside).",
+                account,
+            )
+            for window in [w for w, b in self.brokers.items() if b is broker]:
                 self.attach(window, window.session)
+
+    async def attached(self) -> None:
+        """Until every window attaching now has its account."""
+        under_way = [task for tasks in self._attaching.values() for task in tasks]
+        if under_way:
+            await asyncio.wait(under_way)
+
+    async def reset_account(self, account: str) -> bool:
+        """Reset the paper account ``account`` to its start balances (journalled);
+        False when no window trades it yet."""
+        broker = self._paper.get(account)
+        if broker is None:
+            return False
+        await broker.reset()
+        return True
 
     def request_live(self, window: TradingSeat, live: bool) -> None:
         """Trade live on the window's exchange account (True) or go back to paper."""
@@ -163,10 +178,7 @@ class PaperBrokers:
             await broker.close()
             window.show_live(False)
             return
-        old = self.brokers.pop(window, None)
-        if old is not None:
-            await old.close()
-        self._let_go(window)  # its paper account is free for another window
+        await self._release(window)  # its paper account goes on for the other windows
         self.brokers[window] = broker
         window.set_broker(broker)
         window.show_live(True)
@@ -193,51 +205,59 @@ class PaperBrokers:
         if tasks is not None:
             # a quit during the start-up: nothing was loaded, load nothing
             await tasks.close(cancel=not self.settled.is_set())
-        self._let_go(window)
-        broker = self.brokers.pop(window, None)
-        if broker is not None:
-            await broker.close()
+        await self._release(window)
 
     async def _attach(self, window: TradingSeat, session: MarketSession) -> None:
         await self.settled.wait()  # not on the first candles' path (see __init__)
-        from terminal.trading.paper.broker import PaperBroker
-
-        old = self.brokers.pop(window, None)
-        if old is not None:
-            await old.close()
+        await self._release(window)
         window.show_live(False)
-        account = window.exchange
-        self._let_go(window)  # the account it held on its previous market, if any
-        shared = self._holders.setdefault(account, window) is not window
-        store = None if shared else await asyncio.to_thread(self.history_store)
-        trading = self.settings.trading
-        broker = PaperBroker(
-            session,
-            account=account,
-            settings=paper_settings(trading.paper),
-            limits=risk_limits(trading, account, "paper"),
-            store=store,
-            journal=await self.journal(),
-        )
-        await broker.start()
+        broker = await self._paper_broker(window.exchange, session)
         if window.session is not session:  # switched again meanwhile: that switch brings its own
-            await broker.close()
+            await self._leave(broker, session)
             return
         self.brokers[window] = broker
+        self._fed_by[window] = session
         window.set_broker(broker)  # after start(): the panels read it at once
-        if shared:
-            log.warning(
-                "Another window trades the %s paper account; this one's is separate and not saved.", account
-            )
-            window.show_notice(
-                f"Another window trades the {account} paper account: this window's paper orders go to a "
-                "separate account that is not saved."
-            )
 
-    def _let_go(self, window: TradingSeat) -> None:
-        for account, holder in list(self._holders.items()):
-            if holder is window:
-                del self._holders[account]
+    async def _paper_broker(self, account: str, session: MarketSession) -> PaperBroker:
+        """The account's paper broker, fed by ``session`` too; made and started by the
+        first window on that exchange."""
+        from terminal.trading.paper.broker import PaperBroker
+
+        async with self._making.setdefault(account, asyncio.Lock()):
+            broker = self._paper.get(account)
+            if broker is not None:
+                broker.add_market(session)
+                return broker
+            trading = self.settings.trading
+            broker = PaperBroker(
+                session,
+                account=account,
+                settings=paper_settings(trading.paper),
+                limits=risk_limits(trading, account, "paper"),
+                store=await asyncio.to_thread(self.history_store),
+                journal=await self.journal(),
+            )
+            await broker.start()
+            self._paper[account] = broker
+            return broker
+
+    async def _release(self, window: TradingSeat) -> None:
+        """``window`` trades nothing now: its live broker closes; its paper account goes on
+        for the other windows on that exchange (and closes with the last one)."""
+        broker = self.brokers.pop(window, None)
+        session = self._fed_by.pop(window, None)
+        if broker is None:
+            return
+        if session is not None and self._paper.get(broker.account) is broker:
+            await self._leave(broker, session)  # type: ignore[arg-type]
+        else:
+            await broker.close()
+
+    async def _leave(self, broker: PaperBroker, session: MarketSession) -> None:
+        if broker.remove_market(session) and self._paper.get(broker.account) is broker:
+            del self._paper[broker.account]
+            await broker.close()
 
 
 class _Seated:

@@ -1,19 +1,24 @@
 """The accounts that trade each window's market, driven through the narrow
 ``TradingSeat`` interface with a stand-in window (no MainWindow, no Qt):
-each seat gets a paper broker on its market, a second seat on the same
-exchange trades a separate unsaved account, new risk limits from the config
-reach every open account, and closing a seat closes its broker."""
+seats on the same exchange trade one paper account, fed by every seat's
+market, new risk limits from the config reach every open account, and the
+account closes with the last seat that trades it."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from terminal.config import ConfigStore
 from terminal.credentials import ApiKey
+from terminal.errors import TradingError
 from terminal.market.session import MarketSession
 from terminal.market.simulator import SimulatedExchange
+from terminal.market.simulator.market import SimulatedMarket
 from terminal.trading.broker import Broker
+from terminal.trading.paper.broker import PaperBroker
 from terminal.ui.trading.paper_brokers import PaperBrokers
 from terminal.ui.trading.seat import SeatAccounts
 from tests.conftest import run, wait_until
@@ -52,34 +57,42 @@ class Seat:
         raise AssertionError("a paper account asks the user nothing")
 
 
-def test_each_seat_trades_its_market_and_new_risk_limits_reach_every_account(tmp_path: Path) -> None:
+def test_seats_on_one_exchange_trade_one_account_and_new_risk_limits_reach_it(tmp_path: Path) -> None:
     config = ConfigStore(tmp_path / "config.toml")
 
     async def scenario() -> None:
-        sessions = [MarketSession(SimulatedExchange(seed=3, history_days=1), ["BTC/USDT"]) for _ in range(2)]
+        market = SimulatedMarket(seed=3, history_days=1)
+        sessions = [
+            MarketSession(SimulatedExchange(market=market), ["BTC/USDT", "ETH/USDT"]) for _ in range(2)
+        ]
         brokers = PaperBrokers(config.settings, lambda: None)
         config.subscribe(brokers.settings_changed)
         seats = [Seat(session) for session in sessions]
-        for seat in seats:  # both at once: only one may take the saved account
+        for seat in seats:  # both at once: one account is made, and both trade it
             brokers.manage(seat)
         await wait_until(lambda: all(seat.broker is not None for seat in seats), timeout=10)
         first, second = (seat.broker for seat in seats)
-        assert first is not None and second is not None and first is not second
+        assert isinstance(first, PaperBroker) and first is second
+        assert first.markets == sessions  # each window's market feeds it
         assert seats[0].live is False and seats[1].live is False  # both on paper
-        assert not seats[0].notices
-        assert "separate account that is not saved" in seats[1].notices[0]
+        assert not seats[0].notices and not seats[1].notices
 
         trading = config.settings.trading.model_copy(deep=True)
         trading.paper.risk.max_order_notional = Decimal("250")
         config.change(trading=trading)
         assert first.limits.max_order_notional == Decimal("250")
-        assert second.limits.max_order_notional == Decimal("250")
 
-        for seat in seats:
-            assert seat.accounts is not None
-            await seat.accounts.close()
+        assert seats[0].accounts is not None
+        await seats[0].accounts.close()  # one window closes: the account goes on for the other
+        assert first.markets == [sessions[1]]
+        first.open_orders()  # still open: a closed account would refuse
+        assert seats[1].accounts is not None
+        await seats[1].accounts.close()
         assert brokers.brokers == {}
+        with pytest.raises(TradingError, match="not open"):
+            first.open_orders()
         for session in sessions:
             await session.close()
+        await market.close()
 
     run(scenario)
