@@ -90,7 +90,11 @@ class MarketSettings(_Section):
 
 class SimulatorSettings(_Section):
     seed: int | None = Field(
-        default=None, description="Fixed seed for a repeatable market; empty = new each start"
+        default=None,
+        ge=0,
+        le=2**63 - 1,
+        description="Seed of the simulated market: empty continues the market kept in the history "
+        "file; a different seed starts a new market at the next start",
     )
     history_days: int = Field(default=30, ge=1, le=400)
     speed: float = Field(default=1.0, gt=0, le=50, description="Activity multiplier")
@@ -183,6 +187,7 @@ class LiveTradingSettings(_Section):
 class TradingSettings(_Section):
     confirm_orders: bool = Field(default=True, description="show each order as it will be sent, and ask")
     hotkeys_enabled: bool = Field(default=False, description="keyboard trading (buy, sell, flatten, ...)")
+    fill_sound: bool = Field(default=False, description="a sound on each fill of an own order")
     paper: PaperTradingSettings = Field(default_factory=PaperTradingSettings)
     live: dict[str, LiveTradingSettings] = Field(
         default_factory=dict, description="per exchange account, by its name"

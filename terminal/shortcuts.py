@@ -30,6 +30,7 @@ def _timeframe_actions() -> list[ActionSpec]:
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("palette.open", "Symbol search / command palette", "General", ("Ctrl+K",)),
     ActionSpec("help.shortcuts", "Keyboard shortcuts", "General", ("F1", "Ctrl+/")),
+    ActionSpec("preferences.open", "Preferences…", "General", ("Ctrl+,",)),
     ActionSpec("app.quit", "Quit", "General", ("Ctrl+Q",)),
     *_timeframe_actions(),
     ActionSpec("chart.zoom_in", "Zoom in", "Chart", ("+", "=")),
@@ -40,6 +41,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("market.open", "Open market…", "Market", ("Ctrl+O",)),
     ActionSpec("data.manager", "Market data: coverage, downloads, CSV", "Market", ("Ctrl+Shift+D",)),
     ActionSpec("backtest.open", "Backtest", "Market", ("Ctrl+B",)),
+    ActionSpec("market.new_simulated", "New simulated market…", "Market", ()),
     ActionSpec("window.new", "New window (another symbol or exchange)", "View", ("Ctrl+N",)),
     ActionSpec("symbol.next", "Next symbol in watchlist", "Market", ("Alt+Down",)),
     ActionSpec("symbol.previous", "Previous symbol in watchlist", "Market", ("Alt+Up",)),

@@ -138,8 +138,7 @@ class MarketSession(HistoryDownloads):
         self._notify(Topic.STATUS)
         await self._loops.retrying(SESSION, lambda: self.source.load_markets())
         self.health.message(SESSION)
-        listed = [s for s in self.watchlist if s in self.source.markets]
-        self.watchlist = listed or list(self.source.markets)[:5]
+        self.watchlist = self._listed(self.watchlist)
         self._notify(Topic.MARKETS)
         if symbol not in self.source.markets:
             log.warning("%s is not listed on %s; showing %s.", symbol, self.source.name, self.watchlist[0])
@@ -346,6 +345,29 @@ class MarketSession(HistoryDownloads):
             return
         self.tickers.update({s: t for s, t in tickers.items() if s in self.watchlist})
         self._notify(Topic.TICKERS)
+
+    def _listed(self, symbols: list[str]) -> list[str]:
+        """The watchlist this exchange can show: the symbols it lists, else its first five."""
+        listed = [s for s in symbols if s in self.source.markets]
+        return listed or list(self.source.markets)[:5]
+
+    def set_watchlist(self, symbols: list[str]) -> None:
+        """The user changed the watchlist: start the tickers of the symbols added,
+        stop those of the symbols removed (before the markets are loaded, ``start``
+        reads the new list)."""
+        if self._closed:
+            return
+        if not self.source.markets:
+            self.watchlist = list(symbols)
+            return
+        old, self.watchlist = self.watchlist, self._listed(symbols)
+        for symbol in set(old) - set(self.watchlist):
+            self._tasks.cancel(("ticker", symbol))
+            self._loops.forget(f"ticker {symbol}")
+            self.tickers.pop(symbol, None)
+        for symbol in self.watchlist:
+            self._start_ticker(symbol)
+        self._notify(Topic.MARKETS | Topic.TICKERS | Topic.STATUS)
 
     def _start_ticker(self, symbol: str) -> None:
         if self._tasks.running(("ticker", symbol)) is not None:

@@ -1,6 +1,8 @@
 """The watchlist: last price, 24h change and volume per symbol; a click opens it.
 The symbol on the chart is the one row in bold and the row selected, however
-it was opened (a click, the palette, Alt+Up/Down, another window's link)."""
+it was opened (a click, the palette, Alt+Up/Down, another window's link).
+Its context menu asks to add, remove or move a symbol; the window does it
+(a config change: ``terminal.ui.preferences.watchlist_edits``)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtGui import QColor, QContextMenuEvent, QFont
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
 from terminal.marketdata.orderbook import decimals_for
 from terminal.ui.formatting import compact
@@ -114,10 +116,14 @@ class WatchlistModel(HeaderedTableModel):
 
 class WatchlistView(QTableView):
     symbol_activated = Signal(str)
+    add_requested = Signal()
+    remove_requested = Signal(str)
+    move_requested = Signal(str, int)  # the symbol, -1 up or 1 down
 
     def __init__(self, model: WatchlistModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setModel(model)
+        self.watchlist = model
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -143,3 +149,27 @@ class WatchlistView(QTableView):
         symbol = self.model().data(index, Qt.ItemDataRole.UserRole)
         if symbol:
             self.symbol_activated.emit(symbol)
+
+    def context_menu(self, row: int) -> QMenu:
+        """The menu of ``row`` (-1: below the rows): add a symbol; remove or move this one."""
+        menu = QMenu(self)
+        add = menu.addAction("Add symbol…")
+        add.triggered.connect(lambda _checked=False: self.add_requested.emit())
+        symbols = self.watchlist.symbols
+        if 0 <= row < len(symbols):
+            symbol = symbols[row]
+            menu.addSeparator()
+            remove = menu.addAction(f"Remove {symbol}")
+            remove.triggered.connect(lambda _checked=False: self.remove_requested.emit(symbol))
+            up = menu.addAction("Move up")
+            up.setEnabled(row > 0)
+            up.triggered.connect(lambda _checked=False: self.move_requested.emit(symbol, -1))
+            down = menu.addAction("Move down")
+            down.setEnabled(row < len(symbols) - 1)
+            down.triggered.connect(lambda _checked=False: self.move_requested.emit(symbol, 1))
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.context_menu(self.indexAt(event.pos()).row())
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(event.globalPos())  # not exec(): no nested event loop under qasync

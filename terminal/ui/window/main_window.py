@@ -15,11 +15,10 @@ from collections.abc import Callable, Coroutine, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QDockWidget,
     QMainWindow,
     QMessageBox,
     QVBoxLayout,
@@ -32,6 +31,7 @@ from terminal.errors import TerminalError, describe
 from terminal.logs import LogBuffer
 from terminal.market.health import FeedState
 from terminal.market.session import HistoryStore, MarketSession
+from terminal.market.source import ExchangeSource
 from terminal.market.sources import make_source
 from terminal.market.topics import Topic
 from terminal.marketdata.orderbook import decimals_for
@@ -46,15 +46,17 @@ from terminal.ui.chart.chart_widget import ChartWidget
 from terminal.ui.data.history_problem import check_history_file, show_history_problem
 from terminal.ui.data.sync_indicator import SyncIndicator
 from terminal.ui.market.bridge import FrameBridge
+from terminal.ui.market.new_market import NewMarketDialog
 from terminal.ui.market.orderbook_view import OrderBookView
 from terminal.ui.market.picker import MarketPicker
 from terminal.ui.market.tape_view import TapeView
 from terminal.ui.market.watchlist import WatchlistModel, WatchlistView
+from terminal.ui.preferences.watchlist_edits import WatchlistEdits
 from terminal.ui.theme import THEMES, Theme, apply_theme
 from terminal.ui.trading.desk import DeskLink, TradingDesk
-from terminal.ui.trading.hotkeys import mark_off_keys
 from terminal.ui.window.actions import build_actions
 from terminal.ui.window.help_sheet import ShortcutSheet
+from terminal.ui.window.layout import BOOK_LEVELS, WindowLayout, make_dock
 from terminal.ui.window.log_panel import LogPanel
 from terminal.ui.window.menus import MenuCommands, build_menus_and_toolbar
 from terminal.ui.window.notice import NoticeBar
@@ -68,12 +70,10 @@ if TYPE_CHECKING:
     from terminal.ui.accounts.dialog import AccountsDialog
     from terminal.ui.backtest.panel import BacktestPanel
     from terminal.ui.data.manager import DataManager
+    from terminal.ui.preferences.dialog import PreferencesDialog
     from terminal.ui.trading.seat import SeatAccounts
 
 log = logging.getLogger(__name__)
-
-LAYOUT_VERSION = 2  # bump when docks are added or renamed: old saved states are then ignored
-DEFAULT_SIZE = (1280, 800)
 
 
 def _settled() -> asyncio.Event:
@@ -97,8 +97,12 @@ class MainWindow(QMainWindow):
         history: Callable[[str], HistoryStore | None] | None = None,
         history_file: HistoryFile | None = None,
         settled: asyncio.Event | None = None,
+        sources: Callable[[str], ExchangeSource] | None = None,
     ) -> None:
         super().__init__()
+        # Makes the source of a market this window switches to (the app's shares its one
+        # simulated market between windows).
+        self.sources = sources or partial(make_source, config.settings)
         self.session = session
         self.exchange = exchange  # the account (or "simulated") this window shows
         self.start_at = start_at  # (symbol, timeframe) to open instead of the configured market
@@ -117,6 +121,8 @@ class MainWindow(QMainWindow):
         # Set by the window set when there is one: open another window, close them all.
         self.on_new_window: Callable[[], object] | None = None
         self.on_quit: Callable[[], object] | None = None
+        # Set by the app: start a new simulated market (seed or None, reset the paper account).
+        self.on_new_market: Callable[[int | None, bool], object] | None = None
         # Set by the app (PaperBrokers.manage): the accounts that trade this window's market,
         # told of each market switch, of a request to trade live, of the window closing.
         self.accounts: SeatAccounts | None = None
@@ -128,7 +134,6 @@ class MainWindow(QMainWindow):
         self.theme = THEMES[self.settings.theme]
         self.setWindowTitle(APP_NAME)
         self.setObjectName("MainWindow")
-        self.setDockNestingEnabled(True)
         self._shown_symbol = ""
         # Set when the window closes; an Event (not a future) so that a close
         # before run() has even started is not lost.
@@ -163,25 +168,24 @@ class MainWindow(QMainWindow):
         self.tape_view = TapeView(session.tape, self.theme)
         self.tape_view.time_zone = self.settings.chart.time_zone
         self.log_panel = LogPanel(log_buffer, self.theme)
+        self.book_view.keep_levels(BOOK_LEVELS)
         self.docks = {
-            "watchlist": self._dock("Watchlist", self.watchlist, Qt.DockWidgetArea.LeftDockWidgetArea),
-            "book": self._dock("Order book", self.book_view, Qt.DockWidgetArea.RightDockWidgetArea),
-            "trades": self._dock("Trades", self.tape_view, Qt.DockWidgetArea.LeftDockWidgetArea),
-            "log": self._dock("Log", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
+            "watchlist": make_dock(self, "Watchlist", self.watchlist),
+            "book": make_dock(self, "Order book", self.book_view),
+            "trades": make_dock(self, "Trades", self.tape_view),
+            "log": make_dock(self, "Log", self.log_panel),
         }
-        # Default layout: the short watchlist above the trade tape on the left,
-        # the order book's full height on the right, the log along the bottom.
-        self.splitDockWidget(self.docks["watchlist"], self.docks["trades"], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["watchlist"], self.docks["trades"]], [170, 400], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["watchlist"], self.docks["book"]], [280, 260], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["log"]], [120], Qt.Orientation.Vertical)
-        # Trading (bound to an account by set_broker): the ticket under the book,
-        # open orders, positions and fills tabbed beside the log.
+        # Trading (bound to an account by set_broker): the ticket, open orders, positions
+        # and fills; where every dock goes is the layout's (terminal/ui/window/layout.py).
         # The window's message channel: anything may post to it; the status bar shows it.
         self.messages = Messages()
         self.messages.subscribe(lambda message: self.statusBar().showMessage(message.text, 10_000))
         # Settings changed in any window (theme, key bindings) reach this one too.
         self._stop_following = config.subscribe(self._settings_changed)
+        # The watchlist's context menu and the palette edit the config's watchlist: every window follows.
+        self.watchlist_edits = WatchlistEdits(config, lambda: self.session, self.messages.post, self,
+                                              lambda: self.theme)  # fmt: skip
+        self.watchlist_edits.attach(self.watchlist)
         self.trading = TradingDesk(
             DeskLink(
                 parent=self,
@@ -196,14 +200,15 @@ class MainWindow(QMainWindow):
         self.book_view.price_clicked.connect(self.trading.price_picked)
         self.trading.positions.chart_requested.connect(self.open_symbol)
         self.chart.price_clicked.connect(self.trading.price_picked)
-        right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+        # The tables below the chart scroll when they are wider than the room there,
+        # rather than widening the window past its screen.
         self.trading_docks = {
-            "ticket": self._dock("Order ticket", self.trading.ticket, right),
-            "orders": self._dock("Orders", self.trading.orders, bottom),
-            "positions": self._dock("Positions", self.trading.positions, bottom),
-            "fills": self._dock("Fills", self.trading.fills, bottom),
+            "ticket": make_dock(self, "Order ticket", self.trading.ticket),
+            "orders": make_dock(self, "Orders", self.trading.orders, scrolled=True),
+            "positions": make_dock(self, "Positions", self.trading.positions, scrolled=True),
+            "fills": make_dock(self, "Fills", self.trading.fills, scrolled=True),
+            "history": make_dock(self, "History", self.trading.history, scrolled=True),
         }
-        self._arrange_trading_docks()
 
         self.status = FeedStatusBar(session.health, self.theme)
         self.setStatusBar(self.status)
@@ -243,8 +248,7 @@ class MainWindow(QMainWindow):
         self.bridge = FrameBridge(session, parent=self)
         self.bridge.changed.connect(self._on_changed)
 
-        self._default_state = self.saveState(LAYOUT_VERSION)
-        self._layout = QSettings(str(paths.layout_file), QSettings.Format.IniFormat)
+        self.dock_layout = WindowLayout(self, paths.layout_file, lambda: {**self.docks, **self.trading_docks})
         self.restore_layout()
         if config.problem:
             self.notice.show_message(config.problem)
@@ -271,7 +275,9 @@ class MainWindow(QMainWindow):
             "market.open": self.open_market_picker,
             "data.manager": self.open_data_manager,
             "backtest.open": self.open_backtest,
+            "market.new_simulated": self.ask_new_market,
             "help.shortcuts": self.show_shortcuts,
+            "preferences.open": self.open_preferences,
             "app.quit": lambda: (self.on_quit or self.close)(),
             "window.new": lambda: self.on_new_window() if self.on_new_window else None,
             "chart.zoom_in": lambda: self.chart.zoom(0.8),
@@ -289,27 +295,6 @@ class MainWindow(QMainWindow):
         for tf in TIMEFRAMES:
             handlers[f"timeframe.{tf}"] = partial(self.set_timeframe, tf)
         return handlers
-
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
-        dock.setWidget(widget)
-        dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-            | QDockWidget.DockWidgetFeature.DockWidgetClosable
-        )
-        self.addDockWidget(area, dock)
-        return dock
-
-    def _arrange_trading_docks(self) -> None:
-        docks = self.trading_docks
-        self.splitDockWidget(self.docks["book"], docks["ticket"], Qt.Orientation.Vertical)
-        self.splitDockWidget(self.docks["log"], docks["orders"], Qt.Orientation.Horizontal)
-        self.tabifyDockWidget(docks["orders"], docks["positions"])
-        self.tabifyDockWidget(docks["orders"], docks["fills"])
-        docks["orders"].raise_()
-        self.resizeDocks([self.docks["log"], docks["orders"]], [420, 860], Qt.Orientation.Horizontal)
 
     def export_journal(self) -> None:
         """Trade → Export trading journal: pick a file, write it off the GUI thread."""
@@ -421,32 +406,13 @@ class MainWindow(QMainWindow):
 
     # -- layout -------------------------------------------------------------------
     def restore_layout(self) -> None:
-        geometry = self._layout.value("geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(*DEFAULT_SIZE)
-        state = self._layout.value("state")
-        if (
-            isinstance(state, QByteArray)
-            and not state.isEmpty()
-            and not self.restoreState(state, LAYOUT_VERSION)
-        ):
-            log.info("Saved window layout is from another version; using the default layout.")
+        self.dock_layout.restore()
 
     def save_layout(self) -> None:
-        self._layout.setValue("geometry", self.saveGeometry())
-        self._layout.setValue("state", self.saveState(LAYOUT_VERSION))
-        self._layout.sync()
+        self.dock_layout.save()
 
     def reset_layout(self) -> None:
-        if self.isFullScreen():
-            self.showNormal()
-        self.restoreState(self._default_state, LAYOUT_VERSION)
-        for dock in [*self.docks.values(), *self.trading_docks.values()]:
-            dock.setFloating(False)
-            dock.show()
-        self.trading_docks["orders"].raise_()
+        self.dock_layout.reset()
         self.messages.post("Layout reset to the default.")
 
     def toggle_fullscreen(self) -> None:
@@ -498,7 +464,7 @@ class MainWindow(QMainWindow):
                 return
             try:
                 # Making a ccxt source imports ccxt (half a second): not on the GUI thread.
-                source = await asyncio.to_thread(make_source, self.settings, exchange)
+                source = await asyncio.to_thread(self.sources, exchange)
             except TerminalError as exc:
                 log.error("Could not open %s: %s", exchange, describe(exc, detailed=True))
                 self.notice.show_message(f"Could not open {exchange}: {exc.user_message()}")
@@ -654,6 +620,7 @@ class MainWindow(QMainWindow):
                 keys = ", ".join(s.toString() for s in action.shortcuts())
                 entries.append(PaletteEntry(action.text(), keys, action.trigger))
         entries.append(PaletteEntry(self.accounts_action.text(), "", self.accounts_action.trigger))
+        entries += [PaletteEntry(label, "", run) for label, run in self.watchlist_edits.commands()]
         return entries
 
     def open_palette(self) -> CommandPalette:
@@ -692,6 +659,20 @@ class MainWindow(QMainWindow):
         dialog.open()
         return self._keep_dialog(dialog)
 
+    def open_preferences(self) -> PreferencesDialog:
+        """Preferences (Ctrl+,): one dialog per window, raised if already open."""
+        from terminal.ui.preferences.dialog import PreferencesDialog
+
+        dialog = self.findChild(PreferencesDialog)
+        if dialog is None or not dialog.isVisible():
+            markets, name = self.session.markets, self.session.source.name
+            dialog = PreferencesDialog(self.config, markets, name, self.theme, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.open()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
     def open_data_manager(self) -> DataManager | None:
         """Show the market data panel (coverage, gaps, downloads, CSV), made on first use."""
         if self.data_manager is None:
@@ -704,13 +685,9 @@ class MainWindow(QMainWindow):
 
             sources = HistorySources(self.settings, lambda: [self.session])
             self.data_manager = DataManager(store, sources, self.theme)
-            self.docks["data"] = dock = self._dock(
-                "Market data", self.data_manager, Qt.DockWidgetArea.BottomDockWidgetArea
-            )
-            self.tabifyDockWidget(self.docks["log"], dock)
-        dock = self.docks["data"]
-        dock.show()
-        dock.raise_()
+            self.docks["data"] = dock = make_dock(self, "Market data", self.data_manager, scrolled=True)
+            self.dock_layout.add_bottom_panel(dock, tall=True)
+        self.dock_layout.show_panel(self.docks["data"])
         return self.data_manager
 
     def chart_link(self) -> ChartLink:
@@ -728,23 +705,22 @@ class MainWindow(QMainWindow):
         )
 
     def open_backtest(self) -> BacktestPanel:
-        """Show the backtest panel (tabbed with the log), made on first use: its
+        """Show the backtest panel (tabbed below the chart), made on first use: its
         modules load numba, which a start-up need not wait for."""
         if self.backtest is None:
+            from terminal.ui.backtest.form_memory import FILE_NAME as FORM_FILE
             from terminal.ui.backtest.panel import BacktestPanel
 
             self.backtest = BacktestPanel(
-                self.chart_link(), self.history_file, self.paths.config_dir / "strategies", self.theme
+                self.chart_link(),
+                self.history_file,
+                self.paths.config_dir / "strategies",
+                self.theme,
+                form_file=self.paths.config_dir / FORM_FILE,  # the form as last left, beside the layout
             )
-            self.docks["backtest"] = dock = self._dock(
-                "Backtest", self.backtest, Qt.DockWidgetArea.BottomDockWidgetArea
-            )
-            self.tabifyDockWidget(self.docks["log"], dock)
-            # the log's strip is too low for a form and results: make room once
-            self.resizeDocks([dock], [max(320, self.height() * 2 // 5)], Qt.Orientation.Vertical)
-        dock = self.docks["backtest"]
-        dock.show()
-        dock.raise_()
+            self.docks["backtest"] = dock = make_dock(self, "Backtest", self.backtest, scrolled=True)
+            self.dock_layout.add_bottom_panel(dock, tall=True)  # a form and results: room from the chart
+        self.dock_layout.show_panel(self.docks["backtest"])
         return self.backtest
 
     # -- a history file that cannot be opened ----------------------------------------
@@ -767,11 +743,20 @@ class MainWindow(QMainWindow):
         self.session.request_open(*self.requested_market(), reload=True)
 
     def show_shortcuts(self) -> ShortcutSheet:
-        sheet = ShortcutSheet(self.actions_by_id, self)
-        mark_off_keys(sheet.table, self.trading.hotkeys_enabled())
+        sheet = ShortcutSheet(self.actions_by_id, self, hotkeys_enabled=self.trading.hotkeys_enabled())
         sheet.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         sheet.open()
         return sheet
+
+    def ask_new_market(self) -> NewMarketDialog | None:
+        """Ask for a new simulated market (its seed, the paper account's fate)."""
+        start = self.on_new_market
+        if start is None:
+            self.notice.show_message("A new simulated market can be started from the terminal's window only.")
+            return None
+        dialog = NewMarketDialog(start, self)
+        dialog.open()
+        return dialog
 
     def show_about(self) -> None:
         QMessageBox.about(
@@ -791,6 +776,8 @@ class MainWindow(QMainWindow):
     def _settings_changed(self, changed: frozenset[str]) -> None:
         if "theme" in changed and self.settings.theme != self.theme.name:
             self._apply_theme(THEMES[self.settings.theme])
+        if "watchlist" in changed:  # its tickers start and stop; the list follows (Topic.MARKETS)
+            self.session.set_watchlist(self.settings.watchlist)
         if "keybindings" in changed:
             bindings, problems = resolve_bindings(self.settings.keybindings)
             for problem in problems:

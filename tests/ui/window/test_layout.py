@@ -26,8 +26,8 @@ def arrangement(window: MainWindow) -> dict[str, tuple[Qt.DockWidgetArea, bool, 
 
 DEFAULT = {name: (area, True, False) for name, area in DEFAULT_AREAS.items()}
 REARRANGED = {
-    "watchlist": (LEFT, True, False),
-    "book": (LEFT, True, False),
+    "watchlist": (RIGHT, True, False),
+    "book": (RIGHT, True, False),
     "trades": (LEFT, True, True),
     "log": (BOTTOM, False, False),
 }
@@ -39,7 +39,7 @@ async def test_rearranged_docks_and_window_size_come_back_after_a_restart(
     async with launch() as t:
         window = t.window
         assert arrangement(window) == DEFAULT
-        window.addDockWidget(LEFT, window.docks["book"])  # dragged to the left edge
+        window.addDockWidget(RIGHT, window.docks["watchlist"])  # dragged to the right edge
         window.docks["trades"].setFloating(True)  # torn off
         window.docks["log"].toggleViewAction().trigger()  # View ▸ Log unticked
         window.resize(window.width(), 640)
