@@ -3,7 +3,9 @@ candle columns (numbers and times), shared by reading and sniffing."""
 
 from __future__ import annotations
 
+import bisect
 import codecs
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -23,6 +25,8 @@ Progress = Callable[[float], None]
 FIELDS = ("ts", *COLUMNS)
 EXPORT_HEADER = ("time_utc", "timestamp_ms", "open", "high", "low", "close", "volume")
 PREVIEW_ROWS = 20
+#: bad lines an import error lists one by one (it counts them all)
+LISTED_PROBLEMS = 10
 DELIMITERS = (",", ";", "\t", "|")
 TIME_UNIT_WORDS: dict[str, str] = {
     "s": "seconds since 1970",
@@ -94,6 +98,9 @@ class CsvPreview:
     columns: list[str]
     #: the first data rows, as text, at most ``PREVIEW_ROWS``
     rows: list[list[str]]
+    #: the file line (1-based, as a text editor and import errors number it) on
+    #: which each row begins
+    lines: list[int] = dataclasses.field(default_factory=list)
 
     @property
     def delimiter(self) -> str:
@@ -110,6 +117,36 @@ def _error(path: Path, message: str, line: int | None = None, column: str | None
     return CsvImportError(
         f"{where}: {message}", hint=_NOTHING_IMPORTED, path=str(path), line=line, column=column
     )
+
+
+@dataclass
+class LineProblems:
+    """The bad lines of a file as a read finds them: every one counted, the
+    first ``LISTED_PROBLEMS`` kept as (line, reason, candle field or None)."""
+
+    count: int = 0
+    listed: list[tuple[int, str, str | None]] = dataclasses.field(default_factory=list)
+
+    def add(self, line: int, reason: str, column: str | None = None) -> None:
+        """Count a bad line; kept if it is among the first (a chunk's cells are
+        judged after the lines of the wrong width inside it were found)."""
+        self.count += 1
+        if len(self.listed) < LISTED_PROBLEMS or line < self.listed[-1][0]:
+            bisect.insort(self.listed, (line, reason, column), key=lambda p: p[0])
+            del self.listed[LISTED_PROBLEMS:]
+
+    def error(self, path: Path) -> CsvImportError:
+        """One bad line: "name, line 8: why."; several: how many, then the first ten, one a line."""
+        line, reason, column = self.listed[0]
+        if self.count == 1:
+            return _error(path, reason, line, column)
+        shown = "\n".join(f"line {n:,}: {why}" for n, why, _ in self.listed)
+        more = self.count - len(self.listed)
+        first = f"the first {len(self.listed)}" if more else "they are"
+        text = f"{path.name}: {self.count:,} lines cannot be read; {first}:\n{shown}"
+        if more:
+            text += f"\n… and {more:,} more."
+        return CsvImportError(text, hint=_NOTHING_IMPORTED, path=str(path), line=line, column=column)
 
 
 def _load(path: Path, limit: int | None = None) -> tuple[bytes, bool]:
@@ -168,31 +205,67 @@ class _CellError(Exception):
         self.field = field
 
 
+class _BadCellsError(Exception):
+    """Every unreadable value of one column, by index (at least one)."""
+
+    def __init__(self, cells: list[_CellError]) -> None:
+        super().__init__(cells[0].reason)
+        self.cells = cells
+
+
 def _quote(value: str) -> str:
     value = value.strip()
     return f"'{value[:40]}...'" if len(value) > 40 else f"'{value}'"
 
 
-def _first_bad(values: Sequence[str], ok: Callable[[str], object]) -> int:
-    for i, value in enumerate(values):
-        try:
-            ok(value)
-        except (ValueError, OverflowError, TypeError):
-            return i
-    return -1
+def _unreadable(values: Sequence[str], offset: int = 0) -> list[int]:
+    """The indices of the values numpy cannot read as floats, found by halving:
+    a column with a few bad cells costs a few numpy passes, not a Python loop."""
+    try:
+        np.array(values, dtype=np.float64)
+    except (ValueError, TypeError):
+        if len(values) <= 64:  # a cell at a time is cheaper than halving further
+            return [offset + i for i, v in enumerate(values) if not _readable(v)]
+        mid = len(values) // 2
+        return _unreadable(values[:mid], offset) + _unreadable(values[mid:], offset + mid)
+    return []
+
+
+def _readable(value: str) -> bool:
+    try:
+        np.array([value], dtype=np.float64)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _floats(values: Sequence[str]) -> tuple[NDArray[np.float64], list[int]]:
+    """The values as floats (NaN where unreadable), and the indices of the unreadable ones."""
+    try:
+        return np.array(values, dtype=np.float64), []
+    except (ValueError, TypeError):
+        bad = _unreadable(values)
+    readable = np.ones(len(values), dtype=np.bool_)
+    readable[bad] = False
+    out = np.full(len(values), np.nan)
+    out[readable] = np.array([v for v, ok in zip(values, readable.tolist(), strict=True) if ok], np.float64)
+    return out, bad
 
 
 def _numbers(values: Sequence[str], field: str, decimal: str) -> NDArray[np.float64]:
+    """A price or volume column; raises ``_BadCellsError`` naming every unreadable value."""
     text = values if decimal == "." else [v.replace(decimal, ".") for v in values]
-    try:
-        return np.array(text, dtype=np.float64)
-    except (ValueError, TypeError):
-        i = _first_bad(text, lambda v: np.array([v], dtype=np.float64))
-        if i < 0:  # numpy refused the column as a whole but every cell alone: should not happen
-            raise
-        if not values[i].strip():
-            raise _CellError(i, f"column {field} is empty.", field) from None
-        raise _CellError(i, f"{_quote(values[i])} is not a number in column {field}.", field) from None
+    numbers, bad = _floats(text)
+    if bad:
+        raise _BadCellsError(
+            [
+                _CellError(i, f"column {field} is empty.", field)
+                if not values[i].strip()
+                else _CellError(i, f"{_quote(values[i])} is not a number in column {field}.", field)
+                for i in bad
+            ]
+        )
+    return numbers
 
 
 def _iso_ms(value: str) -> int:
@@ -203,30 +276,34 @@ def _iso_ms(value: str) -> int:
 
 
 def _times(values: Sequence[str], unit: TimeUnit) -> NDArray[np.int64]:
-    """Open times in epoch ms; raises ``_CellError`` at the first unreadable one."""
+    """Open times in epoch ms; raises ``_BadCellsError`` naming every unreadable one."""
+    problems: dict[int, str] = {}
     if unit == "iso":
-        ms = _iso_fast(values)
-        if ms is None:
-            out = np.empty(len(values), dtype=np.int64)
+        fast = _iso_fast(values)
+        if fast is None:
+            ms = np.zeros(len(values), dtype=np.int64)
             for i, value in enumerate(values):
                 try:
-                    out[i] = _iso_ms(value)
+                    ms[i] = _iso_ms(value)
                 except (ValueError, OverflowError):
-                    if not value.strip():
-                        raise _CellError(i, "column ts is empty.") from None
-                    raise _CellError(i, f"{_quote(value)} is not a date and time in column ts.") from None
-            ms = out
+                    problems[i] = (
+                        f"{_quote(value)} is not a date and time in column ts."
+                        if value.strip()
+                        else "column ts is empty."
+                    )
+        else:
+            ms = fast
     else:
         try:
             whole = np.array(values, dtype=np.int64)  # exact for integers of any size int64 holds
         except (ValueError, OverflowError, TypeError):
-            ms = _times_from_floats(values, unit)
+            ms = _times_from_floats(values, unit, problems)
         else:
-            ms = _from_whole(whole, unit)
-    bad = np.flatnonzero((ms < 0) | (ms >= _MAX_MS))
-    if len(bad):
-        i = int(bad[0])
-        raise _CellError(i, _out_of_range(values[i], unit))
+            return _from_whole(whole, unit)
+    for i in np.flatnonzero((ms < 0) | (ms >= _MAX_MS)).tolist():
+        problems.setdefault(i, _out_of_range(values[i], unit))
+    if problems:
+        raise _BadCellsError([_CellError(i, reason) for i, reason in sorted(problems.items())])
     return ms
 
 
@@ -235,31 +312,32 @@ def _out_of_range(value: str, unit: str) -> str:
 
 
 def _from_whole(whole: NDArray[np.int64], unit: TimeUnit) -> NDArray[np.int64]:
-    """Epoch ms from whole numbers in ``unit`` (checked before scaling, so nothing overflows)."""
+    """Epoch ms from whole numbers in ``unit`` (checked before scaling, so nothing
+    overflows); raises ``_BadCellsError`` naming every one out of range."""
     limit = _MAX_MS // _MS_PER[unit] if unit in _MS_PER else min(_MAX_MS * _PER_MS[unit], 2**63 - 1)
-    bad = np.flatnonzero((whole < 0) | (whole >= limit))
-    if len(bad):
-        i = int(bad[0])
-        raise _CellError(i, _out_of_range(str(whole[i]), unit))
+    bad = np.flatnonzero((whole < 0) | (whole >= limit)).tolist()
+    if bad:
+        raise _BadCellsError([_CellError(i, _out_of_range(str(whole[i]), unit)) for i in bad])
     return whole * _MS_PER[unit] if unit in _MS_PER else whole // _PER_MS[unit]
 
 
-def _times_from_floats(values: Sequence[str], unit: str) -> NDArray[np.int64]:
-    try:
-        raw = np.array(values, dtype=np.float64)
-    except (ValueError, TypeError):
-        i = _first_bad(values, lambda v: np.array([v], dtype=np.float64))
-        if i < 0:  # as in _numbers: should not happen
-            raise
-        if not values[i].strip():
-            raise _CellError(i, "column ts is empty.") from None
-        words = TIME_UNIT_WORDS[unit]
-        raise _CellError(i, f"{_quote(values[i])} is not a number of {words} in column ts.") from None
-    scaled = raw * _MS_PER[unit] if unit in _MS_PER else raw / _PER_MS[unit]
-    bad = np.flatnonzero(~np.isfinite(scaled) | (scaled < 0) | (scaled >= _MAX_MS))
-    if len(bad):
-        i = int(bad[0])
-        raise _CellError(i, _out_of_range(values[i], unit))
+def _times_from_floats(values: Sequence[str], unit: str, problems: dict[int, str]) -> NDArray[np.int64]:
+    """Epoch ms from numbers with a fraction or an exponent; each unreadable or
+    out-of-range value goes into ``problems`` (its index: why) and reads as 0."""
+    raw, unreadable = _floats(values)
+    words = TIME_UNIT_WORDS[unit]
+    for i in unreadable:
+        problems[i] = (
+            f"{_quote(values[i])} is not a number of {words} in column ts."
+            if values[i].strip()
+            else "column ts is empty."
+        )
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = raw * _MS_PER[unit] if unit in _MS_PER else raw / _PER_MS[unit]
+        wrong = ~np.isfinite(scaled) | (scaled < 0) | (scaled >= _MAX_MS)
+    for i in np.flatnonzero(wrong).tolist():
+        problems.setdefault(i, _out_of_range(values[i], unit))
+    scaled[wrong] = 0
     return np.rint(scaled).astype(np.int64)
 
 
@@ -287,9 +365,9 @@ def _iso_fast(values: Sequence[str]) -> NDArray[np.int64] | None:
 
 def _convert(
     columns: dict[str, Sequence[str]], mapping: CsvMapping
-) -> tuple[NDArray[np.int64], list[NDArray[np.float64]]] | _CellError:
-    """The candle columns, or the first bad cell (lowest row, then field order)."""
-    worst: _CellError | None = None
+) -> tuple[NDArray[np.int64], list[NDArray[np.float64]]] | list[_CellError]:
+    """The candle columns, or every bad row: its first bad cell in field order, by row."""
+    bad: dict[int, _CellError] = {}
     ts = np.empty(0, dtype=np.int64)
     prices: list[NDArray[np.float64]] = []
     for field in FIELDS:
@@ -298,9 +376,9 @@ def _convert(
                 ts = _times(columns[field], mapping.time_unit)
             else:
                 prices.append(_numbers(columns[field], field, mapping.decimal))
-        except _CellError as bad:
-            if worst is None or bad.index < worst.index:
-                worst = bad
-    if worst is not None:
-        return worst
+        except _BadCellsError as cells:
+            for cell in cells.cells:
+                bad.setdefault(cell.index, cell)
+    if bad:
+        return [bad[i] for i in sorted(bad)]
     return ts, prices

@@ -2,8 +2,10 @@
 
 Import is all or nothing: ``read`` returns every candle of the file or raises
 ``CsvImportError`` naming the file, the line (1-based, as a text editor shows
-it) and what is wrong there; the caller then validates the candles
-(``terminal.store.validation``) before anything is written.
+it, and as the import preview numbers its rows) and what is wrong there; with
+several bad lines it counts them all and lists the first ten. The caller then
+validates the candles (``terminal.store.validation``) before anything is
+written.
 
 Accepted input: UTF-8 (with or without a BOM; UTF-16 with a BOM; other bytes
 read as Latin-1), LF, CRLF or CR line ends, quoted fields, blank lines
@@ -34,7 +36,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -51,8 +53,9 @@ from terminal.store.csv_format import (
     FIELDS,
     TIME_UNIT_WORDS,
     CsvMapping,
+    LineProblems,
     Progress,
-    _CellError,
+    _BadCellsError,
     _convert,
     _decode,
     _error,
@@ -66,7 +69,8 @@ from terminal.store.csv_sniff import sniff  # noqa: F401 - part of this module's
 # -- import -----------------------------------------------------------------------
 def read(path: str | os.PathLike[str], mapping: CsvMapping, *, progress: Progress | None = None) -> OHLCV:
     """Every candle of the file, in file order (not yet validated), or
-    ``CsvImportError`` for the first problem; nothing partial is returned.
+    ``CsvImportError`` for its bad lines (every one counted, the first ten
+    listed); nothing partial is returned.
 
     ``progress`` gets the fraction done (0..1) now and then; an exception it
     raises (a cancel) stops the import and propagates.
@@ -149,14 +153,17 @@ def _read_clean(data: bytes, encoding: str, mapping: CsvMapping) -> OHLCV | None
             ts = _from_whole(stamps.to_numpy(dtype=np.int64), mapping.time_unit)
         else:
             ts = _times(stamps.tolist(), mapping.time_unit)
-    except _CellError:
+    except _BadCellsError:
         return None
     prices = [np.ascontiguousarray(frame[cols[f]].to_numpy(dtype=np.float64)) for f in COLUMNS]
     return OHLCV(ts, *prices)
 
 
 def _read_lines(path: Path, text: str, mapping: CsvMapping, progress: Progress | None) -> OHLCV:
-    """The careful reader: csv line by line, columns converted a chunk at a time."""
+    """The careful reader: csv line by line, columns converted a chunk at a time.
+
+    It reads on past a bad line, so that the error counts every one and lists
+    the first ten; nothing is returned when there is any."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter, strict=True)
     cols = _columns_of(mapping)
     total_lines = max(text.count("\n"), 1)
@@ -166,17 +173,24 @@ def _read_lines(path: Path, text: str, mapping: CsvMapping, progress: Progress |
     rows: list[list[str]] = []
     lines: list[int] = []
     parts: list[OHLCV] = []
+    problems = LineProblems()
+    short: tuple[int, int] | None = None  # the last record read, when it was short: (line, fields)
     end = 0  # the physical line on which the previous record ended
     while True:
         try:
             row = next(reader, None)
         except csv.Error as exc:
-            raise _error(path, _csv_problem(exc), end + 1) from None
+            problems.add(end + 1, _csv_problem(exc))
+            if reader.line_num == end:  # pragma: no cover - the reader always moves on; never loop
+                break
+            end, short = reader.line_num, None
+            continue
         if row is None:
             break
         line, end = end + 1, reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
+        short = None
         if width is None:
             width, width_line = len(row), line
             for field, col in cols.items():
@@ -185,19 +199,25 @@ def _read_lines(path: Path, text: str, mapping: CsvMapping, progress: Progress |
                         path, f"column {col + 1} is chosen for {field}, but lines have {width} fields."
                     )
         elif len(row) != width:
-            raise _error(path, _width_problem(reader, text, len(row), width, width_line), line)
+            problems.add(line, f"{len(row)} fields, but line {width_line:,} has {width}.")
+            short = (line, len(row)) if len(row) < width else None
+            continue
         if skip_header:
             skip_header = False
             continue
         rows.append(row)
         lines.append(line)
         if len(rows) == _CHUNK:
-            parts.append(_chunk(path, rows, lines, cols, mapping))
+            parts.append(_chunk(rows, lines, cols, mapping, problems))
             rows, lines = [], []
             if progress is not None:
                 progress(min(end / total_lines, 0.99))
     if rows:
-        parts.append(_chunk(path, rows, lines, cols, mapping))
+        parts.append(_chunk(rows, lines, cols, mapping, problems))
+    if short is not None and not text.rstrip(" \t").endswith(("\n", "\r")):
+        _call_truncated(problems, *short, width or 0)
+    if problems.count:
+        raise problems.error(path)
     if not parts:
         raise CsvImportError(
             f"{path.name} has a header line but no candles.", hint=_NOTHING_IMPORTED, path=str(path)
@@ -210,26 +230,29 @@ def _read_lines(path: Path, text: str, mapping: CsvMapping, progress: Progress |
 
 
 def _chunk(
-    path: Path, rows: list[list[str]], lines: list[int], cols: dict[str, int], mapping: CsvMapping
+    rows: list[list[str]], lines: list[int], cols: dict[str, int], mapping: CsvMapping, problems: LineProblems
 ) -> OHLCV:
+    """The rows' candles; a bad row goes into ``problems`` (and the candles are then
+    of no use: the read ends in an error, but goes on to count every bad line)."""
     columns: dict[str, Sequence[str]] = {field: [row[col] for row in rows] for field, col in cols.items()}
     converted = _convert(columns, mapping)
-    if isinstance(converted, _CellError):
-        raise _error(path, converted.reason, lines[converted.index], converted.field)
+    if isinstance(converted, list):
+        for bad in converted:
+            problems.add(lines[bad.index], bad.reason, bad.field)
+        return OHLCV.empty()
     ts, prices = converted
     return OHLCV(ts, *prices)
 
 
-def _width_problem(reader: Iterator[list[str]], text: str, fields: int, width: int, width_line: int) -> str:
-    last = not text.rstrip(" \t").endswith(("\n", "\r"))
-    if last:
-        try:
-            last = next(reader, None) is None
-        except csv.Error:
-            last = False
-    if last and fields < width:
-        return f"the last line is cut short ({fields} of {width} fields); the file looks truncated."
-    return f"{fields} fields, but line {width_line:,} has {width}."
+def _call_truncated(problems: LineProblems, line: int, fields: int, width: int) -> None:
+    """The file's last record, cut short and without a line end: the file looks truncated."""
+    for i, (n, _, column) in enumerate(problems.listed):
+        if n == line:
+            problems.listed[i] = (
+                n,
+                f"the last line is cut short ({fields} of {width} fields); the file looks truncated.",
+                column,
+            )
 
 
 def _csv_problem(exc: csv.Error) -> str:

@@ -1,17 +1,20 @@
 """Sniffing a CSV candle file: delimiter, header, time unit, and a guessed
-mapping of its columns, with a preview of the first rows."""
+mapping of its columns, with a preview of the first rows; and how far apart
+its candles are, so that hourly candles are not filed as minutes unasked."""
 
 from __future__ import annotations
 
 import csv
 import io
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from terminal.marketdata.candles import COLUMNS
+from terminal.marketdata.timeframes import TIMEFRAMES, timeframe_ms
 from terminal.store.csv_format import (
     _SNIFF_BYTES,
     DELIMITERS,
@@ -19,9 +22,11 @@ from terminal.store.csv_format import (
     CsvMapping,
     CsvPreview,
     TimeUnit,
+    _BadCellsError,
     _decode,
     _iso_ms,
     _load,
+    _times,
 )
 
 # -- sniffing ---------------------------------------------------------------------
@@ -118,7 +123,7 @@ def sniff(path: str | os.PathLike[str], rows: int = PREVIEW_ROWS) -> CsvPreview:
     path = Path(path)
     data, more = _load(path, _SNIFF_BYTES)
     text, encoding = _decode(path, data, partial=more)
-    delimiter, table = _best_split(text, rows + 1)
+    delimiter, table, lines = _best_split(text, rows + 1)
     decimal = "."
     cells = [cell for row in table for cell in row]
     if (
@@ -133,26 +138,32 @@ def sniff(path: str | os.PathLike[str], rows: int = PREVIEW_ROWS) -> CsvPreview:
         header = table[0]
         named = [cell.strip() for cell in header] + [""] * (width - len(header))
         columns = [name or f"column {i + 1}" for i, name in enumerate(named)]
-        body = table[1:]
+        body, lines = table[1:], lines[1:]
     else:
         columns = [f"column {i + 1}" for i in range(width)]
         body = table
-    body = body[:rows]
+    body, lines = body[:rows], lines[:rows]
     mapping = _guess(columns if has_header else None, body, width, decimal)
     mapping = replace(mapping, delimiter=delimiter, has_header=has_header, decimal=decimal)
-    return CsvPreview(path, encoding, mapping, columns, body)
+    return CsvPreview(path, encoding, mapping, columns, body, lines)
 
 
-def _best_split(text: str, rows: int) -> tuple[str, list[list[str]]]:
-    """The delimiter that cuts the sample into the most even, number-like table."""
-    best: tuple[tuple[int, int, int], str, list[list[str]]] | None = None
+def _best_split(text: str, rows: int) -> tuple[str, list[list[str]], list[int]]:
+    """The delimiter that cuts the sample into the most even, number-like table,
+    the table, and the file line each of its rows begins on (as ``csv_io.read``
+    counts them: blank lines count, a quoted line break starts no new row)."""
+    best: tuple[tuple[int, int, int], str, list[list[str]], list[int]] | None = None
     for delim in DELIMITERS:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
         table: list[list[str]] = []
+        lines: list[int] = []
+        end = 0  # the line on which the previous record ended
         try:
             for row in reader:
+                line, end = end + 1, reader.line_num
                 if row and any(c.strip() for c in row):
                     table.append(row)
+                    lines.append(line)
                     if len(table) == rows:
                         break
         except csv.Error:
@@ -165,10 +176,10 @@ def _best_split(text: str, rows: int) -> tuple[str, list[list[str]]]:
         numeric = sum(_data_like(c) for r in table[1:] for c in r) if width > 1 else 0
         score = (int(width > 1), even, numeric)
         if best is None or score > best[0]:
-            best = (score, delim, table)
+            best = (score, delim, table, lines)
     if best is None:  # pragma: no cover - text.strip() is non-empty, so some row exists
-        return ",", []
-    return best[1], best[2]
+        return ",", [], []
+    return best[1], best[2], best[3]
 
 
 def _has_header(table: list[list[str]]) -> bool:
@@ -219,3 +230,81 @@ def _guess(names: list[str] | None, body: list[list[str]], width: int, decimal: 
             found.update(zip(COLUMNS, after, strict=True))
     unit = units.get(found["ts"]) if "ts" in found else None
     return CsvMapping(**found, time_unit=unit or "ms")  # type: ignore[arg-type]
+
+
+# -- how far apart the candles are ------------------------------------------------
+_UNITS = (("day", 86_400_000), ("hour", 3_600_000), ("minute", 60_000), ("second", 1_000))
+
+
+def duration_words(ms: int) -> str:
+    """A step in the largest unit that holds it whole: "1 hour", "5 minutes", "90 seconds"."""
+    for unit, size in _UNITS:
+        if ms >= size and ms % size == 0:
+            count = ms // size
+            return f"{count:,} {unit}" + ("" if count == 1 else "s")
+    return f"{ms:,} ms"
+
+
+@dataclass(frozen=True)
+class Spacing:
+    """How far apart candles are: the most common step between consecutive open times."""
+
+    step_ms: int
+    #: the terminal's timeframe of that length; None when it has none
+    timeframe: str | None
+
+    @property
+    def words(self) -> str:
+        return duration_words(self.step_ms)
+
+
+def spacing(ts: ArrayLike) -> Spacing | None:
+    """The most common step between consecutive distinct open times (the shortest
+    of those tied), matched to the terminal's timeframes; None with fewer than two
+    distinct times. A missing candle or a weekend does not change it."""
+    times = np.unique(np.asarray(ts, dtype=np.int64))  # sorted, each once
+    if len(times) < 2:
+        return None
+    steps, counts = np.unique(np.diff(times), return_counts=True)
+    step = int(steps[int(np.argmax(counts))])  # argmax takes the first, the shortest, of a tie
+    return Spacing(step, next((tf for tf, ms in TIMEFRAMES.items() if ms == step), None))
+
+
+def preview_spacing(preview: CsvPreview, mapping: CsvMapping) -> Spacing | None:
+    """``spacing`` of the preview's rows read with ``mapping`` (unreadable times left out)."""
+    column = mapping.ts
+    if column is None:
+        return None
+    values = [row[column] for row in preview.rows if column < len(row)]
+    try:
+        ts = _times(values, mapping.time_unit)
+    except _BadCellsError as bad:
+        unreadable = {cell.index for cell in bad.cells}
+        try:
+            ts = _times([v for i, v in enumerate(values) if i not in unreadable], mapping.time_unit)
+        except _BadCellsError:  # pragma: no cover - what is left reads, cell by cell
+            return None
+    return spacing(ts)
+
+
+def timeframe_warning(ts: ArrayLike, timeframe: str) -> str | None:
+    """What importing candles with open times ``ts`` as ``timeframe`` candles
+    would do, when their spacing says they are not: "These candles are 1 hour
+    apart; importing them as 1m would report 199 gaps." None when the spacing
+    matches (or cannot be told)."""
+    found = spacing(ts)
+    step = timeframe_ms(timeframe)
+    if found is None or found.step_ms == step:
+        return None
+    times = np.asarray(ts, dtype=np.int64)
+    on_grid = times % step == 0
+    misaligned = len(times) - int(np.count_nonzero(on_grid))  # as validation counts them
+    gaps = int(np.count_nonzero(np.diff(np.unique(times[on_grid])) > step))  # as find_gaps does
+    effects = []
+    if misaligned:
+        effects.append(f"reject {misaligned:,} of {len(times):,} as not aligned to {timeframe}")
+    if gaps:
+        effects.append(f"report {gaps:,} gap" + ("" if gaps == 1 else "s"))
+    effect = " and ".join(effects) or f"file them as {timeframe} candles"
+    other = "" if found.timeframe else ", and the terminal has no timeframe that long"
+    return f"These candles are {found.words} apart{other}; importing them as {timeframe} would {effect}."

@@ -297,7 +297,7 @@ def test_not_a_number_names_file_line_value_and_column(tmp_path: Path) -> None:
     assert err.user_message().endswith("Nothing was imported.")
 
 
-def test_the_first_bad_line_is_named_when_there_are_several(
+def test_every_bad_line_is_named_in_file_order_across_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(csv_io, "_CHUNK", 4)
@@ -306,10 +306,78 @@ def test_the_first_bad_line_is_named_when_there_are_several(
     rows[6] = "notatime,10,12,9,11,5"
     rows[10] = row(10, volume="-")
     err = import_error(file(tmp_path, lines(HEADER, *rows)))
-    assert err.line == 8
-    assert (
-        str(err) == "candles.csv, line 8: 'notatime' is not a number of milliseconds since 1970 in column ts."
+    assert err.line == 8, "the first bad line, for whoever wants one"
+    assert str(err) == (
+        "candles.csv: 3 lines cannot be read; they are:\n"
+        "line 8: 'notatime' is not a number of milliseconds since 1970 in column ts.\n"
+        "line 11: 'x' is not a number in column close.\n"
+        "line 12: '-' is not a number in column volume."
     )
+    assert err.user_message().endswith("Nothing was imported.")
+
+
+def test_many_bad_lines_are_all_counted_and_the_first_ten_listed(tmp_path: Path) -> None:
+    rows = [row(i) for i in range(3_000)]
+    bad = [5, 17, 100, 101, 102, 640, 641, 900, 1_500, 2_000, 2_001, 2_500, 2_998]
+    for i in bad:
+        rows[i] = row(i, close="n/a")
+    rows[700] = row(700) + ",7"  # a line too long is a bad line too
+    rows[2_200] = f"{T0 + 2_200 * MINUTE_MS},10,,9,11,5"  # an empty cell
+    err = import_error(file(tmp_path, lines(HEADER, *rows)))
+    text = str(err)
+    head, *listed = text.split("\n")
+    assert head == "candles.csv: 15 lines cannot be read; the first 10:"
+    file_lines = sorted([i + 2 for i in bad] + [702, 2_202])  # after the header: row i is line i + 2
+    assert [entry.split(":")[0] for entry in listed[:10]] == [f"line {n:,}" for n in file_lines[:10]]
+    assert listed[0] == "line 7: 'n/a' is not a number in column close."
+    assert "line 702: 7 fields, but line 1 has 6." in listed
+    assert listed[10:] == ["… and 5 more."]
+    assert err.line == 7
+
+
+def test_cells_bad_in_two_columns_count_their_line_once(tmp_path: Path) -> None:
+    rows = [row(i) for i in range(5)]
+    rows[2] = "later,10,12,9,abc,5"
+    rows[3] = row(3, volume="-")
+    err = import_error(file(tmp_path, lines(HEADER, *rows)))
+    assert str(err).startswith("candles.csv: 2 lines cannot be read; they are:\nline 4: 'later' is not")
+
+
+def test_bad_quotes_and_a_truncated_end_are_counted_with_the_rest(tmp_path: Path) -> None:
+    text = lines(HEADER, row(0), '1704067260000,"10"x,12,9,11,5', row(2, close="?"), row(3)) + "1704067"
+    err = import_error(file(tmp_path, text))
+    assert str(err).split("\n")[1:] == [
+        "line 3: a closing quote is followed by other text in the same field.",
+        "line 4: '?' is not a number in column close.",
+        "line 6: the last line is cut short (1 of 6 fields); the file looks truncated.",
+    ]
+
+
+def test_bad_times_in_every_unit_are_all_found(tmp_path: Path) -> None:
+    for stamps, unit in (
+        (["1704067200", "x", "1704067320", "-5", "1.5e40"], "s"),
+        (["1704067200000.5", "", "abc", "1704067380000", "9e99"], "ms"),
+        (["2024-01-01 00:00", "nope", "2024-01-01 00:02Z", "", "2024-02-30"], "iso"),
+    ):
+        body = [f"{t},10,12,9,11,5" for t in stamps]
+        mapping = dataclasses.replace(PLAIN, time_unit=unit)  # type: ignore[arg-type]
+        err = import_error(file(tmp_path, lines(HEADER, *body)), mapping)
+        lines_named = [entry.split(":")[0] for entry in str(err).split("\n")[1:]]
+        good = {"s": (2, 4), "ms": (2, 5), "iso": (2, 4)}[unit]
+        assert lines_named == [f"line {n}" for n in range(2, 7) if n not in good], unit
+
+
+def test_preview_rows_are_numbered_by_file_line_as_errors_are(tmp_path: Path) -> None:
+    rows = [row(i) for i in range(14)]
+    rows[10] = row(10, close="abc")
+    path = file(
+        tmp_path, lines("", HEADER, row(0), "", *rows[1:])
+    )  # a blank line before the header and one after
+    preview = sniff(path)
+    err = import_error(path)
+    bad = preview.rows.index(rows[10].split(","))
+    assert preview.lines[bad] == err.line == 14
+    assert preview.lines[:3] == [3, 5, 6]
 
 
 def test_an_empty_cell(tmp_path: Path) -> None:

@@ -8,6 +8,12 @@ is opened, read (coverage, candles, saved runs) and written (saves) in
 worker threads; user strategy files are loaded in a worker thread too (their
 code runs when they load). Errors are said on the panel in plain words
 (``terminal.errors.describe``), never as a traceback; details go to the log.
+
+The form (strategy, parameters, settings, candles and range) is kept across
+restarts in the config folder (``form_memory``): written when a run is
+queued and when the panel shuts down, restored when it is made. A part
+that no longer fits (a deleted strategy file, parameters that no longer
+validate, a series no longer stored) is left at its default, with a note.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
@@ -35,6 +42,8 @@ from terminal.backtest.errors import BacktestCancelled, BacktestError
 from terminal.backtest.queue import BacktestJob, BacktestQueue
 from terminal.backtest.result import BacktestResult
 from terminal.backtest.run_store import RunStore, RunSummary, SavedRun
+from terminal.backtest.settings import BacktestSettings
+from terminal.backtest.strategies import BUILTIN
 from terminal.backtest.strategy_worker import StrategyWorker, WorkerStrategy, runner_with
 from terminal.errors import TerminalError, describe
 from terminal.marketdata.candles import OHLCV
@@ -47,6 +56,7 @@ from terminal.ui.backtest.chart_link import ChartLink
 from terminal.ui.backtest.compare import CompareView
 from terminal.ui.backtest.data_picker import CHART, ChartCandles, DataPicker
 from terminal.ui.backtest.exports import CSV, HTML, WRITERS, export_dialog
+from terminal.ui.backtest.form_memory import FormMemory, SavedForm
 from terminal.ui.backtest.on_chart import ChartTrades
 from terminal.ui.backtest.request import DataChoice, RunRequest, in_range, summary_of
 from terminal.ui.backtest.results import ResultsView
@@ -72,7 +82,9 @@ class BacktestPanel(QWidget):
         parent: QWidget | None = None,
         *,
         queue: BacktestQueue | None = None,
+        form_file: Path | None = None,
     ) -> None:
+        """``form_file`` keeps the form across restarts (none: it is not kept)."""
         super().__init__(parent)
         self.link = link
         self.history = history
@@ -93,6 +105,14 @@ class BacktestPanel(QWidget):
         self._run_store: RunStore | None = None
         self._run_store_of: CandleStore | None = None
         self._strategy_lock = asyncio.Lock()
+        self.memory = FormMemory(form_file) if form_file is not None else None
+        self._form_lock = asyncio.Lock()  # one write of the form at a time, in order
+        #: restored parts that wait for what they need: the user's strategies
+        #: loaded (with the strategy the form showed then), the stored series read
+        self._pending_strategy: tuple[SavedForm, str | None] | None = None
+        self._pending_data: SavedForm | None = None
+        self._saved_settings: dict[str, Any] | None = None  # the last valid settings kept
+        self._restore_notes: list[str] = []  # what did not come back, said together
 
         # -- the left: what to run; the right: results, saved runs, comparison ----------------------
         self.form = RunForm(strategies_folder, theme, self)
@@ -143,6 +163,7 @@ class BacktestPanel(QWidget):
 
         self.apply_theme(theme)
         self._chart_changed()
+        self._restore_form()
         self.refresh_stored()
 
     # -- tasks -------------------------------------------------------------------------------------
@@ -196,8 +217,10 @@ class BacktestPanel(QWidget):
             self._say(
                 f"{exc.user_message()} Runs on the chart's candles still work; they are not saved.", True
             )
+            self._restore_data()
             return
         self.data.set_coverage(coverage)
+        self._restore_data()
         await self._list_runs()
 
     def refresh_runs(self) -> asyncio.Task[list[RunSummary]]:
@@ -224,6 +247,7 @@ class BacktestPanel(QWidget):
         self.strategy.set_user({name: info.stand_in() for name, info in found.items()}, list(scan.errors))
         for error in scan.errors:
             log.warning("User strategy not loaded: %s", describe(error, detailed=True))
+        self._restore_user_strategy()
 
     # -- the chart ---------------------------------------------------------------------------------
     def chart_candles(self) -> ChartCandles | None:
@@ -307,6 +331,7 @@ class BacktestPanel(QWidget):
         )
         self._runs.spawn(self._finish(job, request), name=f"backtest #{job.id}")
         self._say(f"Queued: {request.title}.")
+        self._spawn(self.keep_form(), "keep the form")
         return job
 
     def _candles_for(self, data: DataChoice) -> OHLCV | Callable[[], OHLCV] | None:
@@ -494,6 +519,128 @@ class BacktestPanel(QWidget):
             else f"{what} written to {path}."
         )
 
+    # -- the form across restarts ----------------------------------------------------------------
+    def _restore_form(self) -> None:
+        """Put the saved form back: settings and a built-in strategy now; a user
+        strategy once the user loads theirs; the candles once the stored series are read."""
+        if self.memory is None:
+            return
+        saved, note = self.memory.load()
+        self._note(note)
+        if saved is None:
+            return
+        self._note(self._restore_settings(saved))
+        if saved.strategy in BUILTIN:
+            self._note(self._restore_params(saved))
+        elif saved.strategy:
+            self._pending_strategy = (saved, self.strategy.combo.currentData())
+            title = saved.strategy_title or saved.strategy
+            self._note(f"Your last strategy, {title}, comes back when you load yours (Load yours).")
+        self._pending_data = saved
+
+    def _note(self, text: str) -> None:
+        """Add to what the panel says about the restored form (nothing for "")."""
+        if text:
+            self._restore_notes.append(text)
+            self._say(" ".join(self._restore_notes))
+
+    def _restore_settings(self, saved: SavedForm) -> str:
+        if saved.settings is None:
+            return ""
+        try:
+            settings = BacktestSettings.model_validate(saved.settings)
+        except ValidationError as exc:
+            log.info("Saved backtest settings not restored: %s", exc)
+            return "The last costs, sizing and stops no longer fit; they start from the defaults."
+        self.settings_form.set_settings(settings, saved.chosen)
+        self._saved_settings = saved.settings
+        self._data_changed()  # fields the user did not choose follow the market again
+        return ""
+
+    def _restore_params(self, saved: SavedForm) -> str:
+        """Choose the saved strategy with its parameters; at its defaults if they no longer validate."""
+        box = self.strategy
+        if not box.select(saved.strategy):
+            return f"The strategy {saved.strategy_title or saved.strategy} is not available any more."
+        form = box.form
+        try:
+            if form is not None:
+                form.set_values(saved.params)
+            fits = form is not None and form.params() is not None
+        except (TypeError, ValueError, OverflowError):  # a value of another kind than the field's
+            fits = False
+        if fits:
+            return ""
+        box.reset_params()
+        cls = box.strategy()
+        title = cls.title if cls is not None else saved.strategy
+        return f"The last parameters of {title} no longer fit it; it starts from its defaults."
+
+    def _restore_user_strategy(self) -> None:
+        """After the user's strategies load: the saved one, if the user has not chosen another meanwhile."""
+        pending, self._pending_strategy = self._pending_strategy, None
+        if pending is None:
+            return
+        saved, shown = pending
+        if self.strategy.combo.currentData() != shown:
+            return
+        self._restore_notes = []  # the note that it would come back is answered now
+        title = saved.strategy_title or saved.strategy
+        if saved.strategy not in self.strategy.user:
+            self._note(f"Your last strategy, {title}, is not in your strategies folder any more.")
+            return
+        self._note(
+            self._restore_params(saved) or f"Your last strategy, {title}, is back with its parameters."
+        )
+
+    def _restore_data(self) -> None:
+        """Once the stored series are known: the saved candles and range."""
+        saved, self._pending_data = self._pending_data, None
+        if saved is None:
+            return
+        data = self.data
+        if not data.select(saved.source) and isinstance(saved.source, SeriesKey):
+            k = saved.source
+            self._note(f"{k.exchange} {k.symbol} {k.timeframe} is not stored any more: the chart is chosen.")
+            return
+        if not saved.whole and saved.start_ms is not None and saved.end_ms is not None:
+            data.whole.setChecked(False)
+            data.start.set_ms(saved.start_ms)
+            data.end.set_ms(saved.end_ms)
+
+    def form_now(self) -> SavedForm:
+        """The form as it stands, for keeping; parts still waiting to be restored are kept as saved."""
+        form = SavedForm()
+        pending = self._pending_strategy[0] if self._pending_strategy is not None else None
+        cls, params = self.strategy.strategy(), self.strategy.form
+        if pending is not None:
+            form.strategy, form.strategy_title = pending.strategy, pending.strategy_title
+            form.params = pending.params
+        elif cls is not None and params is not None:
+            form.strategy, form.strategy_title, form.params = cls.name, cls.title, params.values()
+        settings = self.settings_form.settings()
+        if settings is not None:
+            self._saved_settings = settings.model_dump(mode="json")
+        form.settings = self._saved_settings
+        form.chosen = self.settings_form.chosen_market_fields()
+        waiting = self._pending_data
+        if waiting is not None:
+            form.source, form.whole = waiting.source, waiting.whole
+            form.start_ms, form.end_ms = waiting.start_ms, waiting.end_ms
+        else:
+            form.source = self.data.key() or CHART
+            form.whole = self.data.whole.isChecked()
+            form.start_ms, form.end_ms = self.data.start.ms(), self.data.end.ms()
+        return form
+
+    async def keep_form(self) -> bool:
+        """Write the form to its file (in a worker thread); False when it is not kept."""
+        if self.memory is None:
+            return False
+        form, memory = self.form_now(), self.memory
+        async with self._form_lock:
+            return await asyncio.to_thread(memory.save, form)
+
     # -- look and end ------------------------------------------------------------------------------
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -503,7 +650,8 @@ class BacktestPanel(QWidget):
         self.compare.apply_theme(theme)
 
     async def shutdown(self) -> None:
-        """Cancel the runs and reads; wait until the worker and any save have stopped."""
+        """Keep the form; cancel the runs and reads; wait until the worker and any save have stopped."""
+        await self.keep_form()
         self._tasks.cancel()
         await self.queue.shutdown()
         await self._tasks.close()

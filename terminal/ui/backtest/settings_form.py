@@ -13,7 +13,7 @@ The amount step and the fees start from the market's own when known
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,8 @@ from terminal.ui.theme import DARK, Theme
 
 NONE, PCT, ATR = "none", "pct", "atr"
 WHOLE = ""
+#: the fields that start from the market's own values until the user changes them
+MARKET_FIELDS = ("amount_step", "taker_fee", "maker_fee")
 
 
 @dataclass(frozen=True)
@@ -252,8 +254,14 @@ class SettingsForm(QWidget):
                 problems.setdefault(where, message)
             return None
 
-    def set_settings(self, settings: BacktestSettings) -> None:
-        """Show ``settings`` (a saved run's) in the form."""
+    def chosen_market_fields(self) -> list[str]:
+        """The fields that start from the market's values (fees, amount step) which the user set."""
+        return [name for name in MARKET_FIELDS if name in self._touched]
+
+    def set_settings(self, settings: BacktestSettings, chosen: Collection[str] = MARKET_FIELDS) -> None:
+        """Show ``settings`` (a saved run's) in the form. The market's fields in
+        ``chosen`` count as the user's (a market's defaults leave them alone); the
+        others keep following the market (``set_market``)."""
         self._setting = True
         try:
             n = self.numbers
@@ -280,7 +288,8 @@ class SettingsForm(QWidget):
             n["atr_period"].set_value(stops.atr_period)
             self.direction.setCurrentIndex(self.direction.findData(settings.direction.value))
             self.close_at_end.setChecked(settings.close_at_end)
-            self._touched.update(("amount_step", "taker_fee", "maker_fee"))  # chosen, not defaults
+            self._touched.difference_update(MARKET_FIELDS)
+            self._touched.update(name for name in chosen if name in MARKET_FIELDS)  # chosen, not defaults
         finally:
             self._setting = False
         self._show_rows()

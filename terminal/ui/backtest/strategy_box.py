@@ -141,6 +141,11 @@ class StrategyBox(QWidget):
     def params(self) -> StrategyParams | None:
         return None if self.form is None else self.form.params()
 
+    def reset_params(self) -> None:
+        """The chosen strategy's parameter form afresh, at its defaults."""
+        self._form_of = ""
+        self._chosen()
+
     # -- the chosen one ---------------------------------------------------------------------------
     def _chosen(self, *_: object) -> None:
         cls = self.strategy()

@@ -2,11 +2,19 @@
 per candle field (pre-filled from what ``csv_sniff`` guessed), the time
 unit, and the series to import into.
 
-Import reads the whole file in a worker thread (all or nothing: a malformed
-line stops it with the file, the line and the problem, and nothing is
-written), validates the candles, then writes the good ones in one
-transaction. The dialog stays open on a problem so the mapping can be fixed;
-candles refused by validation are counted per reason in the result.
+The preview numbers its rows by file line, as a text editor and the import's
+messages do. The timeframe is preselected from how far apart the preview's
+times are, and a note under it warns when the chosen one differs.
+
+Import reads the whole file in a worker thread (all or nothing: malformed
+lines stop it, each counted and the first ten named, and nothing is
+written), then checks the candles' spacing against the chosen timeframe: if
+they differ (hourly candles filed as 1m), it stops before writing, says what
+the import would do ("would report 199 gaps"), and writes only when Import is
+pressed again for the same timeframe and columns. Then it validates the
+candles and writes the good ones in one transaction. The dialog stays open
+on a problem so the mapping can be fixed; candles refused by validation are
+counted per reason in the result.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from terminal.marketdata.timeframes import TIMEFRAMES
 from terminal.store import csv_io
 from terminal.store.candles import CandleStore, SeriesKey
 from terminal.store.csv_format import FIELDS, TIME_UNIT_WORDS, CsvMapping, CsvPreview
+from terminal.store.csv_sniff import Spacing, preview_spacing, timeframe_warning
 from terminal.store.validation import validate
 from terminal.ui.data.long_job import CANCELLED, DONE, JobBar, JobRunner
 from terminal.ui.field_errors import FieldErrors
@@ -82,8 +91,9 @@ class PreviewModel(HeaderedTableModel):
     ) -> Any:
         if role != Qt.ItemDataRole.DisplayRole:
             return None
-        if orientation == Qt.Orientation.Vertical:
-            return str(section + 1)
+        if orientation == Qt.Orientation.Vertical:  # the file's line, as import errors name it
+            lines = self.preview.lines
+            return f"{lines[section]:,}" if section < len(lines) else str(section + 1)
         fields = [FIELD_NAMES[f].lower() for f in FIELDS if self.mapping.column(f) == section]
         name = self.preview.columns[section]
         return f"{name}\n→ {', '.join(fields)}" if fields else f"{name}\n(not used)"
@@ -167,12 +177,22 @@ class CsvImportDialog(QDialog):
             self.timeframe.setCurrentText(selected.timeframe)
         elif not exchanges:
             self.exchange.setCurrentText("imported")
+        #: how far apart the preview's candles are, with the mapping as chosen
+        self.spacing: Spacing | None = preview_spacing(preview, guess)
+        if self.spacing is not None and self.spacing.timeframe is not None:
+            self.timeframe.setCurrentText(self.spacing.timeframe)  # what the file holds, not the selection
+        self.timeframe_note = QLabel(self)
+        self.timeframe_note.setWordWrap(True)
+        #: the timeframe and mapping whose spacing warning the user saw after an
+        #: import was stopped: Import again with both unchanged writes anyway
+        self.asked: tuple[str, CsvMapping] | None = None
         self.errors = FieldErrors(self, ("exchange", "symbol"), theme.down)
         target_box = QGroupBox("Import into", self)
         target = QFormLayout(target_box)
         target.addRow("Exchange", self.errors.under(self.exchange, "exchange"))
         target.addRow("Symbol", self.errors.under(self.symbol, "symbol"))
         target.addRow("Timeframe", self.timeframe)
+        target.addRow(self.timeframe_note)
 
         self._closing = False
         self.bar = JobBar(self)
@@ -189,10 +209,11 @@ class CsvImportDialog(QDialog):
         self.import_button.clicked.connect(self.start_import)
         self.time_unit.currentIndexChanged.connect(self._mapping_changed)
         self.has_header.toggled.connect(self._mapping_changed)
+        self.timeframe.currentTextChanged.connect(self._timeframe_changed)
 
         layout = QVBoxLayout(self)
         layout.addWidget(about)
-        layout.addWidget(QLabel(f"The first {len(preview.rows)} rows:"))
+        layout.addWidget(QLabel(f"The first {len(preview.rows)} rows, numbered by their line in the file:"))
         layout.addWidget(self.table, 1)
         lower = QHBoxLayout()
         lower.addWidget(mapping_box, 3)
@@ -201,6 +222,7 @@ class CsvImportDialog(QDialog):
         layout.addWidget(self.bar)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
+        self._timeframe_changed()
 
     # -- the form ---------------------------------------------------------------------------
     def mapping(self) -> CsvMapping:
@@ -213,7 +235,30 @@ class CsvImportDialog(QDialog):
         )
 
     def _mapping_changed(self) -> None:
-        self.model.set_mapping(self.mapping())
+        mapping = self.mapping()
+        self.model.set_mapping(mapping)
+        self.spacing = preview_spacing(self.preview, mapping)
+        self._timeframe_changed()
+
+    def _timeframe_changed(self) -> None:
+        """Say how far apart the preview's candles are, and warn when the chosen
+        timeframe is not that; a stopped import's question lapses."""
+        chosen, found = self.timeframe.currentText(), self.spacing
+        self.asked = None
+        self.import_button.setText("Import")
+        if found is None:
+            self.timeframe_note.setText("")
+            return
+        if found.timeframe == chosen:
+            self.timeframe_note.setText(f"The rows are {found.words} apart.")
+            self.timeframe_note.setStyleSheet(f"color: {self.theme.muted};")
+            return
+        advice = f"choose {found.timeframe}, or" if found.timeframe else "no timeframe is that long;"
+        self.timeframe_note.setText(
+            f"The rows are {found.words} apart, not {chosen}: {advice} "
+            f"Import will ask before filing them as {chosen}."
+        )
+        self.timeframe_note.setStyleSheet(f"color: {self.theme.down};")
 
     def target(self) -> SeriesKey | None:
         self.errors.clear()
@@ -237,15 +282,29 @@ class CsvImportDialog(QDialog):
         key = self.target()
         if key is None or self.runner.busy:
             return
+        mapping = self.mapping()
+        confirmed = self.asked == (key.timeframe, mapping)
+        self.asked = None
         self._say("")
         self.import_button.setEnabled(False)
-        self.runner.run(f"Importing {self.preview.path.name}", lambda: self._import(key, self.mapping()))
+        self.runner.run(
+            f"Importing {self.preview.path.name}", lambda: self._import(key, mapping, confirmed=confirmed)
+        )
         self.runner.cancel_note = "Import cancelled. Nothing was written."
 
-    async def _import(self, key: SeriesKey, mapping: CsvMapping) -> str:
+    async def _import(self, key: SeriesKey, mapping: CsvMapping, *, confirmed: bool = False) -> str:
+        """The import; when the candles' spacing disagrees with the timeframe and
+        the user has not confirmed it, it ends before writing with the warning
+        (``self.asked`` set), which ``_finished`` shows."""
         path, name = self.preview.path, self.preview.path.name
         progress = self.runner.thread_progress(f"Reading {name}…")
         candles = await self.runner.in_worker(csv_io.read, path, mapping, progress=progress)
+        if not confirmed:
+            self.runner.progress(None, f"Checking how far apart {len(candles):,} candles are…")
+            warning = await self.runner.in_worker(timeframe_warning, candles.ts, key.timeframe)
+            if warning is not None:
+                self.asked = (key.timeframe, mapping)
+                return warning
         self.runner.progress(None, f"Checking {len(candles):,} candles…")
         checked = await self.runner.in_worker(validate, candles, key.timeframe)
         if not len(checked.good):
@@ -264,6 +323,18 @@ class CsvImportDialog(QDialog):
 
     def _finished(self, outcome: str, message: str) -> None:
         self.import_button.setEnabled(True)
+        if outcome == DONE and self.asked is not None:
+            timeframe = self.asked[0]
+            self._say(
+                f"{message} Nothing was written. Choose another timeframe, or press "
+                f"“Import as {timeframe} anyway”.",
+                error=True,
+            )
+            self.import_button.setText(f"Import as {timeframe} anyway")
+            if self._closing:
+                self._closing = False
+                super().done(QDialog.DialogCode.Rejected)
+            return
         if outcome == DONE:
             self._closing = False
             self.accept()
