@@ -16,7 +16,7 @@ import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from terminal.marketdata.candles import CandleSeries
 from terminal.marketdata.orderbook import decimals_for
@@ -72,6 +72,8 @@ class ChartWidget(QWidget):
         self.readout = QLabel(self)
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.readout.setObjectName("chartReadout")
+        # A narrow chart clips the readout rather than widening the window past its screen.
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         # Shown over the chart while the feed is not live: the candles are what
         # we have, and the user must not mistake them for the market now.
         self.feed_note = QLabel(self)
@@ -124,6 +126,7 @@ class ChartWidget(QWidget):
         # The account's open orders (terminal.ui.trading puts them here); empty until then.
         self.order_lines = OrderLines()
         self.price_plot.addItem(self.order_lines, ignoreBounds=True)
+        self.order_lines.format_price = lambda price: f"{price:,.{self.decimals}f}"
 
         self.last_line = pg.InfiniteLine(
             angle=0,

@@ -5,6 +5,12 @@ the prices in view keeps its label, pinned to that edge with an arrow, so
 no working order is ever out of sight. Labels that would overlap (orders
 close in price, several pinned to one edge) are moved apart.
 
+A line can be dragged to another price: the line follows the mouse (its label
+says the new price) and, when it is dropped, ``on_moved(key, price)`` asks for
+the order to be amended there (the desk puts it through the ticket: the same
+checks and confirmation as typing it). A press away from every line is left
+to the chart, which pans as before.
+
 There are few open orders (the risk rules cap them at 50 by default), so the
 item keeps a plain list and draws each line; all drawing is in pixels (the
 painter's view transform is dropped after mapping the prices), so lines stay
@@ -14,8 +20,9 @@ one pixel thick and labels keep their size at any zoom.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -24,6 +31,7 @@ from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 LABEL_PAD = 3.0  # pixels around a label's text
 LABEL_LEFT = 6.0  # pixels from the pane's left edge
+GRAB_PX = 5.0  # a press this close to a line (in pixels) takes hold of it
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,7 @@ class OrderLine:
     buy: bool
     label: str
     stop: bool = False  # a stop's trigger price (dashed)
+    key: str = ""  # the order's client id: a line with a key can be dragged to amend the order
 
 
 class OrderLines(pg.GraphicsObject):
@@ -45,6 +54,10 @@ class OrderLines(pg.GraphicsObject):
         self._font.setPointSizeF(8.0)
         self.drawn = 0  # lines drawn in view in the last paint (tests read them)
         self.pinned = 0  # labels pinned to an edge in the last paint
+        # Dragging: the line held (its key) and where it is now; told where it was dropped.
+        self.on_moved: Callable[[str, float], None] | None = None
+        self.format_price: Callable[[float], str] = lambda price: f"{price:,.8g}"
+        self._held: tuple[str, float] | None = None
 
     def set_lines(self, lines: Sequence[OrderLine]) -> None:
         new = list(lines)
@@ -56,6 +69,74 @@ class OrderLines(pg.GraphicsObject):
     def prices(self) -> list[float]:
         return [line.price for line in self.lines]
 
+    # -- dragging a line to amend its order ------------------------------------------------
+    def line_near(self, price: float, tolerance: float) -> OrderLine | None:
+        """The draggable line closest to ``price``, within ``tolerance`` (in price)."""
+        near = [ln for ln in self.lines if ln.key and abs(ln.price - price) <= tolerance]
+        return min(near, key=lambda ln: abs(ln.price - price)) if near else None
+
+    def grab(self, price: float, tolerance: float) -> bool:
+        """Take hold of the line near ``price``; False (nothing held) when there is none."""
+        line = self.line_near(price, tolerance)
+        self._held = None if line is None else (line.key, line.price)
+        return line is not None
+
+    def drag_to(self, price: float) -> None:
+        if self._held is not None:
+            self._held = (self._held[0], price)
+            self.update()
+
+    def drop(self) -> None:
+        """Let go: the held line's order is asked to move to where it was dropped."""
+        held, self._held = self._held, None
+        self.update()
+        if held is None:
+            return
+        key, price = held
+        line = next((ln for ln in self.lines if ln.key == key), None)
+        if line is not None and price != line.price and self.on_moved is not None:
+            self.on_moved(key, price)
+
+    def mouseDragEvent(self, ev: Any) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        if ev.isStart():
+            tolerance = GRAB_PX * (self.pixelHeight() or 0.0)
+            if not self.grab(ev.buttonDownPos().y(), tolerance):
+                ev.ignore()  # not on a line: the chart pans
+                return
+        if self._held is None:
+            ev.ignore()
+            return
+        ev.accept()
+        self.drag_to(ev.pos().y())
+        if ev.isFinish():
+            self.drop()
+
+    def hoverEvent(self, ev: Any) -> None:
+        if ev.isExit():
+            self.unsetCursor()
+            return
+        tolerance = GRAB_PX * (self.pixelHeight() or 0.0)
+        if self.line_near(ev.pos().y(), tolerance) is not None:
+            ev.acceptDrags(Qt.MouseButton.LeftButton)  # a drag starting here is this item's
+            self.setCursor(Qt.CursorShape.SizeVerCursor)
+        else:
+            self.unsetCursor()
+
+    def _shown_lines(self) -> list[OrderLine]:
+        """The lines as drawn: the one held where it is being dragged to."""
+        held = self._held
+        if held is None:
+            return self.lines
+        key, price = held
+        moved = [ln for ln in self.lines if ln.key != key]
+        for ln in self.lines:
+            if ln.key == key:
+                moved.append(replace(ln, price=price, label=f"{ln.label} → {self.format_price(price)}"))
+        return moved
+
     def set_colors(self, up: QColor, down: QColor) -> None:
         self._colors = (QColor(up), QColor(down))
         self.update()
@@ -64,7 +145,10 @@ class OrderLines(pg.GraphicsObject):
     def viewRangeChanged(self) -> None:
         # Lines span the view and labels stay inside it: the bounds are the view,
         # taken here when it changes, never inside boundingRect() (lessons learned).
-        view = self.viewRect()
+        # The ViewBox's own range, not the item's viewRect(): pyqtgraph calls this before it
+        # refreshes the item's cached view, and stale bounds would miss a press on a line.
+        box = self.getViewBox()
+        view = box.viewRect() if box is not None else self.viewRect()
         if view is None or not all(math.isfinite(v) for v in view.getRect()):
             return
         if view != self._bounds:
@@ -91,7 +175,7 @@ class OrderLines(pg.GraphicsObject):
         p.resetTransform()
         p.setFont(self._font)
         labels: list[tuple[float, str, QColor]] = []  # (y, text, colour), top to bottom
-        for line in sorted(self.lines, key=lambda item: -item.price):
+        for line in sorted(self._shown_lines(), key=lambda item: -item.price):
             color = self._colors[0 if line.buy else 1]
             y = to_px.map(QPointF(0, line.price)).y()
             text = line.label

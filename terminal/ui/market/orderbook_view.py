@@ -51,6 +51,8 @@ class LadderCanvas(QWidget):
         self.own_marks: list[tuple[str, float, bool]] = []  # drawn: (side, price, on a level)
         #: why the book is not live ("" when it is): its last good levels are shown dimmed
         self.stale = ""
+        #: the most levels a side to show (None: as many as fit), next to the spread
+        self.max_levels: int | None = None
         self.setFont(monospace_font())
         self.setMinimumWidth(170)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -62,14 +64,20 @@ class LadderCanvas(QWidget):
     def rows_per_side(self) -> int:
         return max(1, (self.height() - 2 * self.row_height()) // (2 * self.row_height()))
 
+    def height_for(self, levels: int) -> int:
+        """The height that shows ``levels`` levels a side, with the header and the spread row."""
+        return (2 * levels + 2) * self.row_height()
+
     def ladder(self) -> tuple[list[LadderRow], list[LadderRow]]:
         """(asks best-first, bids best-first) as they are drawn, for the visible depth."""
         asks, bids = self.visible_levels()
         return _rows("asks", asks), _rows("bids", bids)
 
     def visible_levels(self) -> tuple[Levels, Levels]:
-        """(asks, bids) grouped, as many as fit, best first."""
+        """(asks, bids) grouped, as many as fit (at most ``max_levels``), best first."""
         depth = self.rows_per_side()
+        if self.max_levels is not None:
+            depth = min(depth, self.max_levels)
         return self.book.levels("asks", self.step, depth), self.book.levels("bids", self.step, depth)
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -249,8 +257,12 @@ def _rows(side: str, levels: Levels) -> list[LadderRow]:
     ]
 
 
+#: the levels selector's choices: as many as fit, or a fixed count a side
+LEVEL_CHOICES: tuple[int | None, ...] = (None, 5, 10, 20, 50)
+
+
 class OrderBookView(QWidget):
-    """The ladder with a price-grouping selector above it."""
+    """The ladder with a price-grouping selector and a levels selector above it."""
 
     #: a row was clicked: its price (the order ticket takes it)
     price_clicked = Signal(float)
@@ -262,10 +274,19 @@ class OrderBookView(QWidget):
         self.grouping = QComboBox(self)
         self.grouping.setToolTip("Price grouping")
         self.grouping.currentIndexChanged.connect(self._on_grouping)
+        self.levels = QComboBox(self)
+        self.levels.setObjectName("bookLevels")
+        self.levels.setToolTip("Levels a side to show (Fit: as many as the panel holds)")
+        for count in LEVEL_CHOICES:
+            self.levels.addItem("Fit" if count is None else str(count), count)
+        self.levels.currentIndexChanged.connect(self._on_levels)
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 2, 6, 2)
         bar.addWidget(QLabel("Group"))
         bar.addWidget(self.grouping)
+        bar.addSpacing(8)
+        bar.addWidget(QLabel("Levels"))
+        bar.addWidget(self.levels)
         bar.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -294,6 +315,15 @@ class OrderBookView(QWidget):
         self.canvas.price_decimals = decimals_for(float(step))
         self.canvas.update()
 
+    def _on_levels(self, index: int) -> None:
+        self.canvas.max_levels = self.levels.itemData(index)
+        self.canvas.update()
+
+    def set_levels(self, count: int | None) -> None:
+        """Show at most ``count`` levels a side (None: as many as fit)."""
+        index = self.levels.findData(count)
+        self.levels.setCurrentIndex(max(index, 0))
+
     def refresh(self) -> None:
         self.canvas.update()
 
@@ -306,6 +336,10 @@ class OrderBookView(QWidget):
 
     def set_own_orders(self, bids: Sequence[float], asks: Sequence[float]) -> None:
         self.canvas.set_own_orders(bids, asks)
+
+    def keep_levels(self, levels: int) -> None:
+        """Never shrink below ``levels`` levels a side (the window's layout asks for it)."""
+        self.canvas.setMinimumHeight(self.canvas.height_for(levels))
 
     def apply_theme(self, theme: Theme) -> None:
         self.canvas.theme = theme

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from terminal.config import Settings
 from terminal.errors import TerminalError, describe
@@ -30,7 +30,8 @@ from terminal.market.topics import Topic
 from terminal.marketdata.orderbook import OrderBook
 from terminal.messages import Messages
 from terminal.trading.balances import BalanceView
-from terminal.trading.broker import Broker
+from terminal.trading.brackets import bracket_desk
+from terminal.trading.broker import Broker, takes_trailing_stops
 from terminal.trading.money import ZERO, fmt
 from terminal.trading.orders import AmountUnit, Fill, Order, OrderSide, OrderType
 from terminal.trading.positions import Position
@@ -38,16 +39,19 @@ from terminal.trading.risk import AccountRisk
 from terminal.ui.chart.order_lines import OrderLine, OrderLines
 from terminal.ui.theme import Theme
 from terminal.ui.trading.account_bridge import AccountBridge, AccountTopic
+from terminal.ui.trading.account_summary import AccountSummary
 from terminal.ui.trading.confirmation import Confirmation
 from terminal.ui.trading.fills_panel import FillsPanel
 from terminal.ui.trading.hotkeys import TradingKeys
+from terminal.ui.trading.order_events import OrderEvents
 from terminal.ui.trading.order_flow import OrderFlow
+from terminal.ui.trading.order_history import OrderHistoryPanel
 from terminal.ui.trading.order_words import base_of
 from terminal.ui.trading.orders_panel import OrdersPanel
 from terminal.ui.trading.positions_panel import PositionsPanel
 from terminal.ui.trading.quick_ticket import QuickTicket
 from terminal.ui.trading.ticket import OrderTicket
-from terminal.ui.trading.ticket_input import TicketCheck, decimal_text
+from terminal.ui.trading.ticket_input import TicketCheck, TicketInput, check_ticket, decimal_text
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,8 @@ _NO_PNL: Mapping[str, Decimal] = {}
 NO_BROKER = "No trading account is connected to this window: the ticket sends nothing."
 #: unrealised PnL moves with the market, not with account events: refresh it this often
 PNL_REFRESH_MS = 1000
+#: levels a side of the book fetched to check a flatten of a symbol not on the chart
+FLATTEN_BOOK_LEVELS = 50
 
 
 @dataclass(frozen=True)
@@ -84,14 +90,22 @@ class TradingDesk(QObject):
         self.orders = OrdersPanel(theme)
         self.positions = PositionsPanel(theme)
         self.fills = FillsPanel(theme)
+        self.history = OrderHistoryPanel(theme)
+        self.summary = AccountSummary(lambda: self._session())
         self.confirmation = Confirmation(link.parent, theme)
         self.quick: QuickTicket | None = None  # made on first F9
         self.bridge = AccountBridge(parent=self)
         self.bridge.changed.connect(self._on_account)
         self.flow = OrderFlow(lambda: self.broker, self.confirmation, self.confirm_orders, self.say)
         self.flow.on_sent = self._on_sent
+        link.order_lines.on_moved = self.order_dragged  # a line dragged on the chart amends its order
+        # Every own fill, partial fill, cancel and rejection said in the window (and the log).
+        self.events = OrderEvents(
+            link.messages.post, lambda: link.settings().trading.fill_sound, QApplication.beep
+        )
         self.keys = TradingKeys(self)
         self.symbol = ""  # the market the tickets trade (the chart's)
+        self._flattening: set[str] = set()  # symbols whose book is being fetched to flatten them
         self._pnl_timer = QTimer(self)
         self._pnl_timer.setInterval(PNL_REFRESH_MS)
         self._pnl_timer.timeout.connect(self._refresh_positions)
@@ -103,6 +117,12 @@ class TradingDesk(QObject):
         self.orders.cancel_all_requested.connect(lambda: self.cancel_all(confirm=True))
         self.positions.flatten_requested.connect(lambda symbol: self.flatten(symbol, confirm=True))
         self.positions.reset_requested.connect(lambda: self.flow.reset_paper(self.say))
+        self.history.export_requested.connect(
+            lambda path: self.flow.spawn(self.history.export(path, self.say), "export order history")
+        )
+        self.history.set_source(
+            lambda: self._read(lambda b: b.orders(), list[Order]()), lambda: self._session().markets
+        )
         self.set_broker(None)
 
     # -- settings (read when used: a changed config applies at once) --------------------------
@@ -121,6 +141,9 @@ class TradingDesk(QObject):
         """Trade through ``broker`` from now on (None: trade nothing)."""
         self.broker = broker
         self.bridge.attach(broker)
+        self.events.attach(broker)
+        for ticket in self._tickets():
+            self._offer(ticket)
         self.positions.set_paper(broker is not None and broker.kind == "paper")
         self.symbol = ""  # rebinds the tickets
         self._bind_tickets()
@@ -182,6 +205,16 @@ class TradingDesk(QObject):
                 )
         self.symbol = symbol if broker is not None and market is not None else ""
 
+    def _offer(self, ticket: OrderTicket) -> None:
+        """What the account takes beyond the basic order types, on ``ticket``."""
+        broker = self.broker
+        brackets = bracket_desk(broker) if broker is not None else None
+        ticket.offer(
+            trailing=broker is not None and takes_trailing_stops(broker),
+            exits_mode=None if brackets is None else brackets.mode.words,
+            exits_explained="" if brackets is None else brackets.mode.explanation,
+        )
+
     def _account_risk(self) -> AccountRisk | None:
         """The broker's risk rules and account state, for the tickets' warnings as the user types."""
         return self._read(lambda b: AccountRisk(b.limits, b.risk_state()), None)
@@ -199,10 +232,19 @@ class TradingDesk(QObject):
         def free() -> Mapping[str, Decimal]:
             balances = {c: b.free for c, b in self._balances().items()}
             replacing = ticket.replacing
-            if replacing is not None and replacing.hold and replacing.hold_currency:
-                # the replacement may use what the order it replaces holds (cancelled first)
-                currency = replacing.hold_currency
-                balances[currency] = balances.get(currency, ZERO) + replacing.hold
+            if replacing is None:
+                return balances
+            # the replacement may use what the order it replaces holds (cancelled first); an
+            # exit of a take-profit / stop-loss pair shares what the pair holds (held once)
+            brackets = bracket_desk(self.broker) if self.broker is not None else None
+            bracket = brackets.bracket_of(replacing.client_order_id) if brackets is not None else None
+            ids = {replacing.client_order_id}
+            if bracket is not None:
+                ids |= {part.client_order_id for part in bracket.parts if part.is_open}
+            for order in self._open_orders():
+                if order.client_order_id in ids and order.hold and order.hold_currency:
+                    currency = order.hold_currency
+                    balances[currency] = balances.get(currency, ZERO) + order.hold
             return balances
 
         return free
@@ -211,6 +253,7 @@ class TradingDesk(QObject):
     def _on_account(self, topics: AccountTopic) -> None:
         if topics & AccountTopic.ORDERS:
             self._refresh_orders()
+            self.history.refresh()
         if topics & AccountTopic.FILLS:
             self.fills.set_fills(self._read(lambda b: b.fills(), list[Fill]()))
         if topics & (AccountTopic.POSITIONS | AccountTopic.BALANCES | AccountTopic.FILLS):
@@ -235,10 +278,11 @@ class TradingDesk(QObject):
             self.ticket.show_outcome("The order being amended is no longer open.", ok=False)
 
     def _refresh_positions(self) -> None:
-        self.positions.set_state(
-            self._positions(),
-            self._read(lambda b: b.unrealised_pnl(), _NO_PNL),
-            self._balances(),
+        positions, balances = self._positions(), self._balances()
+        unrealised = self._read(lambda b: b.unrealised_pnl(), _NO_PNL)
+        self.positions.set_state(positions, unrealised, balances, self._session().markets)
+        self.positions.set_summary(
+            self._read(lambda b: self.summary.figures(b, positions, unrealised, balances), None)
         )
 
     # -- what the user does -----------------------------------------------------------------------
@@ -247,6 +291,8 @@ class TradingDesk(QObject):
 
     def _on_sent(self, order: Order | None, ticket: OrderTicket, ok: bool) -> None:
         self.bridge.flush_now()  # the user's own order: on screen without waiting for the next frame
+        if order is not None and ok:
+            self.events.follow(order, self.ticket.show_outcome)  # "rests in the book" follows the order
         if self.quick is not None and ticket is self.quick.ticket and order is not None and ok:
             self.quick.close()  # done; what happened stays on the dock's ticket and the status bar
             self.ticket.show_outcome(ticket.message.text(), ok=True)
@@ -271,37 +317,102 @@ class TradingDesk(QObject):
         self.ticket.set_replacing(order)
         self.focus_ticket()
 
+    def order_dragged(self, client_order_id: str, price: float) -> None:
+        """An order's line dropped at ``price`` on the chart: amend it there through the
+        ticket, with the same checks and confirmation as typing the new price."""
+        order = next((o for o in self._open_orders() if o.client_order_id == client_order_id), None)
+        if order is None or order.symbol != self._session().symbol:
+            self.say("That order is no longer open: nothing was amended.", bad=True)
+            return
+        self.ticket.set_replacing(order)
+        self.ticket.move_to(price, stop=order.type.is_stop and not order.triggered)
+        self.focus_ticket()
+        if not self.ticket.try_send():
+            self.say(
+                "The order was not amended: the ticket says why (fix it there, or Stop replacing).", True
+            )
+
     def cancel_all(self, *, confirm: bool) -> None:
         self.flow.cancel_all(None, self._report, confirm=confirm)
 
     def flatten(self, symbol: str | None = None, *, confirm: bool) -> None:
-        """Sell the position of ``symbol`` (the one on screen by default) at market, reduce-only."""
+        """Sell the position of ``symbol`` (the one on screen by default) at market,
+        reduce-only, whatever the chart shows. The order is checked as the ticket
+        checks one, against a book: the chart's when it shows ``symbol``, else a
+        snapshot fetched from the window's exchange in a task (a paper account's
+        market is that exchange; a live account's pre-trade check wants a price)."""
         broker = self.broker
-        symbol = symbol or self._session().symbol
+        session = self._session()
+        symbol = symbol or session.symbol
         if broker is None:
             self.say(NO_BROKER, True)
             return
-        if symbol != self._session().symbol:
-            self.say(f"Open {symbol} on the chart to flatten it: a market order needs its book.", True)
+        amount = self._flatten_amount(symbol)
+        if amount is None:
             return
+        if symbol in self._flattening:
+            self.say(f"{symbol} is being flattened already.", False)
+            return
+        book = self._book_of(symbol)()
+        if book is not None and (len(book.bid_price) or len(book.ask_price)):
+            self._send_flatten(symbol, amount, book, confirm)
+            return
+        self._flattening.add(symbol)
+        self.flow.spawn(self._flatten_off_screen(broker, symbol, confirm), f"flatten {symbol}")
+
+    def _flatten_amount(self, symbol: str) -> Decimal | None:
+        """What a flatten of ``symbol`` sells (the free part of the position), or None, said why."""
         position = self._positions().get(symbol)
         held = position.amount if position is not None else ZERO
         if held <= 0:
             self.say(f"There is no {symbol} position to flatten.", False)
-            return
+            return None
         free = self._balances().get(base_of(symbol))
         amount = min(held, free.free if free is not None else ZERO)
         if amount <= 0:
             self.say(f"The {fmt(held)} held is set aside by open sell orders: cancel them first.", True)
+            return None
+        return amount
+
+    async def _flatten_off_screen(self, broker: Broker, symbol: str, confirm: bool) -> None:
+        session = self._session()
+        try:
+            answer = await session.source.fetch_order_book(symbol, FLATTEN_BOOK_LEVELS)
+        except TerminalError as exc:
+            self.say(
+                f"{symbol} was not flattened: its order book could not be fetched ({describe(exc)}).", True
+            )
             return
-        self.keys.send_ticket(
-            confirm=confirm,
-            side=OrderSide.SELL,
-            type=OrderType.MARKET,
-            amount_text=decimal_text(amount),
-            unit=AmountUnit.BASE,
-            reduce_only=True,
-        )
+        finally:
+            self._flattening.discard(symbol)
+        if self.broker is not broker or self._session() is not session:
+            self.say(f"{symbol} was not flattened: the account or market changed meanwhile.", True)
+            return
+        book = OrderBook(symbol)
+        book.replace(answer.get("bids") or [], answer.get("asks") or [], answer.get("timestamp"))
+        amount = self._flatten_amount(symbol)  # again: it may have changed while the book came
+        if amount is not None:
+            self._send_flatten(symbol, amount, book, confirm)
+
+    def _send_flatten(self, symbol: str, amount: Decimal, book: OrderBook, confirm: bool) -> None:
+        market = self._session().markets.get(symbol)
+        if market is None:
+            self.say(f"{symbol} was not flattened: its market is not loaded yet.", True)
+            return
+        check = check_ticket(
+            TicketInput(symbol, OrderSide.SELL, OrderType.MARKET, decimal_text(amount), AmountUnit.BASE,
+                        reduce_only=True),
+            market,
+            book=book,
+            balances={c: b.free for c, b in self._balances().items()},
+            risk=self._account_risk(),
+        )  # fmt: skip
+        if check.intent is None or check.order is None:
+            problem = next(iter(check.problems.values()), "the order could not be made")
+            self.say(f"{symbol} was not flattened: {problem}", True)
+            return
+        # the dock's ticket carries the answer (and says "Sending…" meanwhile), as for a hotkey
+        self.flow.send(check, self.ticket, confirm=confirm)
 
     def focus_ticket(self) -> None:
         dock = self.ticket.parentWidget()
@@ -316,6 +427,7 @@ class TradingDesk(QObject):
         if quick is None:
             self.quick = quick = QuickTicket(self.link.parent, self.link.theme)
             quick.ticket.send_requested.connect(lambda check: self._send_from(quick.ticket, check))
+            self._offer(quick.ticket)
             self._bind_tickets()
         quick.ticket.set_input(self.ticket.input())
         quick.ticket.clear_message()
@@ -328,7 +440,7 @@ class TradingDesk(QObject):
 
     # -- looks and the end ---------------------------------------------------------------------------
     def apply_theme(self, theme: Theme) -> None:
-        for widget in (self.ticket, self.orders, self.positions, self.fills, self.confirmation):
+        for widget in (self.ticket, self.orders, self.positions, self.fills, self.history, self.confirmation):
             widget.apply_theme(theme)
         if self.quick is not None:
             self.quick.apply_theme(theme)
@@ -340,6 +452,7 @@ class TradingDesk(QObject):
             self.quick.close()
         await self.flow.shutdown()
         self.bridge.attach(None)
+        self.events.attach(None)
 
 
 def _line_of(order: Order) -> OrderLine:
@@ -350,6 +463,9 @@ def _line_of(order: Order) -> OrderLine:
         assert order.stop_price is not None
         then = f" → {fmt(order.price)}" if order.price is not None else " → market"
         label = f"STOP {side} {amount} @ {fmt(order.stop_price)}{then}"
-        return OrderLine(float(order.stop_price), order.side is OrderSide.BUY, label, stop=True)
+        return OrderLine(
+            float(order.stop_price), order.side is OrderSide.BUY, label, stop=True, key=order.client_order_id
+        )
     price = order.price if order.price is not None else ZERO
-    return OrderLine(float(price), order.side is OrderSide.BUY, f"{side} {amount} @ {fmt(price)}")
+    label = f"{side} {amount} @ {fmt(price)}"
+    return OrderLine(float(price), order.side is OrderSide.BUY, label, key=order.client_order_id)

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from terminal.ui.trading.desk import TradingDesk
 
 OFF_NOTE = (
-    "Trading hotkeys are off: nothing was sent. Turn them on with hotkeys_enabled = true "
-    "under [trading] in config.toml."
+    "Trading hotkeys are off: nothing was sent. Turn them on in Preferences → Trading (Ctrl+,), "
+    "or with hotkeys_enabled = true under [trading] in config.toml."
 )
 OFF_MARK = "(off: trading.hotkeys_enabled)"
 

@@ -19,7 +19,9 @@ from typing import Any
 
 from terminal.errors import describe
 from terminal.tasks import TaskGroup
+from terminal.trading.brackets import Exits, bracket_desk
 from terminal.trading.broker import Broker
+from terminal.trading.money import fmt
 from terminal.trading.orders import Order, OrderIntent, OrderStatus
 from terminal.ui.trading.confirmation import Confirmation
 from terminal.ui.trading.order_words import order_line, outcome, refusal
@@ -74,29 +76,48 @@ class OrderFlow:
         if broker is None:
             ticket.show_refusal(None, "No trading account is connected: nothing was sent.")
             return
+        exits = check.exits
         if confirm if confirm is not None else self.confirm_orders():
             extra = [f"Replaces: {_line(replacing)}"] if replacing is not None else []
+            desk = bracket_desk(broker)
+            if exits is not None and desk is not None:
+                extra.append(_exits_line(exits, intent.symbol, desk.mode.words))
             self.confirmation.ask_order(
                 check,
                 f"{broker.kind} · {broker.account}",
-                lambda: self._submit(intent, ticket, replacing),
+                lambda: self._submit(intent, ticket, replacing, exits),
                 on_no=lambda: ticket.show_outcome("Not sent.", ok=False),
                 extra=extra,
             )
             return
-        self._submit(intent, ticket, replacing)
+        self._submit(intent, ticket, replacing, exits)
 
-    def _submit(self, intent: OrderIntent, ticket: OrderTicket, replacing: Order | None) -> None:
+    def _submit(
+        self, intent: OrderIntent, ticket: OrderTicket, replacing: Order | None, exits: Exits | None = None
+    ) -> None:
         broker = self.broker()
         if broker is None:
             ticket.show_refusal(None, "No trading account is connected: nothing was sent.")
             return
+        desk = bracket_desk(broker)
+        if exits is not None and desk is None:
+            ticket.show_refusal(
+                "take_profit", "This account keeps no take-profit / stop-loss: nothing was sent."
+            )
+            return
         ticket.set_sending(True)
-        call = (
-            broker.replace(replacing.client_order_id, intent)
-            if replacing is not None
-            else broker.submit(intent)
-        )
+        call: Awaitable[Order]
+        if replacing is not None:
+            in_bracket = desk is not None and desk.bracket_of(replacing.client_order_id) is not None
+            call = (
+                desk.replace(replacing.client_order_id, intent)
+                if in_bracket and desk is not None
+                else broker.replace(replacing.client_order_id, intent)
+            )
+        elif exits is not None and desk is not None:
+            call = desk.submit(intent, exits)
+        else:
+            call = broker.submit(intent)
         self.spawn(self._answer(call, ticket, replacing), "send order")
 
     async def _answer(self, call: Awaitable[Order], ticket: OrderTicket, replacing: Order | None) -> None:
@@ -210,6 +231,15 @@ class OrderFlow:
             self.confirmation.answer(False)
         for task in await self.tasks.close(cancel=False, timeout=SHUTDOWN_WAIT_S):
             log.warning("A broker call (%s) was still unanswered when the window closed.", task.get_name())
+
+
+def _exits_line(exits: Exits, symbol: str, mode: str) -> str:
+    """ "Exits: take-profit 66,000, stop-loss 62,000 USDT (a pair, managed by the terminal)" """
+    quote = symbol.partition("/")[2].split(":")[0]
+    parts = [
+        f"{role.words} {fmt(price)}" for role in exits.roles() if (price := exits.price(role)) is not None
+    ]
+    return f"Exits: {', '.join(parts)} {quote} (placed as a pair when the order fills; {mode})"
 
 
 def _line(order: Order) -> str:

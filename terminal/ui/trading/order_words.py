@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from terminal.errors import OrderInvalidError, RiskCheckFailedError, TerminalError, describe
-from terminal.trading.money import fmt
+from terminal.trading.money import fmt, fmt_money, fmt_price
 from terminal.trading.number_input import plain
 from terminal.trading.orders import AmountUnit, Order, OrderSide, OrderStatus, OrderType, TimeInForce
 from terminal.trading.risk import PriceDistance, RiskBlock
@@ -30,6 +30,7 @@ TYPE_WORDS = {
     OrderType.LIMIT: "limit",
     OrderType.STOP_MARKET: "stop-market",
     OrderType.STOP_LIMIT: "stop-limit",
+    OrderType.TRAILING_STOP: "trailing stop",
 }
 
 #: how a risk rule is named on screen (the config key follows in brackets)
@@ -173,8 +174,8 @@ def outcome(order: Order) -> str:
     verb = "Bought" if order.side is OrderSide.BUY else "Sold"
     filled = ""
     if order.filled and order.average_price is not None:
-        average = order.average_price.quantize(Decimal(1).scaleb(-8)).normalize()
-        filled = f"{verb} {fmt(order.filled)} {base} at {fmt(average)} {quote} (fee {fmt(order.fee)})"
+        average = fmt_price(order.average_price, order.price_tick)
+        filled = f"{verb} {fmt(order.filled)} {base} at {average} {quote} (fee {fmt_money(order.fee)})"
     status = order.status
     if status is OrderStatus.FILLED:
         return filled + "."

@@ -30,9 +30,12 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QWidget
 
 from terminal.marketdata.orderbook import OrderBook
-from terminal.trading.money import ZERO, fmt
+from terminal.trading.market_rules import market_rules
+from terminal.trading.money import ZERO, fmt, to_decimal
 from terminal.trading.orders import AmountUnit, Order, OrderSide, OrderType, TimeInForce
 from terminal.trading.risk import AccountRisk
+from terminal.trading.sizing import FRACTIONS, SizingError, share_of_free
+from terminal.trading.validation import parse_decimal
 from terminal.ui.theme import DARK, Theme
 from terminal.ui.trading.order_words import (
     base_of,
@@ -42,7 +45,7 @@ from terminal.ui.trading.order_words import (
     quote_of,
     risk_warning,
 )
-from terminal.ui.trading.ticket_form import OPTION_FIELDS, TicketForm
+from terminal.ui.trading.ticket_form import OPTION_FIELDS, TRAILING, TicketForm
 from terminal.ui.trading.ticket_input import (
     TicketCheck,
     TicketInput,
@@ -92,8 +95,10 @@ class OrderTicket(TicketForm):
     def _connect(self) -> None:
         # Enter is taken in keyPressEvent: a QLineEdit passes it on after returnPressed,
         # so connecting returnPressed as well would send twice.
-        for edit in (self.amount, self.price, self.stop):
+        for edit in (self.amount, self.price, self.stop, self.trail, self.take_profit, self.stop_loss):
             edit.textChanged.connect(self._edited)
+        self.attach_exits.toggled.connect(lambda _checked: self._edited())
+        self.trail_unit.clicked.connect(lambda _checked=False: self._toggle_trail_unit())
         self.sides.buttonToggled.connect(lambda _button, _checked: self._edited())
         self.type_box.currentIndexChanged.connect(lambda _index: self._edited())
         self.tif_box.currentIndexChanged.connect(lambda _index: self._edited())
@@ -102,6 +107,8 @@ class OrderTicket(TicketForm):
         self.unit_button.clicked.connect(lambda _checked=False: self.toggle_unit())
         self.send_button.clicked.connect(lambda _checked=False: self.try_send())
         self.stop_replacing.clicked.connect(lambda _checked=False: self.set_replacing(None))
+        for button, fraction in zip(self.share_buttons, FRACTIONS, strict=True):
+            button.clicked.connect(lambda _checked=False, f=fraction: self.fill_share(f))
 
     # -- where it trades -------------------------------------------------------------------
     def bind(
@@ -128,7 +135,14 @@ class OrderTicket(TicketForm):
     def _clear_for(self, old: str) -> None:
         """An amount or price typed for ``old`` means nothing for the new symbol
         (2 SOL are not 2 BTC): clear them, and say so where the user looks."""
-        fields = (("amount", self.amount), ("price", self.price), ("stop price", self.stop))
+        fields = (
+            ("amount", self.amount),
+            ("price", self.price),
+            ("stop price", self.stop),
+            ("trail", self.trail),
+            ("take-profit", self.take_profit),
+            ("stop-loss", self.stop_loss),
+        )
         cleared = [name for name, edit in fields if edit.text().strip()]
         for _name, edit in fields:
             edit.clear()
@@ -164,7 +178,32 @@ class OrderTicket(TicketForm):
             time_in_force=TimeInForce(self.tif_box.currentData()),
             post_only=self.post_only.isChecked(),
             reduce_only=self.reduce_only.isChecked(),
+            trail_text=self.trail.text(),
+            trail_percent=self.trail_unit.text() == "%",
+            exits=self.attach_exits.isChecked() and self.attach_exits.isEnabled(),
+            take_profit_text=self.take_profit.text(),
+            stop_loss_text=self.stop_loss.text(),
         )
+
+    def offer(self, *, trailing: bool, exits_mode: str | None, exits_explained: str = "") -> None:
+        """What the account takes beyond the basic types: trailing stops, and attached
+        take-profit / stop-loss pairs (``exits_mode``: who keeps them, said on the ticket)."""
+        index = self.type_box.findData(TRAILING[1].value)
+        if trailing and index < 0:
+            self.type_box.addItem(TRAILING[0], TRAILING[1].value)
+        elif not trailing and index >= 0:
+            if self.type_box.currentIndex() == index:
+                self.set_type(OrderType.LIMIT)
+            self.type_box.removeItem(index)
+        self.exits_offered = exits_mode is not None
+        self.exits_note.setText(f"Placed as a pair when the order fills; {exits_mode}." if exits_mode else "")
+        self.exits_note.setToolTip(exits_explained)
+        self._show_fields()
+
+    def _toggle_trail_unit(self) -> None:
+        quote = quote_of(self.symbol) if self.symbol else "quote"
+        self.trail_unit.setText(quote if self.trail_unit.text() == "%" else "%")
+        self._edited()
 
     def set_input(self, ticket: TicketInput) -> None:
         """Fill the form from ``ticket`` (the quick ticket starts as the dock's)."""
@@ -178,6 +217,11 @@ class OrderTicket(TicketForm):
         self.tif_box.setCurrentIndex(self.tif_box.findData(ticket.time_in_force.value))
         self.post_only.setChecked(ticket.post_only)
         self.reduce_only.setChecked(ticket.reduce_only)
+        self.trail.setText(ticket.trail_text)
+        self.trail_unit.setText("%" if ticket.trail_percent else quote_of(ticket.symbol) or "quote")
+        self.attach_exits.setChecked(ticket.exits)
+        self.take_profit.setText(ticket.take_profit_text)
+        self.stop_loss.setText(ticket.stop_loss_text)
 
     def set_side(self, side: OrderSide) -> None:
         (self.buy if side is OrderSide.BUY else self.sell).setChecked(True)
@@ -193,12 +237,49 @@ class OrderTicket(TicketForm):
             return
         text = decimal_text(price_on_tick(value, self.market))
         kind = self.order_type
-        if kind is OrderType.MARKET:
+        if kind in (OrderType.MARKET, OrderType.TRAILING_STOP):
             self.set_type(OrderType.LIMIT)
         if kind is OrderType.STOP_MARKET:
             self.stop.setText(text)
         else:
             self.price.setText(text)
+
+    def move_to(self, price: float, *, stop: bool) -> None:
+        """The price of the order being amended (its stop when ``stop``) moved to ``price``, on the tick."""
+        if self.market is None:
+            return
+        (self.stop if stop else self.price).setText(decimal_text(price_on_tick(price, self.market)))
+
+    def fill_share(self, fraction: Decimal) -> None:
+        """The amount that uses ``fraction`` of the free balance (the % buttons)."""
+        if self.market is None or self.balances is None:
+            return
+        side = OrderSide.BUY if self.buy.isChecked() else OrderSide.SELL
+        try:
+            amount = share_of_free(
+                fraction,
+                side,
+                self._unit,
+                market_rules(self.market),
+                self.balances(),
+                self._sizing_price(side),
+            )
+        except SizingError as exc:
+            self._say(str(exc), self.theme.down)
+            return
+        self.amount.setText(decimal_text(amount))
+
+    def _sizing_price(self, side: OrderSide) -> Decimal | None:
+        """The price a share is worked out at: the limit price typed, else the stop of a
+        stop-market order, else the side of the book a market order takes."""
+        kind = self.order_type
+        typed = self.price.text() if kind.has_price else self.stop.text() if kind.is_stop else ""
+        value = parse_decimal(typed, "price") if typed.strip() else None
+        if isinstance(value, Decimal):
+            return value
+        book = self.book()
+        best = None if book is None else book.best_ask if side is OrderSide.BUY else book.best_bid
+        return None if best is None else to_decimal(best)
 
     def toggle_unit(self) -> None:
         self._unit = AmountUnit.QUOTE if self._unit is AmountUnit.BASE else AmountUnit.BASE
@@ -259,7 +340,12 @@ class OrderTicket(TicketForm):
             notes = "\n".join(check.order.notes)
             self.estimate.setText(estimate(check.order) + (f"\n{notes}" if notes else ""))
         elif check.missing and not check.problems:
-            wanted = {"amount": "an amount", "price": "a limit price", "stop_price": "a stop price"}
+            wanted = {
+                "amount": "an amount",
+                "price": "a limit price",
+                "stop_price": "a stop price",
+                "trail": "a trailing distance",
+            }
             self.estimate.setText("Enter " + " and ".join(wanted[m] for m in check.missing) + ".")
         else:
             self.estimate.clear()
@@ -328,6 +414,10 @@ class OrderTicket(TicketForm):
             self.tif_box.setCurrentIndex(self.tif_box.findData(order.time_in_force.value))
             self.post_only.setChecked(order.post_only)
             self.reduce_only.setChecked(order.reduce_only)
+            # an amend replaces this one order: exits attached to an entry stay as they are
+            self.attach_exits.setChecked(False)
+            self.take_profit.clear()
+            self.stop_loss.clear()
             line = order_line(
                 order.side, order.type, order.remaining, order.symbol, order.price, order.stop_price
             )

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from terminal.marketdata.orderbook import OrderBook
+from terminal.trading.brackets import Exits, check_exits
 from terminal.trading.money import floor_to_step, to_decimal
 from terminal.trading.number_input import plain
 from terminal.trading.orders import AmountUnit, OrderIntent, OrderSide, OrderType, TimeInForce
@@ -43,6 +44,11 @@ class TicketInput:
     time_in_force: TimeInForce = TimeInForce.GTC
     post_only: bool = False
     reduce_only: bool = False
+    trail_text: str = ""  # a trailing stop's distance
+    trail_percent: bool = True  # ... in percent (else in the quote currency)
+    exits: bool = False  # a take-profit and/or stop-loss attached
+    take_profit_text: str = ""
+    stop_loss_text: str = ""
 
     def with_(self, **changes: Any) -> TicketInput:
         return replace(self, **changes)
@@ -63,6 +69,8 @@ class TicketCheck:
     blocks: tuple[RiskBlock, ...] = ()
     #: how far its price is from the market (what the price band judges), when known
     distance: PriceDistance | None = None
+    #: the take-profit / stop-loss attached, checked against the entry (None: none)
+    exits: Exits | None = None
 
     @property
     def ok(self) -> bool:
@@ -95,7 +103,9 @@ def check_ticket(
 
     amount = number(ticket.amount_text, "amount")
     price = number(ticket.price_text, "price") if ticket.type.has_price else None
-    stop = number(ticket.stop_text, "stop_price") if ticket.type.is_stop else None
+    stop = number(ticket.stop_text, "stop_price") if ticket.type.has_stop_price else None
+    trail = number(ticket.trail_text, "trail") if ticket.type.is_trailing else None
+    exits = _exits(ticket, problems) if ticket.exits and not ticket.type.is_trailing else None
     if problems or missing or amount is None:
         return TicketCheck(problems=problems, missing=tuple(missing), typed=ticket)
     intent = OrderIntent(
@@ -110,6 +120,8 @@ def check_ticket(
         time_in_force=ticket.time_in_force if ticket.type is not OrderType.MARKET else TimeInForce.GTC,
         post_only=ticket.post_only and ticket.type.has_price,
         reduce_only=ticket.reduce_only,
+        trail_amount=trail if not ticket.trail_percent else None,
+        trail_percent=trail if ticket.trail_percent else None,
     )
     result = validate(intent, market, book=book, balance=balances)
     if not isinstance(result, ValidatedOrder):
@@ -119,14 +131,37 @@ def check_ticket(
     if intent.amount_unit is AmountUnit.BASE:
         # send what the confirmation shows: the amount on the step (validation noted the rounding)
         intent = replace(intent, amount=result.amount)
+    if exits is not None:
+        exit_problems = check_exits(intent.side, result.est_price, exits, result.rules)
+        if exit_problems:
+            for problem in exit_problems:
+                problems.setdefault(problem.field, problem.message)
+            return TicketCheck(intent=intent, problems=problems, typed=ticket, exits=exits)
     mid = to_decimal(book.mid) if book is not None and book.mid is not None else None
     return TicketCheck(
+        exits=exits,
         intent=intent,
         order=result,
         typed=ticket,
         blocks=tuple(risk.check(result, book)) if risk is not None else (),
         distance=price_distance(result, mid),
     )
+
+
+def _exits(ticket: TicketInput, problems: dict[str, str]) -> Exits | None:
+    """The take-profit and stop-loss typed (each may be empty, not both)."""
+    prices: dict[str, Decimal | None] = {}
+    for name, text in (("take_profit", ticket.take_profit_text), ("stop_loss", ticket.stop_loss_text)):
+        value = parse_decimal(text, name) if text.strip() else None
+        if isinstance(value, FieldProblem):
+            problems.setdefault(name, value.message)
+            value = None
+        prices[name] = value
+    if prices["take_profit"] is None and prices["stop_loss"] is None:
+        if "take_profit" not in problems and "stop_loss" not in problems:
+            problems["take_profit"] = "Enter a take-profit, a stop-loss or both (or untick TP / SL)."
+        return None
+    return Exits(take_profit=prices["take_profit"], stop_loss=prices["stop_loss"])
 
 
 def price_on_tick(value: float, market: Mapping[str, Any]) -> Decimal:

@@ -67,15 +67,17 @@ async def test_a_market_buy_from_the_ticket_fills_and_moves_balance_and_position
         assert panel_column(desk.fills.model, "Side") == ["buy"]
         assert panel_column(desk.fills.model, "Amount") == ["0.01"]
         await t.until(lambda: desk.positions.positions.row_total() == 1, "the position")
-        assert panel_column(desk.positions.positions, "Amount") == ["0.01"]
+        assert panel_column(desk.positions.positions, "Amount") == ["0.01000"]  # to BTC's step
         balances = dict(
-            zip(*(panel_column(desk.positions.balances, c) for c in ("Currency", "Total")), strict=True)
+            zip(*(panel_column(desk.positions.balances, c) for c in ("Asset", "Total")), strict=True)
         )
-        assert balances["BTC"] == "0.01"
+        assert balances["BTC"] == "0.01000"
         usdt = Decimal(balances["USDT"].replace(",", ""))
         cost = broker.fills()[0].cost
-        assert usdt == Decimal(10_000) - cost - broker.fills()[0].fee  # the fill's cost and fee, exactly
-        assert desk.positions.total.text().startswith("P&L ")
+        spent = Decimal(10_000) - cost - broker.fills()[0].fee  # the fill's cost and fee
+        assert usdt == spent.quantize(Decimal("0.01"))  # to the cent
+        await t.until(lambda: desk.positions.summary.figures is not None, "the account summary")
+        assert desk.positions.summary.equity.text().startswith("Equity ")
 
 
 async def test_the_ticket_refuses_an_amount_below_the_minimum_on_the_field(
@@ -401,7 +403,7 @@ async def test_reset_paper_account_after_a_confirmation(
         qtbot.mouseClick(desk.confirmation.confirm_button, Qt.MouseButton.LeftButton)
         await t.until(lambda: desk.positions.positions.row_total() == 0, "the position gone")
         assert not broker.fills() and desk.fills.model.row_total() == 0
-        assert panel_column(desk.positions.balances, "Total") == ["10,000"]
+        assert panel_column(desk.positions.balances, "Total") == ["10,000.00"]
 
 
 async def test_a_market_switch_drops_the_broker_until_the_app_gives_the_new_markets(

@@ -4,10 +4,15 @@ trader does. Shared by the trading tests of tests/ui/trading."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
 
 from terminal.market.session import MarketSession
 from terminal.paths import AppPaths
@@ -23,6 +28,7 @@ from terminal.ui.trading.ticket import OrderTicket
 from tests.ui.harness import Launch, Terminal
 
 TICK = Decimal("0.1")  # BTC/USDT's price step on the simulated exchange
+MOVE_EVERY_MS = 15  # a dragged mouse's moves, as a 60 Hz+ mouse sends them
 
 
 @asynccontextmanager
@@ -92,3 +98,55 @@ async def until_sent(t: Terminal, ticket: OrderTicket) -> None:
     await t.until(
         lambda: not ticket.sending and ticket.message.isVisible(), "the broker's answer on the ticket"
     )
+
+
+def in_view(t: Terminal, above: bool, share: str = "0.5") -> Decimal:
+    """A price ``share`` of the way from the market (best ask above, best bid below) to
+    the edge of the chart's price range, on the tick: on screen, away from the market
+    (the chart fits its price range to the candles in view, so a test cannot set it)."""
+    _x, (low, high) = t.chart.price_plot.getViewBox().viewRange()
+    book = t.session.book
+    if above:
+        ask = to_decimal(book.best_ask or 0)
+        return floor_to_step(ask + (to_decimal(high) - ask) * Decimal(share), TICK)
+    bid = to_decimal(book.best_bid or 0)
+    return floor_to_step(bid - (bid - to_decimal(low)) * Decimal(share), TICK)
+
+
+def point_at(t: Terminal, price: float) -> QPoint:
+    """The chart viewport's pixel at ``price``, a third of the way across the price pane."""
+    chart = t.chart
+    box = chart.price_plot.getViewBox()
+    (left, right), _ = box.viewRange()
+    scene = box.mapViewToScene(QPointF(left + (right - left) / 3, price))
+    return chart.glw.mapFromScene(scene)
+
+
+def price_at(t: Terminal, point: QPoint) -> float:
+    chart = t.chart
+    return float(chart.price_plot.getViewBox().mapSceneToView(chart.glw.mapToScene(point)).y())
+
+
+async def drag(t: Terminal, price: float, by: QPoint, steps: int = 8) -> tuple[QPoint, QPoint]:
+    """Press on the chart at ``price``, move ``by`` pixels in steps with the button held,
+    release: as a mouse does. Returns (where it pressed, where it let go)."""
+    viewport = t.chart.glw.viewport()
+    viewport.repaint()  # what the user sees: the view as last painted (pyqtgraph settles it on paint)
+    start = point_at(t, price)  # where the price is on screen now (the chart's range follows the market)
+    end = start + by
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+
+    def send(kind: QEvent.Type, at: QPoint, button: Qt.MouseButton, held: Qt.MouseButton) -> None:
+        local = QPointF(at)
+        event = QMouseEvent(
+            kind, local, viewport.mapToGlobal(local), button, held, Qt.KeyboardModifier.NoModifier
+        )
+        QApplication.sendEvent(viewport, event)
+
+    send(QEvent.Type.MouseButtonPress, start, left, left)
+    for i in range(1, steps + 1):
+        await asyncio.sleep(MOVE_EVERY_MS / 1000)  # a mouse's pace: pyqtgraph drops moves closer than 10 ms
+        at = start + by * i / steps
+        send(QEvent.Type.MouseMove, at, none, left)
+    send(QEvent.Type.MouseButtonRelease, end, left, none)
+    return start, end

@@ -88,6 +88,22 @@ async def test_order_book_and_trade_tape_follow_the_market(launch: Launch) -> No
             assert float(price.replace(",", "")) == pytest.approx(bids[0].price, rel=0.01)
 
 
+async def test_the_levels_control_shows_that_many_levels_a_side_next_to_the_spread(launch: Launch) -> None:
+    async with launch() as t:
+        view = t.window.book_view
+        ladder = view.canvas
+        await t.until(lambda: len(ladder.ladder()[0]) == ladder.rows_per_side() > 5, "a full ladder")
+        view.set_levels(5)
+        assert view.levels.currentText() == "5"
+        asks, bids = ladder.ladder()
+        assert len(asks) == len(bids) == 5
+        ladder.repaint()  # drawn next to the spread: the rows nearest it hold the best prices
+        clickable = sorted(price for _rect, price in ladder._rows)
+        assert clickable == sorted([r.price for r in asks] + [r.price for r in bids])
+        view.set_levels(None)  # Fit: as many as the panel holds
+        assert view.levels.currentText() == "Fit" and len(ladder.ladder()[0]) == ladder.rows_per_side()
+
+
 # -- choosing what to look at -------------------------------------------------------
 
 
