@@ -37,6 +37,7 @@ from terminal.market.source import ExchangeSource
 from terminal.market.sources import make_source
 from terminal.marketdata.timeframes import TIMEFRAMES
 from terminal.paths import AppPaths, resolve_paths
+from terminal.tasks import TaskGroup
 
 if TYPE_CHECKING:  # Qt is imported inside main(), so that --help and --version answer without it
     from PySide6.QtWidgets import QApplication
@@ -192,6 +193,10 @@ class WindowFactory:
         self.seed = seed
         # The process's one simulated market: every window on it connects to it; it keeps
         # itself in the history file and continues there at the next start.
+        self._keep_market_later = False  # a first start: the market is kept once the file exists
+        # The factory's own background work (keeping the simulated market, a new market, a
+        # paper reset the user chose): cancelled when the last window has closed.
+        self._tasks = TaskGroup("windows", logger=log)
         self.simulated = self._new_simulated_market(
             seed if seed is not None else self.settings.simulator.seed
         )
@@ -209,20 +214,34 @@ class WindowFactory:
         opened, or only read-only)."""
         return None if exchange == SIMULATED else self.history_file.writable()
 
-    def _new_simulated_market(self, seed: int | None) -> SimulatedMarket:
+    def _new_simulated_market(self, seed: int | None, *, new: bool = False) -> SimulatedMarket:
         sim = self.settings.simulator
         market = SimulatedMarket(
-            seed=seed, history_days=sim.history_days, speed=sim.speed, memory=self._market_memory
+            seed=seed, history_days=sim.history_days, speed=sim.speed, memory=self._market_memory, new=new
         )
         market.when_started(self._market_started)
         return market
 
     def _market_memory(self) -> MarketMemory | None:
-        """Where the simulated market keeps itself (blocks: the history file opens)."""
+        """Where the simulated market keeps itself (blocks: the history file opens). None on
+        a first start: there is nothing to continue, and making the file (its schema)
+        would delay the first candles; the market is kept there once they are shown."""
         from terminal.market.simulator.memory import MarketMemory
 
+        if not self.history_file.path.exists():
+            self._keep_market_later = True
+            return None
         store = self.history_file.writable()
         return None if store is None else MarketMemory(store, SIMULATED)
+
+    async def _keep_market(self, market: SimulatedMarket) -> None:
+        """After the first candles: the history file is made, and the market kept there."""
+        from terminal.market.simulator.memory import MarketMemory
+
+        await self.settled.wait()
+        store = await asyncio.to_thread(self.history_file.writable)
+        if store is not None and market is self.simulated:
+            await market.keep_in(MarketMemory(store, SIMULATED))
 
     def source_for(self, exchange: str) -> ExchangeSource:
         """A new source of ``exchange``; on the simulated one, a connection to its one market."""
@@ -236,6 +255,10 @@ class WindowFactory:
         away = start.resumed_after_ms
         how = "new" if away is None else "continued from the history file"
         log.info("Simulated market seed: %s (%s)", start.seed, how)
+        windows = self._simulated_windows()
+        if self._keep_market_later and windows:
+            self._keep_market_later = False
+            self._tasks.spawn(self._keep_market(self.simulated), name="keep the simulated market")
         if away is not None and away >= RESUMED_NOTE_MS:
             from terminal.backtest.metric_format import format_duration
 
@@ -270,9 +293,7 @@ class WindowFactory:
                 for window in self._simulated_windows():
                     window.show_notice("The simulated paper account is back at its start balances.")
 
-        windows = self._simulated_windows()
-        if windows:
-            windows[0].in_background(reset_it(), "reset the paper account")
+        self._tasks.spawn(reset_it(), name="reset the paper account")
 
     def new_simulated_market(self, seed: int | None, reset_paper: bool) -> None:
         """Start a new simulated market on purpose (its seed, or a random one): the kept one
@@ -281,8 +302,8 @@ class WindowFactory:
         from terminal.market.simulator.market import new_seed
 
         old = self.simulated
-        self.simulated = self._new_simulated_market(seed if seed is not None else new_seed())
-        self.simulated.on_start.clear()  # asked already: the user chose with this request
+        self.simulated = self._new_simulated_market(seed if seed is not None else new_seed(), new=True)
+        self.simulated.on_start.clear()  # the user chose the paper account's fate with this request
         windows = self._simulated_windows()
 
         async def move() -> None:
@@ -292,8 +313,7 @@ class WindowFactory:
             if reset_paper:
                 self._paper_choice(True)
 
-        if windows:
-            windows[0].in_background(move(), "start a new simulated market")
+        self._tasks.spawn(move(), name="start a new simulated market")
 
     def make_window(self, exchange: str, start_at: tuple[str, str] | None, primary: bool) -> MainWindow:
         from terminal.ui.window.main_window import MainWindow
@@ -339,6 +359,7 @@ class WindowFactory:
 
     async def shutdown(self) -> None:
         """After every window has closed: the journal's last lines, then the history file."""
+        await self._tasks.close(cancel=True)
         await self.paper_brokers.shutdown()
         await self.simulated.close()  # its last minutes, kept for the next start
         self.history_file.close()

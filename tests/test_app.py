@@ -61,8 +61,10 @@ def test_screenshot_run_saves_a_picture_of_the_live_window_and_exits_cleanly(tmp
     assert "Traceback" not in log
     assert (tmp_path / "config" / "config.toml").exists()
     assert (tmp_path / "config" / "layout.ini").stat().st_size > 0  # written on close; created empty
-    # The paper account loads once the candles are on screen, into the history file.
-    assert (tmp_path / "data" / "history.sqlite").exists()
+    # The paper account loads once the candles are on screen, into the history file,
+    # and the simulated market is kept there from then on (its seed, for the next start).
+    with sqlite3.connect(tmp_path / "data" / "history.sqlite") as conn:
+        assert conn.execute("SELECT seed FROM simulated_market").fetchall() == [(3,)]
 
 
 WARMUP_WAIT_S = 15  # terminal/app.py: thread.join(15) on the warm-up before quitting
@@ -112,10 +114,10 @@ def test_startup_benchmark_reports_the_time_to_first_candles_and_quits(tmp_path:
     seconds = float(line.removeprefix("candles on screen after ").removesuffix(" s"))
     assert 0 < seconds < 60
     assert "closed cleanly" in log_text(tmp_path)
-    # The simulated market read the history file (off the event loop) to continue the kept
-    # market, and kept itself there as the terminal quit.
-    with sqlite3.connect(tmp_path / "data" / "history.sqlite") as conn:
-        assert conn.execute("SELECT seed FROM simulated_market").fetchall() == [(3,)]
+    # Nothing on the way to the first candles made the history file (a first start has no
+    # simulated market to continue; the paper account loads after them), and a quit then
+    # makes nothing.
+    assert not (tmp_path / "data" / "history.sqlite").exists()
 
 
 def test_a_broken_config_is_reported_in_the_log_and_kept_as_it_was(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from terminal.trading.money import (
     ceil_to_step,
     floor_to_step,
     fmt,
+    fmt_money,
     fmt_price,
     on_step,
     to_decimal,
@@ -637,7 +638,7 @@ class _Check:
         )
         self.problem(
             "amount",
-            f"This buy needs about {fmt(needed)} {rules.quote} with fees; you have {fmt(free)} "
+            f"This buy needs about {fmt_money(needed)} {rules.quote} with fees; you have {fmt_money(free)} "
             f"{rules.quote} free. {advice}.",
             *((most,) if most > 0 else ()),
         )

@@ -65,8 +65,10 @@ class SimulatedMarket:
         pump_interval: float = 0.05,
         max_replay_s: float = 30.0,
         memory: Callable[[], MarketMemory | None] | None = None,
+        new: bool = False,
     ) -> None:
         self.requested_seed = seed  # None: continue the kept market, or a new one
+        self.new = new  # a new market on purpose, even with the kept one's seed
         self.seed = seed if seed is not None else new_seed()
         self.clock = clock
         self.pump_interval = pump_interval
@@ -191,6 +193,16 @@ class SimulatedMarket:
             for symbol, rows in new.items():
                 self._kept_to[symbol] = int(rows.ts[-1])
 
+    async def keep_in(self, memory: MarketMemory) -> None:
+        """Keep this market in ``memory`` from now on: it ran without one (a first start
+        makes the history file only after the first candles). Its record is written now,
+        its candles at the next save."""
+        if self.closed or self._memory is not None:
+            return
+        await asyncio.to_thread(memory.begin, self.seed, self.start_ms)
+        self._memory, self._record = memory, await asyncio.to_thread(memory.record)
+        log.info("The simulated market (seed %s) is kept in the history file from now on", self.seed)
+
     async def _save_quietly(self, *, final: bool) -> None:
         try:
             await self.save(final=final)
@@ -212,7 +224,7 @@ class SimulatedMarket:
                 self.started = MarketStart(self.seed)
                 log.info("The simulated market runs without a history file: it starts anew")
                 return
-            if record is not None and self.requested_seed in (None, record.seed):
+            if record is not None and not self.new and self.requested_seed in (None, record.seed):
                 self.seed = record.seed
                 away = max(0, self.start_ms - record.saved_ms)
                 self.started = MarketStart(self.seed, resumed_after_ms=away)

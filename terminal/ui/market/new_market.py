@@ -97,7 +97,7 @@ class NewMarketDialog(QDialog):
 
     def chosen_seed(self) -> int | None:
         """The seed typed, None when empty; raises ValueError with a message when it is not one."""
-        text = self.seed.text().strip().replace(",", "").replace("_", "")
+        text = self.seed.text().strip()  # digits only: a separator is never guessed
         if not text:
             return None
         if not text.isdigit() or int(text) > MAX_SEED:

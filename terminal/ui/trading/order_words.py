@@ -94,7 +94,7 @@ def summary(order: ValidatedOrder) -> str:
 def estimate(order: ValidatedOrder) -> str:
     """ "≈ 640.12 USDT + fee ≈ 0.64 USDT (taker)" for the ticket and the confirmation."""
     quote = order.rules.quote
-    at = "" if order.type.has_price else f" at ≈ {fmt(order.est_price)}"
+    at = "" if order.type.has_price else f" at ≈ {fmt_price(order.est_price, order.rules.price_tick)}"
     cost = order.est_cost.quantize(Decimal("0.01")) if order.est_cost >= 1 else order.est_cost
     fee = order.est_fee.quantize(Decimal("0.0001")) if order.est_fee >= Decimal("0.0001") else order.est_fee
     return (

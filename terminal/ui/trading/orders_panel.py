@@ -53,6 +53,7 @@ class OrdersPanel(QWidget):
         super().__init__(parent)
         self.theme = theme
         self.time_zone = "local"
+        self._refreshing = False
         self.model = OrdersModel(self)
         self.view = table(self)
         self.view.setModel(self.model)
@@ -69,29 +70,41 @@ class OrdersPanel(QWidget):
         buttons.setContentsMargins(4, 4, 4, 4)
         for button in (self.cancel_button, self.amend_button, self.cancel_all_button):
             buttons.addWidget(button)
-        buttons.addWidget(self.note, 1, Qt.AlignmentFlag.AlignTop)
-        self.note.setMaximumWidth(self.cancel_all_button.sizeHint().width() * 2)
-        layout = QHBoxLayout(self)
+        buttons.addStretch(1)
+        # What a cancel or amend answered: a line across the whole panel under the table,
+        # wrapped there (not squeezed under the buttons), cleared when the user moves on.
+        self.note.setContentsMargins(4, 0, 4, 2)
+        self.note.hide()
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.view, 1)
+        row.addLayout(buttons)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.view, 1)
-        layout.addLayout(buttons)
+        layout.addLayout(row, 1)
+        layout.addWidget(self.note)
         delete = QShortcut(QKeySequence(Qt.Key.Key_Delete), self.view)
         delete.setContext(Qt.ShortcutContext.WidgetShortcut)
         delete.activated.connect(self.cancel_selected)
         self.cancel_button.clicked.connect(lambda _checked=False: self.cancel_selected())
         self.amend_button.clicked.connect(lambda _checked=False: self.amend_selected())
         self.cancel_all_button.clicked.connect(lambda _checked=False: self.cancel_all_requested.emit())
-        self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.view.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         self._update_buttons()
 
     def set_orders(self, orders: Sequence[Order]) -> None:
         selected = self.selected()
-        self.model.set_rows([order_row(o, self.theme, self.time_zone) for o in orders])
-        if selected is not None and self.selected() is None:
-            row = self.model.row_of(selected)
-            if row >= 0:
-                self.view.selectRow(row)
+        self._refreshing = True  # the rows changing is not the user moving on: the note stays
+        try:
+            self.model.set_rows([order_row(o, self.theme, self.time_zone) for o in orders])
+            if selected is not None and self.selected() is None:
+                row = self.model.row_of(selected)
+                if row >= 0:
+                    self.view.selectRow(row)
+        finally:
+            self._refreshing = False
         self._update_buttons()
 
     def selected(self) -> str | None:
@@ -117,6 +130,13 @@ class OrdersPanel(QWidget):
     def say(self, text: str, bad: bool = False) -> None:
         self.note.setStyleSheet(f"color: {self.theme.down if bad else self.theme.muted};")
         self.note.setText(text)
+        self.note.setToolTip(text)
+        self.note.setVisible(bool(text))
+
+    def _selection_changed(self) -> None:
+        if not self._refreshing:
+            self.say("")  # what was said of the last order no longer applies to the one chosen now
+        self._update_buttons()
 
     def _update_buttons(self) -> None:
         chosen = self.selected() is not None

@@ -196,7 +196,8 @@ class OrderTicket(TicketForm):
                 self.set_type(OrderType.LIMIT)
             self.type_box.removeItem(index)
         self.exits_offered = exits_mode is not None
-        self.exits_note.setText(f"Placed as a pair when the order fills; {exits_mode}." if exits_mode else "")
+        note = f"Placed when the order fills; one cancels the other ({exits_mode})." if exits_mode else ""
+        self.exits_note.setText(note)
         self.exits_note.setToolTip(exits_explained)
         self._show_fields()
 

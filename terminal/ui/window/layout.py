@@ -61,17 +61,28 @@ BOTTOM_TABS = ("log", "orders", "positions", "fills", "history", "data", "backte
 RAISED = "orders"
 
 
-def make_dock(window: QMainWindow, title: str, widget: QWidget, *, scrolled: bool = False) -> QDockWidget:
+def make_dock(
+    window: QMainWindow, title: str, widget: QWidget, *, scrolled: bool = False, keep: bool = False
+) -> QDockWidget:
     """A movable, floatable, closable dock around ``widget`` (in a scroll area if
     ``scrolled``: its content may then be larger than the dock), named after its title
-    (the name the saved layout knows it by)."""
+    (the name the saved layout knows it by). ``keep``: the scroll area keeps the room
+    ``widget`` needs as it is now (the ticket's fields), and what grows later (its
+    messages) scrolls instead of squashing it."""
     dock = QDockWidget(title, window)
     dock.setObjectName(f"dock_{title.lower().replace(' ', '_')}")
     if scrolled:
         scroll = QScrollArea(dock)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAlwaysOff if keep else Qt.ScrollBarPolicy.ScrollBarAsNeeded
+        )
         scroll.setWidget(widget)
+        if keep:
+            least = widget.minimumSizeHint()
+            bar = scroll.verticalScrollBar().sizeHint().width()
+            scroll.setMinimumSize(least.width() + bar, least.height())
         widget = scroll
     dock.setWidget(widget)
     dock.setFeatures(

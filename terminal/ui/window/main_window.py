@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
         # The tables below the chart scroll when they are wider than the room there,
         # rather than widening the window past its screen.
         self.trading_docks = {
-            "ticket": make_dock(self, "Order ticket", self.trading.ticket),
+            "ticket": make_dock(self, "Order ticket", self.trading.ticket, scrolled=True, keep=True),
             "orders": make_dock(self, "Orders", self.trading.orders, scrolled=True),
             "positions": make_dock(self, "Positions", self.trading.positions, scrolled=True),
             "fills": make_dock(self, "Fills", self.trading.fills, scrolled=True),

@@ -14,6 +14,7 @@ from typing import Any
 from pytestqt.qtbot import QtBot
 
 from terminal.paths import AppPaths
+from terminal.trading.money import fmt_price
 from terminal.trading.orders import Order, OrderIntent, OrderSide, OrderStatus, OrderType
 from terminal.trading.paper.account import PaperAccount
 from terminal.ui.theme import DARK
@@ -21,7 +22,7 @@ from terminal.ui.trading.order_history import CSV_HEADER, OrderHistoryPanel
 from tests.conftest import run
 from tests.trading.trading_fixtures import BUY, LIMIT, MARKET, T0, account, book, ticket
 from tests.ui.harness import Launch
-from tests.ui.trading.trading_helpers import bid_below, trading
+from tests.ui.trading.trading_helpers import TICK, bid_below, trading
 
 MKT = {
     "symbol": "BTC/USDT",
@@ -133,6 +134,6 @@ async def test_the_window_lists_its_broker_s_closed_orders_in_the_history_tab(
         t.window.trading_docks["history"].raise_()
         await t.until(lambda: history.model.row_total() == 2, "the cancelled one in the history once shown")
         assert column(history, "Status") == ["cancelled", "filled"]
-        assert column(history, "Price")[0] == f"{price:,f}"
+        assert column(history, "Price")[0] == fmt_price(price, TICK)  # as every panel writes a price
         dock = t.window.trading_docks["history"]
         assert t.window.tabifiedDockWidgets(dock), "the history is a tab beside the other panels"

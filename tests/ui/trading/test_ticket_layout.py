@@ -1,6 +1,7 @@
 """The ticket as a trader uses it: the % buttons size an order that the account can
 pay for, fee included; a long message wraps in its own area under Send and never
-squashes or moves the fields."""
+squashes or moves the fields; the orders panel's answers are shown whole and go
+when they no longer apply."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from terminal.paths import AppPaths
-from terminal.trading.orders import OrderSide, OrderType
+from terminal.trading.orders import Order, OrderSide, OrderType
+from terminal.ui.trading.orders_panel import OrdersPanel
 from tests.ui.harness import Launch
 from tests.ui.trading.trading_helpers import bid_below, fill_in, trading
 
@@ -63,3 +65,26 @@ async def test_a_long_message_wraps_under_send_and_leaves_the_fields_where_they_
 
         qtbot.keyClicks(ticket.amount, "5")  # editing the order: the old message no longer applies
         assert not ticket.message.isVisible()
+
+
+def _order(cid: str, price: str) -> Order:
+    return Order(cid, "BTC/USDT", OrderSide.BUY, OrderType.LIMIT, Decimal("0.001"), price=Decimal(price))
+
+
+def test_the_orders_panel_says_a_long_answer_in_full_and_clears_it_when_the_user_moves_on(qtbot: Any) -> None:
+    panel = OrdersPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 160)  # the low strip below the chart
+    panel.show()
+    panel.set_orders([_order("t-a", "60000"), _order("t-b", "59000")])
+    panel.select("t-a")
+    long = "Not cancelled: the exchange did not answer in time; the order may still rest, so check it. " * 2
+    panel.say(long, bad=True)
+    qtbot.waitUntil(panel.note.isVisible)
+    assert panel.note.height() >= panel.note.heightForWidth(panel.note.width())  # every line shown
+    assert panel.note.geometry().top() >= panel.view.geometry().bottom()  # under the table, not the buttons
+
+    panel.set_orders([_order("t-b", "59000")])  # the list changing does not wipe what was said
+    assert panel.note.isVisible() and panel.note.text() == long
+    panel.select("t-b")  # the user moved on: the answer about the other order no longer applies
+    assert not panel.note.isVisible()

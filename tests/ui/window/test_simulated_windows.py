@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import qasync
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+from pytestqt.qtbot import QtBot
 
 from terminal.app import WindowFactory
 from terminal.config import SIMULATED, ConfigStore
@@ -115,3 +116,33 @@ async def test_another_seed_starts_a_new_market_and_asks_whether_to_reset_the_pa
     assert isinstance(broker, PaperBroker)
     await wait_until(lambda: SYMBOL not in broker.positions(), "the paper account reset")
     await close_all(again)
+
+
+async def test_file_new_simulated_market_moves_every_window_to_it_and_resets_the_paper_account(
+    qt_loop: qasync.QEventLoop, app_paths: AppPaths, log_buffer: LogBuffer, qtbot: QtBot
+) -> None:
+    factory = factory_on(app_paths, log_buffer, seed=5)
+    window = await open_window(factory)
+    broker = window.trading.broker
+    assert isinstance(broker, PaperBroker)
+    await broker.submit(OrderIntent(SYMBOL, OrderSide.BUY, OrderType.MARKET, Decimal("0.01")))
+    old = factory.simulated
+
+    dialog = window.ask_new_market()  # File -> New simulated market...
+    assert dialog is not None
+    dialog.seed.setText("1,5")
+    dialog.accept()  # not a seed: said, and nothing starts
+    assert "whole number" in dialog.error.text() and factory.simulated is old
+    dialog.seed.setText("5")  # the kept market's own seed: a new market all the same
+    dialog.reset.setChecked(True)
+    dialog.accept()
+    await wait_until(
+        lambda: old.closed and window.session.source.market is factory.simulated, "the new market"
+    )
+    assert factory.simulated.seed == 5 and factory.simulated is not old
+    await wait_until(lambda: window.chart.candles.drawn > 0, "the new market's candles")
+    await wait_until(lambda: isinstance(window.trading.broker, PaperBroker), "the paper account again")
+    broker = window.trading.broker
+    assert isinstance(broker, PaperBroker)
+    await wait_until(lambda: SYMBOL not in broker.positions(), "the paper account reset as chosen")
+    await close_all(factory)
