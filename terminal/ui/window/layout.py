@@ -289,10 +289,22 @@ class WindowLayout(QObject):
             log.info("Saved window layout does not fit this screen; using the default layout.")
             self.arrange(fit=True)
 
-    def save(self) -> None:
+    def save(self, extra: Mapping[str, int] | None = None) -> None:
+        """Save the window's size, place and docks, and ``extra`` view choices (the
+        book's levels) that belong with them."""
         self._file.setValue("geometry", self.window.saveGeometry())
         self._file.setValue("state", self.window.saveState(LAYOUT_VERSION))
+        for key, value in (extra or {}).items():
+            self._file.setValue(f"view/{key}", value)
         self._file.sync()
+
+    def saved_choice(self, key: str) -> int | None:
+        """A view choice ``save`` kept (None: none, or not a whole number)."""
+        value = self._file.value(f"view/{key}")
+        try:
+            return int(str(value)) if value is not None else None
+        except ValueError:
+            return None
 
     def reset(self) -> None:
         """The default arrangement, with the window brought within its screen first."""

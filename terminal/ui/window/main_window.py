@@ -407,9 +407,11 @@ class MainWindow(QMainWindow):
     # -- layout -------------------------------------------------------------------
     def restore_layout(self) -> None:
         self.dock_layout.restore()
+        levels = self.dock_layout.saved_choice("book_levels")
+        self.book_view.set_levels(levels or None)  # 0 (or none saved): as many as fit
 
     def save_layout(self) -> None:
-        self.dock_layout.save()
+        self.dock_layout.save({"book_levels": self.book_view.canvas.max_levels or 0})
 
     def reset_layout(self) -> None:
         self.dock_layout.reset()

@@ -1,4 +1,5 @@
-"""The window layout: the user's arrangement survives a restart; Reset layout undoes it."""
+"""The window layout: the user's arrangement (and the book's levels) survives a restart;
+Reset layout undoes it."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ async def test_rearranged_docks_and_window_size_come_back_after_a_restart(
         window.docks["trades"].setFloating(True)  # torn off
         window.docks["log"].toggleViewAction().trigger()  # View ▸ Log unticked
         window.resize(window.width(), 640)
+        window.book_view.set_levels(20)  # the book's Levels box: 20 a side
         await t.until(lambda: arrangement(window) == REARRANGED, "the docks to move")
     assert app_paths.layout_file.stat().st_size > 0  # the layout was written (the file starts empty)
 
@@ -51,6 +53,7 @@ async def test_rearranged_docks_and_window_size_come_back_after_a_restart(
         # Only the height: the offscreen screen is 800 px wide, so Qt fits a
         # restored window's width to it (and the docks' minimum widths win).
         assert t.window.height() == 640
+        assert t.window.book_view.levels.currentText() == "20" and t.window.book_view.canvas.max_levels == 20
 
 
 async def test_reset_layout_brings_back_the_default_docks(launch: Launch, qtbot: QtBot) -> None:
