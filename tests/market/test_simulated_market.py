@@ -140,3 +140,30 @@ def test_without_a_history_file_the_market_runs_anew_and_says_so() -> None:
         await market.close()
 
     run(scenario)
+
+
+def test_a_restart_within_the_same_minute_continues_too(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        clock = ManualClock()
+        with CandleStore(tmp_path / "history.sqlite") as store:
+            first = kept_market(store, clock)
+            await trade_for(first, clock, 30)
+            clock.now += 20_000  # twenty seconds into its last minute
+            first.advance()
+            before = first.engine(SYMBOL).candles.snapshot()
+            await first.close()  # keeps the live minute too
+
+            second = kept_market(store, clock)  # started again within that same minute
+            again = (await second.ready(SYMBOL)).candles.snapshot()
+            assert second.seed == first.seed
+            # the minutes before this one are the first run's; this one is live again
+            start = second.start_ms
+            closed = before.slice(0, int(np.searchsorted(before.ts, start)))
+            history = again.slice(0, int(np.searchsorted(again.ts, start)))
+            k = 50
+            assert np.array_equal(history.ts[-k:], closed.ts[-k:])
+            assert np.array_equal(history.close[-k:], closed.close[-k:])
+            assert np.all(np.diff(again.ts) == MINUTE_MS)  # no gap, no minute twice
+            await second.close()
+
+    run(scenario)

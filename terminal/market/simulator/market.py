@@ -265,7 +265,9 @@ class SimulatedMarket:
         simulator's own rules), or from generated history when none are kept."""
         instrument = self.instruments[symbol]
         index = list(self.instruments).index(symbol)
-        if len(kept) and int(kept.ts[-1]) < self.start_ms:
+        # A restart within the minute it stopped: that minute is this run's live one.
+        kept = kept.slice(0, int(np.searchsorted(kept.ts, self.start_ms)))
+        if len(kept):
             first_missing = int(kept.ts[-1]) + MINUTE_MS
             # Deterministic for a given market and stop: the same gap however often it is read.
             rng = np.random.default_rng([self.seed, index, first_missing // MINUTE_MS])
