@@ -113,7 +113,14 @@ class PaperBrokers:
                 "(the one kept in memory this session is set aside).",
                 account,
             )
-            for window in [w for w, b in self.brokers.items() if b is broker]:
+            # every window on it moves to the one the file holds: a new broker, loaded from it
+            windows = [w for w, b in self.brokers.items() if b is broker]
+            del self._paper[account]
+            for window in windows:
+                self.brokers.pop(window, None)
+                self._fed_by.pop(window, None)
+            await broker.close()
+            for window in windows:
                 self.attach(window, window.session)
 
     async def attached(self) -> None:
