@@ -63,7 +63,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--symbol", help="symbol to open, e.g. ETH/USDT (remembered)")
     parser.add_argument("--timeframe", choices=list(TIMEFRAMES), help="chart timeframe (remembered)")
     parser.add_argument("--theme", choices=["dark", "light"], help="colour theme (remembered)")
-    parser.add_argument("--seed", type=int, help="seed of the simulated market (repeatable runs)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="the simulated market's seed: without it the market kept in the history file goes on; "
+        "another seed starts a new market (the same seed, the same market)",
+    )
     parser.add_argument(
         "--exchange", help='"simulated" or the name of an account in config.toml (remembered)'
     )
