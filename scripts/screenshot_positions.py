@@ -11,61 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# first: it puts the checkout on the path and pins pyqtgraph's Qt binding
+from paper_window import ROOT, shots
+from PySide6.QtCore import QRect, QSize
+from PySide6.QtGui import QImage, QPainter
 
-from terminal.ui import pin_qt_binding  # noqa: E402
+from terminal.errors import TradingError
+from terminal.trading.money import floor_to_step, to_decimal
+from terminal.trading.orders import OrderIntent, OrderSide, OrderType, TimeInForce
+from terminal.trading.paper.broker import PaperBroker
+from terminal.ui.theme import DARK
+from terminal.ui.window.main_window import MainWindow
 
-pin_qt_binding()
-
-import qasync  # noqa: E402
-from PySide6.QtCore import QRect, QSize  # noqa: E402
-from PySide6.QtGui import QImage, QPainter  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from terminal.config import ConfigStore  # noqa: E402
-from terminal.errors import TradingError  # noqa: E402
-from terminal.logs import LogBuffer  # noqa: E402
-from terminal.market.session import MarketSession  # noqa: E402
-from terminal.market.simulator import SimulatedExchange  # noqa: E402
-from terminal.paths import AppPaths  # noqa: E402
-from terminal.trading.money import floor_to_step, to_decimal  # noqa: E402
-from terminal.trading.orders import OrderIntent, OrderSide, OrderType, TimeInForce  # noqa: E402
-from terminal.trading.paper.broker import PaperBroker  # noqa: E402
-from terminal.ui.theme import DARK, apply_theme  # noqa: E402
-from terminal.ui.window.main_window import MainWindow  # noqa: E402
-
-SIZE = QSize(1280, 800)
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 
 
-async def until(condition: object, seconds: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():  # type: ignore[operator]
-        if loop.time() > deadline:
-            raise SystemExit("the market did not get there in time")
-        await asyncio.sleep(0.05)
-
-
-async def shoot(out: Path, folder: Path) -> None:
-    paths = AppPaths(folder / "config", folder / "data")
-    paths.ensure()
-    paths.config_file.write_text("[trading]\nconfirm_orders = false\n", encoding="utf-8")
-    config = ConfigStore(paths.config_file)
-    exchange = SimulatedExchange(seed=7, history_days=10, pump_interval=0.02)
-    session = MarketSession(exchange, config.settings.watchlist)
-    window = MainWindow(session, config, paths, LogBuffer())
-    window.show()
-    running = asyncio.get_running_loop().create_task(window.run())
-    await until(lambda: session.symbol and session.book.mid is not None and len(session.tape) > 0)
-    broker = PaperBroker(session, account="simulated")
-    await broker.start()
-    window.set_broker(broker)
+async def scene(window: MainWindow, broker: PaperBroker, out: Path) -> None:
+    session = window.session
 
     await broker.submit(OrderIntent("BTC/USDT", BUY, OrderType.MARKET, Decimal("0.05")))
     await broker.submit(OrderIntent("ETH/USDT", BUY, OrderType.MARKET, Decimal("1.2")))
@@ -89,8 +54,6 @@ async def shoot(out: Path, folder: Path) -> None:
         print(f"the IOC sell was refused: {exc}")
     await asyncio.sleep(3)  # a few ticks of the market: the P&L moves off zero
 
-    window.resize(SIZE)
-    await until(lambda: window.size() == SIZE)
     window.dock_layout.arrange()
     docks = window.trading_docks
     docks["positions"].raise_()
@@ -112,23 +75,7 @@ async def shoot(out: Path, folder: Path) -> None:
     image.save(str(out))
     print(f"wrote {out} ({image.width()}x{image.height()})")
 
-    await broker.close()
-    window.close()
-    await running
-
-
-def main(out: Path) -> None:
-    app = QApplication(sys.argv)
-    apply_theme(app, DARK)
-    app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            loop.run_until_complete(shoot(out, Path(folder)))
-        finally:
-            loop.close()  # qasync's worker threads end with it
-
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "images" / "positions.png")
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "images" / "positions.png"
+    shots(scene, out, QSize(1280, 800))

@@ -11,46 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# first: it puts the checkout on the path and pins pyqtgraph's Qt binding
+from paper_window import ROOT, shots, until
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QImage, QPainter
 
-from terminal.ui import pin_qt_binding  # noqa: E402
+from terminal.trading.money import floor_to_step, to_decimal
+from terminal.trading.orders import OrderSide, OrderType
+from terminal.trading.paper.broker import PaperBroker
+from terminal.trading.risk import RiskLimits
+from terminal.ui.theme import DARK
+from terminal.ui.trading.ticket import OrderTicket
+from terminal.ui.window.main_window import MainWindow
 
-pin_qt_binding()
-
-import qasync  # noqa: E402
-from PySide6.QtCore import QSize  # noqa: E402
-from PySide6.QtGui import QImage, QPainter  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from terminal.config import ConfigStore  # noqa: E402
-from terminal.logs import LogBuffer  # noqa: E402
-from terminal.market.session import MarketSession  # noqa: E402
-from terminal.market.simulator import SimulatedExchange  # noqa: E402
-from terminal.paths import AppPaths  # noqa: E402
-from terminal.trading.money import floor_to_step, to_decimal  # noqa: E402
-from terminal.trading.orders import OrderSide, OrderType  # noqa: E402
-from terminal.trading.paper.broker import PaperBroker  # noqa: E402
-from terminal.trading.risk import RiskLimits  # noqa: E402
-from terminal.ui.theme import DARK, apply_theme  # noqa: E402
-from terminal.ui.trading.ticket import OrderTicket  # noqa: E402
-from terminal.ui.window.main_window import MainWindow  # noqa: E402
-
-SIZE = QSize(1280, 800)
 TICK = Decimal("0.1")
-
-
-async def until(condition: object, seconds: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():  # type: ignore[operator]
-        if loop.time() > deadline:
-            raise SystemExit("the market did not get there in time")
-        await asyncio.sleep(0.05)
 
 
 def type_in(ticket: OrderTicket, side: OrderSide, kind: OrderType, amount: str, price: str = "") -> None:
@@ -62,23 +39,9 @@ def type_in(ticket: OrderTicket, side: OrderSide, kind: OrderType, amount: str, 
     ticket.price.setText(price)
 
 
-async def shoot(out: Path, folder: Path) -> None:
-    paths = AppPaths(folder / "config", folder / "data")
-    paths.ensure()
-    paths.config_file.write_text("[trading]\nconfirm_orders = false\n", encoding="utf-8")
-    config = ConfigStore(paths.config_file)
-    exchange = SimulatedExchange(seed=7, history_days=10, pump_interval=0.02)
-    session = MarketSession(exchange, config.settings.watchlist)
-    window = MainWindow(session, config, paths, LogBuffer())
-    window.resize(SIZE)
-    window.show()
-    running = asyncio.get_running_loop().create_task(window.run())
-    await until(lambda: session.symbol and session.book.mid is not None and len(session.tape) > 0)
-    broker = PaperBroker(session, account="simulated", limits=RiskLimits(max_order_notional=Decimal(5000)))
-    await broker.start()
-    window.set_broker(broker)
+async def scene(window: MainWindow, broker: PaperBroker, out: Path) -> None:
+    session = window.session
     ticket = window.trading.ticket
-    await until(lambda: ticket.bound)
     shots: list[QImage] = []
 
     async def take() -> None:
@@ -126,23 +89,7 @@ async def shoot(out: Path, folder: Path) -> None:
     image.save(str(out))
     print(f"wrote {out} ({image.width()}x{image.height()})")
 
-    await broker.close()
-    window.close()
-    await running
-
-
-def main(out: Path) -> None:
-    app = QApplication(sys.argv)
-    apply_theme(app, DARK)
-    app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            loop.run_until_complete(shoot(out, Path(folder)))
-        finally:
-            loop.close()  # qasync's worker threads end with it
-
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "images" / "ticket.png")
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "images" / "ticket.png"
+    shots(scene, out, QSize(1280, 800), limits=RiskLimits(max_order_notional=Decimal(5000)))
