@@ -63,9 +63,12 @@ async def test_a_market_buy_from_the_ticket_fills_and_moves_balance_and_position
 
         await until_sent(t, ticket)
         assert ticket.message.text().startswith("Bought 0.01 BTC at "), ticket.message.text()
-        await t.until(lambda: desk.fills.model.row_total() == 1, "the fill in the fills panel")
-        assert panel_column(desk.fills.model, "Side") == ["buy"]
-        assert panel_column(desk.fills.model, "Amount") == ["0.01"]
+        # one fill per ask level the order took (a thin best ask makes two)
+        fills = len(broker.fills())
+        assert fills >= 1
+        await t.until(lambda: desk.fills.model.row_total() == fills, "the fills in the fills panel")
+        assert panel_column(desk.fills.model, "Side") == ["buy"] * fills
+        assert sum(Decimal(a) for a in panel_column(desk.fills.model, "Amount")) == Decimal("0.01")
         await t.until(lambda: desk.positions.positions.row_total() == 1, "the position")
         assert panel_column(desk.positions.positions, "Amount") == ["0.01000"]  # to BTC's step
         balances = dict(
