@@ -83,7 +83,9 @@ class BracketMode(StrEnum):
         return (
             "The terminal places the take-profit and the stop-loss as two orders when the entry fills, "
             "and cancels or shrinks one when the other fills. It does so only while it runs, and in a "
-            "fast market both may fill before it can act."
+            "fast market both may fill before it can act. On a spot market the exchange holds the coins "
+            "for the take-profit, so the terminal holds the stop-loss itself: when a trade reaches it, "
+            "it cancels the take-profit and sells at market."
         )
 
 

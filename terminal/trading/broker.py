@@ -95,10 +95,3 @@ class Broker(Protocol):
     def subscribe(self, listener: Listener) -> None: ...
 
     def unsubscribe(self, listener: Listener) -> None: ...
-
-
-def takes_trailing_stops(broker: Broker) -> bool:
-    """Whether the account takes ``OrderType.TRAILING_STOP``: the paper account
-    does; a live one refuses it for now (``LiveBroker.submit`` says so), so the
-    ticket offers the type on paper only. Its brackets: ``brackets.bracket_desk``."""
-    return broker.kind == "paper"

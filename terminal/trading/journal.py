@@ -50,8 +50,11 @@ from terminal.trading.orders import now_ms
 
 log = logging.getLogger(__name__)
 
-#: "bracket": a bracket or OCO pair as it stands after a change (``terminal.trading.brackets``)
-JournalKind = Literal["intent", "check", "request", "response", "fill", "cancel", "error", "reset", "bracket"]
+#: "bracket": a bracket or OCO pair as it stands after a change (``terminal.trading.brackets``);
+#: "held": a stop the terminal holds for a live account, as it stands (``terminal.trading.live.held``)
+JournalKind = Literal[
+    "intent", "check", "request", "response", "fill", "cancel", "error", "reset", "bracket", "held"
+]
 KINDS: tuple[str, ...] = get_args(JournalKind)
 BrokerName = Literal["paper", "live"]
 

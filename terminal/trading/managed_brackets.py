@@ -17,9 +17,12 @@ What it cannot do, said where it matters:
   rest, and a fast market may fill both (the exits are reduce-only, so on a
   contract market the second cannot open a position the other way);
 - on a **spot** market an exchange sets aside the coins of an open sell, so
-  a second sell of the same coins would be refused: spot pairs need the
-  exchange's own OCO order, which the terminal does not send yet, and are
-  refused up front;
+  a second sell of the same coins would be refused: with both exits, the
+  take-profit rests on the exchange and the terminal **holds the stop-loss**
+  itself (an account that can: ``holds_stops``; the live one,
+  ``terminal.trading.live.held``). When the stop triggers, ``make_room``
+  cancels the take-profit, and the stop sells what is left at market. An
+  account that cannot hold stops refuses such a pair up front;
 - each exit goes through the account's checks like any order, risk rules
   included; a refused exit is retried when the entry's fills change, and the
   bracket's ``note`` says why it waits.
@@ -78,9 +81,9 @@ from terminal.trading.validation import FieldProblem
 log = logging.getLogger(__name__)
 
 SPOT_REFUSAL = (
-    "Brackets and OCO pairs on a live spot market need the exchange's own OCO order, which the terminal "
-    "does not send yet: the exchange sets aside the coins of the take-profit and would refuse a "
-    "separate stop-loss for them. Nothing was sent."
+    "A take-profit and a stop-loss together on a spot market need an account that holds the stop-loss "
+    "itself: the exchange sets aside the coins of the take-profit and would refuse a separate "
+    "stop-loss for them. Nothing was sent."
 )
 LOST_AFTER_RESTART = "it could not be found on the exchange after the restart"
 
@@ -146,11 +149,14 @@ class BracketManager:
         *,
         rules: Callable[[str], MarketRules | None],
         look_up: LookUp | None = None,
+        holds_stops: bool = False,
     ) -> None:
         """``rules(symbol)``: the market's rules (None: not listed, or not loaded);
         ``look_up``: reads an order that is no longer open back from the exchange
-        (re-arming after a restart); without it such an order counts as gone."""
+        (re-arming after a restart); without it such an order counts as gone;
+        ``holds_stops``: the broker holds a stop itself when asked (``OrderIntent.held``)."""
         self._broker = broker
+        self._holds_stops = holds_stops
         self._saved = saved
         self._rules = rules
         self._look_up = look_up
@@ -209,7 +215,7 @@ class BracketManager:
 
     # -- the desk ------------------------------------------------------------------------------
     async def submit(self, entry: OrderIntent, exits: Exits) -> Order:
-        rules = self._spot_checked(entry.symbol)
+        rules = self._spot_checked(entry.symbol, exits)
         reference = entry.price if entry.type.has_price else entry.stop_price
         self._raise_if(check_exits(entry.side, reference, exits, rules))
         bracket = Bracket(
@@ -238,7 +244,7 @@ class BracketManager:
         return placed
 
     async def submit_oco(self, symbol: str, side: OrderSide, amount: Decimal, exits: Exits) -> Bracket:
-        rules = self._spot_checked(symbol)
+        rules = self._spot_checked(symbol, exits)
         position = OrderSide.BUY if side is OrderSide.SELL else OrderSide.SELL
         self._raise_if(check_exits(position, None, exits, rules, reference_name="last price"))
         bracket = Bracket(
@@ -272,14 +278,15 @@ class BracketManager:
             assert part is not None
             exits_before = bracket.exits
             if part.role is Role.ENTRY:
-                rules = self._spot_checked(bracket.symbol)
+                rules = self._spot_checked(bracket.symbol, bracket.exits)
                 reference = intent.price if intent.type.has_price else intent.stop_price
                 self._raise_if(check_exits(intent.side, reference, bracket.exits, rules))
             else:
                 price = intent.price if part.role is Role.TAKE_PROFIT else intent.stop_price
                 if price is not None:
                     bracket.exits = bracket.exits.with_price(part.role, price)
-                intent = dataclasses.replace(intent, amount=bracket.to_close, reduce_only=True)
+                held = self._held_exit(bracket, part.role)
+                intent = dataclasses.replace(intent, amount=bracket.to_close, reduce_only=True, held=held)
             part.retiring = True
             self._add_part(bracket, Part(part.role, intent.client_order_id, intent.amount))
             try:
@@ -310,6 +317,33 @@ class BracketManager:
                     self._refresh(bracket, part.client_order_id)
             self._finish(bracket, "Cancelled: its open orders were cancelled.")
         return bracket.snapshot()
+
+    async def make_room(self, stop: Order) -> Decimal | None:
+        """A stop the broker holds triggered and is about to sell: if it is a
+        bracket's stop-loss, cancel the bracket's other exits first (on a spot
+        market the take-profit holds the coins) and say what is left to close
+        (0: the take-profit filled it all meanwhile). None: no bracket's stop."""
+        bracket = self._bracket(stop.client_order_id)
+        part = bracket.part(stop.client_order_id) if bracket is not None else None
+        if bracket is None or part is None:
+            return None
+        async with self._lock:
+            others = [p for p in bracket.parts if p.role is not Role.ENTRY and p.is_open and p is not part]
+            for other in others:
+                other.retiring = True
+                try:
+                    bracket.observe(await self._broker.cancel(other.client_order_id))
+                except OrderNotFoundError:
+                    self._refresh(bracket, other.client_order_id)
+                except TerminalError:
+                    other.retiring = False
+                    raise
+            # The stop-loss closes what is left, and nothing else is placed for the bracket now.
+            bracket.exits = Exits(stop_loss=bracket.exits.stop_loss)
+            left = bracket.to_close
+            part.amount = left
+            self._changed(bracket)
+            return left
 
     def brackets(self, symbol: str | None = None) -> list[Bracket]:
         found = [b.snapshot() for b in self._brackets.values() if symbol is None or b.symbol == symbol]
@@ -445,13 +479,19 @@ class BracketManager:
         return False
 
     # -- bookkeeping ---------------------------------------------------------------------------------
-    def _spot_checked(self, symbol: str) -> MarketRules:
+    def _spot_checked(self, symbol: str, exits: Exits) -> MarketRules:
         rules = self._rules(symbol)
         if rules is None:
             raise OrderInvalidError("symbol", f"{symbol} is not listed, or its markets have not loaded yet.")
-        if rules.spot:
+        if rules.spot and len(exits.roles()) == 2 and not self._holds_stops:
             raise OrderInvalidError("take_profit", SPOT_REFUSAL)
         return rules
+
+    def _held_exit(self, bracket: Bracket, role: Role) -> bool:
+        """The broker holds this exit: a spot pair's stop-loss (the take-profit holds the coins)."""
+        rules = self._rules(bracket.symbol)
+        spot = rules.spot if rules is not None else False
+        return spot and role is Role.STOP_LOSS and bracket.exits.take_profit is not None
 
     @staticmethod
     def _raise_if(problems: list[FieldProblem]) -> None:
@@ -459,8 +499,7 @@ class BracketManager:
             first = problems[0]
             raise OrderInvalidError(first.field, first.message, problems=tuple(problems))
 
-    @staticmethod
-    def _exit_intent(bracket: Bracket, role: Role, amount: Decimal) -> OrderIntent:
+    def _exit_intent(self, bracket: Bracket, role: Role, amount: Decimal) -> OrderIntent:
         take_profit = role is Role.TAKE_PROFIT
         return OrderIntent(
             symbol=bracket.symbol,
@@ -470,6 +509,7 @@ class BracketManager:
             price=bracket.exits.take_profit if take_profit else None,
             stop_price=None if take_profit else bracket.exits.stop_loss,
             reduce_only=True,
+            held=self._held_exit(bracket, role),
         )
 
     def _bracket(self, client_order_id: str) -> Bracket | None:

@@ -50,7 +50,7 @@ class OrderType(StrEnum):
     LIMIT = "limit"
     STOP_MARKET = "stop_market"  # becomes a market order when the last price reaches the stop
     STOP_LIMIT = "stop_limit"  # becomes a limit order when the last price reaches the stop
-    #: a stop-market whose stop follows the price at a distance (paper only for now):
+    #: a stop-market whose stop follows the price at a distance (on a live account, held by the terminal):
     #: a sell's stop rises with the highest price since it was placed, a buy's falls with the lowest
     TRAILING_STOP = "trailing_stop"
 
@@ -117,6 +117,10 @@ class OrderIntent:
     #: quote currency (``trail_amount``) or in percent (``trail_percent``), one of them
     trail_amount: Decimal | None = None
     trail_percent: Decimal | None = None
+    #: a live account: the terminal holds this stop until its trigger instead of sending it
+    #: (``terminal.trading.live.held``): a spot bracket's stop-loss beside its take-profit.
+    #: A live account's trailing stops always are; the paper account holds every stop anyway.
+    held: bool = False
 
 
 def trailing_stop_price(
@@ -240,6 +244,11 @@ class Order:
     trail_extreme: Decimal | None = None
     #: the market's price tick, so a trailing stop's moving stop stays on it after a restart
     price_tick: Decimal | None = None
+    #: a live account's stop the terminal holds until its trigger, not on the exchange
+    #: (``terminal.trading.live.held``); it then sends a market order under this id
+    held: bool = False
+    #: what the user should know about the open order now, in plain words ("" if nothing)
+    note: str = ""
 
     @property
     def remaining(self) -> Decimal:
@@ -252,6 +261,27 @@ class Order:
     @property
     def is_open(self) -> bool:
         return self.status.is_open
+
+    def follow(self, price: Decimal, ts: int) -> bool:
+        """A trailing stop keeps its distance from the best price since it was
+        placed: a sell's stop rises with a new high, a buy's falls with a new
+        low; neither ever moves back. True if the stop moved."""
+        extreme = self.trail_extreme
+        if extreme is not None and (price <= extreme if self.side is OrderSide.SELL else price >= extreme):
+            return False
+        self.trail_extreme = price
+        self.stop_price = trailing_stop_price(
+            self.side, price, self.trail_amount, self.trail_percent, self.price_tick
+        )
+        self.updated_ms = ts
+        return True
+
+    def stop_reached(self, price: Decimal) -> bool:
+        """A trade at ``price`` reaches this stop: a buy's at or above it, a sell's at or below.
+        (The paper account and the stops the terminal holds for a live one trigger alike.)"""
+        if self.stop_price is None:
+            return False
+        return price >= self.stop_price if self.side is OrderSide.BUY else price <= self.stop_price
 
     def snapshot(self) -> Order:
         """A copy for events: later changes to this order do not alter it."""
@@ -287,6 +317,7 @@ class Order:
             "trail_percent": _opt(self.trail_percent),
             "trail_extreme": _opt(self.trail_extreme),
             "price_tick": _opt(self.price_tick),
+            "held": self.held,
         }
 
     @classmethod
@@ -320,4 +351,5 @@ class Order:
             trail_percent=_opt_dec(data.get("trail_percent")),
             trail_extreme=_opt_dec(data.get("trail_extreme")),
             price_tick=_opt_dec(data.get("price_tick")),
+            held=bool(data.get("held", False)),
         )

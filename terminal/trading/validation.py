@@ -46,6 +46,7 @@ from terminal.trading.money import (
 from terminal.trading.number_input import Unreadable, read_number
 from terminal.trading.orders import (
     AmountUnit,
+    Order,
     OrderIntent,
     OrderSide,
     OrderType,
@@ -108,6 +109,29 @@ class ValidatedOrder:
     trail_amount: Decimal | None = None
     trail_percent: Decimal | None = None
     trail_from: Decimal | None = None
+
+    def new_order(self, ts: int, **more: Any) -> Order:
+        """The account's record of this order, made at ``ts`` (``more``: an account's own fields)."""
+        return Order(
+            client_order_id=self.client_order_id,
+            symbol=self.symbol,
+            side=self.side,
+            type=self.type,
+            amount=self.amount,
+            price=self.price,
+            stop_price=self.stop_price,
+            time_in_force=self.time_in_force,
+            post_only=self.post_only,
+            reduce_only=self.reduce_only,
+            created_ms=ts,
+            updated_ms=ts,
+            amount_step=self.rules.amount_step,
+            price_tick=self.rules.price_tick,
+            trail_amount=self.trail_amount,
+            trail_percent=self.trail_percent,
+            trail_extreme=self.trail_from,
+            **more,
+        )
 
     @property
     def rests(self) -> bool:

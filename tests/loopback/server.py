@@ -214,6 +214,7 @@ class LoopbackServer[S: SymbolState]:
         self._tasks: list[asyncio.Task[None]] = []
         self._burst_task: asyncio.Task[None] | None = None
         self._paused = False
+        self._printed = 0  # trades made by print_trade
         self._next_ticker_ms = 0
         self._rng = random.Random(seed)  # synthetic depth
         self._ids = random.Random(seed + 1)  # ids, apart from the market's generator
@@ -361,6 +362,22 @@ class LoopbackServer[S: SymbolState]:
         """Match resting and stop orders as a public trade of ``amount`` at ``price``
         would (not shown on the public tape; works while paused)."""
         self.order_api.desk.on_trade(self._state(symbol).market_id, dec(price), dec(amount))
+
+    def print_trade(self, symbol: str, price: float, amount: float, side: str = "sell") -> None:
+        """A public trade of ``amount`` at ``price`` on the tape (the trade streams
+        publish it) that matches resting and stop orders as ``trade_through`` does.
+        Works while paused; its id follows the engine's, past any it made."""
+        state = self._state(symbol)
+        self._printed += 1
+        trade = Trade(10**9 + self._printed, self.clock(), price, amount, side)
+        self._publish_trades(state, [trade])
+        self.order_api.desk.on_trade(state.market_id, dec(price), dec(amount))
+
+    def trade_watchers(self, symbol: str) -> int:
+        """Sockets subscribed to ``symbol``'s public trades (Binance's "trade" and
+        "aggTrade" streams, OKX's "trades" channel)."""
+        market_id = self._state(symbol).market_id
+        return sum(len(self._channels.get((kind, market_id), ())) for kind in ("trade", "aggTrade", "trades"))
 
     def book(self, symbol: str, depth: int | None = None) -> BookLists:
         """The published book (what a synced client must hold): bids high to low

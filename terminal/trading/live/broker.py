@@ -15,7 +15,10 @@ accounts", states the rules; in short:
   order is reconciled by that id, never sent again blindly);
 - refusals reach the caller as the ``terminal.errors`` family, in plain
   words with the exchange's reason; a refused order stays in ``orders()``
-  as rejected, with the reason.
+  as rejected, with the reason;
+- what the exchange cannot hold, the terminal holds (``held``): trailing
+  stops, and a spot bracket's stop-loss beside its take-profit; they are
+  listed, cancelled and amended like the exchange's orders.
 
 Every method runs on the event loop's thread, and listeners hear
 ``AccountEvent``s there.
@@ -52,9 +55,10 @@ from terminal.marketdata.orderbook import OrderBook
 from terminal.retry import Backoff, retrying, transient
 from terminal.trading.balances import BalanceView
 from terminal.trading.broker import BrokerKind, Listener
-from terminal.trading.events import FillAdded, OrderUpdated
+from terminal.trading.events import AccountEvent, FillAdded, OrderUpdated
 from terminal.trading.journal import AccountJournal, TradingJournal
 from terminal.trading.live.exchange import PrivateExchange
+from terminal.trading.live.held import HeldSettings, HeldStops, held_order, load_held
 from terminal.trading.live.journal import exchange_order, intent_payload, order_state
 from terminal.trading.live.refresh import AccountRefresh
 from terminal.trading.live.send import ReconcileSettings, send_order
@@ -62,11 +66,11 @@ from terminal.trading.live.state import LiveState, open_buys
 from terminal.trading.live.sync import AccountSync, Stream, SyncSettings
 from terminal.trading.managed_brackets import BracketManager, JournalBracketLog
 from terminal.trading.market_rules import MarketRules
-from terminal.trading.orders import Fill, Order, OrderIntent, now_ms
+from terminal.trading.orders import Fill, Order, OrderIntent, OrderType, now_ms
 from terminal.trading.positions import Position
 from terminal.trading.pre_trade import PreTradeCheck, pre_trade_check
 from terminal.trading.risk import AccountState, RiskLimits
-from terminal.trading.validation import FieldProblem
+from terminal.trading.validation import FieldProblem, ValidatedOrder
 
 __all__ = ["LiveBroker", "LiveSettings"]
 
@@ -74,10 +78,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BOOK_LEVELS = 100  # a REST snapshot when the window gives no book (Binance: the cheapest weight)
-TRAILING_PAPER_ONLY = (
-    "Trailing stops are paper-only for now: the terminal does not send them to {exchange}. "
-    "Use a stop-market order here, or trail on the paper account."
-)
+HELD_TYPES = "The terminal holds stop-market and trailing stops only; {kind} goes to the exchange as it is."
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class LiveSettings:
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
     pnl_currency: str = "USDT"  # the daily loss limit counts in it
     sync: SyncSettings = field(default_factory=SyncSettings)
+    held: HeldSettings = field(default_factory=HeldSettings)
 
 
 class LiveBroker:
@@ -118,10 +120,24 @@ class LiveBroker:
         self._exchange: PrivateExchange | None = None
         self._sync: AccountSync | None = None
         self._refresh: AccountRefresh | None = None
+        self._journal_store = journal
         #: brackets and OCO pairs, kept by the terminal (``managed_brackets``), re-armed from the journal
         self.brackets = BracketManager(
-            self, JournalBracketLog(journal, account.name), rules=self._market_rules, look_up=self.look_up
+            self,
+            JournalBracketLog(journal, account.name),
+            rules=self._market_rules,
+            look_up=self.look_up,
+            holds_stops=True,
         )
+        #: the stops the terminal holds for this account (``held``)
+        self._held = HeldStops(
+            self._journal,
+            watch=lambda symbol: self._started().watch_trades(symbol),
+            fire=self._fire_held,
+            publish=self._tell,
+            settings=self._settings.held,
+        )
+        self._held.set_make_room(self.brackets.make_room)
 
     # -- Broker: identity ----------------------------------------------------------------
     @property
@@ -200,6 +216,7 @@ class LiveBroker:
             name, exchange.name, len(self._state.open_orders()), self._sync.state,
         )  # fmt: skip
         self._publish()
+        self._held.start(await asyncio.to_thread(load_held, self._journal_store, name))
         await self.brackets.start()
 
     async def _all_open_orders(self, exchange: PrivateExchange) -> list[dict[str, Any]]:
@@ -222,6 +239,7 @@ class LiveBroker:
         """Stop keeping current and close the connections. Open orders stay on
         the exchange. Safe to call twice."""
         await self.brackets.close()
+        await self._held.close()
         sync, self._sync = self._sync, None
         exchange, self._exchange = self._exchange, None
         if sync is not None:
@@ -238,39 +256,76 @@ class LiveBroker:
 
     # -- Broker: orders ---------------------------------------------------------------------
     async def submit(self, intent: OrderIntent) -> Order:
-        exchange = self._started()
+        self._started()
         cid, symbol = intent.client_order_id, intent.symbol
-        if cid in self._state.orders:
+        if cid in self._state.orders or self._held.knows(cid):
             raise TradingError(
                 f"Order {cid} was sent already; the terminal never sends one order twice.",
                 hint="Make a new ticket for another order.",
             )
         self._journal.record("intent", intent_payload(intent), cid, symbol, required=True)
-        if intent.type.is_trailing:  # Binance has them (trailingDelta), but not yet through here
-            problem = FieldProblem("type", TRAILING_PAPER_ONLY.format(exchange=exchange.name))
-            refusal = PreTradeCheck(intent, None, problems=(problem,))
-            self._journal.record("check", refusal.payload(), cid, symbol)
+        if intent.type.is_trailing or intent.held:
+            return await self._hold(intent)
+        return await self._send(intent)
+
+    async def _send(self, intent: OrderIntent) -> Order:
+        """Check and send one intent already journalled."""
+        order = await self._check(intent, self._state.free())
+        return await send_order(
+            self._started(), self._state, self._journal, order, self._settings.reconcile, self._publish
+        )
+
+    async def _hold(self, intent: OrderIntent) -> Order:
+        """A stop the terminal holds (``held``): checked like any order, with the
+        account's whole holding as what it may sell (a bracket's take-profit holds the
+        coins now; it is cancelled before the stop sells), then watched, not sent."""
+        if intent.type not in (OrderType.STOP_MARKET, OrderType.TRAILING_STOP):
+            kind = f"a {intent.type.value.replace('_', '-')} order"
+            refusal = PreTradeCheck(
+                intent, None, problems=(FieldProblem("type", HELD_TYPES.format(kind=kind)),)
+            )
+            self._journal.record("check", refusal.payload(), intent.client_order_id, intent.symbol)
             refusal.raise_if_refused()
-        book = await self._book_for(symbol)
+        checked = await self._check(intent, {c: b.total for c, b in self._state.balances.items()})
+        order = held_order(checked)
+        log.info(
+            "holding %s %s on %s until its trigger", order.type.value, order.client_order_id, order.symbol
+        )
+        return self._held.hold(order)
+
+    async def _check(self, intent: OrderIntent, balance: Mapping[str, Decimal]) -> ValidatedOrder:
+        """The pre-trade checks with ``balance`` as what may be spent (journalled; raises if refused)."""
+        exchange = self._started()
+        book = await self._book_for(intent.symbol)
         if book is not None and book.mid is not None:
-            self._state.mark(symbol, book.mid)
+            self._state.mark(intent.symbol, book.mid)
         result = pre_trade_check(
             intent,
-            exchange.markets.get(symbol),
+            exchange.markets.get(intent.symbol),
             book=book,
-            balance=self._state.free(),
+            balance=balance,
             account_state=self.risk_state(),
             limits=self._limits,
             precision_mode=int(exchange.exchange.precisionMode),
             exchange=exchange.name,
         )
-        self._journal.record("check", result.payload(), cid, symbol)
-        order = result.raise_if_refused()
-        return await send_order(
-            exchange, self._state, self._journal, order, self._settings.reconcile, self._publish
-        )
+        self._journal.record("check", result.payload(), intent.client_order_id, intent.symbol)
+        return result.raise_if_refused()
+
+    async def _fire_held(self, intent: OrderIntent, stop: Order) -> Order:
+        """A held stop triggered: its market order, under its id, checked and sent like any."""
+        self._journal.record("intent", intent_payload(intent), intent.client_order_id, intent.symbol)
+        self._state.expect_trigger(stop)
+        return await self._send(intent)
 
     async def cancel(self, client_order_id: str) -> Order:
+        if self._held.holds(client_order_id):
+            self._started()
+            order = self._held.cancel(client_order_id)
+            self._journal.record(
+                "cancel", {"client_order_id": client_order_id}, client_order_id, order.symbol
+            )
+            return order
         exchange, refresh = self._started(), self._refresh
         assert refresh is not None
         order = self._open_order(client_order_id)
@@ -314,8 +369,11 @@ class LiveBroker:
         where the exchange can, else one per order."""
         exchange, refresh = self._started(), self._refresh
         assert refresh is not None
-        symbols = [symbol] if symbol else sorted({o.symbol for o in self._state.open_orders()})
+        symbols = [symbol] if symbol else sorted({o.symbol for o in self.open_orders()})
         cancelled: dict[str, Order] = {}
+        for held in self._held.open_orders():
+            if held.symbol in symbols:
+                cancelled[held.client_order_id] = await self.cancel(held.client_order_id)
         for name in symbols:
             self._journal.record("cancel", {"all": True, "symbol": name}, None, name)
             if not exchange.has.get("cancelAllOrders"):
@@ -340,10 +398,12 @@ class LiveBroker:
         """Cancel, then submit the replacement (its own client order id) like
         any order; a refused replacement leaves the old one cancelled."""
         exchange = self._started()
+        held = self._held.holds(client_order_id)
         await self.cancel(client_order_id)
-        # The funds the cancel freed, before the replacement is checked against them.
-        self._state.apply_balance(await exchange.fetch_balance(), complete=True)
-        self._publish()
+        if not held:  # a held stop set nothing aside
+            # The funds the cancel freed, before the replacement is checked against them.
+            self._state.apply_balance(await exchange.fetch_balance(), complete=True)
+            self._publish()
         return await self.submit(intent)
 
     def _open_order(self, client_order_id: str) -> Order:
@@ -371,18 +431,28 @@ class LiveBroker:
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Open orders, newest first; an order whose answer was lost is among them
         (``is_unknown``) until the exchange says."""
-        orders = [o for o in self._state.open_orders() if symbol is None or o.symbol == symbol]
-        return [o.snapshot() for o in reversed(orders)]
+        orders = [o for o in self._state.open_orders() + self._held_only() if o.is_open]
+        orders.sort(key=lambda o: o.created_ms)
+        return [o.snapshot() for o in reversed(orders) if symbol is None or o.symbol == symbol]
 
     def orders(self, symbol: str | None = None) -> list[Order]:
         """Every order this session knows (those placed elsewhere included), newest first."""
-        orders = [o for o in self._state.orders.values() if symbol is None or o.symbol == symbol]
-        return [o.snapshot() for o in reversed(orders)]
+        orders = list(self._state.orders.values()) + self._held_only()
+        orders.sort(key=lambda o: o.created_ms)
+        return [o.snapshot() for o in reversed(orders) if symbol is None or o.symbol == symbol]
+
+    def _held_only(self) -> list[Order]:
+        """The held stops the account has no order for yet (not triggered, or its market
+        order not made yet); once it has, the account's order stands for the stop."""
+        return [o for o in self._held.orders() if o.client_order_id not in self._state.orders]
 
     def order(self, client_order_id: str) -> Order:
         order = self._state.orders.get(client_order_id)
         if order is None:
-            raise OrderNotFoundError(f"This account has no order {client_order_id}.")
+            held = [o for o in self._held_only() if o.client_order_id == client_order_id]
+            if not held:
+                raise OrderNotFoundError(f"This account has no order {client_order_id}.")
+            order = held[0]
         return order.snapshot()
 
     async def look_up(self, client_order_id: str, symbol: str) -> Order | None:
@@ -482,6 +552,11 @@ class LiveBroker:
             day_pnl=state.day_pnl(),
             pnl_currency=state.pnl_currency,
         )
+
+    def _tell(self, event: AccountEvent) -> None:
+        """A held stop's change, to the listeners (it journals its own)."""
+        for listener in list(self._listeners):
+            listener(event)
 
     def _publish(self) -> None:
         for event in self._state.take_events():

@@ -68,6 +68,7 @@ class LiveState:
         self._fills: dict[tuple[str, str], Fill] = {}
         self._orphans: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._basis: dict[str, Position] = {}  # cost of what this session bought, per symbol
+        self._triggered: dict[str, Order] = {}  # held stops whose market order is being made
         self._changes = _Changes()
 
     # -- markets ---------------------------------------------------------------------
@@ -83,27 +84,27 @@ class LiveState:
     # -- orders ------------------------------------------------------------------------
     def add_pending(self, order: ValidatedOrder, wire_id: str) -> Order:
         """An order about to be sent (not published until the exchange answers)."""
-        now = now_ms()
-        pending = Order(
-            client_order_id=order.client_order_id,
-            symbol=order.symbol,
-            side=order.side,
-            type=order.type,
-            amount=order.amount,
-            price=order.price,
-            stop_price=order.stop_price,
-            time_in_force=order.time_in_force,
-            post_only=order.post_only,
-            reduce_only=order.reduce_only,
-            created_ms=now,
-            updated_ms=now,
-            reason=SENDING,
-            amount_step=order.rules.amount_step,
-        )
+        pending = order.new_order(now_ms(), reason=SENDING)
+        self._adopt_trigger(pending)
         self.orders[order.client_order_id] = pending
         self._by_wire_id[wire_id] = order.client_order_id
         self.symbols.add(order.symbol)
         return pending
+
+    def expect_trigger(self, stop: Order) -> None:
+        """The next order under ``stop``'s id is that held stop, triggered: it keeps the
+        stop's type and prices (the exchange only sees a market order)."""
+        self._triggered[stop.client_order_id] = stop
+
+    def _adopt_trigger(self, order: Order) -> None:
+        stop = self._triggered.pop(order.client_order_id, None)
+        if stop is None:
+            return
+        order.type, order.stop_price, order.held = stop.type, stop.stop_price, True
+        order.trail_amount, order.trail_percent = stop.trail_amount, stop.trail_percent
+        order.trail_extreme, order.price_tick = stop.trail_extreme, stop.price_tick
+        order.triggered, order.triggered_ms = True, stop.triggered_ms
+        order.created_ms = min(order.created_ms, stop.created_ms)
 
     def client_id_for(self, raw: dict[str, Any]) -> str:
         symbol, order_id = str(raw.get("symbol") or ""), str(raw.get("id") or "")

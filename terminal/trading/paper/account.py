@@ -80,13 +80,12 @@ from terminal.trading.orders import (
     TimeInForce,
     new_client_order_id,
     now_ms,
-    trailing_stop_price,
 )
 from terminal.trading.paper.ledger import Ledger
-from terminal.trading.paper.seen_trades import SeenTrades
 from terminal.trading.paper.settings import PaperSettings
 from terminal.trading.positions import Position
 from terminal.trading.risk import AccountState
+from terminal.trading.seen_trades import SeenTrades
 from terminal.trading.validation import FieldProblem, ValidatedOrder
 
 #: of to_dict(); bump when its shape changes. 2: brackets and trailing stops (an older
@@ -414,26 +413,7 @@ class PaperAccount:
         if book is not None and book.mid is not None:
             self._ledger.marks[vo.symbol] = to_decimal(book.mid)
         self._order_seq += 1
-        order = Order(
-            client_order_id=vo.client_order_id,
-            order_id=f"paper-{self._order_seq}",
-            symbol=vo.symbol,
-            side=vo.side,
-            type=vo.type,
-            amount=vo.amount,
-            price=vo.price,
-            stop_price=vo.stop_price,
-            time_in_force=vo.time_in_force,
-            post_only=vo.post_only,
-            reduce_only=vo.reduce_only,
-            created_ms=ts,
-            updated_ms=ts,
-            amount_step=vo.rules.amount_step,
-            price_tick=vo.rules.price_tick,
-            trail_amount=vo.trail_amount,
-            trail_percent=vo.trail_percent,
-            trail_extreme=vo.trail_from,
-        )
+        order = vo.new_order(ts, order_id=f"paper-{self._order_seq}")
         self._orders[order.client_order_id] = order
         self._open[order.client_order_id] = order
         self._changes.orders[order.client_order_id] = order
@@ -527,12 +507,9 @@ class PaperAccount:
         for order in self.orders(open_only=True, symbol=symbol):
             if not order.is_open or not order.type.is_stop or order.triggered or ts < order.created_ms:
                 continue  # (a bracket may have closed it while an earlier stop filled)
-            if order.type.is_trailing:
-                self._follow(order, price, ts)
-            assert order.stop_price is not None
-            if order.side is OrderSide.BUY and price < order.stop_price:
-                continue
-            if order.side is OrderSide.SELL and price > order.stop_price:
+            if order.type.is_trailing and order.follow(price, ts):
+                self._changes.orders[order.client_order_id] = order
+            if not order.stop_reached(price):
                 continue
             order.triggered, order.triggered_ms, order.updated_ms = True, ts, ts
             self._changes.orders[order.client_order_id] = order
@@ -540,20 +517,6 @@ class PaperAccount:
                 self._arrive_limit(order, book, ts)
             else:
                 self._execute_market(order, book, ts)
-
-    def _follow(self, order: Order, price: Decimal, ts: int) -> None:
-        """A trailing stop keeps its distance from the best price since it was
-        placed: a sell's stop rises with a new high, a buy's falls with a new
-        low; neither ever moves back."""
-        extreme = order.trail_extreme
-        if extreme is not None and (price <= extreme if order.side is OrderSide.SELL else price >= extreme):
-            return
-        order.trail_extreme = price
-        order.stop_price = trailing_stop_price(
-            order.side, price, order.trail_amount, order.trail_percent, order.price_tick
-        )
-        order.updated_ms = ts
-        self._changes.orders[order.client_order_id] = order
 
     def _fill_resting(self, resting: list[Order], ts: int, price: Decimal, amount: Decimal) -> None:
         """A trade at ``price`` of ``amount`` fills resting buys at or above it

@@ -31,7 +31,7 @@ from terminal.marketdata.orderbook import OrderBook
 from terminal.messages import Messages
 from terminal.trading.balances import BalanceView
 from terminal.trading.brackets import bracket_desk
-from terminal.trading.broker import Broker, takes_trailing_stops
+from terminal.trading.broker import Broker
 from terminal.trading.money import ZERO, fmt
 from terminal.trading.orders import AmountUnit, Fill, Order, OrderSide, OrderType
 from terminal.trading.positions import Position
@@ -210,7 +210,7 @@ class TradingDesk(QObject):
         broker = self.broker
         brackets = bracket_desk(broker) if broker is not None else None
         ticket.offer(
-            trailing=broker is not None and takes_trailing_stops(broker),
+            trailing=broker is not None,  # paper and live take them (live: held by the terminal)
             exits_mode=None if brackets is None else brackets.mode.words,
             exits_explained="" if brackets is None else brackets.mode.explanation,
         )
@@ -462,7 +462,9 @@ def _line_of(order: Order) -> OrderLine:
     if order.type.is_stop and not order.triggered:
         assert order.stop_price is not None
         then = f" → {fmt(order.price)}" if order.price is not None else " → market"
-        label = f"STOP {side} {amount} @ {fmt(order.stop_price)}{then}"
+        kind = "TRAIL" if order.type.is_trailing else "STOP"
+        held = " (held by the terminal)" if order.held else ""
+        label = f"{kind} {side} {amount} @ {fmt(order.stop_price)}{then}{held}"
         return OrderLine(
             float(order.stop_price), order.side is OrderSide.BUY, label, stop=True, key=order.client_order_id
         )

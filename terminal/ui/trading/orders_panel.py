@@ -29,6 +29,8 @@ def order_row(order: Order, theme: Theme, time_zone: str = "local") -> Row:
     status = order.status.value.replace("_", " ")
     if order.type.is_stop and not order.triggered:
         status = "waiting for stop"
+        if order.held:  # not on the exchange: the terminal watches the trades (trading.live.held)
+            status = "held by the terminal" if not order.note else "held: cannot see trades"
     cells = (
         time_text(order.created_ms, time_zone),
         order.symbol,

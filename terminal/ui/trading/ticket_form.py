@@ -39,7 +39,7 @@ TYPES = (
     ("Stop market", OrderType.STOP_MARKET),
     ("Stop limit", OrderType.STOP_LIMIT),
 )
-#: offered where the account takes it (``terminal.trading.broker.takes_trailing_stops``)
+#: offered where there is an account (a live one: the terminal holds them, ``terminal.trading.live.held``)
 TRAILING = ("Trailing stop", OrderType.TRAILING_STOP)
 TIFS = (("GTC", TimeInForce.GTC), ("IOC", TimeInForce.IOC), ("FOK", TimeInForce.FOK))
 #: fields with a line of their own under them; problems of any other field go to ``general``

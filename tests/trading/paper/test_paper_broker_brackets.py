@@ -22,7 +22,6 @@ from terminal.trading.brackets import (
     Role,
     bracket_desk,
 )
-from terminal.trading.broker import takes_trailing_stops
 from terminal.trading.market_rules import MarketRules
 from terminal.trading.money import floor_to_step, to_decimal
 from terminal.trading.paper.broker import PaperBroker
@@ -170,7 +169,6 @@ def test_an_oco_pair_on_coins_held_and_a_trailing_stop(tmp_path: Path) -> None:
             trailing = dataclasses.replace(
                 intent(SELL, OrderType.TRAILING_STOP, "0.01"), trail_percent=D("1")
             )
-            assert takes_trailing_stops(broker)
             placed = await broker.submit(trailing)
             assert placed.is_open and placed.stop_price is not None
             last = broker.account_now().order(placed.client_order_id).trail_extreme
