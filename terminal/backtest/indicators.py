@@ -22,6 +22,11 @@ Conventions (docs/backtesting.md lists them too):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
+from functools import wraps
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -29,6 +34,22 @@ from terminal.backtest.jit import compiled
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+
+Memo = Callable[[Callable[..., FloatArray], tuple[Any, ...], dict[str, Any]], FloatArray]
+#: a parameter sweep's memo of indicator arrays, set for the sweep's life by
+#: ``terminal.research.indicator_cache``: the public functions below call
+#: ``memo(function, args, kwargs)`` instead of computing. None (always, outside a
+#: sweep): they compute, at the cost of one context-variable read.
+MEMO: ContextVar[Memo | None] = ContextVar("indicator_memo", default=None)
+
+
+def _memoised[**P](fn: Callable[P, FloatArray]) -> Callable[P, FloatArray]:
+    @wraps(fn)
+    def consult(*args: P.args, **kwargs: P.kwargs) -> FloatArray:
+        memo = MEMO.get()
+        return fn(*args, **kwargs) if memo is None else memo(fn, args, kwargs)
+
+    return consult
 
 
 def as_prices(x: NDArray[np.floating] | NDArray[np.integer]) -> FloatArray:
@@ -165,47 +186,56 @@ def _rolling_extreme(x: FloatArray, n: int, sign: float) -> FloatArray:
 
 
 # -- public functions --------------------------------------------------------------
+@_memoised
 def sma(x: FloatArray, period: int) -> FloatArray:
     """Simple moving average."""
     return _sma(as_prices(x), _period(period))
 
 
+@_memoised
 def ema(x: FloatArray, period: int) -> FloatArray:
     """Exponential moving average, alpha = 2 / (period + 1), SMA-seeded."""
     n = _period(period)
     return _smooth(as_prices(x), n, 2.0 / (n + 1), 0)
 
 
+@_memoised
 def wilder(x: FloatArray, period: int) -> FloatArray:
     """Wilder's moving average (RMA), alpha = 1 / period, SMA-seeded."""
     n = _period(period)
     return _smooth(as_prices(x), n, 1.0 / n, 0)
 
 
+@_memoised
 def rsi(close: FloatArray, period: int = 14) -> FloatArray:
     """Relative strength index (Wilder), 0..100."""
     return _rsi(as_prices(close), _period(period))
 
 
+@_memoised
 def true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
     return _true_range(as_prices(high), as_prices(low), as_prices(close))
 
 
+@_memoised
 def atr(high: FloatArray, low: FloatArray, close: FloatArray, period: int = 14) -> FloatArray:
     """Average true range (Wilder)."""
     n = _period(period)
     return _smooth(true_range(high, low, close), n, 1.0 / n, 0)
 
 
+@_memoised
 def rolling_std(x: FloatArray, period: int) -> FloatArray:
     """Population standard deviation over the last ``period`` values."""
     return _rolling_std(as_prices(x), _period(period))
 
 
+@_memoised
 def rolling_max(x: FloatArray, period: int) -> FloatArray:
     return _rolling_extreme(as_prices(x), _period(period), 1.0)
 
 
+@_memoised
 def rolling_min(x: FloatArray, period: int) -> FloatArray:
     return _rolling_extreme(as_prices(x), _period(period), -1.0)
 

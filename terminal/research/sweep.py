@@ -1,0 +1,404 @@
+"""A parameter sweep: many backtests of one strategy on one set of candles, the
+points chosen by a search method, each trial judged by the objectives and
+filters.
+
+``run_sweep`` is serial and in-process: it asks the method for a point, runs
+the trial with ``evaluate``, tells the method, and stops on the budget, when
+the grid is done, when no better trial came for ``early_stop`` trials, or when
+the cancel token is set (checked between trials). ``evaluate`` is a pure
+function of picklable inputs, so a process pool can run it instead of the
+loop: the loop is the one place that asks, tells and keeps the trials.
+
+A trial runs what ``run_backtest`` runs (the strategy's signals, the position
+loop) and the light metrics (``terminal.research.objectives``), so its final
+equity and metrics are those of a ``run_backtest`` with the same inputs, bit
+for bit; opening a trial is ``run_backtest(candles, strategy,
+*result.backtest_inputs(trial))``. The indicator arrays are kept for the
+sweep's life (``terminal.research.indicator_cache``).
+
+A user's strategy is code the terminal runs only in the strategies' process
+(docs/backtesting.md): a sweep of one belongs in that process too.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from terminal.backtest import signals as signal_rules
+from terminal.backtest.engine import simulate
+from terminal.backtest.errors import BacktestError
+from terminal.backtest.runner import CancelToken
+from terminal.backtest.settings import BacktestSettings
+from terminal.backtest.strategies import StrategyClass, strategy_by_name
+from terminal.backtest.strategy import Strategy
+from terminal.backtest.trades import to_table
+from terminal.marketdata.candles import OHLCV
+from terminal.research.indicator_cache import indicator_memo
+from terminal.research.methods import Completed, MethodKind, Proposal, SearchMethod, make_method
+from terminal.research.objectives import (
+    Direction,
+    Filters,
+    LightMetrics,
+    Objective,
+    better,
+    dominates,
+    judge,
+    light_metrics,
+    objectives_of,
+    pareto_front,
+)
+from terminal.research.space import Space, SweepError, Value, apply_settings, split_point
+
+#: a strategy as a trial names it: a built-in's registry name (picklable as text) or its class
+StrategyRef = str | StrategyClass
+
+
+class TrialState(StrEnum):
+    DONE = "done"  # counts: its values compete for the best
+    FILTERED = "filtered"  # ran, but a filter refused it or an objective has no value
+    FAILED = "failed"  # did not run to the end: the parameters or the strategy raised
+
+
+class StopReason(StrEnum):
+    BUDGET = "budget"
+    EXHAUSTED = "exhausted"  # the grid is done, or a small space has no untried point
+    EARLY_STOP = "early_stop"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What ``evaluate`` returns: the light metrics and the objectives' values, or why
+    the trial failed (then no metrics and NaN values)."""
+
+    metrics: LightMetrics | None
+    values: tuple[float, ...] = ()
+    error: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One trial of a sweep. ``params`` is the point (the swept parameters only;
+    the others keep the values ``SweepResult.base_params`` and the settings give);
+    ``values`` has one value per objective (NaN where there is none)."""
+
+    number: int
+    params: dict[str, Value]
+    values: tuple[float, ...]
+    metrics: LightMetrics | None
+    state: TrialState
+    reason: str = ""
+    violation: float = 0.0  # how far a filtered trial missed the filters
+    seconds: float = 0.0
+    repeat_of: int | None = None  # a point tried before: its outcome, not run again
+
+    def completed(self) -> Completed:
+        """This trial as a search method is told of it."""
+        return Completed(
+            self.params, self.values if self.state is not TrialState.FAILED else None, self.violation
+        )
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    done: int  # trials so far, those of a resumed study included
+    total: int | None  # the budget, or the grid's size if smaller; None when unbounded
+    best: Trial | None  # by the first objective
+    elapsed: float  # seconds in this run
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    trials: tuple[Trial, ...]
+    objectives: tuple[Objective, ...]
+    stopped: StopReason
+    message: str  # "stopped: no better trial in the last 50"
+    strategy: StrategyRef
+    base_params: dict[str, Any]  # the strategy parameters the points do not set
+    settings: BacktestSettings
+    seconds: float = 0.0
+    memo_hits: int = 0  # indicator arrays served from the sweep's memo
+    directions: tuple[Direction, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "directions", tuple(o.direction for o in self.objectives))
+
+    @property
+    def counted(self) -> list[Trial]:
+        return [t for t in self.trials if t.state is TrialState.DONE]
+
+    @property
+    def best(self) -> Trial | None:
+        """The best counted trial by the first objective (the earliest of equals)."""
+        return _best(self.counted, self.objectives[0])
+
+    def pareto_front(self) -> list[Trial]:
+        """The counted trials no other counted trial beats in every objective."""
+        counted = self.counted
+        return [counted[i] for i in pareto_front([t.values for t in counted], self.directions)]
+
+    def backtest_inputs(self, trial: Trial) -> tuple[dict[str, Any], BacktestSettings]:
+        """(strategy parameters, settings) that ``run_backtest`` takes to run ``trial`` again."""
+        strategy_values, settings_values = split_point(trial.params)
+        return {**self.base_params, **strategy_values}, apply_settings(self.settings, settings_values)
+
+
+def evaluate(
+    candles: OHLCV,
+    strategy: StrategyRef,
+    params: Mapping[str, Any],
+    settings: BacktestSettings,
+    objectives: Sequence[Objective] = (),
+) -> TrialOutcome:
+    """One trial: ``strategy`` with ``params`` (strategy parameters by name, backtest
+    settings as ``settings.<section>.<field>``) on ``candles``, and the values of
+    ``objectives``. Pure, and picklable in every argument and in what it returns. A
+    trial whose parameters do not validate, or whose strategy raises, is an outcome
+    with the error, not an exception."""
+    start = time.perf_counter()
+    failed = tuple(math.nan for _ in objectives)
+    strategy_values, settings_values = split_point(params)
+    try:
+        run_settings = apply_settings(settings, settings_values)
+        cls = strategy_by_name(strategy) if isinstance(strategy, str) else strategy
+        instance = cls.create(strategy_values)
+        raw = instance.signals(candles)
+        sig = signal_rules.validate(raw, len(candles), f"The strategy {instance.name!r}")
+        out = simulate(candles, sig, run_settings)
+    except ValidationError as exc:
+        return TrialOutcome(None, failed, _validation_text(exc), time.perf_counter() - start)
+    except BacktestError as exc:
+        return TrialOutcome(None, failed, exc.user_message(), time.perf_counter() - start)
+    except Exception as exc:  # noqa: BLE001  (a strategy may raise anything: that trial failed, not the sweep)
+        return TrialOutcome(None, failed, f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+    ts = np.ascontiguousarray(candles.ts, dtype=np.int64)
+    trades = to_table(out.trades, ts)
+    metrics = light_metrics(out.equity, ts, run_settings.initial_cash, trades, out.fees_paid)
+    values = tuple(float(getattr(metrics, o.value)) for o in objectives)
+    return TrialOutcome(metrics, values, "", time.perf_counter() - start)
+
+
+def _validation_text(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def run_sweep(
+    candles: OHLCV,
+    strategy: Strategy[Any] | StrategyClass | str,
+    space: Space,
+    *,
+    method: MethodKind | str | SearchMethod = MethodKind.GRID,
+    objectives: Objective | str | Sequence[Objective | str] = Objective.SHARPE,
+    filters: Filters | None = None,
+    settings: BacktestSettings | None = None,
+    budget: int | None = None,
+    early_stop: int | None = None,
+    seed: int = 0,
+    completed: Sequence[Trial] = (),
+    cancel: CancelToken | None = None,
+    progress: Callable[[SweepProgress], None] | None = None,
+    memo: bool = True,
+) -> SweepResult:
+    """Sweep ``strategy`` over ``space`` on ``candles``.
+
+    ``strategy`` is a registry name, a class, or an instance (whose parameters
+    are the fixed values of those the space does not vary). ``method`` is a
+    kind (grid, random, tpe, cmaes, nsga2) or a ready ``SearchMethod``. ``budget``
+    is the most trials the study may have, ``completed`` ones included (a grid
+    needs none: it ends when done). ``early_stop=N`` stops when the last N
+    trials brought no better one (with two objectives: no trial that joined the
+    front). ``completed`` are the trials of the study being resumed: the method
+    is rebuilt from them and the new trials are numbered after them.
+    ``progress`` is called after each trial, ``cancel.is_set()`` checked before each."""
+    started = time.perf_counter()
+    chosen = objectives_of(objectives)
+    directions = [o.direction for o in chosen]
+    filters = filters or Filters()
+    settings = settings or BacktestSettings()
+    ref, base = _strategy_ref(strategy)
+    _check_names(ref, space)
+    if budget is not None and budget < 1:
+        raise SweepError(f"The budget must be one trial or more, not {budget}.")
+    if early_stop is not None and early_stop < 1:
+        raise SweepError(f"Early stop needs one trial or more, not {early_stop}.")
+    if isinstance(method, SearchMethod):
+        searcher = method
+    else:
+        searcher = make_method(
+            method, space, directions, seed=seed, completed=[t.completed() for t in completed]
+        )
+    if searcher.kind is not MethodKind.GRID and budget is None:
+        raise SweepError("Random and Bayesian search need a budget: the most trials to run.")
+    grid_total = getattr(searcher, "total", None)
+    total = min(x for x in (budget, grid_total) if x is not None) if (budget or grid_total) else None
+
+    trials = list(completed)
+    seen = {space.key(t.params): t for t in trials if t.repeat_of is None}
+    tracker = _Improvement(chosen)
+    for trial in trials:
+        tracker.add(trial)
+    stopped: StopReason | None = None
+    hits = 0
+    with indicator_memo(candles) if memo else nullcontext() as kept:
+        while stopped is None:
+            if budget is not None and len(trials) >= budget:
+                stopped = StopReason.BUDGET
+            elif early_stop is not None and tracker.since_better >= early_stop:
+                stopped = StopReason.EARLY_STOP
+            elif cancel is not None and cancel.is_set():
+                stopped = StopReason.CANCELLED
+            else:
+                proposal = searcher.ask()
+                if proposal is None:
+                    stopped = StopReason.EXHAUSTED
+                    continue
+                trial = _run_trial(
+                    len(trials), proposal, seen, space, candles, ref, base, settings, chosen, filters
+                )
+                searcher.tell(proposal, trial.completed())
+                trials.append(trial)
+                tracker.add(trial)
+                if progress is not None:
+                    progress(SweepProgress(len(trials), total, tracker.best, time.perf_counter() - started))
+        hits = kept.hits if kept is not None else 0
+    return SweepResult(
+        trials=tuple(trials),
+        objectives=chosen,
+        stopped=stopped,
+        message=_stop_message(stopped, len(trials), budget, early_stop),
+        strategy=ref,
+        base_params=base,
+        settings=settings,
+        seconds=time.perf_counter() - started,
+        memo_hits=hits,
+    )
+
+
+def _run_trial(
+    number: int,
+    proposal: Proposal,
+    seen: dict[tuple[Value, ...], Trial],
+    space: Space,
+    candles: OHLCV,
+    strategy: StrategyRef,
+    base: Mapping[str, Any],
+    settings: BacktestSettings,
+    objectives: Sequence[Objective],
+    filters: Filters,
+) -> Trial:
+    key = space.key(proposal.params)
+    before = seen.get(key)
+    if before is not None:  # optuna may propose a point again: the same inputs give the same outcome
+        return replace(before, number=number, params=proposal.params, seconds=0.0, repeat_of=before.number)
+    outcome = evaluate(candles, strategy, {**base, **proposal.params}, settings, objectives)
+    if outcome.metrics is None:
+        trial = Trial(
+            number,
+            proposal.params,
+            values=outcome.values,
+            metrics=None,
+            state=TrialState.FAILED,
+            reason=outcome.error,
+            seconds=outcome.seconds,
+        )
+    else:
+        verdict = judge(outcome.metrics, objectives, filters)
+        trial = Trial(
+            number,
+            proposal.params,
+            values=verdict.values,
+            metrics=outcome.metrics,
+            state=TrialState.DONE if verdict.counts else TrialState.FILTERED,
+            reason=verdict.reason,
+            violation=verdict.violation,
+            seconds=outcome.seconds,
+        )
+    seen[key] = trial
+    return trial
+
+
+def _strategy_ref(strategy: Strategy[Any] | StrategyClass | str) -> tuple[StrategyRef, dict[str, Any]]:
+    """(what a trial names the strategy by, the fixed parameter values)."""
+    if isinstance(strategy, Strategy):
+        return type(strategy), strategy.params.model_dump()
+    if isinstance(strategy, str):
+        strategy_by_name(strategy)  # an unknown name fails here, not in every trial
+    return strategy, {}
+
+
+def _check_names(strategy: StrategyRef, space: Space) -> None:
+    cls = strategy_by_name(strategy) if isinstance(strategy, str) else strategy
+    fields = cls.Params.model_fields
+    strategy_names, _ = split_point({name: None for name in space.names})
+    for name in strategy_names:
+        if name not in fields:
+            known = ", ".join(fields) or "none"
+            raise SweepError(
+                f"The strategy {cls.name!r} has no parameter {name!r}.", hint=f"Its parameters: {known}."
+            )
+
+
+class _Improvement:
+    """The best trial so far and how many trials ago it came. With two objectives a
+    trial improves when it joins the front (no earlier counted trial is as good in
+    both)."""
+
+    def __init__(self, objectives: Sequence[Objective]) -> None:
+        self.objectives = objectives
+        self.directions = [o.direction for o in objectives]
+        self.front: list[Trial] = []
+        self.best: Trial | None = None
+        self.since_better = 0
+
+    def add(self, trial: Trial) -> None:
+        self.since_better += 1
+        if trial.state is not TrialState.DONE or trial.repeat_of is not None:
+            return
+        first = self.objectives[0]
+        if self.best is None or better(trial.values[0], self.best.values[0], first.direction):
+            self.best = trial
+        if len(self.objectives) == 1:
+            improved = self.best is trial
+        else:
+            improved = not any(
+                t.values == trial.values or dominates(t.values, trial.values, self.directions)
+                for t in self.front
+            )
+            if improved:
+                self.front = [t for t in self.front if not dominates(trial.values, t.values, self.directions)]
+                self.front.append(trial)
+        if improved:
+            self.since_better = 0
+
+
+def _best(trials: Sequence[Trial], objective: Objective) -> Trial | None:
+    best = None
+    for trial in trials:
+        if best is None or better(trial.values[0], best.values[0], objective.direction):
+            best = trial
+    return best
+
+
+def _stop_message(reason: StopReason, trials: int, budget: int | None, early_stop: int | None) -> str:
+    if reason is StopReason.BUDGET:
+        return f"stopped: the budget of {budget:,} trials is spent"
+    if reason is StopReason.EXHAUSTED:
+        return f"stopped: every point was tried ({trials:,} trials)"
+    if reason is StopReason.EARLY_STOP:
+        return f"stopped: no better trial in the last {early_stop:,}"
+    return f"stopped: cancelled after {trials:,} trials"
