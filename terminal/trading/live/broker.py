@@ -369,11 +369,11 @@ class LiveBroker:
         where the exchange can, else one per order."""
         exchange, refresh = self._started(), self._refresh
         assert refresh is not None
-        symbols = [symbol] if symbol else sorted({o.symbol for o in self.open_orders()})
         cancelled: dict[str, Order] = {}
-        for held in self._held.open_orders():
-            if held.symbol in symbols:
+        for held in self._held.open_orders():  # the terminal's own: no request
+            if symbol is None or held.symbol == symbol:
                 cancelled[held.client_order_id] = await self.cancel(held.client_order_id)
+        symbols = [symbol] if symbol else sorted({o.symbol for o in self._state.open_orders()})
         for name in symbols:
             self._journal.record("cancel", {"all": True, "symbol": name}, None, name)
             if not exchange.has.get("cancelAllOrders"):

@@ -195,3 +195,29 @@ def test_a_held_stop_is_held_again_after_a_restart_and_still_triggers(protocol: 
             await again.close()
 
     run(protocol, scenario)
+
+
+@both
+def test_cancel_all_cancels_held_stops_with_the_exchange_orders(protocol: Protocol) -> None:
+    async def scenario(live: Live) -> None:
+        await live.subscribed()
+        trailing = OrderIntent(
+            SYMBOL, OrderSide.SELL, OrderType.TRAILING_STOP, D("0.001"), trail_percent=D(2)
+        )
+        held = await live.broker.submit(trailing)
+        resting = await live.broker.submit(live.limit_buy(level=5))
+        assert {o.client_order_id for o in live.broker.open_orders()} == {
+            held.client_order_id, resting.client_order_id,
+        }  # fmt: skip
+
+        cancelled = await live.broker.cancel_all()
+
+        assert {o.client_order_id: o.status for o in cancelled} == {
+            held.client_order_id: OrderStatus.CANCELLED,
+            resting.client_order_id: OrderStatus.CANCELLED,
+        }
+        assert live.broker.open_orders() == []
+        assert _exchange_states(live, resting.client_order_id) == ["canceled"]
+        assert _exchange_states(live, held.client_order_id) == []
+
+    run(protocol, scenario)
