@@ -30,6 +30,7 @@ from terminal.logs import LogBuffer  # noqa: E402
 from terminal.market.session import MarketSession  # noqa: E402
 from terminal.market.simulator import SimulatedExchange  # noqa: E402
 from terminal.paths import AppPaths  # noqa: E402
+from terminal.store.history_file import HistoryFile  # noqa: E402
 from terminal.trading.paper.broker import PaperBroker  # noqa: E402
 from terminal.trading.risk import RiskLimits  # noqa: E402
 from terminal.ui.theme import DARK, apply_theme  # noqa: E402
@@ -47,14 +48,17 @@ async def until(condition: Callable[[], object], seconds: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _run(scene: Scene, out: Path, folder: Path, size: QSize, limits: RiskLimits | None) -> None:
+async def _run(
+    scene: Scene, out: Path, folder: Path, size: QSize, limits: RiskLimits | None, history: bool
+) -> None:
     paths = AppPaths(folder / "config", folder / "data")
     paths.ensure()
     paths.config_file.write_text("[trading]\nconfirm_orders = false\n", encoding="utf-8")
     config = ConfigStore(paths.config_file)
     exchange = SimulatedExchange(seed=7, history_days=10, pump_interval=0.02)
     session = MarketSession(exchange, config.settings.watchlist)
-    window = MainWindow(session, config, paths, LogBuffer())
+    kept = HistoryFile(paths.data_dir / "history.sqlite") if history else None
+    window = MainWindow(session, config, paths, LogBuffer(), history_file=kept)
     window.resize(size)
     window.show()
     running = asyncio.get_running_loop().create_task(window.run())
@@ -67,12 +71,21 @@ async def _run(scene: Scene, out: Path, folder: Path, size: QSize, limits: RiskL
     await broker.close()
     window.close()
     await running
+    if kept is not None:
+        kept.close()
 
 
 DEFAULT_SIZE = QSize(1280, 800)
 
 
-def shots(scene: Scene, out: Path, size: QSize = DEFAULT_SIZE, limits: RiskLimits | None = None) -> None:
+def shots(
+    scene: Scene,
+    out: Path,
+    size: QSize = DEFAULT_SIZE,
+    limits: RiskLimits | None = None,
+    history: bool = False,
+) -> None:
+    """``history``: the window has a history file (in the temporary folder), as an installed one does."""
     app = QApplication(sys.argv)
     apply_theme(app, DARK)
     app.setQuitOnLastWindowClosed(False)
@@ -80,6 +93,6 @@ def shots(scene: Scene, out: Path, size: QSize = DEFAULT_SIZE, limits: RiskLimit
     asyncio.set_event_loop(loop)
     with tempfile.TemporaryDirectory() as folder:
         try:
-            loop.run_until_complete(_run(scene, out, Path(folder), size, limits))
+            loop.run_until_complete(_run(scene, out, Path(folder), size, limits, history))
         finally:
             loop.close()  # qasync's worker threads end with it

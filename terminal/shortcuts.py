@@ -41,6 +41,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("market.open", "Open market…", "Market", ("Ctrl+O",)),
     ActionSpec("data.manager", "Market data: coverage, downloads, CSV", "Market", ("Ctrl+Shift+D",)),
     ActionSpec("backtest.open", "Backtest", "Market", ("Ctrl+B",)),
+    ActionSpec("research.open", "Research: parameter sweeps", "Market", ("Ctrl+Shift+B",)),
     ActionSpec("market.new_simulated", "New simulated market…", "Market", ()),
     ActionSpec("window.new", "New window (another symbol or exchange)", "View", ("Ctrl+N",)),
     ActionSpec("symbol.next", "Next symbol in watchlist", "Market", ("Alt+Down",)),

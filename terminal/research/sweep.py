@@ -25,10 +25,10 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import ValidationError
@@ -43,7 +43,16 @@ from terminal.backtest.strategy import Strategy
 from terminal.backtest.trades import to_table
 from terminal.marketdata.candles import OHLCV
 from terminal.research.indicator_cache import indicator_memo
-from terminal.research.methods import Completed, MethodKind, Proposal, SearchMethod, make_method
+from terminal.research.methods import (
+    Completed,
+    GridSearch,
+    MethodKind,
+    OptunaSearch,
+    Proposal,
+    RandomSearch,
+    SearchMethod,
+    make_method,
+)
 from terminal.research.objectives import (
     Direction,
     Filters,
@@ -57,6 +66,14 @@ from terminal.research.objectives import (
     pareto_front,
 )
 from terminal.research.space import Space, SweepError, Value, apply_settings, split_point
+from terminal.research.trial_returns import TrialReturns, trial_returns
+
+if TYPE_CHECKING:
+    from terminal.research.evaluators import Evaluator
+    from terminal.research.pool import TrialPool
+
+#: the search methods that can be asked for a round of points before being told of them
+_ASKS_AHEAD = (GridSearch, RandomSearch, OptunaSearch)
 
 #: a strategy as a trial names it: a built-in's registry name (picklable as text) or its class
 StrategyRef = str | StrategyClass
@@ -84,6 +101,7 @@ class TrialOutcome:
     values: tuple[float, ...] = ()
     error: str = ""
     seconds: float = 0.0
+    daily: TrialReturns | None = None  # the run's daily returns (for PBO), when it ran
 
 
 @dataclass(frozen=True)
@@ -101,6 +119,8 @@ class Trial:
     violation: float = 0.0  # how far a filtered trial missed the filters
     seconds: float = 0.0
     repeat_of: int | None = None  # a point tried before: its outcome, not run again
+    daily: TrialReturns | None = field(default=None, repr=False, compare=False)
+    cached: bool = False  # its outcome came from the trial cache (``run_sweep(cache=...)``), not a run
 
     def completed(self) -> Completed:
         """This trial as a search method is told of it."""
@@ -128,6 +148,8 @@ class SweepResult:
     settings: BacktestSettings
     seconds: float = 0.0
     memo_hits: int = 0  # indicator arrays served from the sweep's memo
+    cache_hits: int = 0  # trials of this run whose outcome the ``cache`` gave (not computed)
+    path: str = "serial"  # where the trials ran: "serial", "pool" or "fast path"
     directions: tuple[Direction, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -185,7 +207,8 @@ def evaluate(
     trades = to_table(out.trades, ts)
     metrics = light_metrics(out.equity, ts, run_settings.initial_cash, trades, out.fees_paid)
     values = tuple(float(getattr(metrics, o.value)) for o in objectives)
-    return TrialOutcome(metrics, values, "", time.perf_counter() - start)
+    daily = trial_returns(ts, out.equity, run_settings.initial_cash)
+    return TrialOutcome(metrics, values, "", time.perf_counter() - start, daily)
 
 
 def _validation_text(exc: ValidationError) -> str:
@@ -213,6 +236,10 @@ def run_sweep(
     cancel: CancelToken | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
     memo: bool = True,
+    on_trial: Callable[[Trial], None] | None = None,
+    cache: Callable[[Mapping[str, Any]], TrialOutcome | None] | None = None,
+    workers: TrialPool | None = None,
+    fast: bool = True,
 ) -> SweepResult:
     """Sweep ``strategy`` over ``space`` on ``candles``.
 
@@ -224,7 +251,14 @@ def run_sweep(
     trials brought no better one (with two objectives: no trial that joined the
     front). ``completed`` are the trials of the study being resumed: the method
     is rebuilt from them and the new trials are numbered after them.
-    ``progress`` is called after each trial, ``cancel.is_set()`` checked before each."""
+    ``progress`` is called after each trial, ``cancel.is_set()`` checked before each.
+    ``on_trial`` is given each new trial as it completes (a study stores it then);
+    ``cache`` is asked for a point's outcome (its argument is what ``evaluate`` would
+    take as ``params``) before the trial runs: an outcome it gives is not computed again.
+    ``workers`` is a ``TrialPool``: the trials run in its processes, a round at a time
+    (``terminal.research.evaluators``); without it, in this thread. Either way the
+    SMA cross over fast × slow takes the fast path (one kernel, numba's threads)
+    unless ``fast`` is False; ``SweepResult.path`` says which path ran the trials."""
     started = time.perf_counter()
     chosen = objectives_of(objectives)
     directions = [o.direction for o in chosen]
@@ -254,7 +288,8 @@ def run_sweep(
         tracker.add(trial)
     stopped: StopReason | None = None
     hits = 0
-    with indicator_memo(candles) if memo else nullcontext() as kept:
+    evaluator, session = _evaluator(candles, ref, space, settings, chosen, workers, fast)
+    with indicator_memo(candles) if memo else nullcontext() as kept, session:
         while stopped is None:
             if budget is not None and len(trials) >= budget:
                 stopped = StopReason.BUDGET
@@ -263,18 +298,33 @@ def run_sweep(
             elif cancel is not None and cancel.is_set():
                 stopped = StopReason.CANCELLED
             else:
-                proposal = searcher.ask()
-                if proposal is None:
+                # the methods here take several asks before a tell; another may not
+                room = evaluator.round_size(searcher.kind) if isinstance(searcher, _ASKS_AHEAD) else 1
+                if budget is not None:
+                    room = min(room, budget - len(trials))
+                proposals = _ask(searcher, room)
+                if not proposals:
                     stopped = StopReason.EXHAUSTED
                     continue
-                trial = _run_trial(
-                    len(trials), proposal, seen, space, candles, ref, base, settings, chosen, filters
+                ran = _run_round(
+                    len(trials), proposals, seen, space, ref, base, chosen, filters, cache, evaluator, cancel
                 )
-                searcher.tell(proposal, trial.completed())
-                trials.append(trial)
-                tracker.add(trial)
-                if progress is not None:
-                    progress(SweepProgress(len(trials), total, tracker.best, time.perf_counter() - started))
+                for proposal, trial in ran:
+                    # told and kept in proposal order; past an early stop or a cancel the
+                    # serial loop would not have run them, so neither are they kept here
+                    if (early_stop is not None and tracker.since_better >= early_stop) or (
+                        cancel is not None and cancel.is_set()
+                    ):
+                        break
+                    searcher.tell(proposal, trial.completed())
+                    trials.append(trial)
+                    tracker.add(trial)
+                    if on_trial is not None:
+                        on_trial(trial)
+                    if progress is not None:
+                        progress(
+                            SweepProgress(len(trials), total, tracker.best, time.perf_counter() - started)
+                        )
         hits = kept.hits if kept is not None else 0
     return SweepResult(
         trials=tuple(trials),
@@ -286,28 +336,111 @@ def run_sweep(
         settings=settings,
         seconds=time.perf_counter() - started,
         memo_hits=hits,
+        cache_hits=sum(1 for t in trials[len(completed) :] if t.cached),
+        path=evaluator.path,
     )
 
 
-def _run_trial(
-    number: int,
-    proposal: Proposal,
+def _evaluator(
+    candles: OHLCV,
+    ref: StrategyRef,
+    space: Space,
+    settings: BacktestSettings,
+    objectives: Sequence[Objective],
+    workers: TrialPool | None,
+    fast: bool,
+) -> tuple[Evaluator, AbstractContextManager[Any]]:
+    """Where this sweep's trials run, and what to hold open while they do."""
+    from terminal.research import evaluators  # it imports this module
+
+    serial = evaluators.Serial(candles, ref, settings, objectives)
+    if evaluators.fast_reason(ref, settings, space.names, fast) is None:
+        return evaluators.FastPath(serial), nullcontext()
+    if workers is None:
+        return serial, nullcontext()
+    pooled = evaluators.Pooled(workers, candles, ref, settings, objectives)
+    return pooled, pooled
+
+
+def _ask(searcher: SearchMethod, room: int) -> list[Proposal]:
+    """Up to ``room`` proposals (fewer when the method runs out)."""
+    proposals: list[Proposal] = []
+    while len(proposals) < room:
+        proposal = searcher.ask()
+        if proposal is None:
+            break
+        proposals.append(proposal)
+    return proposals
+
+
+def _run_round(
+    first: int,
+    proposals: Sequence[Proposal],
     seen: dict[tuple[Value, ...], Trial],
     space: Space,
-    candles: OHLCV,
     strategy: StrategyRef,
     base: Mapping[str, Any],
-    settings: BacktestSettings,
+    objectives: Sequence[Objective],
+    filters: Filters,
+    cache: Callable[[Mapping[str, Any]], TrialOutcome | None] | None,
+    evaluator: Evaluator,
+    cancel: CancelToken | None,
+) -> list[tuple[Proposal, Trial]]:
+    """The trials of a round of proposals, numbered from ``first`` in their order. Each
+    new point runs once (a point proposed again, here or before, repeats its trial);
+    the cache answers first, the evaluator runs the rest together. A point a cancel
+    left unrun has no trial."""
+    todo: dict[tuple[Value, ...], dict[str, Any]] = {}
+    for proposal in proposals:
+        key = space.key(proposal.params)
+        if key not in seen and key not in todo:
+            todo[key] = {**base, **proposal.params}
+    outcomes: dict[tuple[Value, ...], tuple[TrialOutcome, bool]] = {}
+    to_run: list[tuple[tuple[Value, ...], dict[str, Any]]] = []
+    for key, params in todo.items():
+        hit = cache(params) if cache is not None else None
+        if hit is not None:
+            outcomes[key] = (hit, True)
+        else:
+            to_run.append((key, params))
+    ran = evaluator.run([params for _, params in to_run], cancel) if to_run else []
+    for (key, _), outcome in zip(to_run, ran, strict=True):
+        if outcome is not None:
+            outcomes[key] = (outcome, False)
+    out: list[tuple[Proposal, Trial]] = []
+    for proposal in proposals:
+        key = space.key(proposal.params)
+        number = first + len(out)
+        before = seen.get(key)
+        if before is not None:
+            trial = replace(
+                before,
+                number=number,
+                params=proposal.params,
+                seconds=0.0,
+                repeat_of=before.number,
+                cached=False,
+            )
+        elif key in outcomes:
+            outcome, cached = outcomes[key]
+            trial = _trial_of(number, proposal, outcome, cached, objectives, filters)
+            seen[key] = trial
+        else:
+            continue  # cancelled before it ran
+        out.append((proposal, trial))
+    return out
+
+
+def _trial_of(
+    number: int,
+    proposal: Proposal,
+    outcome: TrialOutcome,
+    cached: bool,
     objectives: Sequence[Objective],
     filters: Filters,
 ) -> Trial:
-    key = space.key(proposal.params)
-    before = seen.get(key)
-    if before is not None:  # optuna may propose a point again: the same inputs give the same outcome
-        return replace(before, number=number, params=proposal.params, seconds=0.0, repeat_of=before.number)
-    outcome = evaluate(candles, strategy, {**base, **proposal.params}, settings, objectives)
     if outcome.metrics is None:
-        trial = Trial(
+        return Trial(
             number,
             proposal.params,
             values=outcome.values,
@@ -315,21 +448,22 @@ def _run_trial(
             state=TrialState.FAILED,
             reason=outcome.error,
             seconds=outcome.seconds,
+            daily=outcome.daily,
+            cached=cached,
         )
-    else:
-        verdict = judge(outcome.metrics, objectives, filters)
-        trial = Trial(
-            number,
-            proposal.params,
-            values=verdict.values,
-            metrics=outcome.metrics,
-            state=TrialState.DONE if verdict.counts else TrialState.FILTERED,
-            reason=verdict.reason,
-            violation=verdict.violation,
-            seconds=outcome.seconds,
-        )
-    seen[key] = trial
-    return trial
+    verdict = judge(outcome.metrics, objectives, filters)
+    return Trial(
+        number,
+        proposal.params,
+        values=verdict.values,
+        metrics=outcome.metrics,
+        state=TrialState.DONE if verdict.counts else TrialState.FILTERED,
+        reason=verdict.reason,
+        violation=verdict.violation,
+        seconds=outcome.seconds,
+        daily=outcome.daily,
+        cached=cached,
+    )
 
 
 def _strategy_ref(strategy: Strategy[Any] | StrategyClass | str) -> tuple[StrategyRef, dict[str, Any]]:

@@ -202,3 +202,87 @@ class TradingJournalEntry(SQLModel, table=True):
     client_order_id: str | None = Field(default=None, index=True)
     symbol: str | None = None
     payload: str
+
+
+class StudyRecord(SQLModel, table=True):
+    """A research study (revision 0007): one sweep's definition, kept so that it
+    resumes after the terminal was closed or killed (``terminal.research.study``).
+
+    What ran (the strategy's name and the hash of its source, the fixed ``params``),
+    on what (the market, the first and last candle's open time, their count, and the
+    data ``fingerprint``: any changed candle changes it), how (method, seed, the
+    ``space`` of parameters and constraints, objectives, filters, settings, budget,
+    early stop) and where it stands: ``status`` running (or interrupted: nothing
+    marked it since), stopped (early stop), done, or cancelled, with the message
+    the sweep stopped with. The definition's fields are JSON text."""
+
+    __tablename__ = "study"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_ms: int
+    updated_ms: int  # when the last trial was stored or the status changed
+    label: str
+    strategy: str
+    source_hash: str  # a user strategy's file's SHA-256, or "builtin:<terminal version>"
+    exchange: str
+    symbol: str
+    timeframe: str
+    first_ts: int
+    last_ts: int
+    candles: int
+    fingerprint: str  # terminal.research.fingerprint.data_fingerprint
+    method: str  # grid, random, tpe, cmaes, nsga2
+    seed: int
+    space: str  # JSON: Space.to_dict()
+    objectives: str  # JSON list of objective names
+    filters: str  # JSON: min_trades, max_drawdown
+    params: str  # JSON: the strategy parameters the space does not vary
+    settings: str  # JSON: BacktestSettings.model_dump(mode="json")
+    budget: int | None = None
+    early_stop: int | None = None
+    status: str  # running | stopped | done | cancelled
+    message: str
+
+
+class StudyTrialRecord(SQLModel, table=True):
+    """One completed trial of a study (revision 0007), written in its own transaction
+    as it completes. ``number`` is unique in its study: a trial is never stored
+    twice. ``params``, ``objective_values`` and ``metrics`` (the light metrics; none
+    for a failed trial) are JSON text. ``daily`` is the trial's daily returns as
+    little-endian float32 from ``first_day`` (days since 1970-01-01), for the
+    overfitting odds; it comes last so that listing trials never reads it."""
+
+    __tablename__ = "study_trial"
+    __table_args__ = (UniqueConstraint("study_id", "number", name="uq_study_trial_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    study_id: int = Field(foreign_key="study.id", ondelete="CASCADE")
+    number: int
+    params: str
+    objective_values: str
+    metrics: str | None = None
+    state: str  # done | filtered | failed
+    reason: str  # why it was filtered or failed; "" when it counts
+    violation: float
+    seconds: float
+    repeat_of: int | None = None
+    first_day: int | None = None
+    daily: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class TrialCacheEntry(SQLModel, table=True):
+    """A computed trial's outcome by the hash of what decides it (revision 0007;
+    ``terminal.research.fingerprint.trial_key``: the data fingerprint, the strategy's
+    name and source hash, the parameters, the settings), so that the same trial is
+    never computed twice, across studies and sessions. ``metrics`` is JSON text (none
+    when it failed, ``error`` then says why); ``daily`` as in ``StudyTrialRecord``."""
+
+    __tablename__ = "trial_cache"
+
+    key: str = Field(primary_key=True)
+    created_ms: int
+    metrics: str | None = None
+    error: str
+    seconds: float  # how long it took to compute
+    first_day: int | None = None
+    daily: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

@@ -79,10 +79,12 @@ def test_a_grid_sweep_runs_every_point_once_in_order_and_says_it_is_done(grid: S
 def test_the_indicator_memo_serves_repeated_averages_and_changes_no_result(
     candles: OHLCV, grid: SweepResult
 ) -> None:
-    without = run_sweep(candles, "sma_cross", SPACE, settings=FEES, memo=False)
-    assert without.memo_hits == 0
+    kept = run_sweep(candles, "sma_cross", SPACE, settings=FEES, fast=False)  # the fast path has no memo
+    without = run_sweep(candles, "sma_cross", SPACE, settings=FEES, memo=False, fast=False)
+    assert without.memo_hits == 0 and kept.path == "serial" and grid.path == "fast path"
     periods = {*range(3, 13), *range(8, 31, 2)}  # an SMA(10) is one array, whether fast or slow
-    assert grid.memo_hits == 2 * len(grid.trials) - len(periods)  # each average computed once
+    assert kept.memo_hits == 2 * len(kept.trials) - len(periods)  # each average computed once
+    assert [(t.values, t.metrics) for t in without.trials] == [(t.values, t.metrics) for t in kept.trials]
     assert [(t.values, t.metrics) for t in without.trials] == [(t.values, t.metrics) for t in grid.trials]
 
 

@@ -222,7 +222,7 @@ def test_a_revision_4_file_upgrades_to_head_keeping_its_candles_and_backtest_run
     assert "backtest_run" in tables and not {"paper_account", "trading_journal"} & tables
 
     with CandleStore(path) as store:
-        assert revision_of(path) == migrations.HEAD == "0006"
+        assert revision_of(path) == migrations.HEAD == "0007"
         back = store.read("binance", "BTC/USDT", "1m")
         assert np.array_equal(back.ts, data.ts) and np.array_equal(back.close, data.close)
         assert store.verify() == []

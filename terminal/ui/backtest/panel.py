@@ -49,6 +49,7 @@ from terminal.errors import TerminalError, describe
 from terminal.marketdata.candles import OHLCV
 from terminal.marketdata.orderbook import decimals_for
 from terminal.marketdata.timeframes import timeframe_ms
+from terminal.research.study import StudyStore
 from terminal.store.candles import CandleStore, SeriesKey
 from terminal.store.history_file import HistoryFile
 from terminal.tasks import TaskGroup
@@ -63,6 +64,8 @@ from terminal.ui.backtest.results import ResultsView
 from terminal.ui.backtest.run_form import RunForm
 from terminal.ui.backtest.runs_list import RunsList
 from terminal.ui.backtest.trades_model import all_trades
+from terminal.ui.research.controller import ResearchController
+from terminal.ui.research.view import ResearchView
 from terminal.ui.theme import DARK, Theme
 
 log = logging.getLogger(__name__)
@@ -127,10 +130,12 @@ class BacktestPanel(QWidget):
         self.results = ResultsView(theme, self)
         self.runs = RunsList(theme, self)
         self.compare = CompareView(theme, self)
+        self.research = ResearchView(theme, self)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.results, "Results")
         self.tabs.addTab(self.runs, "Saved runs")
         self.tabs.addTab(self.compare, "Compare")
+        self.tabs.addTab(self.research, "Research")
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(self.form)
@@ -160,6 +165,17 @@ class BacktestPanel(QWidget):
         self.runs.delete_requested.connect(self.delete_runs)
         self.runs.refresh_requested.connect(self.refresh_runs)
         link.chart.series_changed.connect(self._chart_changed)
+        #: sweeps of the form's strategy (the Research tab, File → Research)
+        self.sweeps = ResearchController(
+            self.research,
+            self.strategy,
+            request=self.request,
+            candles_for=self._candles_for,
+            studies=lambda: StudyStore(self._candle_store()),
+            chart_market=link.market,
+            open_trial=self.run_trial,
+            tasks=self._tasks,
+        )
 
         self.apply_theme(theme)
         self._chart_changed()
@@ -277,6 +293,7 @@ class BacktestPanel(QWidget):
         # panel (or another window) may have stored or saved more
         self.data.set_chart(self.chart_candles())
         self.refresh_stored()
+        self.sweeps.refresh_studies()
 
     def _data_changed(self) -> None:
         choice = self.data.choice()
@@ -333,6 +350,20 @@ class BacktestPanel(QWidget):
         self._say(f"Queued: {request.title}.")
         self._spawn(self.keep_form(), "keep the form")
         return job
+
+    def run_trial(self, strategy: str, params: dict[str, Any], settings: BacktestSettings) -> None:
+        """A sweep's trial as a normal run: the form set to it, then Run (its results
+        and trades show as any run's). The costs are the form's, as the sweep's were."""
+        if not self.strategy.select(strategy, params):
+            self._say(f"The strategy {strategy!r} is no longer in the list.", error=True)
+            return
+        if self.settings_form.settings() != settings:
+            self._say("Note: the costs, sizing or stops in the form changed since the sweep.")
+        self.tabs.setCurrentWidget(self.results)
+        self.run()
+
+    def open_research(self) -> None:
+        self.tabs.setCurrentWidget(self.research)
 
     def _candles_for(self, data: DataChoice) -> OHLCV | Callable[[], OHLCV] | None:
         """The candles of ``data``, or a function the queue's worker calls to read them."""
@@ -648,10 +679,12 @@ class BacktestPanel(QWidget):
         self.results.apply_theme(theme)
         self.runs.apply_theme(theme)
         self.compare.apply_theme(theme)
+        self.research.set_theme(theme)
 
     async def shutdown(self) -> None:
         """Keep the form; cancel the runs and reads; wait until the worker and any save have stopped."""
         await self.keep_form()
+        await self.sweeps.shutdown()
         self._tasks.cancel()
         await self.queue.shutdown()
         await self._tasks.close()

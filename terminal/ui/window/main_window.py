@@ -275,6 +275,7 @@ class MainWindow(QMainWindow):
             "market.open": self.open_market_picker,
             "data.manager": self.open_data_manager,
             "backtest.open": self.open_backtest,
+            "research.open": self.open_research,
             "market.new_simulated": self.ask_new_market,
             "help.shortcuts": self.show_shortcuts,
             "preferences.open": self.open_preferences,
@@ -724,6 +725,10 @@ class MainWindow(QMainWindow):
             self.dock_layout.add_bottom_panel(dock, tall=True)  # a form and results: room from the chart
         self.dock_layout.show_panel(self.docks["backtest"])
         return self.backtest
+
+    def open_research(self) -> None:
+        """The backtest panel's Research tab: sweeps of the strategy in its form."""
+        self.open_backtest().open_research()
 
     # -- a history file that cannot be opened ----------------------------------------
     def show_history_problem(self) -> None:

@@ -57,6 +57,7 @@ def build_menus_and_toolbar(
     file_menu.addAction(a["market.new_simulated"])
     file_menu.addAction(a["data.manager"])
     file_menu.addAction(a["backtest.open"])
+    file_menu.addAction(a["research.open"])
     file_menu.addAction(a["palette.open"])
     file_menu.addSeparator()
     accounts = QAction("Accounts and keys…", w)

@@ -1,0 +1,290 @@
+"""What the Research tab does with the backtest form beside it: its ranges
+follow the strategy chosen there; Start sweeps that strategy on the form's
+candles with the form's costs, sizing and stops (the parameters not varied
+keep the form's values); a trial opens as a normal backtest of the form.
+
+A sweep is a **study** kept in the history file (``terminal.research.study``):
+each trial is stored as it completes, so a sweep the terminal did not finish
+(closed, killed) is listed as interrupted and resumes from its last stored
+trial; a trial run before with the same candles, strategy, parameters and
+costs comes from the cache. With no history file open, the sweep still runs,
+kept nowhere, and says so.
+
+User strategies run only in the strategies' process (docs/backtesting.md),
+which does not run sweeps yet: they are refused with a message."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from terminal.backtest.settings import BacktestSettings
+from terminal.backtest.strategies import BUILTIN
+from terminal.backtest.strategy import Strategy
+from terminal.backtest.strategy_worker import WorkerStrategy
+from terminal.errors import TerminalError, describe
+from terminal.marketdata.candles import OHLCV
+from terminal.research.methods import MethodKind
+from terminal.research.study import StudySpec, StudyStore, new_study, run_study
+from terminal.research.sweep import SweepProgress, SweepResult, Trial, run_sweep
+from terminal.tasks import TaskGroup
+from terminal.ui.backtest.request import DataChoice, RunRequest
+from terminal.ui.backtest.strategy_box import StrategyBox
+from terminal.ui.research.job import SweepJob, Work
+from terminal.ui.research.sweep_form import SweepChoice
+from terminal.ui.research.view import ResearchView
+
+log = logging.getLogger(__name__)
+
+USER_STRATEGY = (
+    "Sweeps of your own strategies are not available yet: their code runs only in the strategies' "
+    "process, which does not run sweeps. Sweep a built-in strategy, or backtest yours one setting at a time."
+)
+#: parameters a sweep of a crossing compares: the fast one must stay below the slow one
+CROSSING = ("fast", "slow")
+Candles = OHLCV | Callable[[], OHLCV]
+
+
+class ResearchController:
+    def __init__(
+        self,
+        view: ResearchView,
+        strategy: StrategyBox,
+        *,
+        request: Callable[[], RunRequest | None],
+        candles_for: Callable[[DataChoice], Candles | None],
+        studies: Callable[[], StudyStore],
+        chart_market: Callable[[], tuple[str, str, str]],
+        open_trial: Callable[[str, dict[str, Any], BacktestSettings], None],
+        tasks: TaskGroup,
+    ) -> None:
+        """``request()``: the backtest form as a run request (None: it shows what is
+        wrong); ``candles_for(data)``: its candles; ``studies()``: the study store of
+        the history file (called in a worker thread; raises when it is not open);
+        ``chart_market()``: the chart's (exchange, symbol, timeframe);
+        ``open_trial(strategy, params, settings)``: run one trial as a backtest."""
+        self.view = view
+        self.strategy = strategy
+        self._request = request
+        self._candles_for = candles_for
+        self._studies = studies
+        self._chart_market = chart_market
+        self._open_trial = open_trial
+        self._tasks = tasks
+        self.job: SweepJob | None = None
+        self.result: SweepResult | None = None
+        self.study_id: int | None = None  # the study shown (None: a sweep kept nowhere)
+        self.shown: StudySpec | None = None  # its definition, when it was read from the file
+        #: what trials open with: the strategy (its fixed values) and the costs of the sweep shown
+        self.base: tuple[Strategy[Any], BacktestSettings] | None = None
+        self._shown_for = ""
+        view.start_requested.connect(self.start)
+        view.cancel_requested.connect(self.cancel)
+        view.open_requested.connect(self.open)
+        view.show_study_requested.connect(lambda study_id: self._tasks.spawn(self.show_study(study_id)))
+        view.resume_requested.connect(self.resume)
+        strategy.changed.connect(self.follow_strategy)
+        self.follow_strategy()
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None and self.job.task is not None and not self.job.task.done()
+
+    def follow_strategy(self) -> None:
+        """Ranges for the strategy chosen in the backtest form (kept while it stays the same)."""
+        cls = self.strategy.strategy()
+        name = cls.name if cls is not None else ""
+        if name == self._shown_for or cls is None:
+            return
+        self._shown_for = name
+        params = self.strategy.params()
+        values = params.model_dump() if params is not None else {}
+        self.view.form.ranges.set_strategy(cls.Params, values)
+        fields = cls.Params.model_fields
+        self.view.form.constraints.setText(" < ".join(CROSSING) if all(f in fields for f in CROSSING) else "")
+
+    # -- kept studies ---------------------------------------------------------------------------------
+    def refresh_studies(self) -> asyncio.Task[None]:
+        return self._tasks.spawn(self._refresh_studies(), name="list studies", key="studies")
+
+    async def _refresh_studies(self) -> None:
+        try:
+            summaries = await asyncio.to_thread(lambda: self._studies().list())
+        except TerminalError as exc:
+            log.info("Research: studies not listed: %s", describe(exc, detailed=True))
+            summaries = []
+        self.view.set_studies(summaries)
+
+    async def show_study(self, study_id: int) -> None:
+        """A kept study's trials in the table (what it ran, how it stopped)."""
+        if self.running:
+            return
+        try:
+            study = await asyncio.to_thread(lambda: self._studies().load(study_id))
+        except TerminalError as exc:
+            self.view.end(exc.user_message(), True)
+            return
+        spec = study.summary.spec
+        self.view.begin([p.name for p in spec.space.params], spec.objectives, len(study.trials))
+        self.view.add(list(study.trials), None, spec.objectives[0])
+        self.study_id, self.result, self.shown = study_id, None, spec
+        cls = BUILTIN.get(spec.strategy)
+        self.base = (cls.create(dict(spec.params)), spec.settings) if cls is not None else None
+        message = study.summary.message or "interrupted: resume it to run the rest"
+        self.view.end(f"Study #{study_id}: {len(study.trials):,} trials kept; {message}.")
+
+    # -- running ------------------------------------------------------------------------------------
+    def start(self) -> SweepJob | None:
+        if self.running:
+            return None
+        request = self._request()
+        if request is None:
+            self.view.end("The backtest form needs fixing first: see the messages under its fields.", True)
+            return None
+        if issubclass(request.strategy, WorkerStrategy):
+            self.view.end(USER_STRATEGY, True)
+            return None
+        try:
+            choice = self.view.form.choice()
+            total = choice.space.grid_size() if choice.method is MethodKind.GRID else choice.budget
+        except TerminalError as exc:
+            self.view.end(exc.user_message(), True)
+            return None
+        candles = self._candles_for(request.data)
+        if candles is None:
+            self.view.end("The chart has no closed candles to sweep on yet.", True)
+            return None
+        strategy = request.strategy.create(request.params.model_dump())
+        self.base, self.shown = (strategy, request.settings), None
+        self.view.begin([p.name for p in choice.space.params], choice.objectives, total)
+        data, settings = request.data, request.settings
+
+        def work(cancel: threading.Event, progress: Callable[[SweepProgress], None],
+                 on_trial: Callable[[Trial], None]) -> SweepResult:  # fmt: skip
+            loaded = candles() if callable(candles) else candles
+            try:
+                studies = self._studies()
+            except TerminalError as exc:  # the sweep runs, kept nowhere
+                log.info("Research: the sweep is not kept: %s", describe(exc, detailed=True))
+                self.study_id = None
+                return _sweep(loaded, strategy, choice, settings, cancel, progress, on_trial)
+            spec = new_study(
+                loaded, strategy, choice.space, exchange=data.exchange, symbol=data.symbol,
+                timeframe=data.timeframe, method=choice.method, objectives=choice.objectives,
+                filters=choice.filters, settings=settings, budget=choice.budget,
+                early_stop=choice.early_stop, seed=choice.seed,
+            )  # fmt: skip
+            self.study_id = studies.create(spec)
+            return run_study(
+                studies, self.study_id, loaded, cancel=cancel, progress=progress, on_trial=on_trial
+            )
+
+        return self._launch(work, "sweep")
+
+    def resume(self, study_id: int) -> asyncio.Task[None]:
+        """Run a kept study on from its last stored trial, on the candles it had."""
+        return self._tasks.spawn(self._resume(study_id), name="resume a study")
+
+    async def _resume(self, study_id: int) -> None:
+        if self.running:
+            return
+        await self.show_study(study_id)  # its kept trials first; the new ones come after them
+        if self.study_id != study_id or self.shown is None:
+            return  # it could not be read: said already
+        ref = self.shown.data
+        on_chart = self._chart_market() == (ref.exchange, ref.symbol, ref.timeframe)
+        data = DataChoice(ref.exchange, ref.symbol, ref.timeframe, on_chart, ref.first_ts, ref.last_ts + 1)
+        candles = self._candles_for(data)
+        if candles is None:
+            self.view.end(f"The candles of study #{study_id} are not on the chart or stored any more.", True)
+            return
+
+        def work(cancel: threading.Event, progress: Callable[[SweepProgress], None],
+                 on_trial: Callable[[Trial], None]) -> SweepResult:  # fmt: skip
+            loaded = candles() if callable(candles) else candles
+            return run_study(self._studies(), study_id, loaded, cancel=cancel, progress=progress,
+                             on_trial=on_trial)  # fmt: skip
+
+        self.view.say(f"Resuming study #{study_id}…")
+        self._launch(work, "resume")
+
+    def _launch(self, work: Work, what: str) -> SweepJob:
+        self.result = None
+        self.view.start_button.setEnabled(False)
+        self.view.cancel_button.setEnabled(True)
+        job = SweepJob(work, lambda trials, progress: self._heard(trials, progress))
+        self.job = job
+        job.start()
+        self._tasks.spawn(self._finish(job, what), name=f"research {what}")
+        return job
+
+    def _heard(self, trials: list[Trial], progress: SweepProgress | None) -> None:
+        objectives = self.view.model.objectives
+        if objectives:
+            self.view.add(trials, progress, objectives[0])
+
+    async def _finish(self, job: SweepJob, what: str) -> None:
+        assert job.task is not None
+        try:
+            result = await job.task
+        except TerminalError as exc:
+            self.view.end(exc.user_message(), True)
+            self.refresh_studies()
+            return
+        except Exception as exc:  # the sweep failed: said, logged, never a traceback on screen
+            log.exception("The research %s failed", what)
+            self.view.end(f"The sweep stopped: {describe(exc)}", True)
+            self.refresh_studies()
+            return
+        self.result = result
+        said = f"{result.message[:1].upper()}{result.message[1:]} in {result.seconds:,.1f} s"
+        if result.cache_hits:
+            said += f" ({result.cache_hits:,} from the cache)"
+        said += f"; kept as study #{self.study_id}." if self.study_id is not None else "; not kept."
+        best = result.best
+        if best is not None and best.values:
+            label = result.objectives[0].label
+            said += f" Best: #{best.number + 1:,}, {label} {best.values[0]:,.3f}. Open it as a backtest."
+        else:
+            said += " No trial passed the filters."
+        self.view.end(said)
+        self.refresh_studies()
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.view.say("Cancelling after the trials under way…")
+
+    async def shutdown(self) -> None:
+        if self.job is not None and self.job.task is not None:
+            self.job.cancel()
+            try:
+                await self.job.task
+            except Exception:  # it was told already; the window is closing
+                log.debug("the sweep ended with an error at shutdown", exc_info=True)
+
+    # -- a trial as a backtest ---------------------------------------------------------------------
+    def open(self, trial: Trial) -> None:
+        if self.base is None:
+            return
+        strategy, settings = self.base
+        self._open_trial(strategy.name, {**strategy.params.model_dump(), **trial.params}, settings)
+
+
+def _sweep(
+    candles: OHLCV,
+    strategy: Strategy[Any],
+    choice: SweepChoice,
+    settings: BacktestSettings,
+    cancel: threading.Event,
+    progress: Callable[[SweepProgress], None],
+    on_trial: Callable[[Trial], None],
+) -> SweepResult:
+    return run_sweep(
+        candles, strategy, choice.space, method=choice.method, objectives=choice.objectives,
+        filters=choice.filters, settings=settings, budget=choice.budget, early_stop=choice.early_stop,
+        seed=choice.seed, cancel=cancel, progress=progress, on_trial=on_trial,
+    )  # fmt: skip

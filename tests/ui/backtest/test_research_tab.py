@@ -1,0 +1,143 @@
+"""The Research tab of the backtest panel, driven as a user drives it in a real
+window on the simulated market: Ctrl+Shift+B opens it with ranges for the
+form's strategy, a grid sweep runs off the GUI thread with its trials in the
+table, a bad range is said before anything runs, Cancel stops a long sweep,
+and a trial opens as a normal backtest with the same result.
+
+Async tests on the one qasync loop (see conftest): waits are ``t.until``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from terminal.backtest.strategies import SmaCross
+from terminal.paths import AppPaths
+from terminal.research.study import StudyStore
+from terminal.research.sweep import TrialState
+from terminal.store.history_file import HistoryFile
+from terminal.ui.backtest.panel import BacktestPanel
+from tests.ui.harness import Launch, Terminal
+
+
+@pytest.fixture
+def history(app_paths: AppPaths) -> Iterator[HistoryFile]:
+    held = HistoryFile(app_paths.data_dir / "history.sqlite")
+    yield held
+    held.close()
+
+
+async def _research(t: Terminal, qtbot: Any) -> BacktestPanel:
+    await t.activate()
+    shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(t.focus(), Qt.Key.Key_B, shift_ctrl)
+    panel = t.window.backtest
+    assert panel is not None
+    await t.until(lambda: not panel.busy and panel.data.chart is not None, "the panel to read what there is")
+    assert panel.tabs.currentWidget() is panel.research
+    return panel
+
+
+def _ranges(panel: BacktestPanel, fast: tuple[str, str], slow: tuple[str, str]) -> None:
+    ranges = panel.research.form.ranges
+    ranges.set_range("fast", *fast)
+    ranges.set_range("slow", *slow)
+
+
+async def test_a_grid_sweep_fills_the_table_and_its_best_trial_opens_as_the_same_backtest(
+    launch: Launch, history: HistoryFile, qtbot: Any
+) -> None:
+    async with launch(history_file=history) as t:
+        panel = await _research(t, qtbot)
+        view = panel.research
+        assert panel.strategy.strategy() is SmaCross
+        assert [s.name for s in view.form.ranges.specs][:2] == ["fast", "slow"]
+        assert view.form.constraints.text() == "fast < slow"  # a crossing's fast stays below its slow
+        _ranges(panel, ("4", "8"), ("6", "12"))
+        await t.until(lambda: "points in the grid" in view.form.grid_note.text(), "the grid's size")
+        size = view.form.space().grid_size()
+        assert f"{size:,} points" in view.form.grid_note.text()
+
+        view.start_button.click()
+        job = panel.sweeps.job
+        assert job is not None
+        await t.until(lambda: panel.sweeps.result is not None, "the sweep to end", timeout=60)
+        result = panel.sweeps.result
+        assert result is not None
+        assert view.model.row_total() == len(result.trials) == size
+        assert view.start_button.isEnabled() and not view.cancel_button.isEnabled()
+        assert "every point was tried" in view.status.text() and "Best: #" in view.status.text()
+        # kept in the history file as a study, listed to show or resume
+        assert f"kept as study #{panel.sweeps.study_id}" in view.status.text()
+        await t.until(lambda: view.studies.count() == 1, "the study in the list")
+        assert view.studies.currentText().endswith(f"{size:,} trials · done")
+        done = [tr for tr in result.trials if tr.state is TrialState.DONE]
+        assert done and all(tr.params["fast"] < tr.params["slow"] for tr in result.trials)
+
+        # sorted by the objective, highest first: the best trial on top
+        view.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)  # #, fast, slow, Sharpe
+        top = view.model.trial(view.proxy.mapToSource(view.proxy.index(0, 0)).row())
+        assert result.best is not None and top.number == result.best.number
+
+        view.table.selectRow(0)
+        assert view.open_button.isEnabled()
+        view.open_button.click()
+        await t.until(lambda: panel.shown is not None and not panel.busy, "the trial's backtest", timeout=30)
+        shown = panel.shown
+        assert shown is not None and panel.tabs.currentWidget() is panel.results
+        assert {k: shown.result.params[k] for k in ("fast", "slow")} == top.params
+        # the trial's figures are the run's: the same candles, strategy and costs
+        assert top.metrics is not None
+        assert shown.result.metrics.final_equity == top.metrics.final_equity
+        assert shown.result.metrics.sharpe == top.metrics.sharpe
+
+
+async def test_a_bad_range_is_said_and_nothing_runs(launch: Launch, history: HistoryFile, qtbot: Any) -> None:
+    async with launch(history_file=history) as t:
+        panel = await _research(t, qtbot)
+        view = panel.research
+        _ranges(panel, ("4", "x"), ("6", "12"))
+        await t.until(lambda: "needs numbers" in view.form.grid_note.text(), "the message under the ranges")
+        view.start_button.click()
+        assert panel.sweeps.job is None
+        assert "'fast'" in view.status.text() and "needs numbers" in view.status.text()
+        _ranges(panel, ("0", "8"), ("6", "12"))  # below the model's lower bound
+        view.start_button.click()
+        assert panel.sweeps.job is None and "'fast' takes values" in view.status.text()
+
+
+async def test_cancel_stops_a_long_sweep_and_keeps_its_trials(
+    launch: Launch, history: HistoryFile, qtbot: Any
+) -> None:
+    async with launch(history_file=history) as t:
+        panel = await _research(t, qtbot)
+        view = panel.research
+        _ranges(panel, ("2", "400"), ("3", "800"))  # about 200,000 points: minutes of work
+        view.start_button.click()
+        await t.until(lambda: view.model.row_total() > 0, "the first trials in the table", timeout=30)
+        view.cancel_button.click()
+        await t.until(lambda: panel.sweeps.result is not None, "the sweep to stop", timeout=10)
+        result = panel.sweeps.result
+        assert result is not None and result.stopped.value == "cancelled"
+        assert view.model.row_total() == len(result.trials) < view.form.space().grid_size()
+        assert view.start_button.isEnabled()
+        first = len(result.trials)
+
+        # Resume: the kept trials come back, the sweep goes on after them, none runs twice
+        await t.until(lambda: "cancelled" in view.studies.currentText(), "the study listed as cancelled")
+        view.resume_button.click()
+        await t.until(lambda: panel.sweeps.running, "the study running again")
+        await t.until(lambda: view.model.row_total() > first + 5, "more trials", timeout=30)
+        view.cancel_button.click()
+        await t.until(lambda: not panel.sweeps.running and panel.sweeps.result is not None, "stopped again")
+        numbers = [view.model.trial(r).number for r in range(view.model.row_total())]
+        assert numbers == list(range(len(numbers))) and len(numbers) > first
+        study_id = panel.sweeps.study_id
+        assert study_id is not None
+        kept = StudyStore(history.get()).load(study_id)  # type: ignore[arg-type]
+        assert [tr.number for tr in kept.trials] == numbers
+        points = {(tr.params["fast"], tr.params["slow"]) for tr in kept.trials}
+        assert len(points) == len(numbers)  # no point ran twice
