@@ -141,6 +141,18 @@ class DataPicker(QWidget):
             self.source.setCurrentIndex(index)
         return index >= 0
 
+    def set_range(self, start_ms: int, end_ms: int) -> None:
+        """Candles opening from ``start_ms`` until before ``end_ms`` (not "all of it")."""
+        self.whole.blockSignals(True)
+        self.whole.setChecked(False)
+        self.whole.blockSignals(False)
+        for edit, ms in ((self.start, start_ms), (self.end, end_ms)):
+            edit.setEnabled(True)
+            edit.blockSignals(True)
+            edit.set_ms(ms)
+            edit.blockSignals(False)
+        self._edited()
+
     def key(self) -> SeriesKey | None:
         """The stored series chosen (None for the chart's candles)."""
         data = self.source.currentData()

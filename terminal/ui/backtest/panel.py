@@ -351,14 +351,23 @@ class BacktestPanel(QWidget):
         self._spawn(self.keep_form(), "keep the form")
         return job
 
-    def run_trial(self, strategy: str, params: dict[str, Any], settings: BacktestSettings) -> None:
-        """A sweep's trial as a normal run: the form set to it, then Run (its results
-        and trades show as any run's). The costs are the form's, as the sweep's were."""
+    def run_trial(
+        self, strategy: str, params: dict[str, Any], settings: BacktestSettings, data: DataChoice
+    ) -> None:
+        """A sweep's trial as a normal run: the form set to its strategy, parameters,
+        costs and candles (the sweep's range, not the chart's newer candles), then Run
+        (its results and trades show as any run's)."""
         if not self.strategy.select(strategy, params):
             self._say(f"The strategy {strategy!r} is no longer in the list.", error=True)
             return
-        if self.settings_form.settings() != settings:
-            self._say("Note: the costs, sizing or stops in the form changed since the sweep.")
+        self.settings_form.set_settings(settings)  # the sweep's costs, whatever the form has now
+        chart = self.chart_candles()
+        on_chart = chart is not None and chart.key == SeriesKey(data.exchange, data.symbol, data.timeframe)
+        if not self.data.select(CHART if on_chart else SeriesKey(data.exchange, data.symbol, data.timeframe)):
+            self._say(f"The candles of this sweep ({data.title}) are not on the chart or stored.", error=True)
+            return
+        if data.start_ms is not None and data.end_ms is not None:
+            self.data.set_range(data.start_ms, data.end_ms)
         self.tabs.setCurrentWidget(self.results)
         self.run()
 

@@ -19,7 +19,11 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
 
 from terminal.backtest.settings import BacktestSettings
 from terminal.backtest.strategies import BUILTIN
@@ -27,7 +31,10 @@ from terminal.backtest.strategy import Strategy
 from terminal.backtest.strategy_worker import WorkerStrategy
 from terminal.errors import TerminalError, describe
 from terminal.marketdata.candles import OHLCV
+from terminal.marketdata.timeframes import timeframe_ms
+from terminal.research.export import write_trials_csv
 from terminal.research.methods import MethodKind
+from terminal.research.odds import overfitting_odds
 from terminal.research.study import StudySpec, StudyStore, new_study, run_study
 from terminal.research.sweep import SweepProgress, SweepResult, Trial, run_sweep
 from terminal.tasks import TaskGroup
@@ -58,14 +65,14 @@ class ResearchController:
         candles_for: Callable[[DataChoice], Candles | None],
         studies: Callable[[], StudyStore],
         chart_market: Callable[[], tuple[str, str, str]],
-        open_trial: Callable[[str, dict[str, Any], BacktestSettings], None],
+        open_trial: Callable[[str, dict[str, Any], BacktestSettings, DataChoice], None],
         tasks: TaskGroup,
     ) -> None:
         """``request()``: the backtest form as a run request (None: it shows what is
         wrong); ``candles_for(data)``: its candles; ``studies()``: the study store of
         the history file (called in a worker thread; raises when it is not open);
         ``chart_market()``: the chart's (exchange, symbol, timeframe);
-        ``open_trial(strategy, params, settings)``: run one trial as a backtest."""
+        ``open_trial(strategy, params, settings, data)``: run one trial as a backtest."""
         self.view = view
         self.strategy = strategy
         self._request = request
@@ -78,14 +85,18 @@ class ResearchController:
         self.result: SweepResult | None = None
         self.study_id: int | None = None  # the study shown (None: a sweep kept nowhere)
         self.shown: StudySpec | None = None  # its definition, when it was read from the file
-        #: what trials open with: the strategy (its fixed values) and the costs of the sweep shown
+        #: what trials open with: the strategy (its fixed values), the costs and the candles
+        #: (open times from, until before) of the sweep shown
         self.base: tuple[Strategy[Any], BacktestSettings] | None = None
+        self.data: DataChoice | None = None
         self._shown_for = ""
+        self.file_dialog: QFileDialog | None = None  # the export dialog open now (tests answer it)
         view.start_requested.connect(self.start)
         view.cancel_requested.connect(self.cancel)
         view.open_requested.connect(self.open)
         view.show_study_requested.connect(lambda study_id: self._tasks.spawn(self.show_study(study_id)))
         view.resume_requested.connect(self.resume)
+        view.export_requested.connect(self.choose_export)
         strategy.changed.connect(self.follow_strategy)
         self.follow_strategy()
 
@@ -133,8 +144,12 @@ class ResearchController:
         self.study_id, self.result, self.shown = study_id, None, spec
         cls = BUILTIN.get(spec.strategy)
         self.base = (cls.create(dict(spec.params)), spec.settings) if cls is not None else None
+        ref = spec.data
+        end = ref.last_ts + timeframe_ms(ref.timeframe)  # after the last candle, as the form's range takes it
+        self.data = DataChoice(ref.exchange, ref.symbol, ref.timeframe, False, ref.first_ts, end)
         message = study.summary.message or "interrupted: resume it to run the rest"
         self.view.end(f"Study #{study_id}: {len(study.trials):,} trials kept; {message}.")
+        await self._judge(list(study.trials))
 
     # -- running ------------------------------------------------------------------------------------
     def start(self) -> SweepJob | None:
@@ -158,13 +173,17 @@ class ResearchController:
             self.view.end("The chart has no closed candles to sweep on yet.", True)
             return None
         strategy = request.strategy.create(request.params.model_dump())
-        self.base, self.shown = (strategy, request.settings), None
+        self.base, self.shown, self.data = (strategy, request.settings), None, None
         self.view.begin([p.name for p in choice.space.params], choice.objectives, total)
         data, settings = request.data, request.settings
 
         def work(cancel: threading.Event, progress: Callable[[SweepProgress], None],
                  on_trial: Callable[[Trial], None]) -> SweepResult:  # fmt: skip
             loaded = candles() if callable(candles) else candles
+            if len(loaded):  # the trials open on these very candles, whatever the chart has by then
+                end = int(loaded.ts[-1]) + timeframe_ms(data.timeframe)
+                self.data = DataChoice(data.exchange, data.symbol, data.timeframe, data.from_chart,
+                                       int(loaded.ts[0]), end)  # fmt: skip
             try:
                 studies = self._studies()
             except TerminalError as exc:  # the sweep runs, kept nowhere
@@ -252,6 +271,17 @@ class ResearchController:
             said += " No trial passed the filters."
         self.view.end(said)
         self.refresh_studies()
+        await self._judge(list(result.trials))
+
+    async def _judge(self, trials: list[Trial]) -> None:
+        """The overfitting odds of these trials, worked out in a worker thread (PBO of
+        thousands of trials takes a second)."""
+        try:
+            odds = await asyncio.to_thread(overfitting_odds, trials)
+        except Exception as exc:  # noqa: BLE001 - a statistic that cannot be computed must not hide the trials
+            log.warning("Research: the overfitting odds failed: %s", describe(exc, detailed=True))
+            return
+        self.view.set_odds(odds)
 
     def cancel(self) -> None:
         if self.job is not None:
@@ -266,12 +296,43 @@ class ResearchController:
             except Exception:  # it was told already; the window is closing
                 log.debug("the sweep ended with an error at shutdown", exc_info=True)
 
+    # -- export ---------------------------------------------------------------------------------------
+    def choose_export(self) -> QFileDialog:
+        """Ask where to write the trials in the table as CSV (``open()``: no nested loop)."""
+        name = f"study-{self.study_id}-trials.csv" if self.study_id is not None else "sweep-trials.csv"
+        dialog = QFileDialog(self.view, "Export the trials as CSV", str(self._folder() / name))
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("csv")
+        dialog.setNameFilters(["CSV files (*.csv)", "All files (*)"])
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(lambda path: self.export(Path(path)))
+        self.file_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def export(self, path: Path) -> asyncio.Task[None]:
+        return self._tasks.spawn(self._export(path), name="export trials")
+
+    async def _export(self, path: Path) -> None:
+        model = self.view.model
+        trials, names, objectives = list(model.trials), list(model.names), model.objectives
+        try:
+            rows = await asyncio.to_thread(write_trials_csv, path, trials, names, objectives)
+        except TerminalError as exc:
+            self.view.say(exc.user_message(), error=True)
+            return
+        self.view.say(f"Wrote {rows:,} trials to {path}.")
+
+    @staticmethod
+    def _folder() -> Path:
+        return Path.home()
+
     # -- a trial as a backtest ---------------------------------------------------------------------
     def open(self, trial: Trial) -> None:
-        if self.base is None:
+        if self.base is None or self.data is None:
             return
         strategy, settings = self.base
-        self._open_trial(strategy.name, {**strategy.params.model_dump(), **trial.params}, settings)
+        self._open_trial(strategy.name, {**strategy.params.model_dump(), **trial.params}, settings, self.data)
 
 
 def _sweep(

@@ -9,6 +9,7 @@ starts the sweep with the backtest form's candles, strategy and costs."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
@@ -21,13 +22,16 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from terminal.research.objectives import Objective
+from terminal.research.odds import Odds
 from terminal.research.study import StudyStatus, StudySummary
 from terminal.research.sweep import SweepProgress, Trial
+from terminal.ui.research.heatmap_view import HeatmapView
 from terminal.ui.research.sweep_form import SweepForm
 from terminal.ui.research.trials_model import TrialsModel, sortable
 from terminal.ui.tables import fit_columns, table
@@ -38,6 +42,7 @@ class ResearchView(QWidget):
     start_requested = Signal()
     cancel_requested = Signal()
     open_requested = Signal(object)  # the Trial
+    export_requested = Signal()
     show_study_requested = Signal(int)  # a stored study's id
     resume_requested = Signal(int)
 
@@ -57,6 +62,15 @@ class ResearchView(QWidget):
         self.status.setObjectName("research_status")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.odds = QLabel("", self)
+        self.odds.setObjectName("research_odds")
+        self.odds.setWordWrap(True)
+        self.odds.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.odds.setToolTip(
+            "How likely the best trial is an artefact of having tried many: the Deflated Sharpe Ratio "
+            "and the Probability of Backtest Overfitting, from the trials' daily returns (docs/research.md)"
+        )
+        self.heatmap = HeatmapView(theme, self)
         self.model = TrialsModel(self)
         self.proxy = sortable(self.model)
         self.table = table(self)
@@ -65,6 +79,9 @@ class ResearchView(QWidget):
         self.open_button = QPushButton("Open as backtest", self)
         self.open_button.setToolTip("Run the selected trial as a normal backtest (Enter or double-click)")
         self.open_button.setEnabled(False)
+        self.export_button = QPushButton("Export CSV…", self)
+        self.export_button.setToolTip("The trials, their parameters and metrics, as a CSV file")
+        self.export_button.setEnabled(False)
         self.studies = QComboBox(self)
         self.studies.setObjectName("research_studies")
         self.studies.setToolTip(
@@ -101,8 +118,13 @@ class ResearchView(QWidget):
         right_column.addLayout(kept)
         right_column.addWidget(self.status)
         right_column.addWidget(self.progress)
-        right_column.addWidget(self.table, 1)
+        right_column.addWidget(self.odds)
+        self.results = QTabWidget(self)
+        self.results.addTab(self.table, "Trials")
+        self.results.addTab(self.heatmap, "Heatmap")
+        right_column.addWidget(self.results, 1)
         open_row = QHBoxLayout()
+        open_row.addWidget(self.export_button)
         open_row.addStretch(1)
         open_row.addWidget(self.open_button)
         right_column.addLayout(open_row)
@@ -119,7 +141,9 @@ class ResearchView(QWidget):
         self.start_button.clicked.connect(lambda _checked=False: self.start_requested.emit())
         self.cancel_button.clicked.connect(lambda _checked=False: self.cancel_requested.emit())
         self.open_button.clicked.connect(lambda _checked=False: self._open_selected())
+        self.export_button.clicked.connect(lambda _checked=False: self.export_requested.emit())
         self.table.doubleClicked.connect(self._open_index)
+        self.heatmap.canvas.cell_opened.connect(self._open_number)
         self.show_study_button.clicked.connect(
             lambda _checked=False: self._study_signal(self.show_study_requested)
         )
@@ -159,11 +183,14 @@ class ResearchView(QWidget):
     # -- the table --------------------------------------------------------------------------------
     def begin(self, names: list[str], objectives: tuple[Objective, ...], total: int | None) -> None:
         self.model.start(names, objectives)
+        self.export_button.setEnabled(False)
+        self.heatmap.set_names(names)
         numbers = ["000,000", *("00,000.0" for _ in names), *("-000.000" for _ in objectives)]
         fit_columns(self.table, [*numbers, "+000.00%", "-00.00%", "00,000"])
         self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # in the order they ran, until asked
         self.progress.setRange(0, total or 0)
         self.progress.setValue(0)
+        self.odds.setText("")
         self.start_button.setEnabled(False)
         self.resume_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -171,6 +198,9 @@ class ResearchView(QWidget):
 
     def add(self, trials: list[Trial], progress: SweepProgress | None, objective: Objective) -> None:
         self.model.add(trials)
+        if trials:
+            self.heatmap.set_trials(self.model.trials)
+            self.export_button.setEnabled(True)
         if progress is None:
             return
         if progress.total:
@@ -186,6 +216,9 @@ class ResearchView(QWidget):
             self.progress.setValue(1)
         self.say(text, error)
 
+    def set_odds(self, odds: Odds) -> None:
+        self.odds.setText(f"<b>Overfitting odds.</b> {escape(odds.dsr)}<br>{escape(odds.pbo)}")
+
     def selected(self) -> Trial | None:
         rows = self.table.selectionModel().selectedRows()
         if not rows:
@@ -194,6 +227,12 @@ class ResearchView(QWidget):
 
     def _open_index(self, index: QModelIndex) -> None:
         self.open_requested.emit(self.model.trial(self.proxy.mapToSource(index).row()))
+
+    def _open_number(self, number: int) -> None:
+        for trial in self.model.trials:
+            if trial.number == number:
+                self.open_requested.emit(trial)
+                return
 
     def _open_selected(self) -> None:
         trial = self.selected()

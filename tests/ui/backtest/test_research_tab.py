@@ -8,9 +8,12 @@ Async tests on the one qasync loop (see conftest): waits are ``t.until``."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
@@ -48,7 +51,7 @@ def _ranges(panel: BacktestPanel, fast: tuple[str, str], slow: tuple[str, str]) 
 
 
 async def test_a_grid_sweep_fills_the_table_and_its_best_trial_opens_as_the_same_backtest(
-    launch: Launch, history: HistoryFile, qtbot: Any
+    launch: Launch, history: HistoryFile, qtbot: Any, tmp_path: Path
 ) -> None:
     async with launch(history_file=history) as t:
         panel = await _research(t, qtbot)
@@ -73,6 +76,10 @@ async def test_a_grid_sweep_fills_the_table_and_its_best_trial_opens_as_the_same
         # kept in the history file as a study, listed to show or resume
         assert f"kept as study #{panel.sweeps.study_id}" in view.status.text()
         await t.until(lambda: view.studies.count() == 1, "the study in the list")
+        # the odds that the best is an artefact of trying many, in words
+        await t.until(lambda: "deflated Sharpe ratio" in view.odds.text(), "the overfitting odds")
+        assert f"the best of {size:,} trials" in view.odds.text()
+        assert "probability of backtest overfitting" in view.odds.text()
         assert view.studies.currentText().endswith(f"{size:,} trials · done")
         done = [tr for tr in result.trials if tr.state is TrialState.DONE]
         assert done and all(tr.params["fast"] < tr.params["slow"] for tr in result.trials)
@@ -81,6 +88,28 @@ async def test_a_grid_sweep_fills_the_table_and_its_best_trial_opens_as_the_same
         view.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)  # #, fast, slow, Sharpe
         top = view.model.trial(view.proxy.mapToSource(view.proxy.index(0, 0)).row())
         assert result.best is not None and top.number == result.best.number
+
+        # the heatmap: fast across, slow up, the best trial's cell holds its value
+        view.results.setCurrentWidget(view.heatmap)
+        shown_map = view.heatmap.canvas.map
+        assert shown_map is not None and (shown_map.x_name, shown_map.y_name) == ("fast", "slow")
+        assert result.best.number in shown_map.trials
+        assert float(np.nanmax(shown_map.values)) == result.best.values[0]
+        view.results.setCurrentWidget(view.table)
+
+        # the trials as CSV: one row each, the parameters, objectives and metrics
+        view.export_button.click()
+        dialog = panel.sweeps.file_dialog
+        assert dialog is not None and dialog.isVisible()
+        target = tmp_path / "trials.csv"
+        dialog.selectFile(str(target))
+        dialog.accept()
+        await t.until(lambda: f"Wrote {size:,} trials" in view.status.text(), "the export")
+        rows = list(csv.DictReader(target.open()))
+        assert len(rows) == size
+        assert {"fast", "slow", "sharpe", "final_equity", "trades", "state"} <= set(rows[0])
+        best_row = rows[result.best.number]
+        assert float(best_row["sharpe"]) == result.best.values[0]
 
         view.table.selectRow(0)
         assert view.open_button.isEnabled()
