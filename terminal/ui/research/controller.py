@@ -10,8 +10,11 @@ trial; a trial run before with the same candles, strategy, parameters and
 costs comes from the cache. With no history file open, the sweep still runs,
 kept nowhere, and says so.
 
-User strategies run only in the strategies' process (docs/backtesting.md),
-which does not run sweeps yet: they are refused with a message."""
+Trials run in a warm pool of worker processes (``terminal.research.pool``)
+unless one numba kernel can run them all (the SMA cross's fast path): the
+GUI process only asks, tells and stores. A user strategy runs there too,
+loaded by the path of its file, as in the strategies' process: never in the
+GUI process, which holds the keys' way to the keyring."""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from terminal.backtest.settings import BacktestSettings
-from terminal.backtest.strategies import BUILTIN
+from terminal.backtest.strategies import BUILTIN, StrategyClass
 from terminal.backtest.strategy import Strategy
 from terminal.backtest.strategy_worker import WorkerStrategy
 from terminal.errors import TerminalError, describe
@@ -35,6 +38,7 @@ from terminal.marketdata.timeframes import timeframe_ms
 from terminal.research.export import write_trials_csv
 from terminal.research.methods import MethodKind
 from terminal.research.odds import overfitting_odds
+from terminal.research.pool import TrialPool
 from terminal.research.study import StudySpec, StudyStore, new_study, run_study
 from terminal.research.sweep import SweepProgress, SweepResult, Trial, run_sweep
 from terminal.tasks import TaskGroup
@@ -46,10 +50,6 @@ from terminal.ui.research.view import ResearchView
 
 log = logging.getLogger(__name__)
 
-USER_STRATEGY = (
-    "Sweeps of your own strategies are not available yet: their code runs only in the strategies' "
-    "process, which does not run sweeps. Sweep a built-in strategy, or backtest yours one setting at a time."
-)
 #: parameters a sweep of a crossing compares: the fast one must stay below the slow one
 CROSSING = ("fast", "slow")
 Candles = OHLCV | Callable[[], OHLCV]
@@ -91,6 +91,7 @@ class ResearchController:
         self.data: DataChoice | None = None
         self._shown_for = ""
         self.file_dialog: QFileDialog | None = None  # the export dialog open now (tests answer it)
+        self.pool: TrialPool | None = None  # made by the first sweep that needs it, kept warm
         view.start_requested.connect(self.start)
         view.cancel_requested.connect(self.cancel)
         view.open_requested.connect(self.open)
@@ -142,8 +143,8 @@ class ResearchController:
         self.view.begin([p.name for p in spec.space.params], spec.objectives, len(study.trials))
         self.view.add(list(study.trials), None, spec.objectives[0])
         self.study_id, self.result, self.shown = study_id, None, spec
-        cls = BUILTIN.get(spec.strategy)
-        self.base = (cls.create(dict(spec.params)), spec.settings) if cls is not None else None
+        known = BUILTIN.get(spec.strategy) or self.strategy.user.get(spec.strategy)
+        self.base = (known.create(dict(spec.params)), spec.settings) if known is not None else None
         ref = spec.data
         end = ref.last_ts + timeframe_ms(ref.timeframe)  # after the last candle, as the form's range takes it
         self.data = DataChoice(ref.exchange, ref.symbol, ref.timeframe, False, ref.first_ts, end)
@@ -159,9 +160,6 @@ class ResearchController:
         if request is None:
             self.view.end("The backtest form needs fixing first: see the messages under its fields.", True)
             return None
-        if issubclass(request.strategy, WorkerStrategy):
-            self.view.end(USER_STRATEGY, True)
-            return None
         try:
             choice = self.view.form.choice()
             total = choice.space.grid_size() if choice.method is MethodKind.GRID else choice.budget
@@ -173,6 +171,8 @@ class ResearchController:
             self.view.end("The chart has no closed candles to sweep on yet.", True)
             return None
         strategy = request.strategy.create(request.params.model_dump())
+        cls, source_hash = request.strategy, _source_hash(request.strategy)
+        pool = self._pool()
         self.base, self.shown, self.data = (strategy, request.settings), None, None
         self.view.begin([p.name for p in choice.space.params], choice.objectives, total)
         data, settings = request.data, request.settings
@@ -189,17 +189,17 @@ class ResearchController:
             except TerminalError as exc:  # the sweep runs, kept nowhere
                 log.info("Research: the sweep is not kept: %s", describe(exc, detailed=True))
                 self.study_id = None
-                return _sweep(loaded, strategy, choice, settings, cancel, progress, on_trial)
+                return _sweep(loaded, strategy, choice, settings, cancel, progress, on_trial, pool)
             spec = new_study(
                 loaded, strategy, choice.space, exchange=data.exchange, symbol=data.symbol,
-                timeframe=data.timeframe, method=choice.method, objectives=choice.objectives,
+                timeframe=data.timeframe, source_hash=source_hash, method=choice.method,
+                objectives=choice.objectives,
                 filters=choice.filters, settings=settings, budget=choice.budget,
                 early_stop=choice.early_stop, seed=choice.seed,
             )  # fmt: skip
-            self.study_id = studies.create(spec)
-            return run_study(
-                studies, self.study_id, loaded, cancel=cancel, progress=progress, on_trial=on_trial
-            )
+            self.study_id = study_id = studies.create(spec)
+            return run_study(studies, study_id, loaded, cls, source_hash=source_hash, cancel=cancel,
+                             progress=progress, on_trial=on_trial, workers=pool)  # fmt: skip
 
         return self._launch(work, "sweep")
 
@@ -213,6 +213,14 @@ class ResearchController:
         await self.show_study(study_id)  # its kept trials first; the new ones come after them
         if self.study_id != study_id or self.shown is None:
             return  # it could not be read: said already
+        name = self.shown.strategy
+        cls = BUILTIN.get(name) or self.strategy.user.get(name)
+        if cls is None:
+            self.view.end(
+                f"The strategy {name!r} is not loaded: press Load yours in the form, then Resume.", True
+            )
+            return
+        source_hash, pool = _source_hash(cls), self._pool()
         ref = self.shown.data
         on_chart = self._chart_market() == (ref.exchange, ref.symbol, ref.timeframe)
         data = DataChoice(ref.exchange, ref.symbol, ref.timeframe, on_chart, ref.first_ts, ref.last_ts + 1)
@@ -224,8 +232,8 @@ class ResearchController:
         def work(cancel: threading.Event, progress: Callable[[SweepProgress], None],
                  on_trial: Callable[[Trial], None]) -> SweepResult:  # fmt: skip
             loaded = candles() if callable(candles) else candles
-            return run_study(self._studies(), study_id, loaded, cancel=cancel, progress=progress,
-                             on_trial=on_trial)  # fmt: skip
+            return run_study(self._studies(), study_id, loaded, cls, source_hash=source_hash, cancel=cancel,
+                             progress=progress, on_trial=on_trial, workers=pool)  # fmt: skip
 
         self.view.say(f"Resuming study #{study_id}…")
         self._launch(work, "resume")
@@ -288,6 +296,11 @@ class ResearchController:
             self.job.cancel()
             self.view.say("Cancelling after the trials under way…")
 
+    def _pool(self) -> TrialPool:
+        if self.pool is None:
+            self.pool = TrialPool()
+        return self.pool
+
     async def shutdown(self) -> None:
         if self.job is not None and self.job.task is not None:
             self.job.cancel()
@@ -295,6 +308,8 @@ class ResearchController:
                 await self.job.task
             except Exception:  # it was told already; the window is closing
                 log.debug("the sweep ended with an error at shutdown", exc_info=True)
+        if self.pool is not None:
+            await asyncio.to_thread(self.pool.close)
 
     # -- export ---------------------------------------------------------------------------------------
     def choose_export(self) -> QFileDialog:
@@ -343,9 +358,16 @@ def _sweep(
     cancel: threading.Event,
     progress: Callable[[SweepProgress], None],
     on_trial: Callable[[Trial], None],
+    pool: TrialPool,
 ) -> SweepResult:
     return run_sweep(
         candles, strategy, choice.space, method=choice.method, objectives=choice.objectives,
         filters=choice.filters, settings=settings, budget=choice.budget, early_stop=choice.early_stop,
-        seed=choice.seed, cancel=cancel, progress=progress, on_trial=on_trial,
+        seed=choice.seed, cancel=cancel, progress=progress, on_trial=on_trial, workers=pool,
     )  # fmt: skip
+
+
+def _source_hash(strategy: StrategyClass) -> str | None:
+    """A user strategy's file's hash (its trials are not comparable across versions);
+    None for a built-in (the study takes the terminal's version)."""
+    return strategy.info.source_hash if issubclass(strategy, WorkerStrategy) else None

@@ -9,6 +9,7 @@ Async tests on the one qasync loop (see conftest): waits are ``t.until``."""
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from terminal.research.study import StudyStore
 from terminal.research.sweep import TrialState
 from terminal.store.history_file import HistoryFile
 from terminal.ui.backtest.panel import BacktestPanel
+from tests.backtest.backtest_scenarios import ABOVE_AVERAGE
 from tests.ui.harness import Launch, Terminal
 
 
@@ -170,3 +172,30 @@ async def test_cancel_stops_a_long_sweep_and_keeps_its_trials(
         assert [tr.number for tr in kept.trials] == numbers
         points = {(tr.params["fast"], tr.params["slow"]) for tr in kept.trials}
         assert len(points) == len(numbers)  # no point ran twice
+
+
+async def test_a_user_strategy_is_swept_in_worker_processes_never_in_the_window(
+    launch: Launch, history: HistoryFile, qtbot: Any, app_paths: AppPaths
+) -> None:
+    folder = app_paths.config_dir / "strategies"
+    folder.mkdir()
+    (folder / "mine.py").write_text(ABOVE_AVERAGE.format(period=30), encoding="utf-8")
+    async with launch(history_file=history) as t:
+        panel = await _research(t, qtbot)
+        view = panel.research
+        panel.strategy.reload_button.click()  # "Load yours"
+        await t.until(lambda: "above_average" in panel.strategy.user, "the user strategy loaded")
+        assert panel.strategy.select("above_average")
+        await t.until(lambda: [s.name for s in view.form.ranges.specs] == ["period"], "its ranges")
+        view.form.ranges.set_range("period", "10", "21")
+        view.start_button.click()
+        await t.until(lambda: panel.sweeps.result is not None, "the sweep in the pool", timeout=90)
+        result = panel.sweeps.result
+        assert result is not None and result.path == "pool"
+        assert [tr.state for tr in result.trials] == [TrialState.DONE] * 12
+        pool = panel.sweeps.pool
+        assert pool is not None and pool.pids and os.getpid() not in pool.pids
+        # the study keeps the file's hash: a changed file cannot resume it as if unchanged
+        assert panel.sweeps.study_id is not None
+        kept = StudyStore(history.get()).load(panel.sweeps.study_id)  # type: ignore[arg-type]
+        assert len(kept.summary.spec.source_hash) == 64
