@@ -404,7 +404,7 @@ class StartUp:
             # never waits for numba and a user's first Run does not either.
             from terminal.backtest import warmup
 
-            self.warming = warmup.start_warmup()
+            self.warming = warmup.start_warmup(then=_warm_research)
 
     async def finish(self) -> None:
         """numba aborts the process if the interpreter exits in the middle of a
@@ -457,3 +457,10 @@ def run_event_loop(app: QApplication, work: Coroutine[Any, Any, None], interrupt
     finally:
         heartbeat.stop()
         loop.close()
+
+
+def _warm_research() -> float:
+    """The research lab's fast-path kernel, after the backtest's (in the warm-up thread)."""
+    from terminal.research import fast_path
+
+    return fast_path.warm_up()

@@ -27,6 +27,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from terminal.private_files import log_narrowed, make_private_dir
@@ -87,8 +88,9 @@ def warm_up() -> float:
     return time.perf_counter() - t0
 
 
-def start_warmup() -> threading.Thread:
-    """``warm_up()`` in a daemon thread (started); failures are logged, never raised."""
+def start_warmup(then: Callable[[], float] | None = None) -> threading.Thread:
+    """``warm_up()`` in a daemon thread (started), then ``then()`` (the layers above warm
+    their own kernels: the research lab's fast path); failures are logged, never raised."""
 
     def run() -> None:
         try:
@@ -100,6 +102,12 @@ def start_warmup() -> threading.Thread:
 
             how = "compiled ahead of time" if jit.MODE == "aot" else "numba"
             log.info("backtest kernels ready in %.2f s (%s)", seconds, how)
+        if then is None:
+            return
+        try:
+            log.info("more kernels ready in %.2f s", then())
+        except Exception:  # the same: the first sweep compiles instead
+            log.exception("a warm-up after the backtest kernels failed")
 
     thread = threading.Thread(target=run, name="backtest-warmup", daemon=True)
     thread.start()

@@ -34,6 +34,7 @@ numbers and the equity at each day's close (for the daily returns).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -463,3 +464,17 @@ if jit.MODE == "numba":
     _sweep: Callable[..., None] | None = sweep
 else:
     _sweep = None
+
+
+def warm_up() -> float:
+    """Compile (or load from numba's cache) the fast path's kernel on a tiny input, so that
+    the first sweep does not compile it while the window waits on the GIL; the seconds it
+    took. Nothing to do without numba (the installed app sweeps in the pool)."""
+    if jit.MODE != "numba":
+        return 0.0
+    t0 = time.perf_counter()
+    n = 64
+    close = np.linspace(100.0, 110.0, n) + np.sin(np.arange(n))
+    candles = OHLCV(np.arange(n, dtype=np.int64) * 60_000, close, close + 1.0, close - 1.0, close, np.ones(n))
+    SmaCrossFastPath(candles, BacktestSettings()).run([{"fast": 2, "slow": 5}, {"fast": 3, "slow": 7}])
+    return time.perf_counter() - t0

@@ -102,6 +102,25 @@ def test_warm_up_compiles_the_kernels_and_the_cache_folder_is_fixed_once_loaded(
     assert warmup.configure_cache(str(tmp_path)) is False  # the kernels are imported in this process
 
 
+def test_the_warm_up_thread_warms_the_layers_above_after_the_engine_and_survives_their_failure(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The app hands the research lab's fast-path warm-up to the same thread; a failure
+    there is logged (the first sweep then compiles), never raised into the app."""
+    calls: list[str] = []
+
+    def then() -> float:
+        calls.append("research")
+        raise RuntimeError("no kernel today")
+
+    with caplog.at_level("INFO", logger="terminal.backtest.warmup"):
+        thread = warmup.start_warmup(then=then)
+        thread.join(timeout=60)
+    assert not thread.is_alive() and calls == ["research"]
+    assert "a warm-up after the backtest kernels failed" in caplog.text
+    assert "backtest kernels ready" in caplog.text
+
+
 def test_configure_cache_puts_the_compiled_kernels_in_the_given_folder(tmp_path: Path) -> None:
     """A frozen or installed build cannot write next to its sources: the terminal
     points numba at a folder of its own before the kernels load."""

@@ -91,3 +91,10 @@ def test_a_trial_the_fast_path_refuses_fails_with_the_strategys_message(candles:
     failed = [t for t in result.trials if t.metrics is None]
     assert [t.params for t in failed] == [{"fast": 6, "slow": 6}, {"fast": 7, "slow": 6}]
     assert failed[0].reason == evaluate(candles, "sma_cross", {"fast": 6, "slow": 6}, FEES).error
+
+
+def test_the_warm_up_runs_the_kernel_so_the_first_sweep_need_not_compile() -> None:
+    """What the app's warm-up thread calls after the engine's kernels (terminal/app.py)."""
+    from terminal.research import fast_path
+
+    assert fast_path.warm_up() > 0.0  # with numba installed, it ran the kernel on its tiny input
