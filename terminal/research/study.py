@@ -66,6 +66,9 @@ if TYPE_CHECKING:
     from terminal.research.pool import TrialPool
 
 
+_KEYS_PER_QUERY = 500  # SQLite's limit of parameters is 999 in older builds
+
+
 class StudyStatus(StrEnum):
     RUNNING = "running"  # running now, or interrupted (the terminal closed or was killed): resume it
     STOPPED = "stopped"  # early stop: no better trial came for a while
@@ -301,18 +304,26 @@ class StudyStore:
 
     def cached(self, key: str) -> CachedOutcome | None:
         """The cached outcome of the trial ``key`` names, or None."""
+        return self.cached_many([key]).get(key)
+
+    def cached_many(self, keys: Sequence[str]) -> dict[str, CachedOutcome]:
+        """The cached outcomes of the trials ``keys`` name, by key (the misses left out): a
+        sweep's round asks once, not once a trial."""
+        found: dict[str, CachedOutcome] = {}
+        unique = list(dict.fromkeys(keys))
         with self.database.reading() as conn:
-            row = conn.execute(
-                "SELECT metrics, error, seconds, first_day, daily FROM trial_cache WHERE key = ?", (key,)
-            ).fetchone()
-        if row is None:
-            return None
-        try:
-            metrics = None if row[0] is None else LightMetrics(**json.loads(row[0]))
-            daily = None if row[4] is None else TrialReturns.from_bytes(row[3], row[4])
-        except (ValueError, TypeError):
-            return None  # an unreadable entry is a miss: the trial is computed again
-        return CachedOutcome(metrics, row[1], float(row[2]), daily)
+            for i in range(0, len(unique), _KEYS_PER_QUERY):
+                chunk = unique[i : i + _KEYS_PER_QUERY]
+                rows = conn.execute(
+                    "SELECT key, metrics, error, seconds, first_day, daily FROM trial_cache "
+                    f"WHERE key IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+                for row in rows:
+                    outcome = _cached(row[1:])
+                    if outcome is not None:
+                        found[row[0]] = outcome
+        return found
 
     def cache_size(self) -> int:
         with self.database.reading() as conn:
@@ -322,6 +333,16 @@ class StudyStore:
         """Forget every cached outcome; how many there were."""
         with self.database.writing() as conn:
             return int(conn.execute("DELETE FROM trial_cache").rowcount)
+
+
+def _cached(row: Sequence[Any]) -> CachedOutcome | None:
+    """One cache row (metrics, error, seconds, first_day, daily); None if unreadable."""
+    try:
+        metrics = None if row[0] is None else LightMetrics(**json.loads(row[0]))
+        daily = None if row[4] is None else TrialReturns.from_bytes(row[3], row[4])
+    except (ValueError, TypeError):
+        return None  # an unreadable entry is a miss: the trial is computed again
+    return CachedOutcome(metrics, row[1], float(row[2]), daily)
 
 
 def _now_ms() -> int:
@@ -499,9 +520,10 @@ def run_study(
     def key_of(params: Mapping[str, Any]) -> str:
         return trial_key(spec.data.fingerprint, spec.strategy, spec.source_hash, params, settings_text)
 
-    def lookup(params: Mapping[str, Any]) -> TrialOutcome | None:
-        hit = studies.cached(key_of(params))
-        return None if hit is None else hit.outcome(spec.objectives)
+    def lookup(points: Sequence[Mapping[str, Any]]) -> list[TrialOutcome | None]:
+        keys = [key_of(params) for params in points]
+        found = studies.cached_many(keys)
+        return [None if (hit := found.get(k)) is None else hit.outcome(spec.objectives) for k in keys]
 
     def keep(trial: Trial) -> None:
         computed = not trial.cached and trial.repeat_of is None  # its outcome is new: cache it

@@ -104,6 +104,10 @@ class TrialOutcome:
     daily: TrialReturns | None = None  # the run's daily returns (for PBO), when it ran
 
 
+#: ``cache(points)``: the outcome known for each point (None: compute it), one per point
+Cache = Callable[[Sequence[Mapping[str, Any]]], Sequence[TrialOutcome | None]]
+
+
 @dataclass(frozen=True)
 class Trial:
     """One trial of a sweep. ``params`` is the point (the swept parameters only;
@@ -237,7 +241,7 @@ def run_sweep(
     progress: Callable[[SweepProgress], None] | None = None,
     memo: bool = True,
     on_trial: Callable[[Trial], None] | None = None,
-    cache: Callable[[Mapping[str, Any]], TrialOutcome | None] | None = None,
+    cache: Cache | None = None,
     workers: TrialPool | None = None,
     fast: bool = True,
 ) -> SweepResult:
@@ -253,8 +257,9 @@ def run_sweep(
     is rebuilt from them and the new trials are numbered after them.
     ``progress`` is called after each trial, ``cancel.is_set()`` checked before each.
     ``on_trial`` is given each new trial as it completes (a study stores it then);
-    ``cache`` is asked for a point's outcome (its argument is what ``evaluate`` would
-    take as ``params``) before the trial runs: an outcome it gives is not computed again.
+    ``cache`` is asked for a round's outcomes at once (one per point, each point what
+    ``evaluate`` would take as ``params``) before they run: an outcome it gives is not
+    computed again.
     ``workers`` is a ``TrialPool``: the trials run in its processes, a round at a time
     (``terminal.research.evaluators``); without it, in this thread. Either way the
     SMA cross over fast × slow takes the fast path (one kernel, numba's threads)
@@ -382,7 +387,7 @@ def _run_round(
     base: Mapping[str, Any],
     objectives: Sequence[Objective],
     filters: Filters,
-    cache: Callable[[Mapping[str, Any]], TrialOutcome | None] | None,
+    cache: Cache | None,
     evaluator: Evaluator,
     cancel: CancelToken | None,
 ) -> list[tuple[Proposal, Trial]]:
@@ -397,8 +402,8 @@ def _run_round(
             todo[key] = {**base, **proposal.params}
     outcomes: dict[tuple[Value, ...], tuple[TrialOutcome, bool]] = {}
     to_run: list[tuple[tuple[Value, ...], dict[str, Any]]] = []
-    for key, params in todo.items():
-        hit = cache(params) if cache is not None else None
+    hits = cache(list(todo.values())) if cache is not None and todo else [None] * len(todo)
+    for (key, params), hit in zip(todo.items(), hits, strict=True):
         if hit is not None:
             outcomes[key] = (hit, True)
         else:
