@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import pairwise
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,6 +51,9 @@ from terminal.research.methods import MethodKind
 from terminal.research.objectives import Filters, LightMetrics, Objective, light_metrics, objectives_of
 from terminal.research.space import BoolParam, ChoiceParam, FloatParam, IntParam, Space, SweepError, Value
 from terminal.research.sweep import StopReason, StrategyRef, SweepProgress, SweepResult, Trial, run_sweep
+
+if TYPE_CHECKING:
+    from terminal.research.pool import TrialPool
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -406,6 +409,7 @@ def walk_forward(
     warmup: int | Literal["auto"] = "auto",
     cancel: CancelToken | None = None,
     progress: Callable[[WalkForwardProgress], None] | None = None,
+    workers: TrialPool | None = None,
 ) -> WalkForwardResult:
     """Walk ``strategy`` forward over ``candles`` in the folds ``windows`` plans.
 
@@ -416,7 +420,8 @@ def walk_forward(
     parameters). ``cancel`` is passed to the sweeps and checked between folds:
     a fold cut short is left out and the folds done are returned.
     ``progress`` is called after every trial with the fold and its sweep's
-    progress."""
+    progress. ``workers`` (a warm ``TrialPool``) runs each fold's trials in its
+    processes, as ``run_sweep``'s does."""
     started = time.perf_counter()
     settings = settings or BacktestSettings()
     chosen_objectives = objectives_of(objectives)
@@ -448,6 +453,7 @@ def walk_forward(
             seed=seed,
             cancel=cancel,
             progress=report,
+            workers=workers,
         )
         if sweep.stopped is StopReason.CANCELLED:
             cancelled = True

@@ -58,6 +58,8 @@ from terminal.ui.backtest.compare import CompareView
 from terminal.ui.backtest.data_picker import CHART, ChartCandles, DataPicker
 from terminal.ui.backtest.exports import CSV, HTML, WRITERS, export_dialog
 from terminal.ui.backtest.form_memory import FormMemory, SavedForm
+from terminal.ui.backtest.montecarlo_job import MonteCarloOutcome
+from terminal.ui.backtest.montecarlo_view import MonteCarloView, run_opens
 from terminal.ui.backtest.on_chart import ChartTrades
 from terminal.ui.backtest.request import DataChoice, RunRequest, in_range, summary_of
 from terminal.ui.backtest.results import ResultsView
@@ -132,7 +134,9 @@ class BacktestPanel(QWidget):
         self.compare = CompareView(theme, self)
         self.research = ResearchView(theme, self)
         self.tabs = QTabWidget(self)
+        self.montecarlo = MonteCarloView(theme, self)  # of the run in Results
         self.tabs.addTab(self.results, "Results")
+        self.tabs.addTab(self.montecarlo, "Monte Carlo")
         self.tabs.addTab(self.runs, "Saved runs")
         self.tabs.addTab(self.compare, "Compare")
         self.tabs.addTab(self.research, "Research")
@@ -160,6 +164,7 @@ class BacktestPanel(QWidget):
         self.results.export_csv_button.clicked.connect(lambda _checked=False: self.choose_export(CSV))
         self.results.marks_button.clicked.connect(lambda _checked=False: self.clear_marks())
         self.results.reuse_button.clicked.connect(lambda _checked=False: self.set_up_again())
+        self.montecarlo.run_requested.connect(self.run_montecarlo)
         self.runs.open_requested.connect(self.open_run)
         self.runs.compare_requested.connect(self.compare_runs)
         self.runs.delete_requested.connect(self.delete_runs)
@@ -449,6 +454,7 @@ class BacktestPanel(QWidget):
         s = run.summary
         self.shown = run
         self.results.show_run(run, self._price_decimals(s.exchange, s.symbol))
+        self.montecarlo.set_run(run)
         self.tabs.setCurrentWidget(self.results)
         trades = all_trades(run.result.trades, run.result.open_trade)
         self.on_chart.show(trades, (s.exchange, s.symbol, s.timeframe))
@@ -457,6 +463,15 @@ class BacktestPanel(QWidget):
         market = self.link.market_info(exchange, symbol)
         tick = ((market or {}).get("precision") or {}).get("price")
         return decimals_for(float(tick)) if tick else None
+
+    def run_montecarlo(self) -> asyncio.Task[MonteCarloOutcome | None] | None:
+        """The Monte Carlo tab's Run: the shown run's trades simulated in a worker thread
+        (a second Run replaces one under way)."""
+        run = self.shown
+        if run is None:
+            return None
+        opens = run_opens(run, self.link, self._candle_store)
+        return self._spawn(self.montecarlo.compute(run, opens), "Monte Carlo", key="montecarlo")
 
     def clear_marks(self) -> None:
         self.on_chart.clear()
@@ -511,6 +526,7 @@ class BacktestPanel(QWidget):
         if self.shown is not None and self.shown.summary.id in run_ids:
             self.shown = None
             self.results.clear()
+            self.montecarlo.set_run(None)
             self.clear_marks()
         self._say(f"Deleted {len(run_ids)} run{'s' if len(run_ids) > 1 else ''}.")
 
@@ -686,6 +702,7 @@ class BacktestPanel(QWidget):
         self.theme = theme
         self.form.set_theme(theme)
         self.results.apply_theme(theme)
+        self.montecarlo.apply_theme(theme)
         self.runs.apply_theme(theme)
         self.compare.apply_theme(theme)
         self.research.set_theme(theme)

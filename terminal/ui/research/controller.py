@@ -44,9 +44,10 @@ from terminal.research.sweep import SweepProgress, SweepResult, Trial, run_sweep
 from terminal.tasks import TaskGroup
 from terminal.ui.backtest.request import DataChoice, RunRequest
 from terminal.ui.backtest.strategy_box import StrategyBox
-from terminal.ui.research.job import SweepJob, Work
+from terminal.ui.research.job import Job, SweepJob, Work
 from terminal.ui.research.sweep_form import SweepChoice
 from terminal.ui.research.view import ResearchView
+from terminal.ui.research.walkforward_run import WalkForwardRunner
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class ResearchController:
         self._shown_for = ""
         self.file_dialog: QFileDialog | None = None  # the export dialog open now (tests answer it)
         self.pool: TrialPool | None = None  # made by the first sweep that needs it, kept warm
+        self.walk = WalkForwardRunner(view, tasks=tasks, pool=self._pool)  # Start with Walk-forward ticked
         view.start_requested.connect(self.start)
         view.cancel_requested.connect(self.cancel)
         view.open_requested.connect(self.open)
@@ -103,7 +105,8 @@ class ResearchController:
 
     @property
     def running(self) -> bool:
-        return self.job is not None and self.job.task is not None and not self.job.task.done()
+        sweeping = self.job is not None and self.job.task is not None and not self.job.task.done()
+        return sweeping or self.walk.running
 
     def follow_strategy(self) -> None:
         """Ranges for the strategy chosen in the backtest form (kept while it stays the same)."""
@@ -153,7 +156,7 @@ class ResearchController:
         await self._judge(list(study.trials))
 
     # -- running ------------------------------------------------------------------------------------
-    def start(self) -> SweepJob | None:
+    def start(self) -> Job[Any, Any] | None:
         if self.running:
             return None
         request = self._request()
@@ -171,6 +174,9 @@ class ResearchController:
             self.view.end("The chart has no closed candles to sweep on yet.", True)
             return None
         strategy = request.strategy.create(request.params.model_dump())
+        if self.view.walk.isChecked():  # the same space and judging, fold by fold
+            self.result = None
+            return self.walk.start(candles, strategy, choice, self.view.walk.windows(), request.settings)
         cls, source_hash = request.strategy, _source_hash(request.strategy)
         pool = self._pool()
         self.base, self.shown, self.data = (strategy, request.settings), None, None
@@ -292,8 +298,10 @@ class ResearchController:
         self.view.set_odds(odds)
 
     def cancel(self) -> None:
+        self.walk.cancel()
         if self.job is not None:
             self.job.cancel()
+        if self.running:
             self.view.say("Cancelling after the trials under way…")
 
     def _pool(self) -> TrialPool:
@@ -302,6 +310,7 @@ class ResearchController:
         return self.pool
 
     async def shutdown(self) -> None:
+        await self.walk.shutdown()
         if self.job is not None and self.job.task is not None:
             self.job.cancel()
             try:

@@ -1,7 +1,8 @@
 """One sweep off the GUI thread: ``work`` (a sweep or a study, with whatever it
-reads first) in a worker thread, its trials and progress handed to the event
-loop's thread in batches (at most one hand-over per ``FRAME`` seconds however
-fast trials come), Cancel through an event the sweep checks between trials."""
+reads first; or a walk-forward, whose progress names the fold) in a worker
+thread, its trials and progress handed to the event loop's thread in batches
+(at most one hand-over per ``FRAME`` seconds however fast trials come), Cancel
+through an event the sweep checks between trials."""
 
 from __future__ import annotations
 
@@ -18,22 +19,27 @@ FRAME = 0.1  # seconds between hand-overs to the GUI
 Work = Callable[[threading.Event, Callable[[SweepProgress], None], Callable[[Trial], None]], SweepResult]
 
 
-class SweepJob:
+class Job[R, P]:
     """``start`` runs ``work``; ``on_trials(trials, progress)`` hears each batch on the
-    loop's thread; awaiting ``task`` gives the result (or the work's error)."""
+    loop's thread; awaiting ``task`` gives the result (or the work's error). ``R`` is
+    what the work returns, ``P`` the progress it reports."""
 
-    def __init__(self, work: Work, on_trials: Callable[[list[Trial], SweepProgress | None], None]) -> None:
+    def __init__(
+        self,
+        work: Callable[[threading.Event, Callable[[P], None], Callable[[Trial], None]], R],
+        on_trials: Callable[[list[Trial], P | None], None],
+    ) -> None:
         self.work = work
         self.on_trials = on_trials
         self.cancel_event = threading.Event()
         self._pending: list[Trial] = []
-        self._progress: SweepProgress | None = None
+        self._progress: P | None = None
         self._lock = threading.Lock()
         self._last_handover = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.task: asyncio.Task[SweepResult] | None = None
+        self.task: asyncio.Task[R] | None = None
 
-    def start(self) -> asyncio.Task[SweepResult]:
+    def start(self) -> asyncio.Task[R]:
         self._loop = asyncio.get_running_loop()
         self.task = asyncio.ensure_future(self._run())
         return self.task
@@ -41,7 +47,7 @@ class SweepJob:
     def cancel(self) -> None:
         self.cancel_event.set()
 
-    async def _run(self) -> SweepResult:
+    async def _run(self) -> R:
         try:
             return await asyncio.to_thread(self.work, self.cancel_event, self._progressed, self._trial)
         finally:
@@ -52,7 +58,7 @@ class SweepJob:
         with self._lock:
             self._pending.append(trial)
 
-    def _progressed(self, progress: SweepProgress) -> None:
+    def _progressed(self, progress: P) -> None:
         with self._lock:
             self._progress = progress
         now = time.monotonic()
@@ -66,3 +72,7 @@ class SweepJob:
             progress = self._progress
         if trials or progress is not None:
             self.on_trials(trials, progress)
+
+
+#: a sweep's or a study's job
+SweepJob = Job[SweepResult, SweepProgress]

@@ -34,6 +34,8 @@ from terminal.research.sweep import SweepProgress, Trial
 from terminal.ui.research.heatmap_view import HeatmapView
 from terminal.ui.research.sweep_form import SweepForm
 from terminal.ui.research.trials_model import TrialsModel, sortable
+from terminal.ui.research.walkforward_form import WalkForwardForm
+from terminal.ui.research.walkforward_view import WalkForwardView
 from terminal.ui.tables import fit_columns, table
 from terminal.ui.theme import DARK, Theme
 
@@ -50,6 +52,7 @@ class ResearchView(QWidget):
         super().__init__(parent)
         self.theme = theme
         self.form = SweepForm(theme, self)
+        self.walk = WalkForwardForm(self)  # ticked: Start walks forward with the form's sweep
         self.start_button = QPushButton("Start sweep", self)
         self.start_button.setObjectName("research_start")
         self.start_button.setToolTip("Sweep the strategy of the backtest form over these ranges")
@@ -71,6 +74,7 @@ class ResearchView(QWidget):
             "and the Probability of Backtest Overfitting, from the trials' daily returns (docs/research.md)"
         )
         self.heatmap = HeatmapView(theme, self)
+        self.walk_view = WalkForwardView(theme, self)
         self.model = TrialsModel(self)
         self.proxy = sortable(self.model)
         self.table = table(self)
@@ -96,7 +100,12 @@ class ResearchView(QWidget):
 
         # the form scrolls in a low dock; Start and Cancel stay in view below it
         scroll = QScrollArea(self)
-        scroll.setWidget(self.form)
+        what = QWidget(self)
+        what_column = QVBoxLayout(what)
+        what_column.setContentsMargins(0, 0, 0, 0)
+        what_column.addWidget(self.form, 1)
+        what_column.addWidget(self.walk)
+        scroll.setWidget(what)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         left = QWidget(self)
@@ -122,6 +131,7 @@ class ResearchView(QWidget):
         self.results = QTabWidget(self)
         self.results.addTab(self.table, "Trials")
         self.results.addTab(self.heatmap, "Heatmap")
+        self.results.addTab(self.walk_view, "Walk-forward")
         right_column.addWidget(self.results, 1)
         open_row = QHBoxLayout()
         open_row.addWidget(self.export_button)
@@ -143,6 +153,7 @@ class ResearchView(QWidget):
         self.open_button.clicked.connect(lambda _checked=False: self._open_selected())
         self.export_button.clicked.connect(lambda _checked=False: self.export_requested.emit())
         self.table.doubleClicked.connect(self._open_index)
+        self.walk.toggled.connect(self._walk_toggled)
         self.heatmap.canvas.cell_opened.connect(self._open_number)
         self.show_study_button.clicked.connect(
             lambda _checked=False: self._study_signal(self.show_study_requested)
@@ -155,6 +166,14 @@ class ResearchView(QWidget):
             shortcut = QShortcut(QKeySequence(keys), self.table)
             shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
             shortcut.activated.connect(self._open_selected)
+
+    def _walk_toggled(self, on: bool) -> None:
+        self.start_button.setText("Start walk-forward" if on else "Start sweep")
+        self.start_button.setToolTip(
+            "Sweep each fold's in-sample window, trade its best on the window after"
+            if on
+            else "Sweep the strategy of the backtest form over these ranges"
+        )
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -246,6 +265,7 @@ class ResearchView(QWidget):
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.form.set_theme(theme)
+        self.walk_view.apply_theme(theme)
 
 
 def progress_text(progress: SweepProgress, objective: Objective) -> str:
