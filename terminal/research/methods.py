@@ -245,7 +245,7 @@ class OptunaSearch(SearchMethod):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.kind = kind  # type: ignore[misc]  # one class for three kinds
         self._optuna = optuna
-        self._distributions = {p.name: _distribution(p) for p in space.params}
+        self._distributions = {p.name: distribution(p) for p in space.params}
         self._constrained = kind is not MethodKind.CMAES
         self._asked: dict[int, optuna.Trial] = {}
         history = self._history(completed)
@@ -362,7 +362,8 @@ def _resume_seed(seed: int, done: int) -> int:
     return int(np.random.SeedSequence([seed, done]).generate_state(1)[0])
 
 
-def _distribution(p: Param) -> BaseDistribution:
+def distribution(p: Param) -> BaseDistribution:
+    """The optuna distribution of a parameter of the space (asking, and judging importance)."""
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     if isinstance(p, IntParam):

@@ -36,9 +36,11 @@ from terminal.errors import TerminalError, describe
 from terminal.marketdata.candles import OHLCV
 from terminal.marketdata.timeframes import timeframe_ms
 from terminal.research.export import write_trials_csv
+from terminal.research.importance import importance_text, importances
 from terminal.research.methods import MethodKind
-from terminal.research.odds import overfitting_odds
+from terminal.research.odds import Odds, overfitting_odds
 from terminal.research.pool import TrialPool
+from terminal.research.space import Space
 from terminal.research.study import StudySpec, StudyStore, new_study, run_study
 from terminal.research.sweep import SweepProgress, SweepResult, Trial, run_sweep
 from terminal.tasks import TaskGroup
@@ -93,6 +95,7 @@ class ResearchController:
         self._shown_for = ""
         self.file_dialog: QFileDialog | None = None  # the export dialog open now (tests answer it)
         self.pool: TrialPool | None = None  # made by the first sweep that needs it, kept warm
+        self._space: Space | None = None  # the space of the sweep under way
         self.walk = WalkForwardRunner(view, tasks=tasks, pool=self._pool)  # Start with Walk-forward ticked
         view.start_requested.connect(self.start)
         view.cancel_requested.connect(self.cancel)
@@ -153,7 +156,7 @@ class ResearchController:
         self.data = DataChoice(ref.exchange, ref.symbol, ref.timeframe, False, ref.first_ts, end)
         message = study.summary.message or "interrupted: resume it to run the rest"
         self.view.end(f"Study #{study_id}: {len(study.trials):,} trials kept; {message}.")
-        await self._judge(list(study.trials))
+        await self._judge(list(study.trials), spec.space)
 
     # -- running ------------------------------------------------------------------------------------
     def start(self) -> Job[Any, Any] | None:
@@ -180,6 +183,7 @@ class ResearchController:
         cls, source_hash = request.strategy, _source_hash(request.strategy)
         pool = self._pool()
         self.base, self.shown, self.data = (strategy, request.settings), None, None
+        self._space = choice.space
         self.view.begin([p.name for p in choice.space.params], choice.objectives, total)
         data, settings = request.data, request.settings
 
@@ -285,17 +289,22 @@ class ResearchController:
             said += " No trial passed the filters."
         self.view.end(said)
         self.refresh_studies()
-        await self._judge(list(result.trials))
+        await self._judge(list(result.trials), self._space)
 
-    async def _judge(self, trials: list[Trial]) -> None:
-        """The overfitting odds of these trials, worked out in a worker thread (PBO of
-        thousands of trials takes a second)."""
+    async def _judge(self, trials: list[Trial], space: Space | None) -> None:
+        """The overfitting odds of these trials and which parameters matter, worked out in
+        a worker thread (PBO of thousands of trials takes a second)."""
+
+        def judge() -> tuple[Odds, str]:
+            found = importance_text(importances(trials, space)) if space is not None else ""
+            return overfitting_odds(trials), found
+
         try:
-            odds = await asyncio.to_thread(overfitting_odds, trials)
+            odds, importance = await asyncio.to_thread(judge)
         except Exception as exc:  # noqa: BLE001 - a statistic that cannot be computed must not hide the trials
             log.warning("Research: the overfitting odds failed: %s", describe(exc, detailed=True))
             return
-        self.view.set_odds(odds)
+        self.view.set_odds(odds, importance)
 
     def cancel(self) -> None:
         self.walk.cancel()

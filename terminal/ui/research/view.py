@@ -235,8 +235,11 @@ class ResearchView(QWidget):
             self.progress.setValue(1)
         self.say(text, error)
 
-    def set_odds(self, odds: Odds) -> None:
-        self.odds.setText(f"<b>Overfitting odds.</b> {escape(odds.dsr)}<br>{escape(odds.pbo)}")
+    def set_odds(self, odds: Odds, importance: str = "") -> None:
+        text = f"<b>Overfitting odds.</b> {escape(odds.dsr)}<br>{escape(odds.pbo)}"
+        if importance:
+            text += f"<br>{escape(importance)}"
+        self.odds.setText(text)
 
     def selected(self) -> Trial | None:
         rows = self.table.selectionModel().selectedRows()

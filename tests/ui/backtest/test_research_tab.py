@@ -82,6 +82,7 @@ async def test_a_grid_sweep_fills_the_table_and_its_best_trial_opens_as_the_same
         await t.until(lambda: "deflated Sharpe ratio" in view.odds.text(), "the overfitting odds")
         assert f"the best of {size:,} trials" in view.odds.text()
         assert "probability of backtest overfitting" in view.odds.text()
+        assert "Importance (PED-ANOVA): " in view.odds.text()  # which of fast and slow matters
         assert view.studies.currentText().endswith(f"{size:,} trials · done")
         done = [tr for tr in result.trials if tr.state is TrialState.DONE]
         assert done and all(tr.params["fast"] < tr.params["slow"] for tr in result.trials)
