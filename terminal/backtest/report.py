@@ -109,7 +109,7 @@ def _exact(x: float) -> str:
 
 
 # -- the page ----------------------------------------------------------------------
-_STYLE = """
+STYLE = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328;
        margin: 24px auto; max-width: 1000px; padding: 0 16px; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
@@ -144,7 +144,7 @@ def render_html(run: SavedRun) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(s.label)}</title><style>{_STYLE}</style></head><body>",
+        f"<title>{escape(s.label)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{escape(s.label)}</h1>",
         f'<p class="sub">Backtest run {s.id}, saved {_when(s.created_ms)} UTC</p>',
         "<h2>Run</h2>",

@@ -38,8 +38,10 @@ from terminal.marketdata.timeframes import timeframe_ms
 from terminal.research.export import write_trials_csv
 from terminal.research.importance import importance_text, importances
 from terminal.research.methods import MethodKind
+from terminal.research.objectives import Filters, Objective
 from terminal.research.odds import Odds, overfitting_odds
 from terminal.research.pool import TrialPool
+from terminal.research.report import StudyPage, write_study_html
 from terminal.research.space import Space
 from terminal.research.study import StudySpec, StudyStore, new_study, run_study
 from terminal.research.sweep import SweepProgress, SweepResult, Trial, run_sweep
@@ -55,6 +57,7 @@ log = logging.getLogger(__name__)
 
 #: parameters a sweep of a crossing compares: the fast one must stay below the slow one
 CROSSING = ("fast", "slow")
+CSV, HTML = "csv", "html"
 Candles = OHLCV | Callable[[], OHLCV]
 
 
@@ -96,13 +99,17 @@ class ResearchController:
         self.file_dialog: QFileDialog | None = None  # the export dialog open now (tests answer it)
         self.pool: TrialPool | None = None  # made by the first sweep that needs it, kept warm
         self._space: Space | None = None  # the space of the sweep under way
+        #: what the report says of the sweep shown: its definition, and the odds as sentences
+        self._definition: list[tuple[str, str]] = []
+        self._judged: tuple[str, ...] = ()
         self.walk = WalkForwardRunner(view, tasks=tasks, pool=self._pool)  # Start with Walk-forward ticked
         view.start_requested.connect(self.start)
         view.cancel_requested.connect(self.cancel)
         view.open_requested.connect(self.open)
         view.show_study_requested.connect(lambda study_id: self._tasks.spawn(self.show_study(study_id)))
         view.resume_requested.connect(self.resume)
-        view.export_requested.connect(self.choose_export)
+        view.export_requested.connect(lambda: self.choose_export(CSV))
+        view.report_requested.connect(lambda: self.choose_export(HTML))
         strategy.changed.connect(self.follow_strategy)
         self.follow_strategy()
 
@@ -149,6 +156,9 @@ class ResearchController:
         self.view.begin([p.name for p in spec.space.params], spec.objectives, len(study.trials))
         self.view.add(list(study.trials), None, spec.objectives[0])
         self.study_id, self.result, self.shown = study_id, None, spec
+        self._judged = ()
+        self._definition = definition(spec.space, spec.method, spec.objectives, spec.filters, spec.budget,
+                                      spec.early_stop, spec.seed)  # fmt: skip
         known = BUILTIN.get(spec.strategy) or self.strategy.user.get(spec.strategy)
         self.base = (known.create(dict(spec.params)), spec.settings) if known is not None else None
         ref = spec.data
@@ -183,7 +193,9 @@ class ResearchController:
         cls, source_hash = request.strategy, _source_hash(request.strategy)
         pool = self._pool()
         self.base, self.shown, self.data = (strategy, request.settings), None, None
-        self._space = choice.space
+        self._space, self._judged = choice.space, ()
+        self._definition = definition(choice.space, choice.method, choice.objectives, choice.filters,
+                                      choice.budget, choice.early_stop, choice.seed)  # fmt: skip
         self.view.begin([p.name for p in choice.space.params], choice.objectives, total)
         data, settings = request.data, request.settings
 
@@ -305,6 +317,7 @@ class ResearchController:
             log.warning("Research: the overfitting odds failed: %s", describe(exc, detailed=True))
             return
         self.view.set_odds(odds, importance)
+        self._judged = (odds.dsr, odds.pbo, *((importance,) if importance else ()))
 
     def cancel(self) -> None:
         self.walk.cancel()
@@ -330,31 +343,67 @@ class ResearchController:
             await asyncio.to_thread(self.pool.close)
 
     # -- export ---------------------------------------------------------------------------------------
-    def choose_export(self) -> QFileDialog:
-        """Ask where to write the trials in the table as CSV (``open()``: no nested loop)."""
-        name = f"study-{self.study_id}-trials.csv" if self.study_id is not None else "sweep-trials.csv"
-        dialog = QFileDialog(self.view, "Export the trials as CSV", str(self._folder() / name))
+    def choose_export(self, kind: str = CSV) -> QFileDialog:
+        """Ask where to write the trials as CSV (``CSV``) or the sweep as an HTML page
+        (``HTML``); ``open()``, no nested loop."""
+        stem = f"study-{self.study_id}" if self.study_id is not None else "sweep"
+        if kind == HTML:
+            title, names, name = "Export the sweep as an HTML report", "HTML files (*.html)", f"{stem}.html"
+        else:
+            title, names, name = "Export the trials as CSV", "CSV files (*.csv)", f"{stem}-trials.csv"
+        dialog = QFileDialog(self.view, title, str(self._folder() / name))
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
-        dialog.setDefaultSuffix("csv")
-        dialog.setNameFilters(["CSV files (*.csv)", "All files (*)"])
+        dialog.setDefaultSuffix(kind)
+        dialog.setNameFilters([names, "All files (*)"])
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.fileSelected.connect(lambda path: self.export(Path(path)))
+        dialog.fileSelected.connect(lambda path: self.export(Path(path), kind))
         self.file_dialog = dialog
         dialog.open()
         return dialog
 
-    def export(self, path: Path) -> asyncio.Task[None]:
-        return self._tasks.spawn(self._export(path), name="export trials")
+    def export(self, path: Path, kind: str = CSV) -> asyncio.Task[None]:
+        return self._tasks.spawn(self._export(path, kind), name=f"export the sweep ({kind})")
 
-    async def _export(self, path: Path) -> None:
+    async def _export(self, path: Path, kind: str) -> None:
         model = self.view.model
         trials, names, objectives = list(model.trials), list(model.names), model.objectives
         try:
-            rows = await asyncio.to_thread(write_trials_csv, path, trials, names, objectives)
+            if kind == HTML:
+                page = self._page(trials, names, objectives)
+                await asyncio.to_thread(write_study_html, path, page)
+                said = f"Wrote the report of {len(trials):,} trials to {path}."
+            else:
+                rows = await asyncio.to_thread(write_trials_csv, path, trials, names, objectives)
+                said = f"Wrote {rows:,} trials to {path}."
         except TerminalError as exc:
             self.view.say(exc.user_message(), error=True)
             return
-        self.view.say(f"Wrote {rows:,} trials to {path}.")
+        self.view.say(said)
+
+    def _page(self, trials: list[Trial], names: list[str], objectives: tuple[Objective, ...]) -> StudyPage:
+        strategy, settings = self.base if self.base is not None else (None, BacktestSettings())
+        data = self.data
+        market = f"{data.exchange} {data.symbol} {data.timeframe}" if data is not None else "unknown"
+        facts = [
+            ("Strategy", strategy.name if strategy is not None else "unknown"),
+            ("Fixed parameters", ", ".join(f"{k} = {v}" for k, v in strategy.params.model_dump().items()
+                                            if k not in names) or "none" if strategy is not None else ""),
+            ("Market", market),
+            *self._definition,
+        ]  # fmt: skip
+        title = f"Study #{self.study_id}" if self.study_id is not None else "Sweep"
+        symbol = data.symbol if data is not None else "/USDT"
+        return StudyPage(
+            title=f"{title}: {facts[0][1]} on {market}",
+            facts=facts,
+            settings=settings,
+            quote=symbol.partition("/")[2].split(":")[0],
+            names=names,
+            objectives=objectives,
+            trials=trials,
+            ended=self.view.status.text(),
+            odds=self._judged,
+        )
 
     @staticmethod
     def _folder() -> Path:
@@ -389,3 +438,25 @@ def _source_hash(strategy: StrategyClass) -> str | None:
     """A user strategy's file's hash (its trials are not comparable across versions);
     None for a built-in (the study takes the terminal's version)."""
     return strategy.info.source_hash if issubclass(strategy, WorkerStrategy) else None
+
+
+def definition(
+    space: Space,
+    method: MethodKind,
+    objectives: tuple[Objective, ...],
+    filters: Filters,
+    budget: int | None,
+    early_stop: int | None,
+    seed: int,
+) -> list[tuple[str, str]]:
+    """A sweep's definition as (name, value) lines for its report."""
+    ranges = "; ".join(f"{p.name}: {p.as_dict()}" for p in space.params)
+    drawdown = f"{filters.max_drawdown:.0%}" if filters.max_drawdown is not None else "no limit"
+    return [
+        ("Varied", ranges or "nothing"),
+        ("Constraints", "; ".join(space.constraints) or "none"),
+        ("Method", f"{method.label}, seed {seed}" + (f", budget {budget:,} trials" if budget else "")),
+        ("Objectives", ", ".join(o.label for o in objectives)),
+        ("Filters", f"at least {filters.min_trades} trades; drawdown {drawdown}"),
+        ("Early stop", f"after {early_stop:,} trials with no better one" if early_stop else "never"),
+    ]

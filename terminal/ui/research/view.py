@@ -45,6 +45,7 @@ class ResearchView(QWidget):
     cancel_requested = Signal()
     open_requested = Signal(object)  # the Trial
     export_requested = Signal()
+    report_requested = Signal()
     show_study_requested = Signal(int)  # a stored study's id
     resume_requested = Signal(int)
 
@@ -86,6 +87,9 @@ class ResearchView(QWidget):
         self.export_button = QPushButton("Export CSV…", self)
         self.export_button.setToolTip("The trials, their parameters and metrics, as a CSV file")
         self.export_button.setEnabled(False)
+        self.report_button = QPushButton("Export HTML…", self)
+        self.report_button.setToolTip("The sweep as one self-contained page: set-up, odds, heatmap, trials")
+        self.report_button.setEnabled(False)
         self.studies = QComboBox(self)
         self.studies.setObjectName("research_studies")
         self.studies.setToolTip(
@@ -135,6 +139,7 @@ class ResearchView(QWidget):
         right_column.addWidget(self.results, 1)
         open_row = QHBoxLayout()
         open_row.addWidget(self.export_button)
+        open_row.addWidget(self.report_button)
         open_row.addStretch(1)
         open_row.addWidget(self.open_button)
         right_column.addLayout(open_row)
@@ -152,6 +157,7 @@ class ResearchView(QWidget):
         self.cancel_button.clicked.connect(lambda _checked=False: self.cancel_requested.emit())
         self.open_button.clicked.connect(lambda _checked=False: self._open_selected())
         self.export_button.clicked.connect(lambda _checked=False: self.export_requested.emit())
+        self.report_button.clicked.connect(lambda _checked=False: self.report_requested.emit())
         self.table.doubleClicked.connect(self._open_index)
         self.walk.toggled.connect(self._walk_toggled)
         self.heatmap.canvas.cell_opened.connect(self._open_number)
@@ -203,6 +209,7 @@ class ResearchView(QWidget):
     def begin(self, names: list[str], objectives: tuple[Objective, ...], total: int | None) -> None:
         self.model.start(names, objectives)
         self.export_button.setEnabled(False)
+        self.report_button.setEnabled(False)
         self.heatmap.set_names(names)
         numbers = ["000,000", *("00,000.0" for _ in names), *("-000.000" for _ in objectives)]
         fit_columns(self.table, [*numbers, "+000.00%", "-00.00%", "00,000"])
@@ -220,6 +227,7 @@ class ResearchView(QWidget):
         if trials:
             self.heatmap.set_trials(self.model.trials)
             self.export_button.setEnabled(True)
+            self.report_button.setEnabled(True)
         if progress is None:
             return
         if progress.total:

@@ -114,6 +114,23 @@ async def test_a_grid_sweep_fills_the_table_and_its_best_trial_opens_as_the_same
         best_row = rows[result.best.number]
         assert float(best_row["sharpe"]) == result.best.values[0]
 
+        # the sweep as one self-contained page: set-up, odds, heatmap, the best trials, every trial
+        view.report_button.click()
+        report = panel.sweeps.file_dialog
+        assert report is not None and report.isVisible()
+        page_file = tmp_path / "sweep.html"
+        report.selectFile(str(page_file))
+        report.accept()
+        await t.until(lambda: "Wrote the report" in view.status.text(), "the HTML report")
+        page = page_file.read_text(encoding="utf-8")
+        assert (
+            page.startswith("<!DOCTYPE html>")
+            and "<script" not in page
+            and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+        )
+        assert "Constraints</th><td>fast &lt; slow" in page and "deflated Sharpe ratio" in page
+        assert "<svg" in page and "The best 20 of " in page and f"Every trial ({size:,})" in page
+
         view.table.selectRow(0)
         assert view.open_button.isEnabled()
         view.open_button.click()
