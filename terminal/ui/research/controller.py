@@ -42,7 +42,7 @@ from terminal.research.objectives import Filters, Objective
 from terminal.research.odds import Odds, overfitting_odds
 from terminal.research.pool import TrialPool
 from terminal.research.report import StudyPage, write_study_html
-from terminal.research.space import Space
+from terminal.research.space import Space, apply_settings, split_point
 from terminal.research.study import StudySpec, StudyStore, new_study, run_study
 from terminal.research.sweep import SweepProgress, SweepResult, Trial, run_sweep
 from terminal.tasks import TaskGroup
@@ -414,7 +414,13 @@ class ResearchController:
         if self.base is None or self.data is None:
             return
         strategy, settings = self.base
-        self._open_trial(strategy.name, {**strategy.params.model_dump(), **trial.params}, settings, self.data)
+        values, changed = split_point(trial.params)  # the strategy's, and the settings' it varied
+        try:
+            run_settings = apply_settings(settings, changed)
+        except (TerminalError, ValueError) as exc:  # a point whose settings do not validate
+            self.view.say(f"Trial #{trial.number + 1} cannot run: {describe(exc)}", error=True)
+            return
+        self._open_trial(strategy.name, {**strategy.params.model_dump(), **values}, run_settings, self.data)
 
 
 def _sweep(

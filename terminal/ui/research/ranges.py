@@ -2,7 +2,11 @@
 with its From, To and Step prefilled around the strategy's value and inside
 its model's bounds (the bounds themselves are wide: a grid over all of them
 would have millions of points). An unticked parameter keeps the value the
-strategy form gives it."""
+strategy form gives it. Below the strategy's own, the backtest settings a
+trader sweeps too (stops, sizing: ``SETTINGS_PARAMS``), unticked, at the
+ranges the research lab prefills; a trial whose settings break a rule of
+the settings (a percentage stop while the form's stop is in ATR) fails with
+the settings' own message."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from terminal.backtest.strategy import ParamSpec, StrategyParams, param_specs
-from terminal.research.space import BoolParam, FloatParam, IntParam, Param, SweepError
+from terminal.research.space import SETTINGS_PARAMS, BoolParam, FloatParam, IntParam, Param, SweepError
 
 COLUMNS = ("Vary", "Parameter", "From", "To", "Step")
 GRID_STEPS = 10  # a prefilled range of decimals takes about this many steps
@@ -60,8 +64,9 @@ class RangesTable(QTableWidget):
         self.itemChanged.connect(lambda _item: self.changed.emit())
 
     def set_strategy(self, model: type[StrategyParams], values: Mapping[str, Any]) -> None:
-        """Rows for ``model``'s parameters, prefilled around ``values``; the first two
-        numbers ticked (what a trader sweeps first: the two lengths of a crossing)."""
+        """Rows for ``model``'s parameters, prefilled around ``values``, then the settings'
+        (unticked); the first two numbers ticked (what a trader sweeps first: the two
+        lengths of a crossing)."""
         self.blockSignals(True)
         try:
             self.setRowCount(0)
@@ -91,9 +96,30 @@ class RangesTable(QTableWidget):
                         cell.setFlags(Qt.ItemFlag.ItemIsEnabled)
                         cell.setText("off, on" if column == 2 else "")
                     self.setItem(row, column, cell)
+            for param in SETTINGS_PARAMS.values():
+                if isinstance(param, IntParam | FloatParam):
+                    self._setting_row(param)
         finally:
             self.blockSignals(False)
         self.changed.emit()
+
+    def _setting_row(self, param: IntParam | FloatParam) -> None:
+        kind: type = int if isinstance(param, IntParam) else float
+        spec = ParamSpec(param.name, kind, None, None, None, False, False, "A backtest setting")
+        row = self.rowCount()
+        self.insertRow(row)
+        self.specs.append(spec)
+        vary = QTableWidgetItem()
+        vary.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+        vary.setCheckState(Qt.CheckState.Unchecked)
+        self.setItem(row, 0, vary)
+        name = QTableWidgetItem(param.name.removeprefix("settings."))
+        name.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        name.setToolTip(f"A backtest setting ({param.name}): varied, it replaces the form's value")
+        self.setItem(row, 1, name)
+        step = param.step if param.step is not None else (param.high - param.low) / GRID_STEPS
+        for column, value in enumerate((param.low, param.high, step), start=2):
+            self.setItem(row, column, QTableWidgetItem(_short(float(value))))
 
     def cell(self, row: int, column: int) -> QTableWidgetItem:
         item = self.item(row, column)
