@@ -65,6 +65,8 @@ class StrategyInfo:
     path: str
     source_hash: str
     specs: tuple[ParamSpec, ...]
+    #: the file's text as hashed (data for the GUI: kept as a version, never run there)
+    source: str = ""
 
     def params_model(self) -> type[StrategyParams]:
         """A parameter model with the strategy's fields, types, defaults and bounds, for
@@ -304,7 +306,7 @@ def _describe(user: Any) -> FolderScan:
         specs = tuple(_simple(spec) for spec in param_specs(cls.Params))
         summary = getattr(cls, "summary", "") or ""
         path, digest = str(user.path_of(name)), user.source_hash(name)
-        infos.append(StrategyInfo(name, cls.title, summary, path, digest, specs))
+        infos.append(StrategyInfo(name, cls.title, summary, path, digest, specs, user.source_of(name)))
     return FolderScan(tuple(infos), tuple(user.errors))
 
 

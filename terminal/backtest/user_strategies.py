@@ -40,6 +40,9 @@ class LoadedFile:
     module_name: str
     strategies: tuple[StrategyClass, ...]
     errors: tuple[StrategyLoadError, ...]
+    #: the text of the very bytes hashed (UTF-8; an undecodable byte replaced), kept
+    #: so that the version a run used can be saved without reading the file again
+    source: str = ""
 
 
 class UserStrategies:
@@ -66,6 +69,10 @@ class UserStrategies:
 
     def path_of(self, name: str) -> Path:
         return self._strategies[name][1].path
+
+    def source_of(self, name: str) -> str:
+        """The text of the file that defines strategy ``name``, as it was hashed and loaded."""
+        return self._strategies[name][1].source
 
     def refresh(self) -> bool:
         """Rescan the folder; True when any strategy or error changed."""
@@ -158,7 +165,9 @@ def unsafe(path: Path) -> str:
 
 
 def _replace_stamp(old: LoadedFile, stamp: tuple[int, int]) -> LoadedFile:
-    return LoadedFile(old.path, stamp, old.source_hash, old.module_name, old.strategies, old.errors)
+    return LoadedFile(
+        old.path, stamp, old.source_hash, old.module_name, old.strategies, old.errors, old.source
+    )
 
 
 def _failed(
@@ -215,7 +224,8 @@ def _load(path: Path, stamp: tuple[int, int], digest: str, data: bytes) -> Loade
             found.append(obj)
     if not found and not errors:
         errors.append(StrategyLoadError("defines no Strategy subclass", path=str(path)))
-    return LoadedFile(path, stamp, digest, name, tuple(found), tuple(errors))
+    text = data.decode("utf-8", errors="replace")
+    return LoadedFile(path, stamp, digest, name, tuple(found), tuple(errors), text)
 
 
 def _check_class(cls: type[Strategy[Any]]) -> str:

@@ -286,3 +286,22 @@ class TrialCacheEntry(SQLModel, table=True):
     seconds: float  # how long it took to compute
     first_day: int | None = None
     daily: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+
+
+class StrategyVersionRecord(SQLModel, table=True):
+    """One version of a user strategy (revision 0008): the text of its file as a saved
+    run or a study used it, keyed by the strategy's name and the file's SHA-256 (what
+    ``BacktestRun.source_hash`` and ``StudyRecord.source_hash`` keep), so that the runs
+    of each version can be told apart, two versions compared and an old one restored
+    (``terminal.backtest.strategy_versions``). ``path`` is where the file was when the
+    version was first seen; ``note`` is the user's. The text comes last so that a
+    listing reads it from no overflow page."""
+
+    __tablename__ = "strategy_version"
+
+    strategy: str = Field(primary_key=True)
+    source_hash: str = Field(primary_key=True)
+    path: str
+    first_seen_ms: int
+    note: str
+    source: str

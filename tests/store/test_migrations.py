@@ -222,7 +222,7 @@ def test_a_revision_4_file_upgrades_to_head_keeping_its_candles_and_backtest_run
     assert "backtest_run" in tables and not {"paper_account", "trading_journal"} & tables
 
     with CandleStore(path) as store:
-        assert revision_of(path) == migrations.HEAD == "0007"
+        assert revision_of(path) == migrations.HEAD == "0008"
         back = store.read("binance", "BTC/USDT", "1m")
         assert np.array_equal(back.ts, data.ts) and np.array_equal(back.close, data.close)
         assert store.verify() == []
@@ -242,6 +242,39 @@ def test_a_revision_4_file_upgrades_to_head_keeping_its_candles_and_backtest_run
         assert markets.load("simulated") is None
         markets.save(MarketRecord("simulated", seed=7, started_ms=1, saved_ms=2))
         assert markets.load("simulated") == MarketRecord("simulated", 7, 1, 2)
+
+
+def test_a_revision_7_file_upgrades_to_head_keeping_its_runs_and_keeps_strategy_versions(
+    tmp_path: Path,
+) -> None:
+    from terminal.backtest.run_store import RunStore
+    from terminal.backtest.runner import run_backtest
+    from terminal.backtest.strategy_versions import StrategyVersions
+
+    path = tmp_path / "history.sqlite"
+    data = sample(2000)
+    result = run_backtest(data, "sma_cross", {"fast": 5, "slow": 30})
+    with CandleStore(path) as store:
+        run_id = RunStore(store).save(
+            result, exchange="x", symbol="A/B", timeframe="1m", source_hash="f" * 64
+        )
+    migrations.downgrade(opener(path), "0007")  # the file as the previous release left it
+    assert revision_of(path) == "0007"
+    assert "strategy_version" not in {
+        r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")
+    }
+
+    with CandleStore(path) as store:
+        assert revision_of(path) == migrations.HEAD == "0008"
+        assert RunStore(store).load(run_id).summary.source_hash == "f" * 64
+        versions = StrategyVersions(store)
+        assert versions.record("sma_cross", "f" * 64, "class S: ...\n", "/s/mine.py")
+        versions.set_note("sma_cross", "f" * 64, "kept")
+        [version] = versions.list("sma_cross")
+        assert (version.runs, version.note, version.path) == (1, "kept", "/s/mine.py")  # the old run counts
+    migrations.downgrade(opener(path), "0007")  # and back: the runs stay, the versions go
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM backtest_run").fetchone() == (1,)
 
 
 def test_files_opened_at_once_from_several_threads_all_reach_head(tmp_path: Path) -> None:

@@ -43,7 +43,8 @@ from terminal.backtest.queue import BacktestJob, BacktestQueue
 from terminal.backtest.result import BacktestResult
 from terminal.backtest.run_store import RunStore, RunSummary, SavedRun
 from terminal.backtest.settings import BacktestSettings
-from terminal.backtest.strategies import BUILTIN
+from terminal.backtest.strategies import BUILTIN, StrategyClass
+from terminal.backtest.strategy_versions import StrategyVersions
 from terminal.backtest.strategy_worker import StrategyWorker, WorkerStrategy, runner_with
 from terminal.errors import TerminalError, describe
 from terminal.marketdata.candles import OHLCV
@@ -54,7 +55,7 @@ from terminal.store.candles import CandleStore, SeriesKey
 from terminal.store.history_file import HistoryFile
 from terminal.tasks import TaskGroup
 from terminal.ui.backtest.chart_link import ChartLink
-from terminal.ui.backtest.compare import CompareView
+from terminal.ui.backtest.compare import CompareView, Pair
 from terminal.ui.backtest.data_picker import CHART, ChartCandles, DataPicker
 from terminal.ui.backtest.exports import CSV, HTML, WRITERS, export_dialog
 from terminal.ui.backtest.form_memory import FormMemory, SavedForm
@@ -66,6 +67,7 @@ from terminal.ui.backtest.results import ResultsView
 from terminal.ui.backtest.run_form import RunForm
 from terminal.ui.backtest.runs_list import RunsList
 from terminal.ui.backtest.trades_model import all_trades
+from terminal.ui.backtest.versions_dialog import VersionsDialog
 from terminal.ui.research.controller import ResearchController
 from terminal.ui.research.view import ResearchView
 from terminal.ui.theme import DARK, Theme
@@ -102,6 +104,7 @@ class BacktestPanel(QWidget):
         self.shown: SavedRun | None = None  # the run in the results view
         self.summaries: list[RunSummary] = []
         self.file_dialog: QFileDialog | None = None  # the export dialog open now (tests answer it)
+        self.versions_dialog: VersionsDialog | None = None  # the user strategy's Versions… open now
         self.on_chart = ChartTrades(link)
         # Reads, saves and exports; and per job, its wait, save and show (awaited, not
         # cancelled, at shutdown: the queue cancels the job, a save under way finishes).
@@ -159,6 +162,7 @@ class BacktestPanel(QWidget):
         self.queue_view.cancel_requested.connect(self.queue.cancel)
         self.data.changed.connect(self._data_changed)
         self.strategy.reload_requested.connect(self.reload_strategies)
+        self.strategy.versions_requested.connect(self.open_versions)
         self.results.trade_chosen.connect(self.show_trade)
         self.results.export_html_button.clicked.connect(lambda _checked=False: self.choose_export(HTML))
         self.results.export_csv_button.clicked.connect(lambda _checked=False: self.choose_export(CSV))
@@ -174,7 +178,7 @@ class BacktestPanel(QWidget):
         self.sweeps = ResearchController(
             self.research,
             self.strategy,
-            request=self.request,
+            request=self._research_request,
             candles_for=self._candles_for,
             studies=lambda: StudyStore(self._candle_store()),
             chart_market=link.market,
@@ -444,7 +448,53 @@ class BacktestPanel(QWidget):
         except TerminalError as exc:
             log.warning("Backtest run not saved: %s", describe(exc, detailed=True))
             return SavedRun(summary_of(0, result, request), result), exc.user_message()
+        self._keep_version(request.strategy)
         return SavedRun(summary_of(run_id, result, request), result), ""
+
+    # -- versions of the user's strategies -------------------------------------------------------
+    def _keep_version(self, cls: StrategyClass) -> None:
+        """In a worker thread: keep the text of the user strategy's file that ran (as the
+        strategies' process hashed it), so its runs and studies can be told apart by version."""
+        if not issubclass(cls, WorkerStrategy) or not cls.info.source:
+            return
+        info = cls.info
+        try:
+            StrategyVersions(self._candle_store()).record(info.name, info.source_hash, info.source, info.path)
+        except TerminalError as exc:
+            log.warning("The version of %s was not kept: %s", info.name, describe(exc, detailed=True))
+
+    def _research_request(self) -> RunRequest | None:
+        """The form's request for the Research tab: a sweep of a user strategy keeps its version."""
+        request = self.request()
+        if request is not None and request.source_hash:
+            cls = request.strategy
+            self._spawn(asyncio.to_thread(self._keep_version, cls), "keep the strategy's version")
+        return request
+
+    def open_versions(self, name: str) -> VersionsDialog | None:
+        """The Versions… dialog of user strategy ``name`` (one at a time, not modal)."""
+        cls = self.strategy.user.get(name)
+        if cls is None:
+            return None
+        if self.versions_dialog is not None:
+            self.versions_dialog.close()
+            self.versions_dialog.deleteLater()
+        dialog = VersionsDialog(
+            name,
+            cls.title,
+            self.strategy.folder,
+            versions=lambda: StrategyVersions(self._candle_store()),
+            runs=lambda: self._open_runs().list(),
+            tasks=self._tasks,
+            theme=self.theme,
+            parent=self,
+        )
+        dialog.setWindowFlag(Qt.WindowType.Window)
+        dialog.restored.connect(lambda _path: self.reload_strategies())
+        self.versions_dialog = dialog
+        dialog.show()
+        dialog.refresh()
+        return dialog
 
     def _job_changed(self, job: BacktestJob) -> None:
         self.queue_view.show_job(job)
@@ -505,10 +555,14 @@ class BacktestPanel(QWidget):
         self._say(f"Opened run #{run_id}.")
         return saved
 
-    def compare_runs(self, run_ids: list[int]) -> None:
+    def compare_runs(self, run_ids: list[int]) -> asyncio.Task[list[Pair] | None]:
+        """The runs' metrics side by side at once; then, from their curves read in a
+        worker thread, whether their difference is real (a new Compare replaces it)."""
         chosen = [s for s in self.summaries if s.id in set(run_ids)]
         self.compare.set_runs(chosen)
         self.tabs.setCurrentWidget(self.compare)
+        difference = self.compare.test_difference(lambda run_id: self._open_runs().load(run_id))
+        return self._spawn(difference, "compare runs", key="compare")
 
     def delete_runs(self, run_ids: list[int]) -> asyncio.Task[None]:
         return self._spawn(self._delete(run_ids), "delete runs")
@@ -706,6 +760,8 @@ class BacktestPanel(QWidget):
         self.runs.apply_theme(theme)
         self.compare.apply_theme(theme)
         self.research.set_theme(theme)
+        if self.versions_dialog is not None:
+            self.versions_dialog.set_theme(theme)
 
     async def shutdown(self) -> None:
         """Keep the form; cancel the runs and reads; wait until the worker and any save have stopped."""

@@ -28,6 +28,7 @@ from terminal.ui.theme import DARK, Theme
 class StrategyBox(QWidget):
     changed = Signal()
     reload_requested = Signal()
+    versions_requested = Signal(str)  # the chosen user strategy's name: its Versions… dialog
 
     def __init__(self, folder: Path, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +45,11 @@ class StrategyBox(QWidget):
             f"Load your strategy files from {folder}: their code runs, in a process apart"
         )
         self.loaded = False  # the user's files have been loaded once (the button reads "Reload")
+        self.versions_button = QPushButton("Versions…", self)
+        self.versions_button.setToolTip(
+            "The versions of this strategy that your runs and studies used: notes, diffs, restore"
+        )
+        self.versions_button.setEnabled(False)  # for a user strategy only
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
         self.errors_label = QLabel(self)
@@ -68,6 +74,7 @@ class StrategyBox(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.combo, 1)
         row.addWidget(self.reload_button)
+        row.addWidget(self.versions_button)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(row)
@@ -78,6 +85,7 @@ class StrategyBox(QWidget):
         self._fill()
         self.combo.currentIndexChanged.connect(self._chosen)
         self.reload_button.clicked.connect(lambda _checked=False: self.reload_requested.emit())
+        self.versions_button.clicked.connect(lambda _checked=False: self._ask_versions())
         self.set_theme(theme)
         self._chosen()
 
@@ -146,9 +154,15 @@ class StrategyBox(QWidget):
         self._form_of = ""
         self._chosen()
 
+    def _ask_versions(self) -> None:
+        cls = self.strategy()
+        if cls is not None and self.is_user(cls.name):
+            self.versions_requested.emit(cls.name)
+
     # -- the chosen one ---------------------------------------------------------------------------
     def _chosen(self, *_: object) -> None:
         cls = self.strategy()
+        self.versions_button.setEnabled(cls is not None and self.is_user(cls.name))
         old = self.form
         # the same strategy reloaded (its file changed) keeps what the user typed, by name
         same = old is not None and cls is not None and self._form_of == cls.name
