@@ -107,9 +107,13 @@ class Comparison:
             f"({level} interval {m.low:+.3%} to {m.high:+.3%}; a difference this large would arise by "
             f"chance with probability {m.p_value:.2f}). Sharpe ratio {s.a * yearly:.2f} against "
             f"{s.b * yearly:.2f} a year (difference {level} interval {s.low * yearly:+.2f} to "
-            f"{s.high * yearly:+.2f}; p = {s.p_value:.2f}). Their daily returns are correlated "
-            f"{self.correlation:.2f}."
+            f"{s.high * yearly:+.2f}; p = {s.p_value:.2f}). {self._correlated()}"
         )
+
+    def _correlated(self) -> str:
+        if math.isnan(self.correlation):
+            return "Their correlation cannot be measured: a run whose equity never changes has none."
+        return f"Their daily returns are correlated {self.correlation:.2f}."
 
 
 def compare(

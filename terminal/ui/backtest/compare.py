@@ -63,12 +63,7 @@ class Pair:
         if self.comparison is None:
             return f"{_capital(self.a)} against {self.b}: {self.message}"
         c = self.comparison
-        text = c.sentence((self.a, self.b))
-        if math.isnan(c.correlation):
-            # the module's last sentence would say "correlated nan"
-            text = text.removesuffix(f" Their daily returns are correlated {c.correlation:.2f}.")
-            text += " Their correlation cannot be measured: a run whose equity never changes has none."
-        return f"{text}\n{self.verdict()}"
+        return f"{c.sentence((self.a, self.b))}\n{self.verdict()}"
 
     def verdict(self) -> str:
         """Is the difference real? Said of the mean daily return and of the Sharpe ratio."""
