@@ -18,7 +18,15 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from terminal.backtest.strategy import ParamSpec, StrategyParams, param_specs
-from terminal.research.space import SETTINGS_PARAMS, BoolParam, FloatParam, IntParam, Param, SweepError
+from terminal.research.space import (
+    SETTINGS_PARAMS,
+    BoolParam,
+    ChoiceParam,
+    FloatParam,
+    IntParam,
+    Param,
+    SweepError,
+)
 
 COLUMNS = ("Vary", "Parameter", "From", "To", "Step")
 GRID_STEPS = 10  # a prefilled range of decimals takes about this many steps
@@ -97,14 +105,14 @@ class RangesTable(QTableWidget):
                         cell.setText("off, on" if column == 2 else "")
                     self.setItem(row, column, cell)
             for param in SETTINGS_PARAMS.values():
-                if isinstance(param, IntParam | FloatParam):
+                if isinstance(param, IntParam | FloatParam | ChoiceParam):
                     self._setting_row(param)
         finally:
             self.blockSignals(False)
         self.changed.emit()
 
-    def _setting_row(self, param: IntParam | FloatParam) -> None:
-        kind: type = int if isinstance(param, IntParam) else float
+    def _setting_row(self, param: IntParam | FloatParam | ChoiceParam) -> None:
+        kind: type = int if isinstance(param, IntParam) else str if isinstance(param, ChoiceParam) else float
         spec = ParamSpec(param.name, kind, None, None, None, False, False, "A backtest setting")
         row = self.rowCount()
         self.insertRow(row)
@@ -117,6 +125,13 @@ class RangesTable(QTableWidget):
         name.setFlags(Qt.ItemFlag.ItemIsEnabled)
         name.setToolTip(f"A backtest setting ({param.name}): varied, it replaces the form's value")
         self.setItem(row, 1, name)
+        if isinstance(param, ChoiceParam):  # the values to try, typed as a list; no range
+            self.setItem(row, 2, QTableWidgetItem(", ".join(str(c) for c in param.choices)))
+            for column in (3, 4):
+                fixed = QTableWidgetItem("")
+                fixed.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                self.setItem(row, column, fixed)
+            return
         step = param.step if param.step is not None else (param.high - param.low) / GRID_STEPS
         for column, value in enumerate((param.low, param.high, step), start=2):
             self.setItem(row, column, QTableWidgetItem(_short(float(value))))
@@ -146,6 +161,12 @@ class RangesTable(QTableWidget):
                 continue
             if spec.kind is bool:
                 found.append(BoolParam(spec.name))
+                continue
+            if spec.kind is str:  # a choice: the values typed in From, separated by commas
+                values = tuple(v.strip() for v in self.cell(row, 2).text().split(",") if v.strip())
+                if not values:
+                    raise SweepError(f"List the values of {spec.name!r} to try in From, separated by commas.")
+                found.append(ChoiceParam(spec.name, values))
                 continue
             texts = [self.cell(row, c).text().strip() for c in (2, 3, 4)]
             try:

@@ -243,3 +243,29 @@ async def test_a_stop_loss_swept_with_the_strategy_opens_with_that_stop(
         shown = panel.shown
         assert shown is not None and shown.result.settings.stops.stop_loss_pct == 2.0
         assert trial.metrics is not None and shown.result.metrics.final_equity == trial.metrics.final_equity
+
+
+async def test_the_direction_is_swept_as_a_list_of_choices(
+    launch: Launch, history: HistoryFile, qtbot: Any
+) -> None:
+    async with launch(history_file=history) as t:
+        panel = await _research(t, qtbot)
+        view = panel.research
+        _ranges(panel, ("4", "5"), ("8", "8"))
+        ranges = view.form.ranges
+        ranges.tick("settings.direction")
+        ranges.set_range("settings.direction", "long, short", "", "")
+        await t.until(lambda: "4 points in the grid" in view.form.grid_note.text(), "2 x 1 x 2 points")
+        view.start_button.click()
+        await t.until(lambda: panel.sweeps.result is not None, "the sweep", timeout=60)
+        result = panel.sweeps.result
+        assert result is not None
+        assert sorted({tr.params["settings.direction"] for tr in result.trials}) == ["long", "short"]
+        short = next(tr for tr in result.trials if tr.params["settings.direction"] == "short")
+        view.open_requested.emit(short)
+        await t.until(lambda: panel.shown is not None and not panel.busy, "the trial's backtest", timeout=30)
+        assert panel.shown is not None and panel.shown.result.settings.direction == "short"
+
+        ranges.set_range("settings.direction", " , ", "", "")  # nothing listed
+        view.start_button.click()
+        assert "List the values of 'settings.direction'" in view.status.text()
