@@ -269,3 +269,16 @@ async def test_the_direction_is_swept_as_a_list_of_choices(
         ranges.set_range("settings.direction", " , ", "", "")  # nothing listed
         view.start_button.click()
         assert "List the values of 'settings.direction'" in view.status.text()
+
+
+async def test_without_a_history_file_the_sweep_runs_and_says_it_is_not_kept(
+    launch: Launch, qtbot: Any
+) -> None:
+    async with launch() as t:  # no history file: as when it cannot be opened
+        panel = await _research(t, qtbot)
+        view = panel.research
+        _ranges(panel, ("4", "5"), ("8", "9"))
+        view.start_button.click()
+        await t.until(lambda: panel.sweeps.result is not None, "the sweep", timeout=60)
+        assert panel.sweeps.study_id is None and "; not kept." in view.status.text()
+        assert view.model.row_total() == 4 and view.studies.count() == 0
