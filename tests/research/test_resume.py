@@ -5,13 +5,7 @@ run would have)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +19,8 @@ from terminal.research.sweep import SweepProgress
 from terminal.store import CandleStore
 from tests.backtest.backtest_scenarios import random_candles
 from tests.research.computed import count_computed
+from tests.research.killed import kill_once_stored
 
-ROOT = Path(__file__).resolve().parents[2]
 BARS = 4000
 SEED = 152
 GRID = Space((IntParam("fast", 2, 21), IntParam("slow", 10, 40, step=10)), ("fast < slow",))  # 72 points
@@ -60,13 +54,6 @@ def grid_spec(candles: OHLCV) -> StudySpec:
     )
 
 
-def stored_trials(path: Path, study_id: int) -> int:
-    with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as conn:
-        return int(
-            conn.execute("SELECT count(*) FROM study_trial WHERE study_id = ?", (study_id,)).fetchone()[0]
-        )
-
-
 def test_a_study_killed_midway_resumes_with_every_completed_trial_kept_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -75,26 +62,9 @@ def test_a_study_killed_midway_resumes_with_every_completed_trial_kept_once(
     with CandleStore(path) as store:
         study_id = StudyStore(store).create(grid_spec(candles))
 
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path), str(study_id), str(BARS), str(SEED)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    kill_once_stored(
+        CHILD, [str(path), str(study_id), str(BARS), str(SEED)], path, study_id, STORED_BEFORE_KILL
     )
-    try:
-        deadline = time.monotonic() + 120  # the child imports and compiles the engine first
-        while stored_trials(path, study_id) < STORED_BEFORE_KILL:
-            assert child.poll() is None, f"the study's process ended early: {child.communicate()}"
-            assert time.monotonic() < deadline, "the study's process stored too few trials in 120 s"
-            time.sleep(0.01)  # polling for the positive event: enough trials stored
-        os.kill(child.pid, signal.SIGKILL)
-        out, _ = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
-    assert child.returncode == -signal.SIGKILL and "finished" not in out
 
     computed = count_computed(monkeypatch)
     with CandleStore(path) as store:

@@ -70,15 +70,8 @@ class TrialsModel(HeaderedTableModel):
     def row_total(self) -> int:
         return len(self.trials)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section]
-        return None
+    def column_headers(self) -> tuple[str, ...]:
+        return self.columns
 
     def trial(self, row: int) -> Trial:
         return self.trials[row]

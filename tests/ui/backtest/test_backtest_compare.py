@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -21,7 +20,6 @@ import pytest
 from terminal.backtest.result import BacktestResult
 from terminal.market.simulator.history import generate_history
 from terminal.market.simulator.instruments import INSTRUMENTS
-from terminal.paths import AppPaths
 from terminal.research import compare as rc
 from terminal.store.history_file import HistoryFile
 from terminal.ui.backtest.compare import RESAMPLES, SEED, Pair
@@ -31,13 +29,6 @@ from tests.ui.harness import Launch, Terminal
 
 DAY_MS = rc.DAY_MS
 DAYS = 20
-
-
-@pytest.fixture
-def history(app_paths: AppPaths) -> Iterator[HistoryFile]:
-    held = HistoryFile(app_paths.data_dir / "history.sqlite")
-    yield held
-    held.close()
 
 
 async def store_days(history: HistoryFile) -> int:

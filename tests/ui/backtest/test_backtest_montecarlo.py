@@ -8,12 +8,9 @@ Async tests on the one qasync loop (see conftest): waits are ``t.until``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 
-from terminal.paths import AppPaths
 from terminal.research import montecarlo as mc
 from terminal.store.history_file import HistoryFile
 from terminal.ui.backtest.montecarlo_view import MonteCarloView
@@ -24,13 +21,6 @@ from tests.ui.harness import Launch, Terminal
 
 PATHS = 2_000
 SEED = 7
-
-
-@pytest.fixture
-def history(app_paths: AppPaths) -> Iterator[HistoryFile]:
-    held = HistoryFile(app_paths.data_dir / "history.sqlite")
-    yield held
-    held.close()
 
 
 def set_text(field: NumberEdit, text: str) -> None:

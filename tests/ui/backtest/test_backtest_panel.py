@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -43,14 +43,6 @@ from tests.backtest.backtest_scenarios import ABOVE_AVERAGE
 from tests.ui.harness import Launch, Terminal
 
 STORED = SeriesKey("binance", "BTC/USDT", "1m")
-
-
-@pytest.fixture
-def history(app_paths: AppPaths) -> Iterator[HistoryFile]:
-    """The history file the app would use (stored candles and saved runs)."""
-    held = HistoryFile(app_paths.data_dir / "history.sqlite")
-    yield held
-    held.close()
 
 
 @asynccontextmanager

@@ -10,14 +10,7 @@ process, which a test cannot kill without killing the test)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,9 +24,9 @@ from terminal.research.study import StudyStatus, StudyStore, new_study
 from terminal.store import CandleStore, SeriesKey
 from terminal.store.history_file import HistoryFile
 from tests.backtest.backtest_scenarios import random_candles
+from tests.research.killed import kill_once_stored, stored_trials
 from tests.ui.harness import Launch
 
-ROOT = Path(__file__).resolve().parents[3]
 MARKET = ("binance", "BTC/USDT", "1m")
 GRID = Space((IntParam("fast", 2, 21), IntParam("slow", 10, 40, step=10)), ("fast < slow",))  # 72 points
 STORED_BEFORE_KILL = 10
@@ -65,35 +58,10 @@ def killed_study(app_paths: AppPaths) -> Iterator[tuple[HistoryFile, int, int]]:
         spec = new_study(candles, "sma_cross", GRID, exchange=exchange, symbol=symbol, timeframe=timeframe,
                          settings=fees)  # fmt: skip
         study_id = StudyStore(store).create(spec)
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path), str(study_id)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120  # the child imports and compiles the engine first
-        while _stored(path, study_id) < STORED_BEFORE_KILL:
-            assert child.poll() is None, f"the sweep's process ended early: {child.communicate()}"
-            assert time.monotonic() < deadline, "the sweep's process stored too few trials in 120 s"
-            time.sleep(0.01)  # polling for the positive event: enough trials stored
-        os.kill(child.pid, signal.SIGKILL)
-        out, _ = child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
-    assert child.returncode == -signal.SIGKILL and "finished" not in out
+    kill_once_stored(CHILD, [str(path), str(study_id)], path, study_id, STORED_BEFORE_KILL)
     held = HistoryFile(path)
-    yield held, study_id, _stored(path, study_id)
+    yield held, study_id, stored_trials(path, study_id)
     held.close()
-
-
-def _stored(path: Path, study_id: int) -> int:
-    with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as conn:
-        row = conn.execute("SELECT count(*) FROM study_trial WHERE study_id = ?", (study_id,)).fetchone()
-    return int(row[0])
 
 
 async def test_a_sweep_killed_midway_is_listed_as_interrupted_and_resumes_from_the_window(

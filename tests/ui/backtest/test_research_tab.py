@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 
 from terminal.backtest.strategies import SmaCross
@@ -25,25 +23,8 @@ from terminal.research.sweep import TrialState
 from terminal.store.history_file import HistoryFile
 from terminal.ui.backtest.panel import BacktestPanel
 from tests.backtest.backtest_scenarios import ABOVE_AVERAGE
-from tests.ui.harness import Launch, Terminal
-
-
-@pytest.fixture
-def history(app_paths: AppPaths) -> Iterator[HistoryFile]:
-    held = HistoryFile(app_paths.data_dir / "history.sqlite")
-    yield held
-    held.close()
-
-
-async def _research(t: Terminal, qtbot: Any) -> BacktestPanel:
-    await t.activate()
-    shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
-    qtbot.keyClick(t.focus(), Qt.Key.Key_B, shift_ctrl)
-    panel = t.window.backtest
-    assert panel is not None
-    await t.until(lambda: not panel.busy and panel.data.chart is not None, "the panel to read what there is")
-    assert panel.tabs.currentWidget() is panel.research
-    return panel
+from tests.ui.backtest.research_helpers import open_research
+from tests.ui.harness import Launch
 
 
 def _ranges(panel: BacktestPanel, fast: tuple[str, str], slow: tuple[str, str]) -> None:
@@ -56,7 +37,7 @@ async def test_a_grid_sweep_fills_the_table_and_its_best_trial_opens_as_the_same
     launch: Launch, history: HistoryFile, qtbot: Any, tmp_path: Path
 ) -> None:
     async with launch(history_file=history) as t:
-        panel = await _research(t, qtbot)
+        panel = await open_research(t, qtbot)
         view = panel.research
         assert panel.strategy.strategy() is SmaCross
         assert [s.name for s in view.form.ranges.specs][:2] == ["fast", "slow"]
@@ -146,7 +127,7 @@ async def test_a_grid_sweep_fills_the_table_and_its_best_trial_opens_as_the_same
 
 async def test_a_bad_range_is_said_and_nothing_runs(launch: Launch, history: HistoryFile, qtbot: Any) -> None:
     async with launch(history_file=history) as t:
-        panel = await _research(t, qtbot)
+        panel = await open_research(t, qtbot)
         view = panel.research
         _ranges(panel, ("4", "x"), ("6", "12"))
         await t.until(lambda: "needs numbers" in view.form.grid_note.text(), "the message under the ranges")
@@ -162,7 +143,7 @@ async def test_cancel_stops_a_long_sweep_and_keeps_its_trials(
     launch: Launch, history: HistoryFile, qtbot: Any
 ) -> None:
     async with launch(history_file=history) as t:
-        panel = await _research(t, qtbot)
+        panel = await open_research(t, qtbot)
         view = panel.research
         _ranges(panel, ("2", "400"), ("3", "800"))  # about 200,000 points: minutes of work
         view.start_button.click()
@@ -199,7 +180,7 @@ async def test_a_user_strategy_is_swept_in_worker_processes_never_in_the_window(
     folder.mkdir()
     (folder / "mine.py").write_text(ABOVE_AVERAGE.format(period=30), encoding="utf-8")
     async with launch(history_file=history) as t:
-        panel = await _research(t, qtbot)
+        panel = await open_research(t, qtbot)
         view = panel.research
         panel.strategy.reload_button.click()  # "Load yours"
         await t.until(lambda: "above_average" in panel.strategy.user, "the user strategy loaded")
@@ -224,7 +205,7 @@ async def test_a_stop_loss_swept_with_the_strategy_opens_with_that_stop(
     launch: Launch, history: HistoryFile, qtbot: Any
 ) -> None:
     async with launch(history_file=history) as t:
-        panel = await _research(t, qtbot)
+        panel = await open_research(t, qtbot)
         view = panel.research
         _ranges(panel, ("4", "6"), ("8", "9"))
         ranges = view.form.ranges
@@ -249,7 +230,7 @@ async def test_the_direction_is_swept_as_a_list_of_choices(
     launch: Launch, history: HistoryFile, qtbot: Any
 ) -> None:
     async with launch(history_file=history) as t:
-        panel = await _research(t, qtbot)
+        panel = await open_research(t, qtbot)
         view = panel.research
         _ranges(panel, ("4", "5"), ("8", "8"))
         ranges = view.form.ranges
@@ -275,7 +256,7 @@ async def test_without_a_history_file_the_sweep_runs_and_says_it_is_not_kept(
     launch: Launch, qtbot: Any
 ) -> None:
     async with launch() as t:  # no history file: as when it cannot be opened
-        panel = await _research(t, qtbot)
+        panel = await open_research(t, qtbot)
         view = panel.research
         _ranges(panel, ("4", "5"), ("8", "9"))
         view.start_button.click()

@@ -8,7 +8,6 @@ Async tests on the one qasync loop (see conftest): waits are ``t.until``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -16,30 +15,12 @@ import pytest
 from PySide6.QtCore import Qt
 
 from terminal.backtest.strategies import SmaCross
-from terminal.paths import AppPaths
 from terminal.research.walkforward import Windows, walk_forward
 from terminal.store.history_file import HistoryFile
 from terminal.ui.backtest.panel import BacktestPanel
 from terminal.ui.research.view import ResearchView
-from tests.ui.harness import Launch, Terminal
-
-
-@pytest.fixture
-def history(app_paths: AppPaths) -> Iterator[HistoryFile]:
-    held = HistoryFile(app_paths.data_dir / "history.sqlite")
-    yield held
-    held.close()
-
-
-async def _research(t: Terminal, qtbot: Any) -> BacktestPanel:
-    await t.activate()
-    shift_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
-    qtbot.keyClick(t.focus(), Qt.Key.Key_B, shift_ctrl)
-    panel = t.window.backtest
-    assert panel is not None
-    await t.until(lambda: not panel.busy and panel.data.chart is not None, "the panel to read what there is")
-    assert panel.tabs.currentWidget() is panel.research
-    return panel
+from tests.ui.backtest.research_helpers import open_research
+from tests.ui.harness import Launch
 
 
 def _cell(panel: BacktestPanel, row: int, column: int) -> str:
@@ -64,7 +45,7 @@ async def test_a_walk_forward_of_three_folds_shows_the_analysis_own_figures(
     launch: Launch, history: HistoryFile, qtbot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with launch(history_file=history) as t:
-        panel = await _research(t, qtbot)
+        panel = await open_research(t, qtbot)
         view = panel.research
         said = _record_status(view, monkeypatch)
         assert panel.strategy.strategy() is SmaCross
@@ -159,7 +140,7 @@ async def test_data_too_short_for_the_folds_is_said_and_no_fold_runs(
     launch: Launch, history: HistoryFile, qtbot: Any
 ) -> None:
     async with launch(history_file=history) as t:
-        panel = await _research(t, qtbot)
+        panel = await open_research(t, qtbot)
         view = panel.research
         view.form.ranges.set_range("fast", "4", "8")
         view.form.ranges.set_range("slow", "6", "12")
@@ -187,7 +168,7 @@ async def test_cancel_stops_a_walk_forward_and_shows_the_folds_done(
     launch: Launch, history: HistoryFile, qtbot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with launch(history_file=history) as t:
-        panel = await _research(t, qtbot)
+        panel = await open_research(t, qtbot)
         view = panel.research
         said = _record_status(view, monkeypatch)
         view.form.ranges.set_range("fast", "2", "400")
@@ -211,7 +192,7 @@ async def test_each_fold_sweeps_in_the_warm_worker_pool(
     launch: Launch, history: HistoryFile, qtbot: Any
 ) -> None:
     async with launch(history_file=history) as t:
-        panel = await _research(t, qtbot)
+        panel = await open_research(t, qtbot)
         view = panel.research
         assert panel.strategy.select("ema_cross")  # no one-kernel fast path: the trials go to the pool
         await t.until(lambda: [s.name for s in view.form.ranges.specs][:2] == ["fast", "slow"], "its ranges")

@@ -8,7 +8,7 @@ Async tests on the one qasync loop (see conftest): waits are ``t.until``."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -26,13 +26,6 @@ pytestmark = pytest.mark.slow  # the strategies' process is a fresh interpreter
 
 FIRST = ABOVE_AVERAGE.format(period=30)
 SECOND = FIRST.replace("candles.close > indicators", "candles.close >= indicators")
-
-
-@pytest.fixture
-def history(app_paths: AppPaths) -> Iterator[HistoryFile]:
-    held = HistoryFile(app_paths.data_dir / "history.sqlite")
-    yield held
-    held.close()
 
 
 @asynccontextmanager
