@@ -30,7 +30,7 @@ from terminal.market.topics import Topic
 from terminal.marketdata.orderbook import OrderBook
 from terminal.messages import Messages
 from terminal.trading.balances import BalanceView
-from terminal.trading.brackets import bracket_desk
+from terminal.trading.brackets import Bracket, bracket_desk
 from terminal.trading.broker import Broker
 from terminal.trading.money import ZERO, fmt
 from terminal.trading.orders import AmountUnit, Fill, Order, OrderSide, OrderType
@@ -234,10 +234,14 @@ class TradingDesk(QObject):
             replacing = ticket.replacing
             if replacing is None:
                 return balances
+
             # the replacement may use what the order it replaces holds (cancelled first); an
             # exit of a take-profit / stop-loss pair shares what the pair holds (held once)
-            brackets = bracket_desk(self.broker) if self.broker is not None else None
-            bracket = brackets.bracket_of(replacing.client_order_id) if brackets is not None else None
+            def bracket_of(broker: Broker) -> Bracket | None:
+                brackets = bracket_desk(broker)
+                return brackets.bracket_of(replacing.client_order_id) if brackets is not None else None
+
+            bracket = self._read(bracket_of, None)  # an account closed meanwhile: none
             ids = {replacing.client_order_id}
             if bracket is not None:
                 ids |= {part.client_order_id for part in bracket.parts if part.is_open}
