@@ -55,9 +55,8 @@ async def test_a_bracket_with_the_50_percent_button_then_its_stop_dragged_on_the
 
         # drag the stop-loss up on the chart: amended, and still the bracket's stop
         await t.until(lambda: t.chart.order_lines.drawn == 2, "both exits' lines drawn in view")
-        # up a quarter of the way to the market: still below the last price, with room for the
-        # ticking market to fall before the amend is confirmed
-        target = float(stop) + ((t.session.book.best_bid or 0) - float(stop)) / 4
+        # up to halfway between the stop and the market: still below the last price
+        target = (float(stop) + (t.session.book.best_bid or 0)) / 2
         await drag(t, float(stop), point_at(t, target) - point_at(t, float(stop)))
         await t.until(desk.confirmation.isVisible, "the amend's confirmation")
         qtbot.keyClick(desk.confirmation, Qt.Key.Key_Return)
