@@ -18,7 +18,9 @@ target and with the path it took:
   output says so and quotes the issue's figure);
 * TPE, 500 trials on 1,000,000 bars, in the pool (and by the fast path);
 * peak memory of the 3,965-trial sweep above the process before it, and of a
-  sweep with ten times the trials (flat?), each in a fresh child process.
+  sweep with ten times the trials (flat?), each in a fresh child process, run as
+  the Research tab runs it: a study whose trials are stored in a history file as
+  they complete (streamed, not kept in memory).
 
 Method and figures: docs/performance.md, "Research: sweeps".
 """
@@ -165,11 +167,12 @@ def vectorbt(candles: OHLCV, folder: Path) -> str:
 
 # -- memory, in a fresh child ---------------------------------------------------------------
 MEMORY_CHILD = """
-import sys
+import sys, tempfile
+from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 import _common
-from terminal.research.space import IntParam, Space
-from terminal.research.sweep import run_sweep
+from terminal.research.study import StudyStore, new_study, run_study
+from terminal.store.candles import CandleStore
 import bench_research as b
 
 def status(key):
@@ -180,11 +183,19 @@ def status(key):
 space = b.GRID if sys.argv[1] == "grid" else b.GRID_10X
 candles = _common.synthetic_ohlcv(b.N)
 fast = sys.argv[2] == "fast"
-run_sweep(candles.slice(0, 2000), "sma_cross", b.GRID, settings=b.SETTINGS, fast=fast)  # imports, kernels
-idle = status("VmRSS:")
-open("/proc/self/clear_refs", "w").write("5")  # the peak (VmHWM) starts again from here
-result = run_sweep(candles, "sma_cross", space, settings=b.SETTINGS, fast=fast)
-print(len(result.trials), status("VmHWM:") - idle, result.path)
+with tempfile.TemporaryDirectory() as folder, CandleStore(Path(folder) / "history.sqlite") as store:
+    studies = StudyStore(store)
+
+    def study(data, space):  # as the Research tab runs one: each trial stored as it completes
+        spec = new_study(data, "sma_cross", space, exchange="bench", symbol="BTC/USDT", timeframe="1m",
+                         settings=b.SETTINGS)
+        return run_study(studies, studies.create(spec), data, fast=fast, use_cache=False)
+
+    study(candles.slice(0, 2000), b.GRID)  # imports, kernels, the history file's schema
+    idle = status("VmRSS:")
+    open("/proc/self/clear_refs", "w").write("5")  # the peak (VmHWM) starts again from here
+    result = study(candles, space)
+    print(result.count, status("VmHWM:") - idle, result.path)
 """
 
 

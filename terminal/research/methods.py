@@ -66,6 +66,8 @@ _DRAWS = 200
 _REJECTIONS = 1000
 #: the name of the filters' constraint in an optuna trial
 _FILTERS = "filters"
+#: complete trials optuna's median pruner waits for before it prunes one
+PRUNE_AFTER = 5
 
 
 class MethodKind(StrEnum):
@@ -107,6 +109,8 @@ class Completed:
     params: Mapping[str, Any]
     values: tuple[float, ...] | None
     violation: float = 0.0
+    steps: tuple[float, ...] = ()  # with folds: the value after each fold run (optuna's intermediate values)
+    pruned: bool = False  # stopped between folds by the pruner
 
     @property
     def usable(self) -> bool:
@@ -135,9 +139,11 @@ def make_method(
     *,
     seed: int = 0,
     completed: Sequence[Completed] = (),
+    prune: bool = False,
 ) -> SearchMethod:
     """A method of ``kind`` over ``space`` for objectives going ``directions``, rebuilt
-    from the ``completed`` trials of a study (in the order they were run)."""
+    from the ``completed`` trials of a study (in the order they were run). ``prune``
+    gives an optuna method optuna's median pruner (``OptunaSearch.report``)."""
     try:
         kind = MethodKind(kind)
     except ValueError:
@@ -151,7 +157,7 @@ def make_method(
         return GridSearch(space, completed=completed)
     if kind is MethodKind.RANDOM:
         return RandomSearch(space, seed=seed, completed=completed)
-    return OptunaSearch(kind, space, directions, seed=seed, completed=completed)
+    return OptunaSearch(kind, space, directions, seed=seed, completed=completed, prune=prune)
 
 
 # -- grid ----------------------------------------------------------------------------
@@ -179,9 +185,9 @@ class GridSearch(SearchMethod):
         return None
 
     def tell(self, proposal: Proposal, result: Completed) -> None:
-        key = self.space.key(proposal.params)
-        self._pending.discard(key)
-        self._done.add(key)
+        # the walk never goes back, so a told point needs no keeping: a grid of any size
+        # holds only the points resumed and those in flight
+        self._pending.discard(self.space.key(proposal.params))
 
 
 # -- random --------------------------------------------------------------------------
@@ -237,6 +243,7 @@ class OptunaSearch(SearchMethod):
         *,
         seed: int = 0,
         completed: Sequence[Completed] = (),
+        prune: bool = False,
     ) -> None:
         super().__init__(space)
         _check(kind, space, directions)
@@ -253,6 +260,7 @@ class OptunaSearch(SearchMethod):
         self._study = optuna.create_study(
             storage=optuna.storages.InMemoryStorage(),
             sampler=sampler,
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=PRUNE_AFTER) if prune else None,
             directions=[d.value for d in directions],
         )
         self._study.add_trials(history)
@@ -272,8 +280,20 @@ class OptunaSearch(SearchMethod):
             hint="Loosen the constraints or narrow the ranges to where they hold.",
         )
 
+    def report(self, proposal: Proposal, step: int, value: float) -> bool:
+        """The trial of ``proposal`` is worth ``value`` after fold ``step``: True when
+        the pruner says to stop it there (the median rule; see terminal.research.folds)."""
+        trial = self._asked[proposal.number]
+        if math.isnan(value):
+            return False  # nothing to compare yet (no trade in the folds so far)
+        trial.report(value, step)
+        return bool(trial.should_prune())
+
     def tell(self, proposal: Proposal, result: Completed) -> None:
         trial = self._asked.pop(proposal.number)
+        if result.pruned:
+            self._study.tell(trial, state=self._optuna.trial.TrialState.PRUNED)
+            return
         if not result.usable or (result.violation > 0.0 and not self._constrained):
             self._study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
             return
@@ -295,11 +315,12 @@ class OptunaSearch(SearchMethod):
             if self.kind is MethodKind.NSGA2:
                 # numbered as a serial run numbers them: a generation is full at a population of usable trials
                 system_attrs[generation_key] = generation
-            usable = c.usable and (c.violation <= 0.0 or self._constrained)
+            usable = c.usable and (c.violation <= 0.0 or self._constrained) and not c.pruned
             try:
                 point = {name: c.params[name] for name in self._distributions}
                 trial = optuna.trial.create_trial(
-                    state=state.COMPLETE if usable else state.FAIL,
+                    state=state.PRUNED if c.pruned else state.COMPLETE if usable else state.FAIL,
+                    intermediate_values={k: v for k, v in enumerate(c.steps) if not math.isnan(v)},
                     values=list(c.values or ()) if usable else None,
                     params=self.space.coerce(point),
                     distributions=self._distributions,

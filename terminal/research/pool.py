@@ -164,10 +164,16 @@ class PoolSession:
             return 1
         return max(1, min(64, round(self.pool.batch_seconds / self._per_trial)))
 
-    def run(self, points: Sequence[Mapping[str, Any]], cancel: CancelToken | None = None) -> list[Any]:
+    def run(
+        self,
+        points: Sequence[Mapping[str, Any]],
+        cancel: CancelToken | None = None,
+        window: tuple[int, int] | None = None,
+    ) -> list[Any]:
         """The ``TrialOutcome`` of each point (the strategy's parameters by name, and
-        settings as ``settings.<section>.<field>``), in order. After a cancel, the
-        points not yet sent stay None; those already out are waited for."""
+        settings as ``settings.<section>.<field>``), in order, on the candles or on the
+        ``window`` (start, end) of them a fold is. After a cancel, the points not yet
+        sent stay None; those already out are waited for."""
         results: list[Any] = [None] * len(points)
         todo: deque[tuple[int, dict[str, Any]]] = deque((i, dict(p)) for i, p in enumerate(points))
         retry: deque[list[tuple[int, dict[str, Any]]]] = deque()
@@ -185,7 +191,7 @@ class PoolSession:
                         else [todo.popleft() for _ in range(min(len(todo), self._batch_size()))]
                     )
                     worker.batch, worker.sent_at = batch, time.monotonic()
-                    _send(worker, ("run", batch))
+                    _send(worker, ("run", batch, window))
             busy = [w for w in workers if w.batch is not None or not w.ready]
             if not todo and not retry and all(w.batch is None for w in workers):
                 return results
@@ -313,15 +319,19 @@ class _Job:
         self._memo = indicator_memo(self.candles)
         self._memo.__enter__()
 
-    def run(self, batch: list[tuple[int, dict[str, Any]]]) -> list[tuple[int, Any]]:
+    def run(
+        self, batch: list[tuple[int, dict[str, Any]]], window: tuple[int, int] | None
+    ) -> list[tuple[int, Any]]:
+        """Each trial of ``batch`` on the candles, or on the ``window`` (start, end) of
+        them that a fold is (its indicators computed, not memoised: the memo knows the
+        whole columns only)."""
         from terminal.research.sweep import evaluate
 
+        candles = self.candles if window is None else self.candles.slice(*window)
         return [
             (
                 position,
-                evaluate(
-                    self.candles, self.strategy, {**self.base, **params}, self.settings, self.objectives
-                ),
+                evaluate(candles, self.strategy, {**self.base, **params}, self.settings, self.objectives),
             )
             for position, params in batch
         ]
@@ -370,6 +380,6 @@ def serve(conn: Connection) -> None:
             elif kind == "run":
                 if job is None:
                     raise BacktestError("The sweep worker was given trials before the sweep's candles.")
-                conn.send(("done", job.run(message[1])))
+                conn.send(("done", job.run(message[1], message[2])))
         except Exception as exc:  # noqa: BLE001 - the parent gets a plain error, the trace as detail
             conn.send(("failed", f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc))))

@@ -46,6 +46,7 @@ from terminal.backtest.strategy import Strategy
 from terminal.errors import StoreError
 from terminal.marketdata.candles import OHLCV
 from terminal.research.fingerprint import data_fingerprint, settings_json, trial_key
+from terminal.research.folds import check_folds, check_pruning
 from terminal.research.methods import MethodKind, make_method
 from terminal.research.objectives import Filters, LightMetrics, Objective, objectives_of
 from terminal.research.space import Space, SweepError
@@ -122,6 +123,8 @@ class StudySpec:
     early_stop: int | None = None
     seed: int = 0
     label: str = ""
+    folds: int = 1  # each trial scored over this many consecutive parts of the candles
+    prune: bool = False  # optuna's median pruner may stop a trial between folds
 
 
 @dataclass(frozen=True)
@@ -151,13 +154,14 @@ class CachedOutcome:
     error: str
     seconds: float  # how long it took when it was computed
     daily: TrialReturns | None
+    folds: tuple[float, ...] = ()  # a folded trial's first objective after each fold
 
     def outcome(self, objectives: Sequence[Objective]) -> TrialOutcome:
         """As ``evaluate`` would return it for ``objectives`` (no time spent: nothing ran)."""
         if self.metrics is None:
             return TrialOutcome(None, tuple(math.nan for _ in objectives), self.error, 0.0, self.daily)
         values = tuple(float(getattr(self.metrics, o.value)) for o in objectives)
-        return TrialOutcome(self.metrics, values, "", 0.0, self.daily)
+        return TrialOutcome(self.metrics, values, "", 0.0, self.daily, folds=self.folds)
 
 
 class StudyNotFoundError(StoreError):
@@ -181,7 +185,8 @@ def builtin_hash() -> str:
 _STUDY_COLUMNS = (
     "id", "created_ms", "updated_ms", "label", "strategy", "source_hash", "exchange", "symbol",
     "timeframe", "first_ts", "last_ts", "candles", "fingerprint", "method", "seed", "space",
-    "objectives", "filters", "params", "settings", "budget", "early_stop", "status", "message",
+    "objectives", "filters", "params", "settings", "budget", "early_stop", "status", "message", "folds",
+    "prune",
 )  # fmt: skip
 _TRIAL_COLUMNS = (
     "number", "params", "objective_values", "metrics", "state", "reason", "violation", "seconds",
@@ -227,7 +232,7 @@ class StudyStore:
             _json([o.value for o in spec.objectives]),
             _json({"min_trades": spec.filters.min_trades, "max_drawdown": spec.filters.max_drawdown}),
             _json(dict(spec.params)), settings_json(spec.settings), spec.budget, spec.early_stop,
-            StudyStatus.RUNNING.value, "",
+            StudyStatus.RUNNING.value, "", spec.folds, spec.prune,
         )  # fmt: skip
         with self.database.writing() as conn:
             study_id = conn.execute(_INSERT_STUDY, row).lastrowid
@@ -240,7 +245,7 @@ class StudyStore:
         daily = trial.daily
         row = (
             study_id, trial.number, _json(trial.params), _json(list(trial.values)),
-            None if trial.metrics is None else _json(trial.metrics.as_dict()),
+            _metrics_json(trial.metrics, trial.folds),
             trial.state.value, trial.reason, trial.violation, trial.seconds, trial.repeat_of,
             None if daily is None else daily.first_day, None if daily is None else daily.to_bytes(),
         )  # fmt: skip
@@ -338,11 +343,26 @@ class StudyStore:
 def _cached(row: Sequence[Any]) -> CachedOutcome | None:
     """One cache row (metrics, error, seconds, first_day, daily); None if unreadable."""
     try:
-        metrics = None if row[0] is None else LightMetrics(**json.loads(row[0]))
+        metrics, folds = _metrics_of(row[0])
         daily = None if row[4] is None else TrialReturns.from_bytes(row[3], row[4])
     except (ValueError, TypeError):
         return None  # an unreadable entry is a miss: the trial is computed again
-    return CachedOutcome(metrics, row[1], float(row[2]), daily)
+    return CachedOutcome(metrics, row[1], float(row[2]), daily, folds)
+
+
+def _metrics_json(metrics: LightMetrics | None, folds: Sequence[float]) -> str | None:
+    """The light metrics as JSON, with a folded trial's value after each fold."""
+    if metrics is None:
+        return None
+    return _json({**metrics.as_dict(), **({_FOLDS: list(folds)} if folds else {})})
+
+
+def _metrics_of(text: str | None) -> tuple[LightMetrics | None, tuple[float, ...]]:
+    if text is None:
+        return None, ()
+    fields = json.loads(text)
+    folds = tuple(float(v) for v in fields.pop(_FOLDS, ()))
+    return LightMetrics(**fields), folds
 
 
 def _now_ms() -> int:
@@ -378,6 +398,8 @@ def _summary(row: Sequence[Any]) -> StudySummary:
             early_stop=r["early_stop"],
             seed=r["seed"],
             label=r["label"],
+            folds=int(r["folds"]),
+            prune=bool(r["prune"]),
         )
         status = StudyStatus(r["status"])
     except (ValueError, TypeError, KeyError, SweepError) as exc:  # ValidationError is a ValueError
@@ -385,13 +407,19 @@ def _summary(row: Sequence[Any]) -> StudySummary:
     return StudySummary(study_id, r["created_ms"], r["updated_ms"], spec, status, r["message"], int(row[-1]))
 
 
+#: the key of a folded trial's values after each fold in its metrics' JSON
+_FOLDS = "folds"
+
+
 def _trial(row: Sequence[Any]) -> Trial:
-    number, params, values, metrics, state, reason, violation, seconds, repeat_of, first_day, daily = row
+    number, params, values, metrics_text, state, reason, violation, seconds, repeat_of, first_day, daily = row
+    metrics, folds = _metrics_of(metrics_text)
     return Trial(
         number=int(number),
         params=json.loads(params),
         values=tuple(float(v) for v in json.loads(values)),
-        metrics=None if metrics is None else LightMetrics(**json.loads(metrics)),
+        metrics=metrics,
+        folds=folds,
         state=TrialState(state),
         reason=reason,
         violation=float(violation),
@@ -431,6 +459,8 @@ def new_study(
     early_stop: int | None = None,
     seed: int = 0,
     label: str = "",
+    folds: int = 1,
+    prune: bool = False,
 ) -> StudySpec:
     """The definition of a study of ``strategy`` over ``space`` on ``candles``, checked
     as far as it can be without running a trial. ``source_hash`` is a user strategy's
@@ -451,6 +481,9 @@ def new_study(
     for name, value in (("budget", budget), ("early stop", early_stop)):
         if value is not None and value < 1:
             raise SweepError(f"The {name} must be one trial or more, not {value}.")
+    check_folds(len(candles), folds)
+    if prune:
+        check_pruning(kind, chosen, folds)
     return StudySpec(
         strategy=cls.name,
         source_hash=source_hash,
@@ -465,6 +498,8 @@ def new_study(
         early_stop=early_stop,
         seed=seed,
         label=label,
+        folds=folds,
+        prune=prune,
     )
 
 
@@ -482,6 +517,7 @@ def run_study(
     workers: TrialPool | None = None,
     fast: bool = True,
     on_trial: Callable[[Trial], None] | None = None,
+    keep_trials: bool = False,
 ) -> SweepResult:
     """Run the study ``study_id`` on ``candles`` from where it stands: a new one from its
     first trial, an interrupted or stopped one after its stored trials (none runs
@@ -493,7 +529,9 @@ def run_study(
     user strategy (its class, with its current ``source_hash``); a built-in is found by
     name. A strategy whose source changed since the study began is refused: its
     trials would not be comparable. ``cancel``, ``progress``, ``memo``, ``workers`` and
-    ``fast`` go to ``run_sweep`` as they are; ``on_trial`` hears each trial once it is stored."""
+    ``fast`` go to ``run_sweep`` as they are; ``on_trial`` hears each trial once it is stored.
+    The trials are streamed to the history file, not kept (unless ``keep_trials``): the
+    result holds the best and the front (``studies.load`` reads them all)."""
     study = studies.load(study_id)
     spec = study.summary.spec
     if data_fingerprint(candles) != spec.data.fingerprint:
@@ -515,7 +553,8 @@ def run_study(
         cls.create(dict(spec.params)) if spec.params else (cls.name if cls.name in BUILTIN else cls)
     )
     base = cls.create(dict(spec.params)).params.model_dump() if spec.params else {}
-    settings_text = settings_json(spec.settings)
+    # a folded trial's outcome is over its folds: another key than the same point unfolded
+    settings_text = settings_json(spec.settings) + (f"|folds={spec.folds}" if spec.folds > 1 else "")
 
     def key_of(params: Mapping[str, Any]) -> str:
         return trial_key(spec.data.fingerprint, spec.strategy, spec.source_hash, params, settings_text)
@@ -526,7 +565,8 @@ def run_study(
         return [None if (hit := found.get(k)) is None else hit.outcome(spec.objectives) for k in keys]
 
     def keep(trial: Trial) -> None:
-        computed = not trial.cached and trial.repeat_of is None  # its outcome is new: cache it
+        # its outcome is new: cache it; a pruned one's depends on the trials before it: not
+        computed = not trial.cached and trial.repeat_of is None and trial.state is not TrialState.PRUNED
         studies.add_trial(study_id, trial, cache_key=key_of({**base, **trial.params}) if computed else None)
         if on_trial is not None:
             on_trial(trial)
@@ -551,6 +591,9 @@ def run_study(
         cache=lookup if use_cache else None,
         workers=workers,
         fast=fast,
+        keep_trials=keep_trials,  # each is in the history file once stored: memory stays flat
+        folds=spec.folds,
+        prune=spec.prune,
     )
     studies.mark(study_id, _STATUS_OF[result.stopped], result.message)
     return result

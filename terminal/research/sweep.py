@@ -83,6 +83,7 @@ class TrialState(StrEnum):
     DONE = "done"  # counts: its values compete for the best
     FILTERED = "filtered"  # ran, but a filter refused it or an objective has no value
     FAILED = "failed"  # did not run to the end: the parameters or the strategy raised
+    PRUNED = "pruned"  # stopped between folds by optuna's pruner (``terminal.research.folds``)
 
 
 class StopReason(StrEnum):
@@ -102,6 +103,13 @@ class TrialOutcome:
     error: str = ""
     seconds: float = 0.0
     daily: TrialReturns | None = None  # the run's daily returns (for PBO), when it ran
+    folds: tuple[float, ...] = ()  # a folded trial's first objective after each fold it ran
+    pruned: bool = False  # stopped after ``len(folds)`` folds by the pruner
+
+    def with_folds(self, steps: tuple[float, ...], *, pruned: bool) -> TrialOutcome:
+        """This combined outcome with its value after each fold; a pruned one without
+        daily returns (they cover only the folds it ran: no use for PBO)."""
+        return replace(self, folds=steps, pruned=pruned, daily=None if pruned else self.daily)
 
 
 #: ``cache(points)``: the outcome known for each point (None: compute it), one per point
@@ -125,11 +133,17 @@ class Trial:
     repeat_of: int | None = None  # a point tried before: its outcome, not run again
     daily: TrialReturns | None = field(default=None, repr=False, compare=False)
     cached: bool = False  # its outcome came from the trial cache (``run_sweep(cache=...)``), not a run
+    folds: tuple[float, ...] = ()  # with folds: the first objective after each fold it ran
 
     def completed(self) -> Completed:
         """This trial as a search method is told of it."""
+        usable = self.state not in (TrialState.FAILED, TrialState.PRUNED)
         return Completed(
-            self.params, self.values if self.state is not TrialState.FAILED else None, self.violation
+            self.params,
+            self.values if usable else None,
+            self.violation,
+            steps=self.folds,
+            pruned=self.state is TrialState.PRUNED,
         )
 
 
@@ -143,6 +157,10 @@ class SweepProgress:
 
 @dataclass(frozen=True)
 class SweepResult:
+    """How a sweep went. ``trials`` are every trial of the study, or, for a sweep run
+    with ``keep_trials=False`` (its trials went to ``on_trial`` and were dropped), only
+    the notable ones: the best and the front. ``count`` is always how many there were."""
+
     trials: tuple[Trial, ...]
     objectives: tuple[Objective, ...]
     stopped: StopReason
@@ -154,10 +172,13 @@ class SweepResult:
     memo_hits: int = 0  # indicator arrays served from the sweep's memo
     cache_hits: int = 0  # trials of this run whose outcome the ``cache`` gave (not computed)
     path: str = "serial"  # where the trials ran: "serial", "pool" or "fast path"
+    count: int = -1  # trials in the study (those resumed from included); -1: len(trials)
     directions: tuple[Direction, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "directions", tuple(o.direction for o in self.objectives))
+        if self.count < 0:
+            object.__setattr__(self, "count", len(self.trials))
 
     @property
     def counted(self) -> list[Trial]:
@@ -244,6 +265,9 @@ def run_sweep(
     cache: Cache | None = None,
     workers: TrialPool | None = None,
     fast: bool = True,
+    keep_trials: bool = True,
+    folds: int = 1,
+    prune: bool = False,
 ) -> SweepResult:
     """Sweep ``strategy`` over ``space`` on ``candles``.
 
@@ -263,7 +287,14 @@ def run_sweep(
     ``workers`` is a ``TrialPool``: the trials run in its processes, a round at a time
     (``terminal.research.evaluators``); without it, in this thread. Either way the
     SMA cross over fast × slow takes the fast path (one kernel, numba's threads)
-    unless ``fast`` is False; ``SweepResult.path`` says which path ran the trials."""
+    unless ``fast`` is False; ``SweepResult.path`` says which path ran the trials.
+    ``keep_trials=False`` streams: each trial goes to ``on_trial`` and is dropped (the
+    result keeps the best and the front), so memory stays flat however many trials run;
+    what a method that can propose a point again needs to repeat its trial is kept
+    without the daily returns.
+    ``folds=K`` runs each trial on K consecutive parts of the candles in turn and
+    scores it over all of them; ``prune`` (TPE or CMA-ES) lets optuna's median pruner
+    stop a weak trial between folds (``terminal.research.folds``)."""
     started = time.perf_counter()
     chosen = objectives_of(objectives)
     directions = [o.direction for o in chosen]
@@ -275,11 +306,16 @@ def run_sweep(
         raise SweepError(f"The budget must be one trial or more, not {budget}.")
     if early_stop is not None and early_stop < 1:
         raise SweepError(f"Early stop needs one trial or more, not {early_stop}.")
+    from terminal.research import folds as folding  # it imports this module
+
+    folding.check_folds(len(candles), folds)
     if isinstance(method, SearchMethod):
         searcher = method
     else:
+        if prune:
+            folding.check_pruning(MethodKind(method), chosen, folds)
         searcher = make_method(
-            method, space, directions, seed=seed, completed=[t.completed() for t in completed]
+            method, space, directions, seed=seed, completed=[t.completed() for t in completed], prune=prune
         )
     if searcher.kind is not MethodKind.GRID and budget is None:
         raise SweepError("Random and Bayesian search need a budget: the most trials to run.")
@@ -287,16 +323,22 @@ def run_sweep(
     total = min(x for x in (budget, grid_total) if x is not None) if (budget or grid_total) else None
 
     trials = list(completed)
-    seen = {space.key(t.params): t for t in trials if t.repeat_of is None}
+    # a grid proposes each point once (and not those of the trials resumed): no repeats to answer
+    repeats = not isinstance(searcher, GridSearch)
+    seen = {space.key(t.params): t for t in trials if t.repeat_of is None} if repeats else {}
     tracker = _Improvement(chosen)
     for trial in trials:
         tracker.add(trial)
+    count, new = len(trials), 0
+    if not keep_trials:
+        trials = []
     stopped: StopReason | None = None
-    hits = 0
-    evaluator, session = _evaluator(candles, ref, space, settings, chosen, workers, fast)
-    with indicator_memo(candles) if memo else nullcontext() as kept, session:
+    hits = cache_hits = pruned = 0
+    evaluator, session = _evaluator(candles, ref, space, settings, chosen, workers, fast, folds)
+    report = searcher.report if prune and folds > 1 and isinstance(searcher, OptunaSearch) else None
+    with indicator_memo(candles) if memo and folds == 1 else nullcontext() as kept, session:
         while stopped is None:
-            if budget is not None and len(trials) >= budget:
+            if budget is not None and count >= budget:
                 stopped = StopReason.BUDGET
             elif early_stop is not None and tracker.since_better >= early_stop:
                 stopped = StopReason.EARLY_STOP
@@ -306,14 +348,15 @@ def run_sweep(
                 # the methods here take several asks before a tell; another may not
                 room = evaluator.round_size(searcher.kind) if isinstance(searcher, _ASKS_AHEAD) else 1
                 if budget is not None:
-                    room = min(room, budget - len(trials))
+                    room = min(room, budget - count)
                 proposals = _ask(searcher, room)
                 if not proposals:
                     stopped = StopReason.EXHAUSTED
                     continue
                 ran = _run_round(
-                    len(trials), proposals, seen, space, ref, base, chosen, filters, cache, evaluator, cancel
-                )
+                    count, proposals, seen, space, ref, base, chosen, filters, cache, evaluator, cancel,
+                    repeats=repeats, slim=not keep_trials, report=report,
+                )  # fmt: skip
                 for proposal, trial in ran:
                     # told and kept in proposal order; past an early stop or a cancel the
                     # serial loop would not have run them, so neither are they kept here
@@ -322,27 +365,33 @@ def run_sweep(
                     ):
                         break
                     searcher.tell(proposal, trial.completed())
-                    trials.append(trial)
+                    count, new = count + 1, new + 1
+                    cache_hits += trial.cached
+                    pruned += trial.state is TrialState.PRUNED
+                    if keep_trials:
+                        trials.append(trial)
                     tracker.add(trial)
                     if on_trial is not None:
                         on_trial(trial)
                     if progress is not None:
-                        progress(
-                            SweepProgress(len(trials), total, tracker.best, time.perf_counter() - started)
-                        )
+                        progress(SweepProgress(count, total, tracker.best, time.perf_counter() - started))
         hits = kept.hits if kept is not None else 0
+    if not keep_trials:
+        trials = tracker.notable()
     return SweepResult(
         trials=tuple(trials),
         objectives=chosen,
         stopped=stopped,
-        message=_stop_message(stopped, len(trials), budget, early_stop),
+        message=_stop_message(stopped, count, budget, early_stop)
+        + (f" ({pruned:,} pruned after fewer than {folds} folds)" if pruned else ""),
         strategy=ref,
         base_params=base,
         settings=settings,
         seconds=time.perf_counter() - started,
         memo_hits=hits,
-        cache_hits=sum(1 for t in trials[len(completed) :] if t.cached),
+        cache_hits=cache_hits,
         path=evaluator.path,
+        count=count,
     )
 
 
@@ -354,12 +403,28 @@ def _evaluator(
     objectives: Sequence[Objective],
     workers: TrialPool | None,
     fast: bool,
+    folds: int = 1,
 ) -> tuple[Evaluator, AbstractContextManager[Any]]:
-    """Where this sweep's trials run, and what to hold open while they do."""
-    from terminal.research import evaluators  # it imports this module
+    """Where this sweep's trials run, and what to hold open while they do: with folds,
+    one evaluator per fold, run in turn (in the pool, one session for all of them)."""
+    from terminal.research import evaluators  # they import this module
+    from terminal.research import folds as folding
+
+    fast_path = evaluators.fast_reason(ref, settings, space.names, fast) is None
+    if folds > 1:
+        bounds = folding.fold_bounds(len(candles), folds)
+        parts: list[Evaluator]
+        session: AbstractContextManager[Any] = nullcontext()
+        if workers is not None and not fast_path:  # one session: the candles go to the workers once
+            pooled = evaluators.Pooled(workers, candles, ref, settings, objectives)
+            parts, session = [evaluators.PooledFold(pooled, window) for window in bounds], pooled
+        else:
+            parts = [_evaluator(candles.slice(a, b), ref, space, settings, objectives, None, fast)[0]
+                     for a, b in bounds]  # fmt: skip
+        return folding.Folded(parts, objectives, settings.initial_cash), session
 
     serial = evaluators.Serial(candles, ref, settings, objectives)
-    if evaluators.fast_reason(ref, settings, space.names, fast) is None:
+    if fast_path:
         return evaluators.FastPath(serial), nullcontext()
     if workers is None:
         return serial, nullcontext()
@@ -390,11 +455,17 @@ def _run_round(
     cache: Cache | None,
     evaluator: Evaluator,
     cancel: CancelToken | None,
+    *,
+    repeats: bool = True,
+    slim: bool = False,
+    report: Callable[[Proposal, int, float], bool] | None = None,
 ) -> list[tuple[Proposal, Trial]]:
     """The trials of a round of proposals, numbered from ``first`` in their order. Each
     new point runs once (a point proposed again, here or before, repeats its trial);
     the cache answers first, the evaluator runs the rest together. A point a cancel
-    left unrun has no trial."""
+    left unrun has no trial. Without ``repeats`` (a grid) no point can come again and
+    ``seen`` is left as it is; with ``slim`` it keeps trials without their daily returns.
+    ``report`` hears a folded trial's value after each fold (the pruner's question)."""
     todo: dict[tuple[Value, ...], dict[str, Any]] = {}
     for proposal in proposals:
         key = space.key(proposal.params)
@@ -408,7 +479,18 @@ def _run_round(
             outcomes[key] = (hit, True)
         else:
             to_run.append((key, params))
-    ran = evaluator.run([params for _, params in to_run], cancel) if to_run else []
+    points = [params for _, params in to_run]
+    if not to_run:
+        ran: list[TrialOutcome | None] = []
+    elif report is not None:
+        from terminal.research.folds import Folded  # it imports this module
+
+        assert isinstance(evaluator, Folded), "a trial reports between folds only"
+        asker = {space.key(p.params): p for p in reversed(proposals)}  # a point's first proposal
+        proposal_of = [asker[key] for key, _ in to_run]
+        ran = evaluator.run(points, cancel, lambda i, step, value: report(proposal_of[i], step, value))
+    else:
+        ran = evaluator.run(points, cancel)
     for (key, _), outcome in zip(to_run, ran, strict=True):
         if outcome is not None:
             outcomes[key] = (outcome, False)
@@ -429,7 +511,8 @@ def _run_round(
         elif key in outcomes:
             outcome, cached = outcomes[key]
             trial = _trial_of(number, proposal, outcome, cached, objectives, filters)
-            seen[key] = trial
+            if repeats:
+                seen[key] = replace(trial, daily=None) if slim else trial
         else:
             continue  # cancelled before it ran
         out.append((proposal, trial))
@@ -456,6 +539,21 @@ def _trial_of(
             daily=outcome.daily,
             cached=cached,
         )
+    if outcome.pruned:
+        after, value = len(outcome.folds), outcome.folds[-1]
+        return Trial(
+            number,
+            proposal.params,
+            values=outcome.values,
+            metrics=outcome.metrics,
+            state=TrialState.PRUNED,
+            reason=f"pruned after fold {after}: {objectives[0].label} {value:,.3f} so far, worse than "
+            "the median of the earlier trials there",
+            seconds=outcome.seconds,
+            daily=None,
+            cached=cached,
+            folds=outcome.folds,
+        )
     verdict = judge(outcome.metrics, objectives, filters)
     return Trial(
         number,
@@ -468,6 +566,7 @@ def _trial_of(
         seconds=outcome.seconds,
         daily=outcome.daily,
         cached=cached,
+        folds=outcome.folds,
     )
 
 
@@ -523,6 +622,13 @@ class _Improvement:
                 self.front.append(trial)
         if improved:
             self.since_better = 0
+
+    def notable(self) -> list[Trial]:
+        """The best trial and the front, in trial order."""
+        kept = {t.number: t for t in self.front}
+        if self.best is not None:
+            kept[self.best.number] = self.best
+        return [kept[n] for n in sorted(kept)]
 
 
 def _best(trials: Sequence[Trial], objective: Objective) -> Trial | None:

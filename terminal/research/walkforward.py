@@ -410,6 +410,8 @@ def walk_forward(
     cancel: CancelToken | None = None,
     progress: Callable[[WalkForwardProgress], None] | None = None,
     workers: TrialPool | None = None,
+    folds: int = 1,
+    prune: bool = False,
 ) -> WalkForwardResult:
     """Walk ``strategy`` forward over ``candles`` in the folds ``windows`` plans.
 
@@ -421,7 +423,9 @@ def walk_forward(
     a fold cut short is left out and the folds done are returned.
     ``progress`` is called after every trial with the fold and its sweep's
     progress. ``workers`` (a warm ``TrialPool``) runs each fold's trials in its
-    processes, as ``run_sweep``'s does."""
+    processes, as ``run_sweep``'s does. ``folds`` and ``prune`` go to each in-sample
+    sweep: a trial is scored over that many parts of the in-sample window, and a weak
+    one may be pruned between them (``terminal.research.folds``)."""
     started = time.perf_counter()
     settings = settings or BacktestSettings()
     chosen_objectives = objectives_of(objectives)
@@ -454,6 +458,8 @@ def walk_forward(
             cancel=cancel,
             progress=report,
             workers=workers,
+            folds=folds,
+            prune=prune,
         )
         if sweep.stopped is StopReason.CANCELLED:
             cancelled = True

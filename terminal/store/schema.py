@@ -242,6 +242,8 @@ class StudyRecord(SQLModel, table=True):
     early_stop: int | None = None
     status: str  # running | stopped | done | cancelled
     message: str
+    folds: int = Field(default=1, sa_column_kwargs={"server_default": "1"})  # revision 0009
+    prune: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})  # revision 0009
 
 
 class StudyTrialRecord(SQLModel, table=True):

@@ -21,9 +21,9 @@ def count_computed(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         evaluator, session = choose(*args, **kwargs)
         run = evaluator.run
 
-        def counted(points: Sequence[Mapping[str, Any]], cancel: Any) -> Any:
+        def counted(points: Sequence[Mapping[str, Any]], cancel: Any, *more: Any) -> Any:
             computed.extend(dict(p) for p in points)
-            return run(points, cancel)
+            return run(points, cancel, *more)
 
         evaluator.run = counted  # type: ignore[method-assign]
         return evaluator, session

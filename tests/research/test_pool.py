@@ -26,7 +26,7 @@ from terminal.backtest.user_strategies import UserStrategies
 from terminal.marketdata.candles import OHLCV
 from terminal.research.pool import TrialPool
 from terminal.research.space import IntParam, Space
-from terminal.research.sweep import StopReason, SweepProgress, SweepResult, Trial, run_sweep
+from terminal.research.sweep import StopReason, SweepProgress, SweepResult, Trial, TrialState, run_sweep
 from tests.backtest.backtest_scenarios import random_candles
 
 pytestmark = pytest.mark.slow  # each worker is a fresh interpreter (about a second to start)
@@ -108,6 +108,18 @@ def test_pool_trials_equal_serial_ones_bit_for_bit(candles: OHLCV, pool: TrialPo
         for t in run_sweep(candles, "ema_cross", SPACE, settings=FEES, method="random", budget=9).trials
     ]  # the pool stayed up between the sweeps and random search proposes as it does serially
     assert shared_blocks() == before  # the candles' block is released with each sweep
+
+
+def test_folded_trials_in_the_pool_equal_the_serial_ones_with_the_candles_shared_once(
+    candles: OHLCV, pool: TrialPool
+) -> None:
+    before = shared_blocks()
+    pooled = run_sweep(candles, EmaCross, SPACE, settings=FEES, workers=pool, folds=3)
+    serial = run_sweep(candles, EmaCross, SPACE, settings=FEES, folds=3)
+    assert pooled.path == "pool" and rows(pooled) == rows(serial)
+    assert [t.folds for t in pooled.trials] == [t.folds for t in serial.trials]
+    assert all(len(t.folds) == 3 for t in pooled.trials if t.state is not TrialState.FAILED)
+    assert shared_blocks() == before
 
 
 def test_a_user_strategy_runs_in_the_workers_loaded_by_path(

@@ -108,9 +108,10 @@ def test_a_cancelled_random_study_resumes_as_if_it_had_not_stopped(store: Candle
     assert summary.message == stopped.message == "stopped: cancelled after 6 trials"
 
     resumed = run_study(studies, study_id, candles)
-    whole = run_study(studies, studies.create(spec), candles, use_cache=False)
-    assert [t.params for t in studies.load(study_id).trials] == [t.params for t in whole.trials]
-    assert len(resumed.trials) == 15 and resumed.cache_hits == 0
+    whole = studies.create(spec)
+    run_study(studies, whole, candles, use_cache=False)
+    assert [t.params for t in studies.load(study_id).trials] == [t.params for t in studies.load(whole).trials]
+    assert resumed.count == 15 and resumed.cache_hits == 0
     assert studies.load(study_id).summary.status is StudyStatus.DONE
 
 
@@ -127,4 +128,4 @@ def test_early_stop_marks_the_study_stopped_with_its_message(store: CandleStore)
     assert (
         summary.status is StudyStatus.STOPPED and summary.message == "stopped: no better trial in the last 5"
     )
-    assert summary.trials == len(result.trials) < GRID.grid_size()
+    assert summary.trials == result.count < GRID.grid_size()

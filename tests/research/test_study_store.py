@@ -117,7 +117,7 @@ def test_a_study_keeps_its_definition(candles: OHLCV, studies: StudyStore) -> No
 
 def test_every_trial_comes_back_as_it_ran(candles: OHLCV, studies: StudyStore) -> None:
     study_id = studies.create(spec(candles))
-    result = run_study(studies, study_id, candles)
+    result = run_study(studies, study_id, candles, keep_trials=True)
     states = {t.state for t in result.trials}
     assert states == {
         TrialState.DONE,
@@ -146,12 +146,12 @@ def test_a_trial_number_is_never_stored_twice(candles: OHLCV, studies: StudyStor
 def test_the_cache_serves_computed_trials_without_running_them_again(
     candles: OHLCV, studies: StudyStore, evaluations: list[dict[str, Any]]
 ) -> None:
-    first = run_study(studies, studies.create(spec(candles)), candles)
+    first = run_study(studies, studies.create(spec(candles)), candles, keep_trials=True)
     assert len(evaluations) == len(first.trials) and first.cache_hits == 0
     assert studies.cache_size() == len(first.trials)  # failed trials too: their error is their outcome
 
     evaluations.clear()
-    again = run_study(studies, studies.create(spec(candles)), candles)
+    again = run_study(studies, studies.create(spec(candles)), candles, keep_trials=True)
     assert evaluations == []  # nothing computed
     assert again.cache_hits == len(again.trials) and all(t.cached for t in again.trials)
     for a, b in zip(again.trials, first.trials, strict=True):
@@ -171,7 +171,7 @@ def test_the_cache_misses_when_a_candle_a_parameter_a_setting_or_the_source_chan
     def fresh(study: StudySpec, data: OHLCV = candles, source: str | None = None) -> SweepResult:
         evaluations.clear()
         result = run_study(studies, studies.create(study), data, source_hash=source)
-        assert len(evaluations) == len(result.trials) - result.cache_hits
+        assert len(evaluations) == result.count - result.cache_hits
         return result
 
     close = candles.close.copy()
@@ -210,9 +210,9 @@ def test_an_unreadable_cache_entry_is_a_miss_and_is_computed_again(
         conn.execute("UPDATE trial_cache SET metrics = '{\"sharpe\": ' WHERE rowid = 1")
     evaluations.clear()
     again = run_study(studies, studies.create(spec(candles)), candles)
-    assert len(evaluations) == 1 and again.cache_hits == len(first.trials) - 1
+    assert len(evaluations) == 1 and again.cache_hits == first.count - 1
     evaluations.clear()
-    assert run_study(studies, studies.create(spec(candles)), candles).cache_hits == len(first.trials)
+    assert run_study(studies, studies.create(spec(candles)), candles).cache_hits == first.count
     assert evaluations == []  # the entry computed again took the spoiled one's place
 
 

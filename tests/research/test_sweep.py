@@ -22,6 +22,7 @@ from terminal.research.sweep import (
     StopReason,
     SweepProgress,
     SweepResult,
+    Trial,
     TrialState,
     evaluate,
     run_sweep,
@@ -175,6 +176,24 @@ def test_two_objectives_give_a_pareto_front(candles: OHLCV, grid: SweepResult) -
             assert not any(dominates(o.values, trial.values, directions) for o in result.counted)
         else:  # something on the front does
             assert any(dominates(f.values, trial.values, directions) for f in front)
+
+
+@pytest.mark.parametrize("objectives", [(Objective.SHARPE,), (Objective.SHARPE, Objective.PROFIT_FACTOR)])
+def test_a_streamed_sweep_hands_every_trial_over_and_keeps_only_the_best_and_the_front(
+    candles: OHLCV, objectives: tuple[Objective, ...]
+) -> None:
+    handed: list[Trial] = []
+    streamed = run_sweep(
+        candles, "sma_cross", SPACE, settings=FEES, objectives=objectives, on_trial=handed.append,
+        keep_trials=False,
+    )  # fmt: skip
+    whole = run_sweep(candles, "sma_cross", SPACE, settings=FEES, objectives=objectives)
+    assert [(t.params, t.values) for t in handed] == [(t.params, t.values) for t in whole.trials]
+    assert streamed.count == len(whole.trials) == SPACE.grid_size() and streamed.message == whole.message
+    front = {t.number for t in whole.pareto_front()} if len(objectives) == 2 else set()
+    assert whole.best is not None
+    assert [t.number for t in streamed.trials] == sorted(front | {whole.best.number})
+    assert streamed.best is not None and streamed.best.number == whole.best.number
 
 
 class Twice(SearchMethod):

@@ -158,7 +158,7 @@ class ResearchController:
         self.study_id, self.result, self.shown = study_id, None, spec
         self._judged = ()
         self._definition = definition(spec.space, spec.method, spec.objectives, spec.filters, spec.budget,
-                                      spec.early_stop, spec.seed)  # fmt: skip
+                                      spec.early_stop, spec.seed, spec.folds, spec.prune)  # fmt: skip
         known = BUILTIN.get(spec.strategy) or self.strategy.user.get(spec.strategy)
         self.base = (known.create(dict(spec.params)), spec.settings) if known is not None else None
         ref = spec.data
@@ -195,7 +195,8 @@ class ResearchController:
         self.base, self.shown, self.data = (strategy, request.settings), None, None
         self._space, self._judged = choice.space, ()
         self._definition = definition(choice.space, choice.method, choice.objectives, choice.filters,
-                                      choice.budget, choice.early_stop, choice.seed)  # fmt: skip
+                                      choice.budget, choice.early_stop, choice.seed, choice.folds,
+                                      choice.prune)  # fmt: skip
         self.view.begin([p.name for p in choice.space.params], choice.objectives, total)
         data, settings = request.data, request.settings
 
@@ -217,7 +218,7 @@ class ResearchController:
                 timeframe=data.timeframe, source_hash=source_hash, method=choice.method,
                 objectives=choice.objectives,
                 filters=choice.filters, settings=settings, budget=choice.budget,
-                early_stop=choice.early_stop, seed=choice.seed,
+                early_stop=choice.early_stop, seed=choice.seed, folds=choice.folds, prune=choice.prune,
             )  # fmt: skip
             self.study_id = study_id = studies.create(spec)
             return run_study(studies, study_id, loaded, cls, source_hash=source_hash, cancel=cancel,
@@ -301,7 +302,7 @@ class ResearchController:
             said += " No trial passed the filters."
         self.view.end(said)
         self.refresh_studies()
-        await self._judge(list(result.trials), self._space)
+        await self._judge(list(self.view.model.trials), self._space)  # all of them: the result keeps a few
 
     async def _judge(self, trials: list[Trial], space: Space | None) -> None:
         """The overfitting odds of these trials and which parameters matter, worked out in
@@ -437,6 +438,7 @@ def _sweep(
         candles, strategy, choice.space, method=choice.method, objectives=choice.objectives,
         filters=choice.filters, settings=settings, budget=choice.budget, early_stop=choice.early_stop,
         seed=choice.seed, cancel=cancel, progress=progress, on_trial=on_trial, workers=pool,
+        folds=choice.folds, prune=choice.prune, keep_trials=False,  # the view keeps them for its table
     )  # fmt: skip
 
 
@@ -454,6 +456,8 @@ def definition(
     budget: int | None,
     early_stop: int | None,
     seed: int,
+    folds: int = 1,
+    prune: bool = False,
 ) -> list[tuple[str, str]]:
     """A sweep's definition as (name, value) lines for its report."""
     ranges = "; ".join(f"{p.name}: {p.as_dict()}" for p in space.params)
@@ -465,4 +469,6 @@ def definition(
         ("Objectives", ", ".join(o.label for o in objectives)),
         ("Filters", f"at least {filters.min_trades} trades; drawdown {drawdown}"),
         ("Early stop", f"after {early_stop:,} trials with no better one" if early_stop else "never"),
-    ]
+        ("Folds", f"{folds}, each trial scored over all" + (", weak trials pruned" if prune else "")
+         if folds > 1 else "none: the whole period"),
+    ]  # fmt: skip

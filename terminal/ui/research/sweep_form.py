@@ -1,6 +1,7 @@
 """What a sweep varies and how it judges: the ranges, the constraints, the
 search method and its budget, one or two objectives, the filters and early
-stop; with the grid's size said as the user types. The candles, the strategy
+stop, the folds each trial is scored over and whether optuna may prune weak
+trials between them; with the grid's size said as the user types. The candles, the strategy
 and the costs are the backtest form's, beside it."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QGridLayout,
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from terminal.errors import TerminalError
+from terminal.research.folds import MAX_FOLDS
 from terminal.research.methods import MethodKind
 from terminal.research.objectives import Filters, Objective
 from terminal.research.space import Space, SweepError
@@ -40,6 +43,8 @@ class SweepChoice:
     budget: int | None  # None: a grid runs to its end
     early_stop: int | None
     seed: int
+    folds: int = 1  # each trial scored over this many consecutive parts of the candles
+    prune: bool = False  # optuna's median pruner may stop a trial between folds
 
 
 class SweepForm(QWidget):
@@ -83,6 +88,19 @@ class SweepForm(QWidget):
         self.early_stop.setToolTip("Stop when this many trials in a row bring no better one")
         self.seed = QSpinBox(self)
         self.seed.setRange(0, 2**31 - 1)
+        self.folds = QSpinBox(self)
+        self.folds.setRange(1, MAX_FOLDS)
+        self.folds.setSpecialValueText("none: the whole period")
+        self.folds.setSuffix(" folds")
+        self.folds.setToolTip(
+            "Score each trial over this many consecutive parts of the candles, each run alone: a "
+            "setting must do well in every period"
+        )
+        self.prune = QCheckBox("Prune weak trials between folds", self)
+        self.prune.setToolTip(
+            "optuna stops a trial whose value so far is worse than the median of the earlier trials "
+            "at the same fold (TPE or CMA-ES, one objective, two folds or more)"
+        )
         self.grid_note = QLabel(self)
         self.grid_note.setObjectName("research_size")
         self.grid_note.setWordWrap(True)
@@ -94,6 +112,7 @@ class SweepForm(QWidget):
             ("Objective", self.objective), ("2nd objective", self.second),
             ("Min trades", self.min_trades), ("Max drawdown", self.max_drawdown),
             ("Early stop", self.early_stop), ("Seed", self.seed),
+            ("Folds", self.folds), ("", self.prune),
         )  # fmt: skip
         for row, (label, field) in enumerate(fields):
             grid.addWidget(QLabel(label, self), row, 0)
@@ -111,6 +130,8 @@ class SweepForm(QWidget):
         self.constraints.textChanged.connect(self._changed)
         self.method.currentIndexChanged.connect(self._changed)
         self.second.currentIndexChanged.connect(self._changed)
+        self.folds.valueChanged.connect(self._changed)
+        self.prune.toggled.connect(self._changed)
 
     def kind(self) -> MethodKind:
         return MethodKind(self.method.currentData())
@@ -137,19 +158,39 @@ class SweepForm(QWidget):
             budget=None if kind is MethodKind.GRID else self.budget.value(),
             early_stop=self.early_stop.value() or None,
             seed=self.seed.value(),
+            folds=self.folds.value(),
+            prune=self.prune.isEnabled() and self.prune.isChecked(),
         )
+
+    def can_prune(self) -> bool:
+        """optuna prunes by the median of one objective, between folds (terminal.research.folds)."""
+        kind = self.kind()
+        one = not self.second.currentData()
+        return kind in (MethodKind.TPE, MethodKind.CMAES) and one and self.folds.value() > 1
 
     def _changed(self) -> None:
         grid = self.kind() is MethodKind.GRID
         self.budget.setEnabled(not grid)
+        self.prune.setEnabled(self.can_prune())
         try:
             space = self.space()
             if not space.params:
                 self.say("Tick the parameters to vary.")
-            elif grid:
-                self.say(f"{space.grid_size():,} points in the grid, after the constraints.")
             else:
-                self.say(f"{self.budget.value():,} trials drawn from the ranges.")
+                size = (
+                    f"{space.grid_size():,} points in the grid, after the constraints."
+                    if grid
+                    else f"{self.budget.value():,} trials drawn from the ranges."
+                )
+                folds = self.folds.value()
+                if folds > 1:
+                    pruned = (
+                        ", weak ones pruned between folds"
+                        if self.prune.isEnabled() and self.prune.isChecked()
+                        else ""
+                    )
+                    size += f" Each scored over {folds} folds{pruned}."
+                self.say(size)
         except TerminalError as exc:
             self.say(exc.user_message(), error=True)
         self.changed.emit()

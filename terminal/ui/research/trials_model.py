@@ -117,6 +117,8 @@ def _note(trial: Trial) -> str:
         return f"same point as #{trial.repeat_of + 1}"
     if trial.state is TrialState.DONE:
         return ""
+    if trial.reason.startswith(trial.state.value):  # "pruned after fold 2: …" says it already
+        return trial.reason
     return f"{trial.state.value}: {trial.reason}" if trial.reason else trial.state.value
 
 

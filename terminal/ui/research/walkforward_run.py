@@ -76,7 +76,7 @@ class WalkForwardRunner:
                 loaded, strategy, choice.space, windows, method=choice.method,
                 objectives=choice.objectives, filters=choice.filters, settings=settings,
                 budget=choice.budget, early_stop=choice.early_stop, seed=choice.seed,
-                cancel=cancel, progress=progress, workers=pool,
+                cancel=cancel, progress=progress, workers=pool, folds=choice.folds, prune=choice.prune,
             )  # fmt: skip
             return WalkForwardOutcome(result, loaded)
 

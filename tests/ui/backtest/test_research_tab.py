@@ -53,7 +53,7 @@ async def test_a_grid_sweep_fills_the_table_and_its_best_trial_opens_as_the_same
         await t.until(lambda: panel.sweeps.result is not None, "the sweep to end", timeout=60)
         result = panel.sweeps.result
         assert result is not None
-        assert view.model.row_total() == len(result.trials) == size
+        assert view.model.row_total() == result.count == size  # the result keeps the best; the table all
         assert view.start_button.isEnabled() and not view.cancel_button.isEnabled()
         assert "every point was tried" in view.status.text() and "Best: #" in view.status.text()
         # kept in the history file as a study, listed to show or resume
@@ -65,8 +65,8 @@ async def test_a_grid_sweep_fills_the_table_and_its_best_trial_opens_as_the_same
         assert "probability of backtest overfitting" in view.odds.text()
         assert "Importance (PED-ANOVA): " in view.odds.text()  # which of fast and slow matters
         assert view.studies.currentText().endswith(f"{size:,} trials · done")
-        done = [tr for tr in result.trials if tr.state is TrialState.DONE]
-        assert done and all(tr.params["fast"] < tr.params["slow"] for tr in result.trials)
+        done = [tr for tr in view.model.trials if tr.state is TrialState.DONE]
+        assert done and all(tr.params["fast"] < tr.params["slow"] for tr in view.model.trials)
 
         # sorted by the objective, highest first: the best trial on top
         view.table.sortByColumn(3, Qt.SortOrder.DescendingOrder)  # #, fast, slow, Sharpe
@@ -152,9 +152,9 @@ async def test_cancel_stops_a_long_sweep_and_keeps_its_trials(
         await t.until(lambda: panel.sweeps.result is not None, "the sweep to stop", timeout=10)
         result = panel.sweeps.result
         assert result is not None and result.stopped.value == "cancelled"
-        assert view.model.row_total() == len(result.trials) < view.form.space().grid_size()
+        assert view.model.row_total() == result.count < view.form.space().grid_size()
         assert view.start_button.isEnabled()
-        first = len(result.trials)
+        first = result.count
 
         # Resume: the kept trials come back, the sweep goes on after them, none runs twice
         await t.until(lambda: "cancelled" in view.studies.currentText(), "the study listed as cancelled")
@@ -192,7 +192,7 @@ async def test_a_user_strategy_is_swept_in_worker_processes_never_in_the_window(
         await t.until(lambda: panel.sweeps.result is not None, "the sweep in the pool", timeout=90)
         result = panel.sweeps.result
         assert result is not None and result.path == "pool"
-        assert [tr.state for tr in result.trials] == [TrialState.DONE] * 12
+        assert [tr.state for tr in view.model.trials] == [TrialState.DONE] * 12
         pool = panel.sweeps.pool
         assert pool is not None and pool.pids and os.getpid() not in pool.pids
         # the study keeps the file's hash: a changed file cannot resume it as if unchanged
@@ -216,14 +216,44 @@ async def test_a_stop_loss_swept_with_the_strategy_opens_with_that_stop(
         await t.until(lambda: panel.sweeps.result is not None, "the sweep", timeout=60)
         result = panel.sweeps.result
         assert result is not None and result.path == "pool"  # settings varied: not the fast path
-        stops = sorted({tr.params["settings.stops.stop_loss_pct"] for tr in result.trials})
+        stops = sorted({tr.params["settings.stops.stop_loss_pct"] for tr in view.model.trials})
         assert stops == [1.0, 2.0, 3.0]
-        trial = next(tr for tr in result.trials if tr.params["settings.stops.stop_loss_pct"] == 2.0)
+        trial = next(tr for tr in view.model.trials if tr.params["settings.stops.stop_loss_pct"] == 2.0)
         view.open_requested.emit(trial)
         await t.until(lambda: panel.shown is not None and not panel.busy, "the trial's backtest", timeout=30)
         shown = panel.shown
         assert shown is not None and shown.result.settings.stops.stop_loss_pct == 2.0
         assert trial.metrics is not None and shown.result.metrics.final_equity == trial.metrics.final_equity
+
+
+async def test_a_bayesian_sweep_over_folds_prunes_weak_trials_and_says_so(
+    launch: Launch, history: HistoryFile, qtbot: Any
+) -> None:
+    async with launch(history_file=history) as t:
+        panel = await open_research(t, qtbot)
+        view, form = panel.research, panel.research.form
+        _ranges(panel, ("3", "30"), ("10", "80"))
+        form.method.setCurrentIndex(form.method.findData("tpe"))
+        form.budget.setValue(60)
+        assert not form.prune.isEnabled()  # one fold: nothing to prune between
+        form.folds.setValue(4)
+        assert form.prune.isEnabled()
+        form.prune.setChecked(True)
+        await t.until(lambda: "Each scored over 4 folds, weak ones pruned" in form.grid_note.text(), "said")
+        view.start_button.click()
+        await t.until(lambda: panel.sweeps.result is not None, "the sweep", timeout=90)
+        pruned = [tr for tr in view.model.trials if tr.state is TrialState.PRUNED]
+        assert pruned and f"({len(pruned)} pruned after fewer than 4 folds)" in view.status.text()
+        row = view.model.trials.index(pruned[0])
+        note = view.model.index(row, view.model.columnCount() - 1).data()
+        assert note.startswith("pruned after fold ") and "worse than the median" in note
+        assert panel.sweeps.study_id is not None
+        kept = StudyStore(history.get()).load(panel.sweeps.study_id)  # type: ignore[arg-type]
+        assert (kept.summary.spec.folds, kept.summary.spec.prune) == (4, True)
+        assert [tr.state for tr in kept.trials] == [tr.state for tr in view.model.trials]
+
+        form.second.setCurrentIndex(form.second.findData("sortino"))  # two objectives: no median to prune by
+        assert not form.prune.isEnabled() and not form.choice().prune
 
 
 async def test_the_direction_is_swept_as_a_list_of_choices(
@@ -241,8 +271,8 @@ async def test_the_direction_is_swept_as_a_list_of_choices(
         await t.until(lambda: panel.sweeps.result is not None, "the sweep", timeout=60)
         result = panel.sweeps.result
         assert result is not None
-        assert sorted({tr.params["settings.direction"] for tr in result.trials}) == ["long", "short"]
-        short = next(tr for tr in result.trials if tr.params["settings.direction"] == "short")
+        assert sorted({tr.params["settings.direction"] for tr in view.model.trials}) == ["long", "short"]
+        short = next(tr for tr in view.model.trials if tr.params["settings.direction"] == "short")
         view.open_requested.emit(short)
         await t.until(lambda: panel.shown is not None and not panel.busy, "the trial's backtest", timeout=30)
         assert panel.shown is not None and panel.shown.result.settings.direction == "short"
