@@ -1,6 +1,6 @@
 """The soak's short version (``benchmarks/bench_soak.py`` is the 10-minute one):
 the real window on the loopback Binance server, run in this process, at 2,000
-depth updates/s, with one fault of each of five kinds 10 s apart. What the
+depth updates/s, with one fault of each of five kinds 6 s apart. What the
 window showed is sampled every 50 ms and compared with the book the server
 had published at the shown book's sequence number (``tests/loopback/soak.py``).
 
@@ -36,7 +36,7 @@ HEAL_S = 10.0  # from the exchange answering properly again to a live book equal
 #: seconds a fault keeps the exchange away on purpose, before HEAL_S starts: the
 #: server down for DOWN_S (the reconnect back-off may then wait a few seconds more)
 AWAY_S = {"down": DOWN_S}
-RSS_GROWTH_MB = 100.0  # the benchmark's target is 50 MB over 10 minutes; this run is one minute
+RSS_GROWTH_MB = 100.0  # the benchmark's target is 50 MB over 10 minutes; this run is under a minute
 RATE = 2000
 
 
@@ -63,11 +63,13 @@ def soak(plan: SoakPlan, folder: Path) -> SoakReport:
 
 
 @pytest.mark.timeout(300)
-def test_a_minute_of_faults_at_2000_updates_per_s_shows_no_wrong_book_and_leaves_nothing(
+def test_faults_at_2000_updates_per_s_show_no_wrong_book_and_leave_nothing(
     qtbot: Any, tmp_path: Path
 ) -> None:
+    # 6 s apart: each fault but the last ("down", which the settle waits out) heals in 3 s or less
+    # (docs/performance.md, 11b), so none lands on one still healing
     plan = SoakPlan(
-        rate=RATE, warmup_s=10, duration_s=10 * len(FAULTS), every_s=10, faults=FAULTS, settle_s=20, quiet_s=2
+        rate=RATE, warmup_s=4, duration_s=6 * len(FAULTS), every_s=6, faults=FAULTS, settle_s=20, quiet_s=2
     )
     r = soak(plan, tmp_path)
 
@@ -86,5 +88,5 @@ def test_a_minute_of_faults_at_2000_updates_per_s_shows_no_wrong_book_and_leaves
     )
     assert (r.closed.client_sockets, r.closed.server_sockets) == (0, 0), "TCP connections left after closing"
     assert r.end.client_sockets <= r.start.client_sockets + 1, "connections piled up during the faults"
-    assert r.rss_growth_mb <= RSS_GROWTH_MB, f"RSS grew {r.rss_growth_mb:.0f} MB in a minute"
+    assert r.rss_growth_mb <= RSS_GROWTH_MB, f"RSS grew {r.rss_growth_mb:.0f} MB in under a minute"
     assert not r.loop_errors, f"errors reached the event loop: {r.loop_errors[:3]}"
