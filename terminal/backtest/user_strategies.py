@@ -177,6 +177,20 @@ def _failed(
     return LoadedFile(path, stamp, digest, "", (), (error,))
 
 
+#: a loaded file's module keeps the text it ran under this name (a cluster's workers
+#: get that text, whatever the file holds by then)
+SOURCE_ATTRIBUTE = "__terminal_source__"
+
+
+def loaded_source(strategy: type) -> tuple[str, str] | None:
+    """(file name, the text that ran) of a strategy loaded from a user's file, else None."""
+    module = sys.modules.get(strategy.__module__)
+    text = getattr(module, SOURCE_ATTRIBUTE, None)
+    if module is None or not isinstance(text, str):
+        return None
+    return Path(str(module.__file__)).name, text
+
+
 def _module_name(path: Path, digest: str) -> str:
     stem = re.sub(r"\W", "_", path.stem)
     return f"user_strategy_{stem}_{digest[:12]}"
@@ -192,6 +206,7 @@ def _load(path: Path, stamp: tuple[int, int], digest: str, data: bytes) -> Loade
     name = _module_name(path, digest)
     module = types.ModuleType(name)
     module.__file__ = str(path)
+    module.__dict__[SOURCE_ATTRIBUTE] = data.decode("utf-8", errors="replace")  # the text that ran
     # in sys.modules while it runs: pydantic and dataclasses look their module up there
     sys.modules[name] = module
     try:

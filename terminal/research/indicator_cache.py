@@ -107,7 +107,14 @@ class IndicatorMemo:
 @contextmanager
 def indicator_memo(candles: OHLCV, budget_bytes: int = DEFAULT_BUDGET) -> Iterator[IndicatorMemo]:
     """Indicators of ``candles``' columns computed once in this block (this thread's)."""
-    memo = IndicatorMemo(candles, budget_bytes)
+    with using(IndicatorMemo(candles, budget_bytes)) as memo:
+        yield memo
+
+
+@contextmanager
+def using(memo: IndicatorMemo) -> Iterator[IndicatorMemo]:
+    """``memo`` (kept from an earlier block) in this block, in this thread: a cluster
+    worker's batches run in whichever of its threads is free."""
     token = indicators.MEMO.set(memo)
     try:
         yield memo

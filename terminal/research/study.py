@@ -64,6 +64,7 @@ from terminal.store.candles import CandleStore
 from terminal.store.database import Database
 
 if TYPE_CHECKING:
+    from terminal.research.cluster.connect import Cluster
     from terminal.research.pool import TrialPool
 
 
@@ -514,7 +515,7 @@ def run_study(
     cancel: CancelToken | None = None,
     progress: Callable[[SweepProgress], None] | None = None,
     memo: bool = True,
-    workers: TrialPool | None = None,
+    workers: TrialPool | Cluster | None = None,
     fast: bool = True,
     on_trial: Callable[[Trial], None] | None = None,
     keep_trials: bool = False,

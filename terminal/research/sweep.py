@@ -69,6 +69,7 @@ from terminal.research.space import Space, SweepError, Value, apply_settings, sp
 from terminal.research.trial_returns import TrialReturns, trial_returns
 
 if TYPE_CHECKING:
+    from terminal.research.cluster.connect import Cluster
     from terminal.research.evaluators import Evaluator
     from terminal.research.pool import TrialPool
 
@@ -263,7 +264,7 @@ def run_sweep(
     memo: bool = True,
     on_trial: Callable[[Trial], None] | None = None,
     cache: Cache | None = None,
-    workers: TrialPool | None = None,
+    workers: TrialPool | Cluster | None = None,
     fast: bool = True,
     keep_trials: bool = True,
     folds: int = 1,
@@ -285,7 +286,8 @@ def run_sweep(
     ``evaluate`` would take as ``params``) before they run: an outcome it gives is not
     computed again.
     ``workers`` is a ``TrialPool``: the trials run in its processes, a round at a time
-    (``terminal.research.evaluators``); without it, in this thread. Either way the
+    (``terminal.research.evaluators``); or a ``Cluster``: they run on its Dask workers
+    (``terminal.research.cluster``), never on the fast path; without it, in this thread. Either way the
     SMA cross over fast × slow takes the fast path (one kernel, numba's threads)
     unless ``fast`` is False; ``SweepResult.path`` says which path ran the trials.
     ``keep_trials=False`` streams: each trial goes to ``on_trial`` and is dropped (the
@@ -401,7 +403,7 @@ def _evaluator(
     space: Space,
     settings: BacktestSettings,
     objectives: Sequence[Objective],
-    workers: TrialPool | None,
+    workers: TrialPool | Cluster | None,
     fast: bool,
     folds: int = 1,
 ) -> tuple[Evaluator, AbstractContextManager[Any]]:
@@ -410,6 +412,15 @@ def _evaluator(
     from terminal.research import evaluators  # they import this module
     from terminal.research import folds as folding
 
+    if workers is not None and not isinstance(workers, evaluators.TrialPool):  # a cluster: the job runs there
+        from terminal.research.cluster.evaluator import ClusterEvaluator
+
+        on_cluster = ClusterEvaluator(workers, candles, ref, settings, objectives)
+        if folds > 1:
+            windows = folding.fold_bounds(len(candles), folds)
+            folded = folding.Folded([on_cluster.fold(w) for w in windows], objectives, settings.initial_cash)
+            return folded, on_cluster
+        return on_cluster, on_cluster
     fast_path = evaluators.fast_reason(ref, settings, space.names, fast) is None
     if folds > 1:
         bounds = folding.fold_bounds(len(candles), folds)

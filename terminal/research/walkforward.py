@@ -53,6 +53,7 @@ from terminal.research.space import BoolParam, ChoiceParam, FloatParam, IntParam
 from terminal.research.sweep import StopReason, StrategyRef, SweepProgress, SweepResult, Trial, run_sweep
 
 if TYPE_CHECKING:
+    from terminal.research.cluster.connect import Cluster
     from terminal.research.pool import TrialPool
 
 FloatArray = NDArray[np.float64]
@@ -409,7 +410,7 @@ def walk_forward(
     warmup: int | Literal["auto"] = "auto",
     cancel: CancelToken | None = None,
     progress: Callable[[WalkForwardProgress], None] | None = None,
-    workers: TrialPool | None = None,
+    workers: TrialPool | Cluster | None = None,
     folds: int = 1,
     prune: bool = False,
 ) -> WalkForwardResult:

@@ -22,41 +22,18 @@ import pytest
 
 from terminal.backtest.settings import BacktestSettings, Costs
 from terminal.backtest.strategies import EmaCross
-from terminal.backtest.user_strategies import UserStrategies
 from terminal.marketdata.candles import OHLCV
 from terminal.research.pool import TrialPool
 from terminal.research.space import IntParam, Space
 from terminal.research.sweep import StopReason, SweepProgress, SweepResult, Trial, TrialState, run_sweep
 from tests.backtest.backtest_scenarios import random_candles
+from tests.research.user_strategy import load_slow_cross
 
 pytestmark = pytest.mark.slow  # each worker is a fresh interpreter (about a second to start)
 
 ROOT = Path(__file__).resolve().parents[2]
 FEES = BacktestSettings(costs=Costs(taker_fee=0.001, maker_fee=0.001))
 SPACE = Space((IntParam("fast", 2, 9), IntParam("slow", 6, 30, step=3)), ("fast < slow",))
-SLOW_CROSS = """
-import time
-from pydantic import Field
-from terminal.backtest import indicators
-from terminal.backtest.signals import from_crossings
-from terminal.backtest.strategy import Strategy, StrategyParams
-
-class Params(StrategyParams):
-    fast: int = Field(default=3, ge=1)
-    slow: int = Field(default=8, ge=2)
-    pause: float = Field(default=0.0, ge=0.0, description="seconds each trial waits")
-
-class SlowCross(Strategy[Params]):
-    name = "slow_cross"
-    title = "Slow cross"
-    Params = Params
-
-    def signals(self, candles):
-        time.sleep(self.params.pause)
-        a = indicators.sma(candles.close, self.params.fast)
-        b = indicators.sma(candles.close, self.params.slow)
-        return from_crossings(indicators.crossed_above(a, b), indicators.crossed_below(a, b))
-"""
 
 
 @pytest.fixture(scope="module")
@@ -73,15 +50,7 @@ def pool() -> Iterator[TrialPool]:
 
 @pytest.fixture
 def slow_cross(tmp_path: Path) -> Any:
-    folder = tmp_path / "strategies"
-    folder.mkdir(mode=0o700)
-    path = folder / "slow_cross.py"
-    path.write_text(SLOW_CROSS)
-    path.chmod(0o600)
-    user = UserStrategies(folder)
-    user.refresh()
-    assert not user.errors
-    return user.strategies["slow_cross"]
+    return load_slow_cross(tmp_path)
 
 
 def rows(result: SweepResult) -> list[tuple[Any, ...]]:
