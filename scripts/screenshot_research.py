@@ -4,9 +4,11 @@ simulated market's candles, the trials sorted by Sharpe ratio, the best one
 selected; the panel floated at 1400×560 so that the table has room.
 With ``--walk-forward``, docs/images/research-walkforward.png: the same
 ranges walked forward in 5 rolling folds at 4 to 1, the Walk-forward tab shown.
+With ``--cluster``, docs/images/research-cluster.png: a Bayesian sweep over 4
+folds with pruning, run on a local Dask cluster of 2 workers, its workers shown.
 
     QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \\
-        .venv/bin/python scripts/screenshot_research.py [--walk-forward] [OUT.png]
+        .venv/bin/python scripts/screenshot_research.py [--walk-forward | --cluster] [OUT.png]
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from terminal.trading.paper.broker import PaperBroker
 from terminal.ui.window.main_window import MainWindow
 
 
-async def scene(window: MainWindow, broker: PaperBroker, out: Path, walk: bool = False) -> None:
+async def scene(
+    window: MainWindow, broker: PaperBroker, out: Path, walk: bool = False, cluster: bool = False
+) -> None:
     window.open_research()
     panel = window.backtest
     assert panel is not None
@@ -51,8 +55,17 @@ async def scene(window: MainWindow, broker: PaperBroker, out: Path, walk: bool =
         dock.grab().save(str(out))
         print(f"wrote {out}: {view.status.text()}")
         return
+    if cluster:
+        form = view.form
+        form.method.setCurrentIndex(form.method.findData("tpe"))
+        form.budget.setValue(150)
+        form.folds.setValue(4)
+        form.prune.setChecked(True)
+        view.compute.where.setCurrentIndex(view.compute.where.findData("dask-local"))
     view.start_button.click()
-    await until(lambda: panel.sweeps.result is not None, 120)
+    await until(lambda: panel.sweeps.result is not None, 240)
+    if cluster:
+        await until(lambda: "trials/s" in view.compute.state.text(), 20)
     objective_column = 1 + len(view.model.names)
     view.table.sortByColumn(objective_column, Qt.SortOrder.DescendingOrder)
     view.table.selectRow(0)
@@ -63,7 +76,10 @@ async def scene(window: MainWindow, broker: PaperBroker, out: Path, walk: bool =
 
 if __name__ == "__main__":
     walk_forward = "--walk-forward" in sys.argv[1:]
+    on_cluster = "--cluster" in sys.argv[1:]
     named = [a for a in sys.argv[1:] if not a.startswith("--")]
-    default = "research-walkforward.png" if walk_forward else "research.png"
+    default = (
+        "research-walkforward.png" if walk_forward else "research-cluster.png" if on_cluster else "research.png"
+    )
     target = Path(named[0]) if named else ROOT / "docs" / "images" / default
-    shots(partial(scene, walk=walk_forward), target, QSize(1600, 1000), history=True)
+    shots(partial(scene, walk=walk_forward, cluster=on_cluster), target, QSize(1600, 1000), history=True)

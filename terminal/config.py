@@ -194,6 +194,35 @@ class TradingSettings(_Section):
     )
 
 
+class ResearchSettings(_Section):
+    """Where research jobs (sweeps, walk-forwards) run: this machine's worker
+    processes, a local Dask cluster, or a Dask scheduler at an address. A TLS
+    private key is kept in the keyring (Settings stores it there) or in a file the
+    user names, never here."""
+
+    compute: Literal["local", "dask-local", "dask"] = Field(
+        default="local",
+        description='"local": this machine\'s worker processes; "dask-local": a Dask cluster started '
+        'on this machine; "dask": the scheduler at dask_address',
+    )
+    dask_address: str = Field(default="", description="tcp://host:port or tls://host:port")
+    tls_ca_file: str = Field(default="", description="the cluster's certificate authority (PEM)")
+    tls_cert_file: str = Field(default="", description="this terminal's certificate (PEM)")
+    tls_key_file: str = Field(
+        default="", description="this terminal's private key (PEM), if not kept in the keyring"
+    )
+    allow_plaintext: list[str] = Field(
+        default_factory=list,
+        description="host:port of schedulers off this machine that may be reached without TLS",
+    )
+
+    @model_validator(mode="after")
+    def _address_when_needed(self) -> ResearchSettings:
+        if self.compute == "dask" and not self.dask_address.strip():
+            raise ValueError('compute = "dask" needs dask_address (tcp://host:port or tls://host:port)')
+        return self
+
+
 class Settings(_Section):
     theme: Literal["dark", "light"] = "dark"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -206,6 +235,7 @@ class Settings(_Section):
     )
     accounts: list[AccountSettings] = Field(default_factory=list)
     trading: TradingSettings = Field(default_factory=TradingSettings)
+    research: ResearchSettings = Field(default_factory=ResearchSettings)
 
     @model_validator(mode="after")
     def _known_exchange(self) -> Settings:

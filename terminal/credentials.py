@@ -292,6 +292,11 @@ class KeySource(Protocol):
     def load(self, account: str) -> ApiKey | None: ...
 
 
+def _remember_secret(text: str) -> None:
+    """Mask a secret and each line of it (a PEM key's base64 lines; not its armour)."""
+    remember(text, *(line for line in text.splitlines() if line.strip() and not line.startswith("-----")))
+
+
 class CredentialStore:
     """Exchange accounts' API keys in the OS keyring: one JSON entry per account under ``service``
     (by default ``SERVICE``, or the one ``TERMINAL_KEYRING_SERVICE`` names)."""
@@ -356,6 +361,36 @@ class CredentialStore:
             return True
 
         return self._call(f"remove the keys of account '{account}'", None, delete)
+
+    # -- other secrets: a cluster's TLS private key, ... -------------------------------------------
+    def save_secret(self, name: str, text: str) -> None:
+        """Keep a secret that is not an exchange key (``name``: what it is, e.g.
+        "research-tls-key") under its own service, ``<service>:secret``."""
+        _check_account(name)
+        _remember_secret(text)
+        self._call(f"save the secret '{name}'", None, lambda b: b.set_password(self._secrets, name, text))
+
+    def load_secret(self, name: str) -> str | None:
+        _check_account(name)
+        text = self._call(f"read the secret '{name}'", None, lambda b: b.get_password(self._secrets, name))
+        if text is not None:
+            _remember_secret(text)
+        return text
+
+    def delete_secret(self, name: str) -> bool:
+        _check_account(name)
+
+        def delete(backend: keyring.backend.KeyringBackend) -> bool:
+            if backend.get_password(self._secrets, name) is None:
+                return False
+            backend.delete_password(self._secrets, name)
+            return True
+
+        return self._call(f"remove the secret '{name}'", None, delete)
+
+    @property
+    def _secrets(self) -> str:
+        return f"{self.service}:secret"
 
     def check(self) -> None:
         """Raise ``KeyringUnavailableError`` if the keyring in use is not a usable OS keyring.

@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import pickle
 import time
 import uuid
 from collections import deque
@@ -88,6 +89,7 @@ class ClusterEvaluator:
         self.window = window
         self._table = table_of(candles)
         self.sent: dict[str, int] = {}  # bytes of candles sent to each worker
+        self.parameters: dict[str, int] = {}  # bytes of trials (pickled batches) each worker ran
         self._per_trial = 0.0
         self._numbers = itertools.count()
         self.batches = 0
@@ -148,6 +150,7 @@ class ClusterEvaluator:
             for start in range(0, len(points), size)
         )
         out: dict[Any, list[tuple[int, dict[str, Any]]]] = {}
+        sizes: dict[Any, int] = {}  # what each batch out weighs, pickled
         stopped = lambda: cancel is not None and cancel.is_set()  # noqa: E731
         while todo or out:
             if stopped():
@@ -161,6 +164,7 @@ class ClusterEvaluator:
                     key=f"{self.spec.key}-batch-{next(self._numbers)}",
                 )  # fmt: skip
                 out[future] = batch
+                sizes[future] = len(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
                 self.batches += 1
             try:
                 done, _ = wait(list(out), timeout=POLL_S, return_when="FIRST_COMPLETED")
@@ -186,6 +190,7 @@ class ClusterEvaluator:
                 for position, outcome in result.outcomes:
                     results[position] = outcome
                 self.cluster.ran(result.worker, result.trials, result.seconds)
+                self.parameters[result.worker] = self.parameters.get(result.worker, 0) + sizes.pop(future, 0)
                 self._learn(result.seconds / max(1, result.trials))
             if not self.cluster.connected:
                 for batch in out.values():  # lost with the scheduler too

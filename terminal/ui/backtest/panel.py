@@ -46,6 +46,8 @@ from terminal.backtest.settings import BacktestSettings
 from terminal.backtest.strategies import BUILTIN, StrategyClass
 from terminal.backtest.strategy_versions import StrategyVersions
 from terminal.backtest.strategy_worker import StrategyWorker, WorkerStrategy, runner_with
+from terminal.config import ResearchSettings
+from terminal.credentials import CredentialStore
 from terminal.errors import TerminalError, describe
 from terminal.marketdata.candles import OHLCV
 from terminal.marketdata.orderbook import decimals_for
@@ -90,8 +92,13 @@ class BacktestPanel(QWidget):
         *,
         queue: BacktestQueue | None = None,
         form_file: Path | None = None,
+        research: ResearchSettings | None = None,
+        save_research: Callable[[ResearchSettings], None] | None = None,
+        keys: CredentialStore | None = None,
     ) -> None:
-        """``form_file`` keeps the form across restarts (none: it is not kept)."""
+        """``form_file`` keeps the form across restarts (none: it is not kept);
+        ``research``: where research jobs run, ``save_research`` keeps a changed choice;
+        ``keys``: the keyring store that holds a cluster's TLS private key."""
         super().__init__(parent)
         self.link = link
         self.history = history
@@ -154,8 +161,8 @@ class BacktestPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(split)
 
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            shortcut = QShortcut(QKeySequence(keys), self)
+        for sequence in ("Ctrl+Return", "Ctrl+Enter"):
+            shortcut = QShortcut(QKeySequence(sequence), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(self.run)
         self.run_button.clicked.connect(lambda _checked=False: self.run())
@@ -184,7 +191,11 @@ class BacktestPanel(QWidget):
             chart_market=link.market,
             open_trial=self.run_trial,
             tasks=self._tasks,
+            keys=keys,
         )
+        if research is not None:
+            self.sweeps.set_research_settings(research)
+        self.research.compute.on_save = save_research
 
         self.apply_theme(theme)
         self._chart_changed()

@@ -11,7 +11,8 @@ costs comes from the cache. With no history file open, the sweep still runs,
 kept nowhere, and says so.
 
 Trials run in a warm pool of worker processes (``terminal.research.pool``)
-unless one numba kernel can run them all (the SMA cross's fast path): the
+unless one numba kernel can run them all (the SMA cross's fast path), or on
+the Dask cluster the Run-on box names (``terminal.research.cluster``): the
 GUI process only asks, tells and stores. A user strategy runs there too,
 loaded by the path of its file, as in the strategies' process: never in the
 GUI process, which holds the keys' way to the keyring."""
@@ -25,16 +26,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog
 
 from terminal.backtest.settings import BacktestSettings
 from terminal.backtest.strategies import BUILTIN, StrategyClass
 from terminal.backtest.strategy import Strategy
 from terminal.backtest.strategy_worker import WorkerStrategy
+from terminal.config import ResearchSettings
+from terminal.credentials import CredentialStore
 from terminal.errors import TerminalError, describe
 from terminal.marketdata.candles import OHLCV
 from terminal.marketdata.timeframes import timeframe_ms
+from terminal.research.cluster.compute import ComputeChoice, ComputeHolder
+from terminal.research.cluster.connect import Cluster
 from terminal.research.export import write_trials_csv
 from terminal.research.importance import importance_text, importances
 from terminal.research.methods import MethodKind
@@ -73,12 +78,14 @@ class ResearchController:
         chart_market: Callable[[], tuple[str, str, str]],
         open_trial: Callable[[str, dict[str, Any], BacktestSettings, DataChoice], None],
         tasks: TaskGroup,
+        keys: CredentialStore | None = None,
     ) -> None:
         """``request()``: the backtest form as a run request (None: it shows what is
         wrong); ``candles_for(data)``: its candles; ``studies()``: the study store of
         the history file (called in a worker thread; raises when it is not open);
         ``chart_market()``: the chart's (exchange, symbol, timeframe);
-        ``open_trial(strategy, params, settings, data)``: run one trial as a backtest."""
+        ``open_trial(strategy, params, settings, data)``: run one trial as a backtest;
+        ``keys``: where a cluster's TLS private key is kept (the keyring)."""
         self.view = view
         self.strategy = strategy
         self._request = request
@@ -98,11 +105,16 @@ class ResearchController:
         self._shown_for = ""
         self.file_dialog: QFileDialog | None = None  # the export dialog open now (tests answer it)
         self.pool: TrialPool | None = None  # made by the first sweep that needs it, kept warm
+        self._loop: asyncio.AbstractEventLoop | None = None  # the GUI's, for what a job's thread says
         self._space: Space | None = None  # the space of the sweep under way
         #: what the report says of the sweep shown: its definition, and the odds as sentences
         self._definition: list[tuple[str, str]] = []
         self._judged: tuple[str, ...] = ()
-        self.walk = WalkForwardRunner(view, tasks=tasks, pool=self._pool)  # Start with Walk-forward ticked
+        self.compute = ComputeHolder(keys)  # the cluster the Run-on box names, once a job opened it
+        self._cluster_timer = QTimer(view)
+        self._cluster_timer.setInterval(1000)
+        self._cluster_timer.timeout.connect(self._watch_cluster)
+        self.walk = WalkForwardRunner(view, tasks=tasks, pool=self._workers)  # Start with Walk-forward ticked
         view.start_requested.connect(self.start)
         view.cancel_requested.connect(self.cancel)
         view.open_requested.connect(self.open)
@@ -187,11 +199,11 @@ class ResearchController:
             self.view.end("The chart has no closed candles to sweep on yet.", True)
             return None
         strategy = request.strategy.create(request.params.model_dump())
+        self._loop = asyncio.get_running_loop()
         if self.view.walk.isChecked():  # the same space and judging, fold by fold
             self.result = None
             return self.walk.start(candles, strategy, choice, self.view.walk.windows(), request.settings)
         cls, source_hash = request.strategy, _source_hash(request.strategy)
-        pool = self._pool()
         self.base, self.shown, self.data = (strategy, request.settings), None, None
         self._space, self._judged = choice.space, ()
         self._definition = definition(choice.space, choice.method, choice.objectives, choice.filters,
@@ -203,6 +215,7 @@ class ResearchController:
         def work(cancel: threading.Event, progress: Callable[[SweepProgress], None],
                  on_trial: Callable[[Trial], None]) -> SweepResult:  # fmt: skip
             loaded = candles() if callable(candles) else candles
+            pool = self._workers()  # a cluster opens here, off the GUI thread
             if len(loaded):  # the trials open on these very candles, whatever the chart has by then
                 end = int(loaded.ts[-1]) + timeframe_ms(data.timeframe)
                 self.data = DataChoice(data.exchange, data.symbol, data.timeframe, data.from_chart,
@@ -243,7 +256,8 @@ class ResearchController:
                 f"The strategy {name!r} is not loaded: press Load yours in the form, then Resume.", True
             )
             return
-        source_hash, pool = _source_hash(cls), self._pool()
+        source_hash = _source_hash(cls)
+        self._loop = asyncio.get_running_loop()
         ref = self.shown.data
         on_chart = self._chart_market() == (ref.exchange, ref.symbol, ref.timeframe)
         data = DataChoice(ref.exchange, ref.symbol, ref.timeframe, on_chart, ref.first_ts, ref.last_ts + 1)
@@ -255,6 +269,7 @@ class ResearchController:
         def work(cancel: threading.Event, progress: Callable[[SweepProgress], None],
                  on_trial: Callable[[Trial], None]) -> SweepResult:  # fmt: skip
             loaded = candles() if callable(candles) else candles
+            pool = self._workers()  # a cluster opens here, off the GUI thread
             return run_study(self._studies(), study_id, loaded, cls, source_hash=source_hash, cancel=cancel,
                              progress=progress, on_trial=on_trial, workers=pool)  # fmt: skip
 
@@ -332,6 +347,46 @@ class ResearchController:
             self.pool = TrialPool()
         return self.pool
 
+    def _workers(self) -> TrialPool | Cluster:
+        """Where the job about to run goes: the cluster the Run-on box names (opened
+        now if it is not: blocking, so called from the job's thread), or the pool."""
+        settings = self.view.compute.settings
+        loop = self._loop
+        assert loop is not None, "a job starts from the GUI thread, which sets the loop"
+        if settings.compute != "local" and self.compute.cluster is None:
+            loop.call_soon_threadsafe(self.view.say, f"Connecting to {ComputeChoice.of(settings).where}…")
+        cluster = self.compute.get(settings)
+        if cluster is None:
+            return self._pool()
+
+        def heard(text: str) -> None:  # from the job's thread: said on the GUI's
+            loop.call_soon_threadsafe(self.view.say, text)
+
+        cluster.on_status = heard
+        loop.call_soon_threadsafe(self._cluster_timer.start)
+        return cluster
+
+    def _watch_cluster(self) -> None:
+        """The cluster's workers on screen, every second while a job runs on it."""
+        cluster = self.compute.cluster
+        if cluster is None:
+            self._cluster_timer.stop()
+            return
+        self._tasks.spawn(self._show_cluster(cluster), name="cluster state", key="cluster-state")
+        if not self.running:  # the last look, with the job's figures: then quiet
+            self._cluster_timer.stop()
+
+    async def _show_cluster(self, cluster: Cluster) -> None:
+        try:
+            workers = await asyncio.to_thread(cluster.workers)
+        except Exception:
+            log.debug("the cluster's state could not be read", exc_info=True)
+            return
+        self.view.compute.show_cluster(cluster.description, cluster.dashboard, workers)
+
+    def set_research_settings(self, settings: ResearchSettings) -> None:
+        self.view.compute.show_settings(settings)
+
     async def shutdown(self) -> None:
         await self.walk.shutdown()
         if self.job is not None and self.job.task is not None:
@@ -342,6 +397,7 @@ class ResearchController:
                 log.debug("the sweep ended with an error at shutdown", exc_info=True)
         if self.pool is not None:
             await asyncio.to_thread(self.pool.close)
+        await asyncio.to_thread(self.compute.close)
 
     # -- export ---------------------------------------------------------------------------------------
     def choose_export(self, kind: str = CSV) -> QFileDialog:
@@ -432,7 +488,7 @@ def _sweep(
     cancel: threading.Event,
     progress: Callable[[SweepProgress], None],
     on_trial: Callable[[Trial], None],
-    pool: TrialPool,
+    pool: TrialPool | Cluster,
 ) -> SweepResult:
     return run_sweep(
         candles, strategy, choice.space, method=choice.method, objectives=choice.objectives,

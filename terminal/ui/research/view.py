@@ -31,6 +31,7 @@ from terminal.research.objectives import Objective
 from terminal.research.odds import Odds
 from terminal.research.study import StudyStatus, StudySummary
 from terminal.research.sweep import SweepProgress, Trial
+from terminal.ui.research.compute_box import ComputeBox
 from terminal.ui.research.heatmap_view import HeatmapView
 from terminal.ui.research.sweep_form import SweepForm
 from terminal.ui.research.trials_model import TrialsModel, sortable
@@ -54,6 +55,7 @@ class ResearchView(QWidget):
         self.theme = theme
         self.form = SweepForm(theme, self)
         self.walk = WalkForwardForm(self)  # ticked: Start walks forward with the form's sweep
+        self.compute = ComputeBox(parent=self)  # where jobs run (the window gives it the settings)
         self.start_button = QPushButton("Start sweep", self)
         self.start_button.setObjectName("research_start")
         self.start_button.setToolTip("Sweep the strategy of the backtest form over these ranges")
@@ -116,6 +118,7 @@ class ResearchView(QWidget):
         left_column = QVBoxLayout(left)
         left_column.setContentsMargins(0, 0, 4, 0)
         left_column.addWidget(scroll, 1)
+        left_column.addWidget(self.compute)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.cancel_button)

@@ -21,6 +21,7 @@ from terminal.backtest.settings import BacktestSettings
 from terminal.backtest.strategy import Strategy
 from terminal.errors import TerminalError, describe
 from terminal.marketdata.candles import OHLCV
+from terminal.research.cluster.connect import Cluster
 from terminal.research.pool import TrialPool
 from terminal.research.sweep import Trial
 from terminal.research.walkforward import WalkForwardProgress, Windows, walk_forward
@@ -39,8 +40,12 @@ WalkJob = Job[WalkForwardOutcome, WalkForwardProgress]
 
 
 class WalkForwardRunner:
-    def __init__(self, view: ResearchView, *, tasks: TaskGroup, pool: Callable[[], TrialPool]) -> None:
-        """``pool()``: the controller's warm pool of worker processes (made on first use)."""
+    def __init__(
+        self, view: ResearchView, *, tasks: TaskGroup, pool: Callable[[], TrialPool | Cluster]
+    ) -> None:
+        """``pool()``: where the trials run: the controller's warm pool of worker processes
+        (made on first use) or the cluster the Run-on box names (opened on first use:
+        blocking, so it is called in the job's thread)."""
         self.view = view
         self._tasks = tasks
         self._pool = pool
@@ -61,7 +66,6 @@ class WalkForwardRunner:
     ) -> WalkJob:
         """Walk ``strategy`` (its values for the parameters not varied) forward over
         ``candles`` (or what the callable loads, in the worker thread)."""
-        pool = self._pool()
         self.outcome = None
         view = self.view
         view.begin([p.name for p in choice.space.params], choice.objectives, None)
@@ -72,6 +76,7 @@ class WalkForwardRunner:
         def work(cancel: threading.Event, progress: Callable[[WalkForwardProgress], None],
                  _on_trial: Callable[[Trial], None]) -> WalkForwardOutcome:  # fmt: skip
             loaded = candles() if callable(candles) else candles
+            pool = self._pool()
             result = walk_forward(
                 loaded, strategy, choice.space, windows, method=choice.method,
                 objectives=choice.objectives, filters=choice.filters, settings=settings,

@@ -720,6 +720,9 @@ class MainWindow(QMainWindow):
                 self.paths.config_dir / "strategies",
                 self.theme,
                 form_file=self.paths.config_dir / FORM_FILE,  # the form as last left, beside the layout
+                research=self.settings.research,
+                save_research=lambda chosen: self.config.change(research=chosen),
+                keys=self.credentials,
             )
             self.docks["backtest"] = dock = make_dock(self, "Backtest", self.backtest, scrolled=True)
             self.dock_layout.add_bottom_panel(dock, tall=True)  # a form and results: room from the chart
