@@ -78,8 +78,8 @@ if __name__ == "__main__":
     walk_forward = "--walk-forward" in sys.argv[1:]
     on_cluster = "--cluster" in sys.argv[1:]
     named = [a for a in sys.argv[1:] if not a.startswith("--")]
-    default = (
-        "research-walkforward.png" if walk_forward else "research-cluster.png" if on_cluster else "research.png"
-    )
+    default = "research.png"
+    if walk_forward or on_cluster:
+        default = "research-walkforward.png" if walk_forward else "research-cluster.png"
     target = Path(named[0]) if named else ROOT / "docs" / "images" / default
     shots(partial(scene, walk=walk_forward, cluster=on_cluster), target, QSize(1600, 1000), history=True)
