@@ -3,7 +3,8 @@ show it: the user's choice, one call into ``terminal.research.montecarlo`` per
 statistic, and the plain words said about the answer.
 
 Qt-free, and run whole in a worker thread (``simulate``): 10,000 paths of a few
-thousand trades take about half a second, too long for the GUI thread. The seed
+thousand trades take about half a second, too long for the GUI thread. With a
+research cluster chosen it runs there as one task (``simulate_on``). The seed
 goes to each simulation as the number it is, so calling the module's functions
 with the same seed gives the same numbers (the tests do).
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +22,9 @@ from numpy.typing import NDArray
 from terminal.backtest.result import BacktestResult
 from terminal.backtest.settings import BacktestSettings, SizingMode
 from terminal.research import montecarlo as mc
+
+if TYPE_CHECKING:
+    from terminal.research.cluster.connect import Cluster
 
 FloatArray = NDArray[np.float64]
 
@@ -135,6 +141,24 @@ def simulate(result: BacktestResult, choice: MonteCarloChoice, opens: OpensSourc
         baseline,
         note,
     )
+
+
+def simulate_on(
+    cluster: Cluster | None, result: BacktestResult, choice: MonteCarloChoice, opens: OpensSource
+) -> MonteCarloOutcome:
+    """``simulate``, here (``cluster`` None) or as one task on the research cluster the
+    user chose: the same seed gives the same paths on either. The run's open prices are
+    read here (they come from this machine's chart or history file) and travel with it."""
+    if cluster is None:
+        return simulate(result, choice, opens)
+    prices = opens()
+    future = cluster.client.submit(simulate, result, choice, partial(_given, prices), pure=False)
+    outcome: MonteCarloOutcome = future.result()
+    return outcome
+
+
+def _given(prices: FloatArray | None) -> FloatArray | None:
+    return prices
 
 
 def _method_words(method: str) -> str:

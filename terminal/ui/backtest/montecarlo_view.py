@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from terminal.backtest.run_store import SavedRun
 from terminal.errors import TerminalError
 from terminal.research import montecarlo as mc
+from terminal.research.cluster.connect import Cluster
 from terminal.store.candles import CandleStore
 from terminal.ui.backtest.chart_link import ChartLink
 from terminal.ui.backtest.equity_plot import AXIS_WIDTH
@@ -46,7 +47,7 @@ from terminal.ui.backtest.montecarlo_job import (
     MonteCarloChoice,
     MonteCarloOutcome,
     OpensSource,
-    simulate,
+    simulate_on,
 )
 from terminal.ui.backtest.number_edit import NumberEdit
 from terminal.ui.theme import DARK, Theme
@@ -163,6 +164,9 @@ class MonteCarloView(QWidget):
         self.theme = theme
         self.run: SavedRun | None = None
         self.outcome: MonteCarloOutcome | None = None
+        #: the research cluster chosen in the Research tab (None: this machine); called in
+        #: the worker thread, as opening one blocks
+        self.where: Callable[[], Cluster | None] | None = None
         self.paths = NumberEdit(10_000, integer=True, minimum=1, maximum=1_000_000, step=1_000, parent=self)
         self.paths.setToolTip("How many simulated paths (and random-entry tries)")
         self.method = QComboBox(self)
@@ -274,8 +278,17 @@ class MonteCarloView(QWidget):
             return None
         self._say(f"Simulating {choice.paths:,} paths…")
         self.run_button.setEnabled(False)
+        where = self.where
+        ran_on: list[str] = []
+
+        def work() -> MonteCarloOutcome:  # in a worker thread: a cluster opens here, not on the GUI's
+            cluster = where() if where is not None else None
+            if cluster is not None:
+                ran_on.append(cluster.description)
+            return simulate_on(cluster, run.result, choice, opens)
+
         try:
-            outcome = await asyncio.to_thread(simulate, run.result, choice, opens)
+            outcome = await asyncio.to_thread(work)
         except TerminalError as exc:  # too few trades: the module's own words
             if self.run is run:
                 self.plots.clear_plots()
@@ -289,7 +302,8 @@ class MonteCarloView(QWidget):
         self.outcome = outcome
         self.plots.show_outcome(outcome)
         self.words.setText("\n".join(outcome.words()))
-        self._say(f"Simulated {outcome.simulation.paths:,} paths ({METHODS[choice.method].lower()}).")
+        on = f" on {ran_on[0]}" if ran_on else ""
+        self._say(f"Simulated {outcome.simulation.paths:,} paths ({METHODS[choice.method].lower()}){on}.")
         return outcome
 
     def _say(self, text: str, error: bool = False) -> None:

@@ -196,6 +196,8 @@ class BacktestPanel(QWidget):
         if research is not None:
             self.sweeps.set_research_settings(research)
         self.research.compute.on_save = save_research
+        # the Monte Carlo tab runs where the Research tab's jobs run
+        self.montecarlo.where = lambda: self.sweeps.compute.get(self.research.compute.settings)
 
         self.apply_theme(theme)
         self._chart_changed()

@@ -154,3 +154,24 @@ async def test_a_run_without_trades_says_why_and_draws_nothing(launch: Launch, h
         await t.until(lambda: "no closed trades" in view.status.text() and not panel.busy, "the refusal")
         assert view.status.text() == "The run has no closed trades to simulate."
         assert view.outcome is None and not view.plots.drawn and view.words.text() == ""
+
+
+async def test_with_a_dask_cluster_chosen_the_simulation_runs_there_with_the_same_paths(
+    launch: Launch, history: HistoryFile
+) -> None:
+    async with terminal_with_panel(launch, history) as (t, panel):
+        await run_and_wait(t, panel)
+        assert panel.shown is not None
+        here = await simulate(t, panel, "blocks")
+        assert here.outcome is not None and " on " not in here.status.text()
+        local = here.outcome
+
+        box = panel.research.compute  # Run on, in the Research tab: a local Dask cluster
+        box.where.setCurrentIndex(box.where.findData("dask-local"))
+        there = await simulate(t, panel, "blocks")
+        assert there.outcome is not None
+        assert "on a local Dask cluster" in there.status.text()
+        np.testing.assert_array_equal(there.outcome.simulation.max_drawdown, local.simulation.max_drawdown)
+        np.testing.assert_array_equal(there.outcome.simulation.final_equity, local.simulation.final_equity)
+        assert there.outcome.baseline is not None and local.baseline is not None
+        np.testing.assert_array_equal(there.outcome.baseline.returns, local.baseline.returns)
