@@ -54,7 +54,11 @@ def check_address(address: str, allowed_plaintext: Sequence[str] = ()) -> str:
     """``address`` as Dask takes it, or ClusterError saying what is wrong with it."""
     text = address.strip()
     parts = urlsplit(text if "://" in text else f"tcp://{text}")
-    if parts.scheme not in SCHEMES or not parts.hostname or parts.port is None:
+    try:
+        port = parts.port  # ValueError for a port that is not a number or out of range
+    except ValueError:
+        port = None
+    if parts.scheme not in SCHEMES or not parts.hostname or not port:
         raise ClusterError(
             f"'{address}' is not a scheduler address.", hint="Give it as tcp://host:port or tls://host:port."
         )
@@ -149,9 +153,12 @@ class Cluster:
         try:
             client = Client(clean, security=security, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError) as exc:
+            hint = "Check that it runs and that this machine may connect to it."
+            if clean.startswith("tcp://"):  # a TLS scheduler hangs up on plaintext at once
+                hint += " If it uses TLS, give its address as tls://host:port, with your certificates."
             raise ClusterError(
                 f"The scheduler at {clean} cannot be reached.",
-                hint="Check that it runs and that this machine may connect to it.",
+                hint=hint,
                 detail=f"{type(exc).__name__}: {exc}",
             ) from exc
         cluster = cls(client, clean, address=clean)
@@ -192,6 +199,10 @@ class Cluster:
         except Exception:  # noqa: BLE001 - no dashboard (bokeh not installed there): nothing to show
             return None
         return str(link) if link else None
+
+    def threads(self) -> int:
+        """The worker threads the cluster has now (the scheduler's own count, cheap)."""
+        return int(sum(self.client.nthreads().values()))
 
     def worker_count(self) -> int:
         return len(self.client.scheduler_info(n_workers=-1).get("workers", {}))

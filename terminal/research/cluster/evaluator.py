@@ -61,6 +61,10 @@ BATCH_S = 0.25
 IN_FLIGHT = 2
 #: how often the loop looks at Cancel and the connection while it waits
 POLL_S = 0.1
+#: a grid's or random search's round: this many batches per worker thread
+ROUND_BATCHES = 16
+#: how often the count of worker threads is asked again
+THREADS_EVERY_S = 1.0
 
 
 class ClusterEvaluator:
@@ -91,6 +95,7 @@ class ClusterEvaluator:
         self.sent: dict[str, int] = {}  # bytes of candles sent to each worker
         self.parameters: dict[str, int] = {}  # bytes of trials (pickled batches) each worker ran
         self._per_trial = 0.0
+        self._thread_count, self._threads_at = 1, -math.inf
         self._numbers = itertools.count()
         self.batches = 0
         self.resent = 0  # batches sent again after the scheduler was lost
@@ -118,11 +123,20 @@ class ClusterEvaluator:
 
     # -- evaluating ----------------------------------------------------------------------------------
     def round_size(self, kind: MethodKind) -> int:
-        threads = max(1, sum(w.threads for w in self.cluster.workers()) or 1)
+        threads = self._threads()
         per_batch = self._batch_size()
-        if kind in (MethodKind.GRID, MethodKind.RANDOM):
-            return threads * per_batch * IN_FLIGHT * 2
+        if kind in (MethodKind.GRID, MethodKind.RANDOM):  # rounds of several seconds: few drains
+            return threads * per_batch * ROUND_BATCHES
         return threads * per_batch
+
+    def _threads(self) -> int:
+        """The cluster's worker threads, asked of the scheduler at most once a second
+        (workers come and go; asking at every batch would cost a round trip each)."""
+        now = time.monotonic()
+        if now - self._threads_at >= THREADS_EVERY_S:
+            self._threads_at = now
+            self._thread_count = max(1, self.cluster.threads())
+        return self._thread_count
 
     def _batch_size(self) -> int:
         if self._per_trial <= 0.0:
@@ -156,7 +170,7 @@ class ClusterEvaluator:
             if stopped():
                 self.cluster.client.cancel(list(out))
                 return results
-            capacity = max(1, sum(w.threads for w in self.cluster.workers())) * IN_FLIGHT
+            capacity = self._threads() * IN_FLIGHT
             while todo and len(out) < capacity:
                 batch = todo.popleft()
                 future = self.cluster.client.submit(
@@ -167,9 +181,14 @@ class ClusterEvaluator:
                 sizes[future] = len(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
                 self.batches += 1
             try:
-                done, _ = wait(list(out), timeout=POLL_S, return_when="FIRST_COMPLETED")
+                # this cluster's client, not Dask's default one (a client that connected
+                # to an address is not made the default: there may be none, or another)
+                with self.cluster.client.as_current():
+                    done, _ = wait(list(out), timeout=POLL_S, return_when="FIRST_COMPLETED")
             except TimeoutError:  # nothing back yet: look at Cancel and the connection again
                 done = set()
+            except CancelledError:  # Dask's wait raises when any is cancelled (the scheduler lost):
+                done = {future for future in out if future.done()}  # each is judged below
             for future in done:
                 batch = out.pop(future)
                 try:
