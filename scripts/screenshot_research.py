@@ -65,7 +65,7 @@ async def scene(
     view.start_button.click()
     await until(lambda: panel.sweeps.result is not None, 240)
     if cluster:
-        await until(lambda: "trials/s" in view.compute.state.text(), 20)
+        await until(lambda: "runs, " in view.compute.state.text(), 20)
     objective_column = 1 + len(view.model.names)
     view.table.sortByColumn(objective_column, Qt.SortOrder.DescendingOrder)
     view.table.selectRow(0)

@@ -193,10 +193,13 @@ class Cluster:
     # -- what it has -----------------------------------------------------------------------------------
     @property
     def dashboard(self) -> str | None:
-        """The address of the cluster's dashboard, when it serves one."""
+        """The address of the cluster's dashboard, when its scheduler serves one (it
+        needs bokeh there: without it Dask still forms a link, to nothing)."""
         try:
+            if "dashboard" not in self.client.scheduler_info(n_workers=0).get("services", {}):
+                return None
             link = self.client.dashboard_link
-        except Exception:  # noqa: BLE001 - no dashboard (bokeh not installed there): nothing to show
+        except Exception:  # noqa: BLE001 - no dashboard to show, whatever the reason
             return None
         return str(link) if link else None
 

@@ -107,12 +107,9 @@ class ComputeBox(QWidget):
         if dashboard:
             parts.append(f'dashboard <a href="{escape(dashboard)}">{escape(dashboard)}</a>')
         lines = [" · ".join(parts)]
-        for w in workers:
-            rate = f"{w.trials_per_s:,.0f} trials/s" if w.trials else "no trial yet"
-            lines.append(
-                f"{escape(w.address)}: {w.running}/{w.threads} busy, {w.trials:,} trials, {rate}, "
-                f"{w.memory_mb:,.0f} MB"
-            )
+        for w in workers:  # a trial scored over folds is one run a fold: runs, then
+            rate = f"{w.trials:,} runs, {w.trials_per_s:,.0f}/s" if w.trials else "no run yet"
+            lines.append(f"{escape(w.address)}: {w.running}/{w.threads} busy, {rate}, {w.memory_mb:,.0f} MB")
         self.state.setText("<br>".join(lines))
 
 

@@ -43,7 +43,7 @@ async def test_a_sweep_runs_on_a_local_dask_cluster_chosen_in_the_panel(
         cluster = panel.sweeps.compute.cluster
         assert cluster is not None and cluster.worker_count() >= 1
         # the workers on screen: their load and the trials each ran
-        await t.until(lambda: "trials/s" in box.state.text(), "the workers' rates", timeout=10)
+        await t.until(lambda: "runs, " in box.state.text(), "the workers' rates", timeout=10)
         assert "a local Dask cluster" in box.state.text() and "busy" in box.state.text()
         ran = sum(w.trials for w in cluster.workers())
         assert ran == view.model.row_total() == result.count
