@@ -205,13 +205,18 @@ class Cluster:
 
     def threads(self) -> int:
         """The worker threads the cluster has now (the scheduler's own count, cheap)."""
-        return int(sum(self.client.nthreads().values()))
+        if not self.connected:
+            return 0  # see _workers_info
+        try:
+            return int(sum(self.client.nthreads().values()))
+        except (OSError, RuntimeError):  # lost between the look and the question ("pool is closed")
+            return 0
 
     def worker_count(self) -> int:
-        return len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+        return len(self._workers_info())
 
     def workers(self) -> list[WorkerState]:
-        info = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        info = self._workers_info()
         with self._lock:
             ran = dict(self._ran)
         out = []
@@ -229,6 +234,17 @@ class Cluster:
                 )
             )
         return out
+
+    def _workers_info(self) -> dict[str, Any]:
+        """The scheduler's record of each worker; none while the scheduler is lost: a
+        question then waits for Dask's connect timeout and raises, so a job could
+        neither say it waits nor pause (``ClusterEvaluator._reconnect``)."""
+        if not self.connected:
+            return {}
+        try:
+            return dict(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+        except (OSError, RuntimeError):  # lost between the look and the question
+            return {}
 
     def ran(self, worker: str, trials: int, seconds: float) -> None:
         """Count a batch a worker ran (trials/s per worker on screen)."""

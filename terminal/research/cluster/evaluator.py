@@ -248,13 +248,16 @@ class ClusterEvaluator:
             f"The cluster's scheduler at {where} is lost: waiting for it. Cancel stops the job (its "
             "trials so far are kept; resume it on this machine if the scheduler does not come back)."
         )
-        if not self.cluster.wait_connected(stopped):
-            return False
-        while not stopped() and self.cluster.worker_count() == 0:
-            time.sleep(POLL_S)  # the workers come back to the new scheduler by themselves
-        if stopped():
-            return False
-        self.resent += 1  # the workers kept the candles; a new one is sent them when it asks
+        # then for a worker: a ``dask worker`` ends with its scheduler, and joins the new one
+        # when what runs it starts it again (systemd, a container's restart policy); the
+        # scheduler may be lost again meanwhile (``worker_count`` is 0 then): wait again
+        while True:
+            if not self.cluster.wait_connected(stopped):
+                return False
+            if self.cluster.worker_count() > 0:
+                break
+            time.sleep(POLL_S)
+        self.resent += 1  # a worker started again has no candles: it asks with its first batch
         self.cluster.status(f"The scheduler at {where} is back: the job goes on.")
         return True
 
