@@ -14,6 +14,10 @@ removed afterwards, and checks while it runs:
   thread; with numba (from source), numba writes its compiled kernels to
   the on-disk cache; without it (the frozen build), the kernels compiled
   ahead of time ran, and numba was not imported;
+* a sweep on a Dask cluster: a few SMA-cross points on an in-process cluster
+  (worker threads in this process: dask, distributed and what they load came
+  with the build), the same trials as that sweep run here, and the cluster
+  closed;
 * the history database: candles written, read back and verified in a new
   file (beside the terminal's own, in the temporary data folder), which the
   migrations (alembic, run from their .py files) brought to the newest
@@ -59,6 +63,10 @@ TIME_LIMIT_S = 30.0
 STEP_LIMIT_S = 20.0
 SEED = 1
 STORE_KEY = ("self-test", "BTC/USDT", "1m")
+#: the cluster check's sweep: SMA cross on the chart's last candles, fast x slow (9 points)
+SWEEP_CANDLES = 10_000
+SWEEP_FAST = (5, 15, 5)
+SWEEP_SLOW = (20, 40, 10)
 
 
 class Report:
@@ -186,6 +194,7 @@ class WindowChecks:
             candles = await self.candles_drawn(window)
             await self.backtest(candles)
             await self.user_strategy(candles)
+            await self.cluster_sweep(candles)
             await self.history_database(candles)
             await self.ccxt_loads()
             await self.keyring_backend()
@@ -257,6 +266,10 @@ class WindowChecks:
     async def user_strategy(self, candles: OHLCV) -> None:
         self.step = "running a user strategy in its own process"
         self.report.ok(await _in_thread(_user_strategy, self.data_dir / "self-test-strategies", candles))
+
+    async def cluster_sweep(self, candles: OHLCV) -> None:
+        self.step = "running a sweep on an in-process Dask cluster"
+        self.report.ok(await _in_thread(_cluster_sweep, candles))
 
     async def history_database(self, candles: OHLCV) -> None:
         from terminal.store.database import FILE_NAME
@@ -355,6 +368,55 @@ def _user_strategy(folder: Path, candles: OHLCV) -> str:
     return (
         f"user strategy in its own process (pid {pid}): {len(result.trades)} trades on "
         f"{len(candles):,} candles, {time.perf_counter() - t0:.2f} s including the process's start"
+    )
+
+
+def _cluster_sweep(candles: OHLCV) -> str:
+    """A few SMA-cross points on ``Cluster.in_process`` (the research lab's path to a
+    Dask cluster, with its worker in this process's threads), checked against the
+    same sweep run here trial for trial, then the cluster closed. In a frozen build
+    this is what shows a missing piece of Dask: its YAML config, tornado, msgpack,
+    cloudpickle, or a module imported by name."""
+    from dataclasses import replace
+
+    from terminal.research.cluster.connect import Cluster
+    from terminal.research.space import IntParam, Space
+    from terminal.research.sweep import run_sweep
+
+    candles = candles.slice(max(0, len(candles) - SWEEP_CANDLES), len(candles))
+    space = Space((IntParam("fast", *SWEEP_FAST), IntParam("slow", *SWEEP_SLOW)), ("fast < slow",))
+    t0 = time.perf_counter()
+    cluster = Cluster.in_process(1)
+    try:
+        workers = cluster.worker_count()
+        on_cluster = run_sweep(candles, "sma_cross", space, workers=cluster)
+    finally:
+        cluster.close()
+    seconds = time.perf_counter() - t0
+    if cluster.client.status != "closed":
+        raise RuntimeError(f"the cluster's client did not close (status {cluster.client.status})")
+    here = run_sweep(candles, "sma_cross", space, fast=False)
+    # each trial but its run time; repr: floats to the last bit, and NaN equal to NaN
+    rows = [[repr(replace(t, seconds=0.0)) for t in r.trials] for r in (on_cluster, here)]
+    if on_cluster.path != "cluster" or not rows[0] or rows[0] != rows[1]:
+        differ = sum(a != b for a, b in zip(*rows, strict=False))
+        raise RuntimeError(
+            f"the cluster's sweep ({len(rows[0])} trials, on the {on_cluster.path} path) is not the same "
+            f"sweep run here ({len(rows[1])} trials; {differ} of the first ones differ)"
+        )
+    # what a cluster's version check compares (in a bundle numba's code is left out, its
+    # version is not: the kernels were compiled by it)
+    from terminal.research.cluster.versions import local_versions
+
+    versions = local_versions()
+    unknown = [name for name, version in versions.items() if version in ("not installed", "")]
+    if unknown:
+        raise RuntimeError(f"no version for {', '.join(unknown)}: every cluster would be refused")
+    return (
+        f"sweep on an in-process Dask cluster: {workers} worker{'s' if workers != 1 else ''}, "
+        f"{len(rows[0])} SMA-cross trials on {len(candles):,} candles, the same trials as here, "
+        f"{seconds:.2f} s including the cluster's start and close; versions "
+        + ", ".join(f"{name} {version}" for name, version in versions.items())
     )
 
 

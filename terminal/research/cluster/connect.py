@@ -176,7 +176,7 @@ class Cluster:
         except ModuleNotFoundError as exc:
             raise ClusterError(
                 f"The workers of {self.description} do not have the terminal installed.",
-                hint='Install it there: pip install "terminal[worker]" (docs/research.md, "On a cluster").',
+                hint="Install it there from its checkout, as packaging/worker/README.md says.",
                 detail=str(exc),
             ) from exc
         if not any(where != "the scheduler" for where in found):

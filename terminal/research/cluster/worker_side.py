@@ -9,7 +9,7 @@ the text's hash), so that a strategy file reaches a worker without being install
 there.
 
 Everything here must import on a worker that has the terminal installed
-(``pip install "terminal[worker]"``): numpy, numba, the engine; no Qt.
+(packaging/worker/README.md): numpy, numba, the engine; no Qt.
 """
 
 from __future__ import annotations
