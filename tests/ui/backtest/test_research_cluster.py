@@ -7,12 +7,16 @@ said plainly and nothing runs."""
 
 from __future__ import annotations
 
+import os
+import signal
 import tomllib
+from pathlib import Path
 from typing import Any
 
 from terminal.paths import AppPaths
 from terminal.research.sweep import run_sweep
 from terminal.store.history_file import HistoryFile
+from tests.research.dask_processes import start_cluster
 from tests.ui.backtest.research_helpers import open_research
 from tests.ui.harness import Launch
 
@@ -74,3 +78,48 @@ async def test_a_scheduler_that_cannot_be_used_is_said_and_nothing_runs(
         await t.until(lambda: "off this machine" in view.status.text(), "the refusal", timeout=30)
         assert "would not be encrypted" in view.status.text() and "allow_plaintext" in view.status.text()
         assert view.model.row_total() == 0 and view.start_button.isEnabled()
+
+
+async def test_a_sweep_from_the_window_on_a_cluster_started_as_the_docs_say_survives_a_killed_worker(
+    launch: Launch, history: HistoryFile, qtbot: Any, tmp_path: Path
+) -> None:
+    cli = start_cluster(tmp_path / "cluster", 2)  # dask scheduler + 2 dask worker commands, on loopback
+    try:
+        async with launch(history_file=history) as t:
+            panel = await open_research(t, qtbot)
+            view, box = panel.research, panel.research.compute
+            box.where.setCurrentIndex(box.where.findData("dask"))
+            box.address.setText(cli.address)
+            box.address.returnPressed.emit()
+            assert (box.settings.compute, box.settings.dask_address) == ("dask", cli.address)
+            view.form.ranges.set_range("fast", "2", "40")
+            view.form.ranges.set_range("slow", "10", "120", "2")
+            await t.until(lambda: "points in the grid" in view.form.grid_note.text(), "the grid's size")
+            size = view.form.space().grid_size()
+            view.start_button.click()
+            await t.until(
+                lambda: view.model.row_total() > 20, "the first trials from the cluster", timeout=60
+            )
+            cluster = panel.sweeps.compute.cluster
+            assert cluster is not None and cluster.address == cli.address
+            pids: dict[str, int] = cluster.client.run(os.getpid)
+            busy = [w for w, keys in cluster.client.processing().items() if keys and w in pids]
+            victim = (busy or sorted(pids))[0]
+            assert panel.sweeps.running and view.model.row_total() < size  # mid-sweep
+            os.kill(pids[victim], signal.SIGKILL)  # its nanny starts a new worker process
+            await t.until(lambda: panel.sweeps.result is not None, "the sweep to end", timeout=120)
+            result = panel.sweeps.result
+            assert result is not None and result.path == "cluster" and result.count == size
+            assert "every point was tried" in view.status.text()
+            numbers = [tr.number for tr in view.model.trials]
+            assert numbers == list(range(size))  # none lost, none twice
+            loaded = panel.sweeps.base
+            candles = panel.sweeps._candles_for(panel.sweeps.data)  # type: ignore[arg-type]
+            assert loaded is not None and candles is not None
+            data = candles() if callable(candles) else candles
+            here = run_sweep(data, loaded[0], view.form.space(), settings=loaded[1], fast=False)
+            assert [(tr.params, tr.values) for tr in here.trials] == [
+                (tr.params, tr.values) for tr in view.model.trials
+            ]
+    finally:
+        cli.stop()
