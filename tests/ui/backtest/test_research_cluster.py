@@ -53,6 +53,7 @@ async def test_a_sweep_runs_on_a_local_dask_cluster_chosen_in_the_panel(
         assert ran == view.model.row_total() == result.count
 
         candles = panel.sweeps._candles_for(panel.sweeps.data)  # type: ignore[arg-type]
+        assert candles is not None
         data = candles() if callable(candles) else candles
         here = run_sweep(data, loaded[0], view.form.space(), settings=loaded[1], fast=False)
         assert [(tr.params, tr.values) for tr in here.trials] == [
