@@ -146,7 +146,13 @@ def _true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatAr
 @compiled("float64[::1](float64[::1], int64)")
 def _rolling_std(x: FloatArray, n: int) -> FloatArray:
     """Population standard deviation over a sliding window (Welford's update
-    for adding one value and removing another, stable for large prices)."""
+    for adding one value and removing another, stable for large prices).
+
+    The sliding update's rounding accumulates over a long array (measured on
+    1,000,000 candles: 2.6e-5 off a deviation of 38 by bar 787,000), so every
+    ``n`` bars the window's mean and sum of squares are worked out again from
+    its values (two passes): the error then never builds up for more than one
+    window, at amortised O(1) a bar."""
     out = np.full(len(x), np.nan)
     mean = 0.0
     m2 = 0.0
@@ -155,6 +161,14 @@ def _rolling_std(x: FloatArray, n: int) -> FloatArray:
             d = x[i] - mean
             mean += d / (i + 1)
             m2 += d * (x[i] - mean)
+        elif (i - n + 1) % n == 0:  # afresh from the window x[i - n + 1 .. i]
+            total = 0.0
+            for j in range(i - n + 1, i + 1):
+                total += x[j]
+            mean = total / n
+            m2 = 0.0
+            for j in range(i - n + 1, i + 1):
+                m2 += (x[j] - mean) * (x[j] - mean)
         else:
             old = x[i - n]
             new_mean = mean + (x[i] - old) / n

@@ -79,6 +79,18 @@ def test_rolling_std_max_min_match_pandas(prices: np.ndarray) -> None:
     np.testing.assert_array_equal(ind.rolling_min(x, 37), s.rolling(37).min())
 
 
+@pytest.mark.parametrize("period", [20, 200])
+def test_the_rolling_deviation_does_not_drift_over_a_million_bars(period: int) -> None:
+    """Each window's deviation worked out on its own (numpy, two passes) against the
+    sliding update: the same to 1e-10 relative at every bar, however long the array
+    (the sliding update alone drifted to 7e-7 by bar 787,000 of 1,000,000)."""
+    rng = np.random.default_rng(23)
+    x = 30_000.0 * np.exp(np.cumsum(rng.normal(0, 0.001, 1_000_000)))
+    exact = np.lib.stride_tricks.sliding_window_view(x, period).std(axis=1)
+    ours = ind.rolling_std(x, period)[period - 1 :]
+    assert float(np.max(np.abs(ours - exact) / exact)) < 1e-10
+
+
 def test_bollinger_and_donchian() -> None:
     c = random_candles(np.random.default_rng(2), 300)
     mid, upper, lower = ind.bollinger(c.close, 20, 2.0)
