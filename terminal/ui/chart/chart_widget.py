@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from terminal.marketdata.candles import CandleSeries
 from terminal.marketdata.orderbook import decimals_for
+from terminal.ui.chart.axis_tags import AxisTag
 from terminal.ui.chart.grid import ChartGrid, TickRecorder, TimeAxis
 from terminal.ui.chart.items import CandlestickItem, VolumeItem
 from terminal.ui.chart.order_lines import OrderLines
@@ -31,6 +32,7 @@ from terminal.ui.theme import DARK, Theme
 MIN_CANDLES = 15
 MAX_CANDLES = 20_000
 RIGHT_MARGIN_CANDLES = 8  # empty slots right of the live candle when following it
+DAY_MS = 86_400_000
 FOLLOW_SLACK = 3  # the view follows the live candle if its right edge is this close
 OLDER_MARGIN = 0.25  # ask for older history when the view's left edge is this close (of its width)
 
@@ -146,6 +148,10 @@ class ChartWidget(QWidget):
             plot.addItem(line, ignoreBounds=True)
             line.hide()
 
+        # the crosshair's price and time, on the axes
+        self.price_tag = AxisTag(self.price_axis)
+        self.time_tag = AxisTag(self.time_axis)
+
         self.price_plot.getViewBox().sigXRangeChanged.connect(self._on_x_range)
         self._mouse_proxy = pg.SignalProxy(self.glw.scene().sigMouseMoved, rateLimit=60, slot=self._on_mouse)
         self.glw.scene().sigMouseClicked.connect(self._on_click)
@@ -200,13 +206,16 @@ class ChartWidget(QWidget):
         view where the user put it, unless it was following the newest candle,
         which it keeps following."""
         following = self._was_following()
+        drawn = self.candles.boundingRect()
+        # the view held the whole (short) history: with more of it now, the first view's width again
+        whole = not drawn.isNull() and self.x_range()[0] <= drawn.left() + self._slot()
         self.candles.set_series(self.series)
         self.volumes.set_series(self.series)
         self._update_limits()
         self._autoscale_y()
         self._update_last_line()
         if following:
-            self.show_latest()
+            self.show_latest(self.initial_candles if whole else None)
 
     def _was_following(self) -> bool:
         """Whether the view shows the newest candle drawn so far (before an update)."""
@@ -250,12 +259,16 @@ class ChartWidget(QWidget):
         return visible_slice(self.series.ts, x0, x1 - self._slot(), pad=0)
 
     def show_latest(self, candles: int | None = None) -> None:
-        """Put the newest candle near the right edge, keeping the zoom (or ``candles`` across)."""
+        """Put the newest candle near the right edge, keeping the zoom (or ``candles``
+        across). A history shorter than that (a daily chart of a young market) fills
+        the view from its first candle instead of sitting among empty slots."""
         if not len(self.series):
             return
         slot = self._slot()
         x0, x1 = self.x_range()
-        width = (candles or max(MIN_CANDLES, round((x1 - x0) / slot))) * slot
+        across = candles or max(MIN_CANDLES, round((x1 - x0) / slot))
+        across = min(across, max(MIN_CANDLES, len(self.series) + RIGHT_MARGIN_CANDLES))
+        width = across * slot
         right = self.series.ts[-1] / 1000.0 + slot * RIGHT_MARGIN_CANDLES
         self.set_x_range(right - width, right)
 
@@ -293,6 +306,8 @@ class ChartWidget(QWidget):
         self.last_line.setPen(pg.mkPen(theme.accent, width=1, style=Qt.PenStyle.DotLine))
         self.last_line.label.setColor(theme.text)
         self.last_line.label.fill = pg.mkBrush(theme.accent)
+        for tag in (self.price_tag, self.time_tag):
+            tag.set_colors(pg.mkColor(theme.crosshair), pg.mkColor(theme.background))
         self.readout.setStyleSheet(f"background: {theme.background}; color: {theme.text}; padding: 3px 6px;")
         self.feed_note.setStyleSheet(
             f"background: {theme.down_fill}; color: {theme.text}; padding: 4px 8px; border-radius: 3px;"
@@ -376,6 +391,10 @@ class ChartWidget(QWidget):
         self.hline.setVisible(in_price)
         if in_price:
             self.hline.setPos(point.y())
+            self.price_tag.show_at(pos, f"{point.y():,.{self.decimals}f}")
+        else:
+            self.price_tag.hide()
+        self.time_tag.show_at(vb.mapViewToScene(QPointF(snapped, point.y())), self.time_text(index))
         self._hover_index = index
         self._update_readout(index, point.y() if in_price else None)
 
@@ -397,11 +416,18 @@ class ChartWidget(QWidget):
         super().leaveEvent(event)  # type: ignore[arg-type]
 
     def _hide_crosshair(self) -> None:
-        for line in (self.vline, self.hline, self.vline_volume):
+        for line in (self.vline, self.hline, self.vline_volume, self.price_tag, self.time_tag):
             line.hide()
         if self._hover_index != -1:
             self._hover_index = -1
             self._update_readout(len(self.series) - 1)
+
+    def time_text(self, index: int) -> str:
+        """Candle ``index``'s open time as the time axis's tag says it (the date alone on
+        daily and longer candles)."""
+        ts = int(self.series.ts[index])
+        when = dt.datetime.fromtimestamp(ts / 1000, dt.UTC if self.time_zone == "utc" else None)
+        return f"{when:%a %Y-%m-%d}" if self.series.timeframe_ms >= DAY_MS else f"{when:%a %Y-%m-%d %H:%M}"
 
     def _index_at(self, x_s: float) -> int:
         return index_at(self.series.ts, x_s)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 import qasync
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QToolButton
 from pytestqt.qtbot import QtBot
 
@@ -15,6 +16,7 @@ from terminal.config import DEFAULT_WATCHLIST
 from terminal.market.health import FeedState
 from terminal.market.session import Topic
 from terminal.paths import AppPaths
+from terminal.ui.chart.chart_widget import RIGHT_MARGIN_CANDLES
 from terminal.ui.market.bridge import FRAME_MS, FrameBridge
 from terminal.ui.theme import DARK, LIGHT
 from tests.ui.harness import Launch, columns_with, price_pane, read_toml, rgb
@@ -53,6 +55,56 @@ async def test_hovering_a_candle_shows_its_prices_in_the_readout(launch: Launch)
         text = chart.readout.text()
         assert all(part in text for part in shown[:5])  # symbol and time, open, high, low
         assert latest.split("   ")[0] not in text
+
+
+async def test_the_crosshair_shows_its_price_and_time_on_the_axes(launch: Launch) -> None:
+    async with launch() as t:
+        chart = t.chart
+        view = chart.glw.viewport()
+        assert not chart.price_tag.isVisible() and not chart.time_tag.isVisible()
+        t.hover(view, QPoint(view.width() // 3, view.height() // 4))  # on the price pane
+        await t.until(lambda: chart.price_tag.isVisible() and chart.time_tag.isVisible(), "the axis tags")
+        # the price tag says the price at the cursor's height, and sits there on the price axis
+        price = chart.hline.value()
+        assert chart.price_tag.text == f"{price:,.{chart.decimals}f}"
+        tag_y = chart.price_tag.mapToScene(chart.price_tag.boundingRect().center()).y()
+        line_y = chart.price_plot.getViewBox().mapViewToScene(QPointF(chart.vline.value(), price)).y()
+        assert abs(tag_y - line_y) < 1.0
+        # the time tag says the hovered candle's open time, under the vertical line
+        hovered = int(
+            np.searchsorted(chart.series.ts, chart.vline.value() * 1000 - chart.series.timeframe_ms / 2)
+        )
+        assert chart.time_tag.text == chart.time_text(hovered)
+        assert chart.readout_text(hovered).split("   ")[0].split("  ")[1] in chart.time_tag.text
+        tag_x = chart.time_tag.mapToScene(chart.time_tag.boundingRect().center()).x()
+        line_x = chart.price_plot.getViewBox().mapViewToScene(QPointF(chart.vline.value(), price)).x()
+        assert abs(tag_x - line_x) < 1.0
+        # drawn: the tag's fill on the price axis at the cursor's height (left of its text)
+        box = chart.price_tag.boundingRect()
+        edge = chart.price_tag.mapToScene(QPointF(box.left() + 2, box.center().y()))
+        at = chart.glw.mapFromScene(edge)
+        image = chart.glw.viewport().grab().toImage()
+        assert image.pixelColor(at.x(), at.y()).name() == pg.mkColor(t.window.theme.crosshair).name()
+
+        # over the volume pane: no price there, the time still shown
+        t.hover(view, QPoint(view.width() // 3, view.height() - 30))
+        await t.until(lambda: not chart.price_tag.isVisible(), "the price tag to go")
+        assert chart.time_tag.isVisible()
+
+
+async def test_a_daily_chart_of_a_short_history_fills_the_view_from_its_first_candle(launch: Launch) -> None:
+    async with launch() as t:
+        chart = t.chart
+        t.window.set_timeframe("1d")
+        await t.until(lambda: chart.series.timeframe_ms == 86_400_000, "the chart in 1d")
+        count = len(chart.series)
+        assert 10 < count < chart.initial_candles  # the simulated market's month of history
+        first, last = chart.visible_indices()
+        assert (first, last) == (0, count)  # every candle in view
+        x0, x1 = chart.x_range()
+        slot = chart.series.timeframe_ms / 1000
+        assert chart.series.ts[0] / 1000 - x0 <= 1.5 * slot  # not centred in empty slots
+        assert x1 - chart.series.ts[-1] / 1000 <= (RIGHT_MARGIN_CANDLES + 1.5) * slot
 
 
 async def test_order_book_and_trade_tape_follow_the_market(launch: Launch) -> None:
