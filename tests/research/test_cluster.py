@@ -23,6 +23,7 @@ from terminal.research.cluster.connect import Cluster
 from terminal.research.space import IntParam, Space
 from terminal.research.study import StudyStore, new_study, run_study
 from terminal.research.sweep import StopReason, SweepProgress, SweepResult, Trial, TrialState, run_sweep
+from terminal.research.walkforward import Windows, walk_forward
 from terminal.store.candles import CandleStore
 from tests.backtest.backtest_scenarios import random_candles
 from tests.research.user_strategy import load_slow_cross
@@ -104,6 +105,16 @@ def test_the_candles_reach_each_worker_once_however_many_batches(candles: OHLCV,
     for held in seen:  # one copy of the candles, under the sweep's key, on each worker
         assert len(held) == 2 and all(h == {session.spec.key: one_copy} for h in held.values())
     assert not any(cluster.client.run(worker_side.held).values())  # let go when the sweep ended
+
+
+def test_a_walk_forward_on_the_cluster_equals_the_one_here(candles: OHLCV, cluster: Cluster) -> None:
+    windows = Windows(in_sample=1200, out_of_sample=400)
+    there = walk_forward(candles, "sma_cross", SPACE, windows, settings=FEES, workers=cluster)
+    here = walk_forward(candles, "sma_cross", SPACE, windows, settings=FEES)
+    assert len(there.folds) == len(here.folds) >= 3
+    for a, b in zip(there.folds, here.folds, strict=True):
+        assert (a.params, a.in_metrics, a.out_return) == (b.params, b.in_metrics, b.out_return)
+    np.testing.assert_array_equal(there.stitched_equity, here.stitched_equity)
 
 
 class KillOneWorker:
