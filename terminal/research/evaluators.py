@@ -145,30 +145,17 @@ class Pooled(AbstractContextManager["Pooled"]):
     def run(
         self, points: Sequence[Mapping[str, Any]], cancel: CancelToken | None
     ) -> list[TrialOutcome | None]:
-        assert self.session is not None, "a pool round outside the sweep's with block"
-        outcomes: list[TrialOutcome | None] = self.session.run(points, cancel)
-        return outcomes
+        return self.run_window(points, cancel, None)
 
-
-class PooledFold:
-    """A fold's trials in a ``Pooled`` sweep's session: on the ``window`` (start, end)
-    of its candles, which went to the workers once for every fold."""
-
-    path = "pool"
-
-    def __init__(self, pooled: Pooled, window: tuple[int, int]) -> None:
-        self.pooled = pooled
-        self.window = window
-
-    def round_size(self, kind: MethodKind) -> int:
-        return self.pooled.round_size(kind)
-
-    def run(
-        self, points: Sequence[Mapping[str, Any]], cancel: CancelToken | None
+    def run_window(
+        self,
+        points: Sequence[Mapping[str, Any]],
+        cancel: CancelToken | None,
+        window: tuple[int, int] | None,
     ) -> list[TrialOutcome | None]:
-        session = self.pooled.session
-        assert session is not None, "a pool round outside the sweep's with block"
-        outcomes: list[TrialOutcome | None] = session.run(points, cancel, self.window)
+        """The trials on the ``window`` (start, end) of the session's candles (a fold's)."""
+        assert self.session is not None, "a pool round outside the sweep's with block"
+        outcomes: list[TrialOutcome | None] = self.session.run(points, cancel, window)
         return outcomes
 
 

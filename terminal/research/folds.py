@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -176,3 +176,37 @@ class Folded:
             steps = tuple(combine(parts[: j + 1], self.objectives, cash).values[0] for j in range(len(parts)))
             out.append(merged.with_folds(steps, pruned=i in pruned))
         return out
+
+
+class Windowed(Protocol):
+    """A sweep's session that runs trials on a window of its candles (the pool's, a
+    cluster's): the candles went to its workers once, for every fold."""
+
+    path: str
+
+    def round_size(self, kind: MethodKind) -> int: ...
+
+    def run_window(
+        self,
+        points: Sequence[Mapping[str, Any]],
+        cancel: CancelToken | None,
+        window: tuple[int, int] | None,
+    ) -> list[TrialOutcome | None]: ...
+
+
+class FoldOf:
+    """One fold's evaluator in a session that holds the whole candles: its trials on
+    the fold's ``window`` (start, end) of them."""
+
+    def __init__(self, session: Windowed, window: tuple[int, int]) -> None:
+        self.session = session
+        self.window = window
+        self.path = session.path
+
+    def round_size(self, kind: MethodKind) -> int:
+        return self.session.round_size(kind)
+
+    def run(
+        self, points: Sequence[Mapping[str, Any]], cancel: CancelToken | None
+    ) -> list[TrialOutcome | None]:
+        return self.session.run_window(points, cancel, self.window)

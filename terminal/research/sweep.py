@@ -416,11 +416,10 @@ def _evaluator(
         from terminal.research.cluster.evaluator import ClusterEvaluator
 
         on_cluster = ClusterEvaluator(workers, candles, ref, settings, objectives)
-        if folds > 1:
-            windows = folding.fold_bounds(len(candles), folds)
-            folded = folding.Folded([on_cluster.fold(w) for w in windows], objectives, settings.initial_cash)
-            return folded, on_cluster
-        return on_cluster, on_cluster
+        if folds == 1:
+            return on_cluster, on_cluster
+        windows = [folding.FoldOf(on_cluster, w) for w in folding.fold_bounds(len(candles), folds)]
+        return folding.Folded(windows, objectives, settings.initial_cash), on_cluster
     fast_path = evaluators.fast_reason(ref, settings, space.names, fast) is None
     if folds > 1:
         bounds = folding.fold_bounds(len(candles), folds)
@@ -428,7 +427,7 @@ def _evaluator(
         session: AbstractContextManager[Any] = nullcontext()
         if workers is not None and not fast_path:  # one session: the candles go to the workers once
             pooled = evaluators.Pooled(workers, candles, ref, settings, objectives)
-            parts, session = [evaluators.PooledFold(pooled, window) for window in bounds], pooled
+            parts, session = [folding.FoldOf(pooled, window) for window in bounds], pooled
         else:
             parts = [_evaluator(candles.slice(a, b), ref, space, settings, objectives, None, fast)[0]
                      for a, b in bounds]  # fmt: skip

@@ -22,11 +22,11 @@ from terminal.marketdata.candles import OHLCV
 from terminal.research.cluster.connect import Cluster
 from terminal.research.space import IntParam, Space
 from terminal.research.study import StudyStore, new_study, run_study
-from terminal.research.sweep import StopReason, SweepProgress, SweepResult, Trial, TrialState, run_sweep
+from terminal.research.sweep import StopReason, SweepProgress, Trial, TrialState, run_sweep
 from terminal.research.walkforward import Windows, walk_forward
 from terminal.store.candles import CandleStore
 from tests.backtest.backtest_scenarios import random_candles
-from tests.research.user_strategy import load_slow_cross
+from tests.research.user_strategy import cancel_after_the_first_trial, load_slow_cross
 
 pytestmark = pytest.mark.slow  # a cluster of worker processes takes a few seconds to start
 
@@ -154,24 +154,12 @@ def test_a_worker_killed_mid_sweep_loses_no_trial_and_runs_none_twice(
 
 def test_cancel_stops_a_cluster_sweep_within_2_s(candles: OHLCV, cluster: Cluster, tmp_path: Path) -> None:
     strategy = load_slow_cross(tmp_path).create({"pause": 0.1})
-    cancel = threading.Event()
-    first = threading.Event()
-    outcome: list[SweepResult] = []
-
-    def sweep() -> None:
-        heard = lambda _p: first.set()  # noqa: E731
-        outcome.append(
-            run_sweep(candles, strategy, SPACE, settings=FEES, workers=cluster, cancel=cancel, progress=heard)
+    result, took = cancel_after_the_first_trial(
+        lambda cancel, progress: run_sweep(
+            candles, strategy, SPACE, settings=FEES, workers=cluster, cancel=cancel, progress=progress
         )
-
-    thread = threading.Thread(target=sweep)
-    thread.start()
-    assert first.wait(60)
-    cancel.set()
-    asked = time.monotonic()
-    thread.join(10)
-    assert not thread.is_alive() and time.monotonic() - asked <= 2.0
-    result = outcome[0]
+    )
+    assert took <= 2.0
     assert result.stopped is StopReason.CANCELLED and 0 < result.count < SPACE.grid_size()
     assert [t.number for t in result.trials] == list(range(result.count))
 

@@ -11,8 +11,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,9 +23,9 @@ from terminal.backtest.strategies import EmaCross
 from terminal.marketdata.candles import OHLCV
 from terminal.research.pool import TrialPool
 from terminal.research.space import IntParam, Space
-from terminal.research.sweep import StopReason, SweepProgress, SweepResult, Trial, TrialState, run_sweep
+from terminal.research.sweep import StopReason, SweepResult, Trial, TrialState, run_sweep
 from tests.backtest.backtest_scenarios import random_candles
-from tests.research.user_strategy import load_slow_cross
+from tests.research.user_strategy import cancel_after_the_first_trial, load_slow_cross
 
 pytestmark = pytest.mark.slow  # each worker is a fresh interpreter (about a second to start)
 
@@ -135,27 +133,13 @@ def test_a_worker_killed_mid_sweep_loses_only_its_batch_which_runs_again(
 def test_cancel_stops_a_pooled_sweep_within_a_second(
     candles: OHLCV, pool: TrialPool, slow_cross: Any
 ) -> None:
-    cancel = threading.Event()
-    first_progress = threading.Event()
     strategy = slow_cross.create({"pause": 0.05})
-    outcome: list[SweepResult] = []
-
-    def progress(report: SweepProgress) -> None:
-        first_progress.set()
-
-    def sweep() -> None:
-        outcome.append(
-            run_sweep(candles, strategy, SPACE, settings=FEES, workers=pool, cancel=cancel, progress=progress)
+    result, took = cancel_after_the_first_trial(
+        lambda cancel, progress: run_sweep(
+            candles, strategy, SPACE, settings=FEES, workers=pool, cancel=cancel, progress=progress
         )
-
-    thread = threading.Thread(target=sweep)
-    thread.start()
-    assert first_progress.wait(60)
-    cancel.set()
-    asked = time.monotonic()
-    thread.join(10)
-    assert not thread.is_alive() and time.monotonic() - asked <= 1.0
-    result = outcome[0]
+    )
+    assert took <= 1.0
     assert result.stopped is StopReason.CANCELLED and 0 < len(result.trials) < SPACE.grid_size()
     assert [t.number for t in result.trials] == list(range(len(result.trials)))
 

@@ -4,6 +4,9 @@ test can kill a worker or cancel while trials run."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +48,20 @@ def load_slow_cross(tmp_path: Path) -> Any:
     user.refresh()
     assert not user.errors
     return user.strategies["slow_cross"]
+
+
+def cancel_after_the_first_trial(
+    sweep: Callable[[threading.Event, Callable[[Any], None]], Any],
+) -> tuple[Any, float]:
+    """Run ``sweep(cancel, progress)`` in a thread, set ``cancel`` once the first trial is
+    reported, and return (its result, the seconds from the cancel to its return)."""
+    cancel, first = threading.Event(), threading.Event()
+    outcome: list[Any] = []
+    thread = threading.Thread(target=lambda: outcome.append(sweep(cancel, lambda _progress: first.set())))
+    thread.start()
+    assert first.wait(60), "no trial was reported"
+    cancel.set()
+    asked = time.monotonic()
+    thread.join(10)
+    assert not thread.is_alive() and outcome, "the sweep did not stop"
+    return outcome[0], time.monotonic() - asked

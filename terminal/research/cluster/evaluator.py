@@ -112,9 +112,6 @@ class ClusterEvaluator:
             except Exception:
                 log.debug("releasing the candles on the cluster failed", exc_info=True)
 
-    def fold(self, window: tuple[int, int]) -> ClusterFold:
-        return ClusterFold(self, window)
-
     def _send(self, workers: list[str] | None = None) -> None:
         """The candles to ``workers`` (every worker by default), once each."""
         sizes: dict[str, int] = self.cluster.client.run(load, self.spec.key, self._table, workers=workers)
@@ -260,24 +257,6 @@ class ClusterEvaluator:
         self.resent += 1  # a worker started again has no candles: it asks with its first batch
         self.cluster.status(f"The scheduler at {where} is back: the job goes on.")
         return True
-
-
-class ClusterFold:
-    """A fold's trials in a cluster sweep: the session's candles, a window of them."""
-
-    path = "cluster"
-
-    def __init__(self, session: ClusterEvaluator, window: tuple[int, int]) -> None:
-        self.session = session
-        self.window = window
-
-    def round_size(self, kind: MethodKind) -> int:
-        return self.session.round_size(kind)
-
-    def run(
-        self, points: Sequence[Mapping[str, Any]], cancel: CancelToken | None
-    ) -> list[TrialOutcome | None]:
-        return self.session.run_window(points, cancel, self.window)
 
 
 def _travelling(strategy: StrategyRef) -> str | UserSource:
