@@ -292,6 +292,20 @@ class KeySource(Protocol):
     def load(self, account: str) -> ApiKey | None: ...
 
 
+def _deleting(service: str, user: str) -> Callable[[keyring.backend.KeyringBackend], bool]:
+    """A backend call that removes one entry; False if there was none. It looks first:
+    backends differ in what "not there" raises (and the same PasswordDeleteError can
+    mean a real failure)."""
+
+    def delete(backend: keyring.backend.KeyringBackend) -> bool:
+        if backend.get_password(service, user) is None:
+            return False
+        backend.delete_password(service, user)
+        return True
+
+    return delete
+
+
 def _remember_secret(text: str) -> None:
     """Mask a secret and each line of it (a PEM key's base64 lines; not its armour)."""
     remember(text, *(line for line in text.splitlines() if line.strip() and not line.startswith("-----")))
@@ -351,16 +365,7 @@ class CredentialStore:
     def delete(self, account: str) -> bool:
         """Remove ``account``'s keys; ``False`` if there were none."""
         _check_account(account)
-
-        def delete(backend: keyring.backend.KeyringBackend) -> bool:
-            # Look first: backends differ in what "not there" raises (and the same
-            # PasswordDeleteError can mean a real failure).
-            if backend.get_password(self.service, account) is None:
-                return False
-            backend.delete_password(self.service, account)
-            return True
-
-        return self._call(f"remove the keys of account '{account}'", None, delete)
+        return self._call(f"remove the keys of account '{account}'", None, _deleting(self.service, account))
 
     # -- other secrets: a cluster's TLS private key, ... -------------------------------------------
     def save_secret(self, name: str, text: str) -> None:
@@ -379,14 +384,7 @@ class CredentialStore:
 
     def delete_secret(self, name: str) -> bool:
         _check_account(name)
-
-        def delete(backend: keyring.backend.KeyringBackend) -> bool:
-            if backend.get_password(self._secrets, name) is None:
-                return False
-            backend.delete_password(self._secrets, name)
-            return True
-
-        return self._call(f"remove the secret '{name}'", None, delete)
+        return self._call(f"remove the secret '{name}'", None, _deleting(self._secrets, name))
 
     @property
     def _secrets(self) -> str:

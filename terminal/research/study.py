@@ -183,6 +183,8 @@ def builtin_hash() -> str:
 
 
 # -- the store -----------------------------------------------------------------------
+#: the key of a folded trial's values after each fold in its metrics' JSON
+_FOLDS = "folds"
 _STUDY_COLUMNS = (
     "id", "created_ms", "updated_ms", "label", "strategy", "source_hash", "exchange", "symbol",
     "timeframe", "first_ts", "last_ts", "candles", "fingerprint", "method", "seed", "space",
@@ -406,10 +408,6 @@ def _summary(row: Sequence[Any]) -> StudySummary:
     except (ValueError, TypeError, KeyError, SweepError) as exc:  # ValidationError is a ValueError
         raise _damaged(study_id, exc) from exc
     return StudySummary(study_id, r["created_ms"], r["updated_ms"], spec, status, r["message"], int(row[-1]))
-
-
-#: the key of a folded trial's values after each fold in its metrics' JSON
-_FOLDS = "folds"
 
 
 def _trial(row: Sequence[Any]) -> Trial:

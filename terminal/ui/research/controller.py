@@ -377,12 +377,12 @@ class ResearchController:
             self._cluster_timer.stop()
 
     async def _show_cluster(self, cluster: Cluster) -> None:
-        try:
-            workers = await asyncio.to_thread(cluster.workers)
+        try:  # both are questions to the scheduler: off the GUI thread
+            workers, dashboard = await asyncio.to_thread(lambda: (cluster.workers(), cluster.dashboard))
         except Exception:
             log.debug("the cluster's state could not be read", exc_info=True)
             return
-        self.view.compute.show_cluster(cluster.description, cluster.dashboard, workers)
+        self.view.compute.show_cluster(cluster.description, dashboard, workers)
 
     def set_research_settings(self, settings: ResearchSettings) -> None:
         self.view.compute.show_settings(settings)
