@@ -98,7 +98,6 @@ class ClusterEvaluator:
         self._thread_count, self._threads_at = 1, -math.inf
         self._numbers = itertools.count()
         self.batches = 0
-        self.resent = 0  # batches sent again after the scheduler was lost
 
     # -- the session ---------------------------------------------------------------------------------
     def __enter__(self) -> ClusterEvaluator:
@@ -254,7 +253,7 @@ class ClusterEvaluator:
             if self.cluster.worker_count() > 0:
                 break
             time.sleep(POLL_S)
-        self.resent += 1  # a worker started again has no candles: it asks with its first batch
+        # a worker started again has no candles: it asks for them with its first batch
         self.cluster.status(f"The scheduler at {where} is back: the job goes on.")
         return True
 
