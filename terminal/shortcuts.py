@@ -38,6 +38,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("chart.pan_left", "Scroll back in time", "Chart", ("Left",)),
     ActionSpec("chart.pan_right", "Scroll forward in time", "Chart", ("Right",)),
     ActionSpec("chart.latest", "Jump to latest candle", "Chart", ("End",)),
+    ActionSpec("chart.indicators", "Add indicator…", "Chart", ("/",)),
     ActionSpec("market.open", "Open market…", "Market", ("Ctrl+O",)),
     ActionSpec("data.manager", "Market data: coverage, downloads, CSV", "Market", ("Ctrl+Shift+D",)),
     ActionSpec("backtest.open", "Backtest", "Market", ("Ctrl+B",)),

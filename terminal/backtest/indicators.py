@@ -18,6 +18,15 @@ Conventions (docs/backtesting.md lists them too):
 * ATR: Wilder-smoothed true range; the first bar's true range is high - low.
 * Bollinger: SMA ± k population standard deviations over ``n`` bars.
 * Donchian: highest high and lowest low over the last ``n`` bars, this bar included.
+* Keltner: EMA(close, n) ± k x ATR(m) (TradingView's default source and bands).
+* Ichimoku: the midpoints of 9, 26 and 52 bars (TA-Lib's MIDPRICE) and span A, their
+  values at the bar they are computed; the chart draws the spans 26 bars ahead.
+* VWAP: volume-weighted typical price, cumulated from the start of each UTC day.
+* SuperTrend: hl2 ± k x ATR(n), the bands ratcheting with the trend (TradingView's).
+
+WMA, parabolic SAR, MACD, stochastic, ADX, OBV, CCI and MFI are TA-Lib's
+(``terminal.backtest.ta_indicators``), exported here: a strategy and the chart call
+one function for each indicator.
 """
 
 from __future__ import annotations
@@ -31,6 +40,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from terminal.backtest.jit import compiled
+from terminal.backtest.ta_indicators import adx, cci, macd, mfi, midprice, obv, sar, stochastic, wma
+
+__all__ = [
+    "adx", "as_prices", "atr", "bollinger", "cci", "crossed_above", "crossed_below", "donchian", "ema",
+    "ichimoku", "keltner", "macd", "mfi", "midprice", "obv", "rolling_max", "rolling_min", "rolling_std",
+    "rsi", "sar", "shift", "sma", "stochastic", "supertrend", "true_range", "vwap", "wilder", "wma",
+]  # fmt: skip
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -199,6 +215,52 @@ def _rolling_extreme(x: FloatArray, n: int, sign: float) -> FloatArray:
     return out
 
 
+@compiled("float64[::1](int64[::1], float64[::1], float64[::1])")
+def _vwap(session: NDArray[np.int64], price_volume: FloatArray, volume: FloatArray) -> FloatArray:
+    """Cumulative sum(price x volume) / sum(volume), restarting where ``session`` changes."""
+    out = np.empty(len(volume))
+    pv = 0.0
+    v = 0.0
+    for i in range(len(volume)):
+        if i == 0 or session[i] != session[i - 1]:
+            pv = 0.0
+            v = 0.0
+        pv += price_volume[i]
+        v += volume[i]
+        out[i] = pv / v if v > 0.0 else np.nan
+    return out
+
+
+@compiled("float64[:, ::1](float64[::1], float64[::1], float64[::1], float64[::1], float64, float64[::1])")
+def _supertrend(
+    high: FloatArray, low: FloatArray, close: FloatArray, atr: FloatArray, k: float, state: FloatArray
+) -> NDArray[np.float64]:
+    """Rows: lower band, upper band, trend (+1 up, -1 down), the line (the band the trend
+    follows). ``state`` is (lower, upper, trend, close) of the bar before ``high[0]``
+    (NaN when there is none): a live candle continues from the last closed one."""
+    n = len(high)
+    out = np.full((4, n), np.nan)
+    lower, upper, trend, prev_close = state[0], state[1], state[2], state[3]
+    for i in range(n):
+        if np.isnan(atr[i]):
+            continue
+        mid = (high[i] + low[i]) / 2.0
+        lo = mid - k * atr[i]
+        up = mid + k * atr[i]
+        if not np.isnan(lower) and prev_close > lower:
+            lo = max(lo, lower)
+        if not np.isnan(upper) and prev_close < upper:
+            up = min(up, upper)
+        if np.isnan(trend) or (trend < 0 and close[i] > upper):
+            trend = 1.0
+        elif trend > 0 and close[i] < lower:
+            trend = -1.0
+        lower, upper, prev_close = lo, up, close[i]
+        out[0, i], out[1, i], out[2, i] = lo, up, trend
+        out[3, i] = lo if trend > 0 else up
+    return out
+
+
 # -- public functions --------------------------------------------------------------
 @_memoised
 def sma(x: FloatArray, period: int) -> FloatArray:
@@ -293,3 +355,63 @@ def crossed_above(a: FloatArray, b: FloatArray) -> BoolArray:
 def crossed_below(a: FloatArray, b: FloatArray) -> BoolArray:
     """True at bar i when ``a`` is below ``b`` at i and was not below it at i - 1."""
     return crossed_above(b, a)
+
+
+def keltner(
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    period: int = 20,
+    k: float = 2.0,
+    atr_period: int = 10,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(middle, upper, lower): EMA(close, period) ± k x ATR(atr_period)."""
+    mid = ema(close, period)
+    width = k * atr(high, low, close, atr_period)
+    return mid, mid + width, mid - width
+
+
+def ichimoku(
+    high: FloatArray, low: FloatArray, tenkan: int = 9, kijun: int = 26, senkou: int = 52
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """(conversion, base, span A, span B) at the bar each is computed from (no displacement:
+    a strategy reads ``shift(span_a, kijun)`` for the cloud over today's bar)."""
+    conversion = midprice(high, low, tenkan)
+    base = midprice(high, low, kijun)
+    return conversion, base, (conversion + base) / 2.0, midprice(high, low, senkou)
+
+
+DAY_MS = 86_400_000
+
+
+def vwap(
+    ts: NDArray[np.int64], high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray,
+    anchor_ms: int = DAY_MS,
+) -> FloatArray:  # fmt: skip
+    """Volume-weighted average of the typical price, restarting every ``anchor_ms``
+    (a UTC day by default); NaN until a session has traded."""
+    session = np.ascontiguousarray(np.asarray(ts, dtype=np.int64) // int(anchor_ms))
+    typical = (as_prices(high) + as_prices(low) + as_prices(close)) / 3.0
+    vol = as_prices(volume)
+    return _vwap(session, np.ascontiguousarray(typical * vol), vol)
+
+
+def supertrend(
+    high: FloatArray, low: FloatArray, close: FloatArray, period: int = 10, k: float = 3.0
+) -> tuple[FloatArray, FloatArray]:
+    """(line, trend): the SuperTrend line and its direction (+1 up: the line is support
+    below the price; -1 down: resistance above it)."""
+    rows = supertrend_rows(high, low, close, atr(high, low, close, period), k, None)
+    return rows[3], rows[2]
+
+
+def supertrend_rows(
+    high: FloatArray, low: FloatArray, close: FloatArray, atr_values: FloatArray, k: float,
+    state: tuple[float, float, float, float] | None,
+) -> NDArray[np.float64]:  # fmt: skip
+    """The kernel's four rows (lower, upper, trend, line), continuing from ``state``."""
+    if not k > 0:
+        raise ValueError(f"the SuperTrend's multiplier must be > 0, not {k!r}")
+    start = np.array(state if state is not None else (np.nan,) * 4, dtype=np.float64)
+    h, lo, c, a = (as_prices(x) for x in (high, low, close, atr_values))
+    return _supertrend(h, lo, c, a, float(k), start)

@@ -24,6 +24,7 @@ from terminal.ui.chart.axis_tags import AxisTag
 from terminal.ui.chart.grid import ChartGrid, TickRecorder, TimeAxis
 from terminal.ui.chart.items import CandlestickItem, VolumeItem
 from terminal.ui.chart.order_lines import OrderLines
+from terminal.ui.chart.studies import ChartStudies
 from terminal.ui.chart.trade_marks import TradeMarks
 from terminal.ui.chart.visible import index_at, visible_price_range, visible_slice, visible_volume_max
 from terminal.ui.formatting import compact
@@ -148,6 +149,13 @@ class ChartWidget(QWidget):
             plot.addItem(line, ignoreBounds=True)
             line.hide()
 
+        # indicators: lines over the candles, panes between the price and the volume
+        self.studies = ChartStudies(
+            self.glw, self.price_plot, self.volume_plot, lambda: self.series, lambda: self.decimals
+        )
+
+        self.studies.changed.connect(self._autoscale_y)  # a new line or pane is fitted at once
+
         # the crosshair's price and time, on the axes
         self.price_tag = AxisTag(self.price_axis)
         self.time_tag = AxisTag(self.time_axis)
@@ -165,6 +173,7 @@ class ChartWidget(QWidget):
         self.last_line.label.setFormat(f"{{value:,.{decimals}f}}")
         self.candles.set_series(series)
         self.volumes.set_series(series)
+        self.studies.recompute()
         self.history_start_reached = False
         # The new limits may clamp the old view against the oldest candle for
         # a moment: that is not the user scrolling back.
@@ -188,6 +197,7 @@ class ChartWidget(QWidget):
         following = x1 >= previous_right - slot * (FOLLOW_SLACK + 1)  # the live candle is (nearly) in view
         self.candles.live_update()
         self.volumes.live_update()
+        self.studies.live_update()
         opened = round((self.candles.boundingRect().right() - previous_right) / slot)
         if opened > 0:
             self._update_limits()
@@ -211,6 +221,7 @@ class ChartWidget(QWidget):
         whole = not drawn.isNull() and self.x_range()[0] <= drawn.left() + self._slot()
         self.candles.set_series(self.series)
         self.volumes.set_series(self.series)
+        self.studies.recompute()
         self._update_limits()
         self._autoscale_y()
         self._update_last_line()
@@ -289,6 +300,7 @@ class ChartWidget(QWidget):
         self.glw.setBackground(theme.background)
         for item in (self.candles, self.volumes):
             item.set_colors(theme.color("up"), theme.color("down"))
+        self.studies.apply_theme(theme)
         self.trade_marks.set_colors(
             theme.color("up"), theme.color("down"), theme.color("accent"), theme.color("text")
         )
@@ -354,10 +366,15 @@ class ChartWidget(QWidget):
         self._adjusting = True
         try:
             lo, hi = prices
+            overlays = self.studies.overlay_range()
+            if overlays is not None:  # within reason: a line far off the candles does not squash them
+                span = hi - lo or abs(hi) * 0.01
+                lo, hi = max(min(lo, overlays[0]), lo - span), min(max(hi, overlays[1]), hi + span)
             pad = (hi - lo) * 0.06 or max(abs(hi) * 0.001, 1e-9)
             self.price_plot.getViewBox().setYRange(lo - pad, hi + pad, padding=0)
             vmax = visible_volume_max(self.series, i0, i1) or 1.0
             self.volume_plot.getViewBox().setYRange(0, vmax * 1.1, padding=0)
+            self.studies.autoscale_panes()
         finally:
             self._adjusting = False
 
@@ -378,7 +395,7 @@ class ChartWidget(QWidget):
         vb = self.price_plot.getViewBox()
         in_price = self.price_plot.sceneBoundingRect().contains(pos)
         in_volume = self.volume_plot.sceneBoundingRect().contains(pos)
-        if not (in_price or in_volume) or not len(self.series):
+        if not (in_price or in_volume or self.studies.in_pane(pos)) or not len(self.series):
             self._hide_crosshair()
             return
         point = vb.mapSceneToView(pos)
@@ -396,6 +413,7 @@ class ChartWidget(QWidget):
             self.price_tag.hide()
         self.time_tag.show_at(vb.mapViewToScene(QPointF(snapped, point.y())), self.time_text(index))
         self._hover_index = index
+        self.studies.crosshair(snapped, index)
         self._update_readout(index, point.y() if in_price else None)
 
     def _on_click(self, event: MouseClickEvent) -> None:
@@ -418,6 +436,7 @@ class ChartWidget(QWidget):
     def _hide_crosshair(self) -> None:
         for line in (self.vline, self.hline, self.vline_volume, self.price_tag, self.time_tag):
             line.hide()
+        self.studies.hide_crosshair()
         if self._hover_index != -1:
             self._hover_index = -1
             self._update_readout(len(self.series) - 1)

@@ -6,7 +6,8 @@ on. Its shape:
 
 - the order book has the right column to itself, full height (the right area
   owns the bottom-right corner), so the panels below the chart never shorten
-  it; its view keeps at least ``BOOK_LEVELS`` levels a side;
+  it; its view keeps at least ``BOOK_LEVELS`` levels a side; the depth chart
+  is a tab behind it (``BEHIND``);
 - the left column (which owns the bottom-left corner) holds the watchlist and
   the trade tape (one above the other when the window is tall enough, tabbed
   when it is not) with the order ticket at its foot, kept at its own minimum;
@@ -56,6 +57,10 @@ VERTICAL, HORIZONTAL = Qt.Orientation.Vertical, Qt.Orientation.Horizontal
 
 #: the docks of the side columns, top to bottom; every other dock goes below the chart
 SIDE_COLUMNS = {LEFT: ("watchlist", "trades", "ticket"), RIGHT: ("book",)}
+#: docks that are a tab behind a side column's dock (the depth chart behind the ladder, which stays in
+#: front). A saved arrangement that predates one keeps it there: Qt leaves a dock the state does not
+#: know in the tab group ``arrange`` put it in.
+BEHIND = {"depth": "book"}
 #: the panels below the chart, in the order of their tabs (others after them)
 BOTTOM_TABS = ("log", "orders", "positions", "fills", "history", "data", "backtest")
 RAISED = "orders"
@@ -136,7 +141,10 @@ class WindowLayout(QObject):
         for name in SIDE_COLUMNS[RIGHT]:
             if name in docks:
                 window.addDockWidget(RIGHT, docks[name], VERTICAL)
-        sides = {*SIDE_COLUMNS[LEFT], *SIDE_COLUMNS[RIGHT]}
+        for name, front in BEHIND.items():
+            if name in docks and front in docks:
+                window.tabifyDockWidget(docks[front], docks[name])
+        sides = {*SIDE_COLUMNS[LEFT], *SIDE_COLUMNS[RIGHT], *BEHIND}
         order = {name: i for i, name in enumerate(BOTTOM_TABS)}
         bottom = sorted((n for n in docks if n not in sides), key=lambda n: order.get(n, len(order)))
         for name in bottom:
@@ -155,6 +163,9 @@ class WindowLayout(QObject):
             docks["watchlist"].raise_()
         if RAISED in docks:
             docks[RAISED].raise_()
+        for front in BEHIND.values():
+            if front in docks:
+                docks[front].raise_()
         self._size(docks, tall)
 
     def _room(self) -> QSize:
@@ -297,6 +308,15 @@ class WindowLayout(QObject):
         for key, value in (extra or {}).items():
             self._file.setValue(f"view/{key}", value)
         self._file.sync()
+
+    def save_text(self, key: str, text: str) -> None:
+        """A view's own state as text (a chart's indicators), kept at once."""
+        self._file.setValue(f"view/{key}", text)
+        self._file.sync()
+
+    def saved_text(self, key: str) -> str | None:
+        value = self._file.value(f"view/{key}")
+        return value if isinstance(value, str) else None
 
     def saved_choice(self, key: str) -> int | None:
         """A view choice ``save`` kept (None: none, or not a whole number)."""

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from terminal import APP_NAME, __version__
+from terminal.analysis.setup import TEMPLATES_FILE, Templates
 from terminal.config import SIMULATED, ConfigStore
 from terminal.errors import TerminalError, describe
 from terminal.logs import LogBuffer
@@ -43,9 +44,11 @@ from terminal.store.history_file import HistoryFile
 from terminal.tasks import TaskGroup
 from terminal.ui.backtest.chart_link import ChartLink
 from terminal.ui.chart.chart_widget import ChartWidget
+from terminal.ui.chart.indicator_controls import IndicatorControls
 from terminal.ui.data.history_problem import check_history_file, show_history_problem
 from terminal.ui.data.sync_indicator import SyncIndicator
 from terminal.ui.market.bridge import FrameBridge
+from terminal.ui.market.depth_chart import DepthChart
 from terminal.ui.market.new_market import NewMarketDialog
 from terminal.ui.market.orderbook_view import OrderBookView
 from terminal.ui.market.picker import MarketPicker
@@ -74,6 +77,7 @@ if TYPE_CHECKING:
     from terminal.ui.trading.seat import SeatAccounts
 
 log = logging.getLogger(__name__)
+CHART_INDICATORS = "chart/indicators"  # the layout file's key for the chart's indicators
 
 
 def _settled() -> asyncio.Event:
@@ -152,6 +156,13 @@ class MainWindow(QMainWindow):
 
         self.chart = ChartWidget(self.theme, self.settings.chart.initial_candles)
         self.chart.time_zone = self.settings.chart.time_zone
+        self.indicators = IndicatorControls(
+            self.chart.studies,
+            Templates(paths.config_dir / TEMPLATES_FILE),
+            self,
+            lambda text, bad=False: self.messages.post(text, bad),
+            self._save_indicators,
+        )
         self.notice = NoticeBar(self.theme)
         central = QWidget()
         column = QVBoxLayout(central)
@@ -165,6 +176,7 @@ class MainWindow(QMainWindow):
         self.watchlist = WatchlistView(self.watchlist_model)
         self.watchlist.symbol_activated.connect(self.open_symbol)
         self.book_view = OrderBookView(session.book, self.theme)
+        self.depth_chart = DepthChart(session.book, self.theme)  # a tab behind the ladder
         self.tape_view = TapeView(session.tape, self.theme)
         self.tape_view.time_zone = self.settings.chart.time_zone
         self.log_panel = LogPanel(log_buffer, self.theme)
@@ -172,6 +184,7 @@ class MainWindow(QMainWindow):
         self.docks = {
             "watchlist": make_dock(self, "Watchlist", self.watchlist),
             "book": make_dock(self, "Order book", self.book_view),
+            "depth": make_dock(self, "Depth", self.depth_chart),
             "trades": make_dock(self, "Trades", self.tape_view),
             "log": make_dock(self, "Log", self.log_panel),
         }
@@ -243,6 +256,7 @@ class MainWindow(QMainWindow):
             timeframe=self._wanted[1],
         )
         self.accounts_action, self.live_action = menus.accounts, menus.live
+        menus.chart.addMenu(self.indicators.menu)
         self.symbol_action, self.timeframe_group = menus.symbol, menus.timeframes
 
         self.bridge = FrameBridge(session, parent=self)
@@ -286,6 +300,7 @@ class MainWindow(QMainWindow):
             "chart.pan_left": lambda: self.chart.pan(-max(1, self.chart.visible_count() // 10)),
             "chart.pan_right": lambda: self.chart.pan(max(1, self.chart.visible_count() // 10)),
             "chart.latest": lambda: self.chart.show_latest(),
+            "chart.indicators": self.open_indicator_palette,
             "symbol.next": lambda: self.step_symbol(1),
             "symbol.previous": lambda: self.step_symbol(-1),
             "layout.reset": self.reset_layout,
@@ -410,9 +425,16 @@ class MainWindow(QMainWindow):
         self.dock_layout.restore()
         levels = self.dock_layout.saved_choice("book_levels")
         self.book_view.set_levels(levels or None)  # 0 (or none saved): as many as fit
+        self.indicators.restore(self.dock_layout.saved_text(CHART_INDICATORS))
+
+    def _save_indicators(self, text: str) -> None:
+        """The chart's indicators changed: kept at once (the primary window's; see closeEvent)."""
+        if self.primary and hasattr(self, "dock_layout"):
+            self.dock_layout.save_text(CHART_INDICATORS, text)
 
     def save_layout(self) -> None:
         self.dock_layout.save({"book_levels": self.book_view.canvas.max_levels or 0})
+        self.dock_layout.save_text(CHART_INDICATORS, self.indicators.saved_text())
 
     def reset_layout(self) -> None:
         self.dock_layout.reset()
@@ -506,6 +528,7 @@ class MainWindow(QMainWindow):
         self.chart.set_series(session.candles, symbol, self.chart.decimals)
         self.book_view.canvas.book = session.book
         self.book_view.refresh()
+        self.depth_chart.set_book(session.book)
         self.tape_view.tape = session.tape
         self.tape_view.update()
         self.watchlist_model.set_symbols([], {})
@@ -545,6 +568,7 @@ class MainWindow(QMainWindow):
             self._update_title()
         if topics & Topic.BOOK:
             self.book_view.refresh()
+            self.depth_chart.refresh()
         if topics & Topic.TRADES:
             self.tape_view.update()
         if topics & Topic.TICKERS:
@@ -576,6 +600,7 @@ class MainWindow(QMainWindow):
         live = book in (None, FeedState.LIVE) and state is not FeedState.STOPPED
         why = f"The order book is {book or state}: its last good levels are shown."
         self.book_view.set_stale("" if live else why)
+        self.depth_chart.set_stale("" if live else f"The order book is {book or state}: not drawn.")
         self.watchlist_model.set_refusals(tickers)
 
     def _show_market(self) -> None:
@@ -589,6 +614,7 @@ class MainWindow(QMainWindow):
         if session.symbol != self._shown_symbol:
             self._shown_symbol = session.symbol
             self.book_view.set_market(session.book, tick, lot)
+            self.depth_chart.set_market(session.book, tick, lot, session.symbol)
             self.tape_view.price_decimals = decimals
             self.tape_view.size_decimals = min(decimals_for(lot), 6)
             self.watchlist_model.set_current(session.symbol)
@@ -624,10 +650,20 @@ class MainWindow(QMainWindow):
                 entries.append(PaletteEntry(action.text(), keys, action.trigger))
         entries.append(PaletteEntry(self.accounts_action.text(), "", self.accounts_action.trigger))
         entries += [PaletteEntry(label, "", run) for label, run in self.watchlist_edits.commands()]
+        entries += self.indicators.palette_entries()
         return entries
 
+    def open_indicator_palette(self) -> CommandPalette:
+        """The palette with the indicators only ("/"): type "RSI 21", Enter adds it."""
+        palette = CommandPalette(self.indicators.palette_entries(), self, typed=self.indicators.palette_typed)
+        palette.setWindowTitle("Add indicator")
+        palette.query.setPlaceholderText("Indicator and its numbers, e.g. RSI 14 or BB 20 2… (Enter adds it)")
+        palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        palette.open()
+        return palette
+
     def open_palette(self) -> CommandPalette:
-        palette = CommandPalette(self.palette_entries(), self)
+        palette = CommandPalette(self.palette_entries(), self, typed=self.indicators.palette_typed)
         palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         palette.open()
         return palette
@@ -802,6 +838,7 @@ class MainWindow(QMainWindow):
             apply_theme(app, theme)
         for widget in (self.chart, self.book_view, self.tape_view, self.log_panel, self.status, self.notice):
             widget.apply_theme(theme)
+        self.depth_chart.apply_theme(theme)
         if self.data_manager is not None:
             self.data_manager.apply_theme(theme)
         if self.backtest is not None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 
 from terminal import APP_NAME
 from terminal.marketdata.timeframes import TIMEFRAMES
@@ -37,6 +37,7 @@ class WindowMenus:
     live: QAction  # checked while the window trades live
     symbol: QAction  # the toolbar's symbol button
     timeframes: QActionGroup
+    chart: QMenu  # the window adds the indicators' and drawings' menus
 
 
 def build_menus_and_toolbar(
@@ -77,6 +78,8 @@ def build_menus_and_toolbar(
     chart_menu.addSeparator()
     for name in ("chart.zoom_in", "chart.zoom_out", "chart.pan_left", "chart.pan_right", "chart.latest"):
         chart_menu.addAction(a[name])
+    chart_menu.addSeparator()
+    chart_menu.addAction(a["chart.indicators"])
     trade_menu = menu.addMenu("&Trade")
     trade_menu.addAction(a["trade.quick_ticket"])
     trade_menu.addAction(a["trade.focus_ticket"])
@@ -126,4 +129,4 @@ def build_menus_and_toolbar(
         action.setIconText(tf)
         toolbar.addAction(action)
     a[f"timeframe.{timeframe}"].setChecked(True)
-    return WindowMenus(accounts=accounts, live=live, symbol=symbol, timeframes=timeframes)
+    return WindowMenus(accounts=accounts, live=live, symbol=symbol, timeframes=timeframes, chart=chart_menu)

@@ -35,8 +35,17 @@ def match_score(query: str, text: str) -> int | None:
 
 
 class CommandPalette(QDialog):
-    def __init__(self, entries: list[PaletteEntry], parent: QWidget | None = None) -> None:
+    """``typed``: entries made from what is typed (an indicator with its numbers, "RSI 21"),
+    listed first."""
+
+    def __init__(
+        self,
+        entries: list[PaletteEntry],
+        parent: QWidget | None = None,
+        typed: Callable[[str], list[PaletteEntry]] | None = None,
+    ) -> None:
         super().__init__(parent)
+        self.typed = typed
         self.setWindowTitle("Go to symbol or command")
         self.setModal(True)
         self.resize(520, 420)
@@ -62,7 +71,10 @@ class CommandPalette(QDialog):
             score = match_score(text, entry.label)
             if score is not None:
                 ranked.append((score, i, entry))
-        for _, _, entry in sorted(ranked, key=lambda r: (r[0], r[1])):
+        ordered = [entry for _, _, entry in sorted(ranked, key=lambda r: (r[0], r[1]))]
+        made = self.typed(text) if self.typed is not None else []
+        shown = {e.label.lower() for e in made}
+        for entry in made + [e for e in ordered if e.label.lower() not in shown]:
             item = QListWidgetItem(f"{entry.label}    {entry.detail}".rstrip())
             item.setData(Qt.ItemDataRole.UserRole, entry)
             self.list.addItem(item)

@@ -13,8 +13,9 @@ from tests.ui.harness import Launch
 LEFT = Qt.DockWidgetArea.LeftDockWidgetArea
 RIGHT = Qt.DockWidgetArea.RightDockWidgetArea
 BOTTOM = Qt.DockWidgetArea.BottomDockWidgetArea
-# The default: watchlist over the trade tape on the left, the book on the right, the log below.
-DEFAULT_AREAS = {"watchlist": LEFT, "book": RIGHT, "trades": LEFT, "log": BOTTOM}
+# The default: watchlist over the trade tape on the left, the book (the depth chart a tab
+# behind it) on the right, the log below.
+DEFAULT_AREAS = {"watchlist": LEFT, "book": RIGHT, "depth": RIGHT, "trades": LEFT, "log": BOTTOM}
 
 
 def arrangement(window: MainWindow) -> dict[str, tuple[Qt.DockWidgetArea, bool, bool]]:
@@ -29,6 +30,7 @@ DEFAULT = {name: (area, True, False) for name, area in DEFAULT_AREAS.items()}
 REARRANGED = {
     "watchlist": (RIGHT, True, False),
     "book": (RIGHT, True, False),
+    "depth": (RIGHT, True, False),
     "trades": (LEFT, True, True),
     "log": (BOTTOM, False, False),
 }

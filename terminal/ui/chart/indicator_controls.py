@@ -1,0 +1,192 @@
+"""Where the user adds, edits and removes a chart's indicators: the Indicators menu,
+the command palette's entries ("RSI 14", or any parameters typed: "RSI 21"), the
+legend's settings dialog, templates, and the chart's saved set.
+
+It knows the chart only by its ``ChartStudies`` and tells the window through two
+callables: ``post`` (a message for the status bar and the log) and ``save`` (the
+chart's indicators as text, to keep with the window's layout).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDialog, QInputDialog, QMenu, QWidget
+
+from terminal.analysis.catalogue import SPECS, IndicatorSpec, parse, spec_for
+from terminal.analysis.setup import IndicatorConfig, TemplateError, Templates, dump, load
+from terminal.ui.chart.indicator_dialog import IndicatorDialog
+from terminal.ui.chart.studies import ChartStudies
+from terminal.ui.window.palette import PaletteEntry
+
+Post = Callable[..., None]
+
+
+class IndicatorControls(QObject):
+    def __init__(
+        self,
+        studies: ChartStudies,
+        templates: Templates,
+        parent: QWidget,
+        post: Post,
+        save: Callable[[str], None],
+    ) -> None:
+        super().__init__(parent)
+        self.studies = studies
+        self.templates = templates
+        self.parent_widget = parent
+        self.post = post
+        self._save = save
+        self._restoring = False
+        self.menu = QMenu("&Indicators", parent)
+        self.menu.aboutToShow.connect(self._fill_menu)
+        studies.changed.connect(self._changed)
+        studies.edit_requested.connect(self.edit)
+
+    # -- the set -------------------------------------------------------------------
+    def add(self, spec: IndicatorSpec, params: dict[str, float | int] | None = None) -> None:
+        config = IndicatorConfig.new(spec, params)
+        self.studies.add(config)
+        self.post(f"Added {config.label} ({spec.title}).")
+
+    def add_text(self, text: str) -> bool:
+        """What the user typed ("RSI 21"); a message says what is wrong when it cannot be added."""
+        try:
+            request = parse(text)
+        except ValueError as exc:
+            self.post(f"Cannot add {text.strip()!r}: {exc}.", bad=True)
+            return False
+        self.add(request.spec, request.params)
+        return True
+
+    def edit(self, study_id: int) -> None:
+        study = self.studies.find(study_id)
+        if study is None:
+            return
+        dialog = IndicatorDialog(study.config, self.parent_widget)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.studies.replace(study_id, dialog.result_config())
+
+    def restore(self, text: str | None) -> None:
+        """The chart's saved indicators (``save``'s text); what cannot load is said, the rest is shown."""
+        configs, problems = load(text)
+        self._restoring = True
+        try:
+            self.studies.set_configs(configs)
+        finally:
+            self._restoring = False
+        for problem in problems:
+            self.post(problem[0].upper() + problem[1:] + ".", bad=True)
+
+    def saved_text(self) -> str:
+        return dump(self.studies.configs())
+
+    def _changed(self) -> None:
+        if not self._restoring:
+            self._save(self.saved_text())
+
+    # -- templates -----------------------------------------------------------------
+    def save_template(self, name: str | None = None) -> None:
+        if name is None:
+            name, ok = QInputDialog.getText(self.parent_widget, "Save indicator template", "Template name:")
+            if not ok:
+                return
+        try:
+            self.templates.save(name, self.studies.configs())
+        except TemplateError as exc:
+            self.post(f"Template not saved: {exc}.", bad=True)
+            return
+        self.post(f"Saved the chart's {len(self.studies.studies)} indicator(s) as template {name.strip()!r}.")
+
+    def apply_template(self, name: str) -> None:
+        """The template's indicators replace the chart's."""
+        templates = self._read_templates()
+        if name not in templates:
+            self.post(f"There is no template {name!r}.", bad=True)
+            return
+        self.studies.set_configs(templates[name])
+        self.post(f"Applied template {name!r}: {', '.join(c.label for c in templates[name])}.")
+
+    def delete_template(self, name: str) -> None:
+        try:
+            self.templates.delete(name)
+        except TemplateError as exc:
+            self.post(str(exc), bad=True)
+            return
+        self.post(f"Deleted template {name!r}.")
+
+    def _read_templates(self) -> dict[str, list[IndicatorConfig]]:
+        try:
+            return self.templates.read()
+        except TemplateError as exc:
+            self.post(f"{exc}.", bad=True)
+            return {}
+
+    # -- menu and palette ------------------------------------------------------------
+    def _fill_menu(self) -> None:
+        menu = self.menu
+        menu.clear()
+        for title, pane in (("Add over the price", False), ("Add in a pane", True)):
+            sub = menu.addMenu(title)
+            for spec in SPECS:
+                if spec.pane == pane:
+                    defaults = spec.defaults()
+                    action = sub.addAction(f"{spec.label(defaults)}    {spec.title}")
+                    action.triggered.connect(lambda _=False, s=spec: self.add(s))
+        if self.studies.studies:
+            menu.addSeparator()
+            for study in self.studies.studies:
+                sub = menu.addMenu(study.config.label)
+                sub.addAction("Settings…").triggered.connect(lambda _=False, i=study.id: self.edit(i))
+                sub.addAction("Remove").triggered.connect(lambda _=False, i=study.id: self.studies.remove(i))
+            menu.addAction("Remove all indicators").triggered.connect(lambda: self.studies.set_configs([]))
+        menu.addSeparator()
+        templates = self._read_templates()
+        save = menu.addAction("Save as template…")
+        save.setEnabled(bool(self.studies.studies))
+        save.triggered.connect(lambda: self.save_template())
+        if templates:
+            apply_menu = menu.addMenu("Apply template")
+            delete_menu = menu.addMenu("Delete template")
+            for name, configs in templates.items():
+                label = f"{name}    {', '.join(c.label for c in configs)}"
+                apply_menu.addAction(label).triggered.connect(lambda _=False, n=name: self.apply_template(n))
+                delete_menu.addAction(name).triggered.connect(lambda _=False, n=name: self.delete_template(n))
+
+    def menu_action(self) -> QAction:
+        return self.menu.menuAction()
+
+    def palette_entries(self) -> list[PaletteEntry]:
+        entries = []
+        for spec in SPECS:
+            label = spec.label(spec.defaults())
+            entries.append(PaletteEntry(label, f"add indicator: {spec.title}", partial(self.add, spec)))
+        for name in self._read_templates():
+            entries.append(
+                PaletteEntry(f"Indicator template {name}", "apply", partial(self.apply_template, name))
+            )
+        return entries
+
+    def palette_typed(self, text: str) -> list[PaletteEntry]:
+        """An entry for exactly what was typed when it names an indicator with numbers
+        ("RSI 21", "BB 20 2.5"), or one that says why it cannot be added."""
+        words = text.split()
+        if len(words) < 2:
+            return []
+        try:
+            spec = spec_for(words[0])
+        except ValueError:
+            return []
+        try:
+            request = parse(text)
+        except ValueError as exc:
+            return [PaletteEntry(f"{text.strip()}: {exc}", "cannot add", lambda: self.add_text(text))]
+        label = request.spec.label(request.params)
+        return [
+            PaletteEntry(
+                label, f"add indicator: {spec.title}", lambda: self.add(request.spec, request.params)
+            )
+        ]
