@@ -51,6 +51,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+import numpy as np
+
 from terminal import APP_NAME, __version__
 
 if TYPE_CHECKING:
@@ -192,6 +194,7 @@ class WindowChecks:
         try:
             window = await self.first_window()
             candles = await self.candles_drawn(window)
+            await self.indicators(window)
             await self.backtest(candles)
             await self.user_strategy(candles)
             await self.cluster_sweep(candles)
@@ -236,6 +239,47 @@ class WindowChecks:
         else:
             self.report.ok("ccxt not imported for the first window")
         return series.snapshot()
+
+    async def indicators(self, window: MainWindow) -> None:
+        """Every indicator of the catalogue on the chart (TA-Lib's C library and the
+        engine's kernels as this build has them), drawn and equal to a full recompute."""
+        self.step = "adding indicators to the chart"
+        from terminal.analysis.catalogue import SPECS
+        from terminal.analysis.live import LiveIndicator
+
+        studies = window.chart.studies
+        kept = studies.configs()
+        started = time.perf_counter()
+        for spec in SPECS:
+            window.indicators.add(spec)
+        seconds = time.perf_counter() - started
+
+        def drawn() -> int:
+            return sum(1 for study in studies.studies if any(item.drawn for item in study.items))
+
+        # Ichimoku's lagging line may lie left of the view: all but one suffices
+        await _poll(lambda: drawn() >= len(SPECS) - 1 or None, 5.0)
+        window.chart.live_update()  # the live end, as the next frame would bring it
+        wrong = []
+        for study in studies.studies:
+            full = LiveIndicator(study.config.spec, dict(study.config.params))
+            full.compute(window.chart.series)
+            for k in range(len(study.items)):
+                a, b = study.live.line(k), full.line(k)
+                if len(a) != len(b) or not np.allclose(a, b, rtol=1e-9, atol=1e-9, equal_nan=True):
+                    wrong.append(study.config.label)
+        painted = drawn()
+        studies.set_configs(kept)
+        if wrong:
+            raise RuntimeError(
+                f"indicators whose live values differ from a full recompute: {', '.join(wrong)}"
+            )
+        if painted < len(SPECS) - 1:
+            raise RuntimeError(f"only {painted} of {len(SPECS)} indicators drew anything")
+        self.report.ok(
+            f"indicators: all {len(SPECS)} added to the chart in {seconds:.2f} s, {painted} drawn, "
+            "live values equal to a full recompute"
+        )
 
     async def backtest(self, candles: OHLCV) -> None:
         self.step = "running a backtest"

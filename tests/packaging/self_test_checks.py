@@ -10,6 +10,7 @@ CHECKS = (
     "ok: main window opened on the Simulated market",
     "ok: candles drawn: ",
     "ok: ccxt not imported for the first window",
+    "ok: indicators: all 18 added to the chart in ",
     "ok: backtest in a worker thread: SMA cross on ",
     "ok: sweep on an in-process Dask cluster: 1 worker, 9 SMA-cross trials on ",
     "ok: history database: ",
