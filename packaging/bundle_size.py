@@ -21,6 +21,7 @@ PARTS = [
     ("numpy and its OpenBLAS", r"^_internal/numpy"),
     ("pandas' compiled parts", r"^_internal/pandas"),
     ("cryptography", r"^_internal/cryptography"),
+    ("TA-Lib (the chart's indicators) and its C library", r"^_internal/(talib/|ta_lib\.libs/|libta-lib)"),
     (
         "Python (libpython, stdlib extensions, OpenSSL, SQLite, compression)",
         r"^_internal/(python3|libpython|base_library|libssl|libcrypto\.|libsqlite|libffi|liblzma|libbz2|libz\.|libreadline|libtinfo|libncurses|libmpdec|libexpat|libuuid)",

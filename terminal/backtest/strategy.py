@@ -56,6 +56,10 @@ class Strategy[P: StrategyParams](ABC):
     title: ClassVar[str]
     summary: ClassVar[str] = ""
     Params: ClassVar[type[StrategyParams]]
+    #: the indicators its signals read, as the chart's palette takes them, with the
+    #: parameters' names in braces: ``("SMA {fast}", "SMA {slow}")``. The backtest panel
+    #: draws them on the chart beside the run's trades.
+    chart_indicators: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: P) -> None:
         self.params = params
@@ -71,6 +75,18 @@ class Strategy[P: StrategyParams](ABC):
             validated = model.model_validate(data)
         # Params is the model of P, a link mypy cannot see between a ClassVar and a type parameter
         return cls(validated)  # type: ignore[arg-type]
+
+    @classmethod
+    def chart_texts(cls, params: Mapping[str, Any]) -> list[str]:
+        """``chart_indicators`` with these parameters ("SMA 10", "SMA 30"); a text naming a
+        parameter the strategy does not have is left as written (the chart says it cannot add it)."""
+        out = []
+        for text in cls.chart_indicators:
+            try:
+                out.append(text.format(**params))
+            except (KeyError, IndexError, ValueError):
+                out.append(text)
+        return out
 
     @abstractmethod
     def signals(self, candles: OHLCV) -> FloatArray:

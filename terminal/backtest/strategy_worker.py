@@ -67,6 +67,8 @@ class StrategyInfo:
     specs: tuple[ParamSpec, ...]
     #: the file's text as hashed (data for the GUI: kept as a version, never run there)
     source: str = ""
+    #: the class's ``chart_indicators`` (plain text: the GUI formats and checks them)
+    chart_indicators: tuple[str, ...] = ()
 
     def params_model(self) -> type[StrategyParams]:
         """A parameter model with the strategy's fields, types, defaults and bounds, for
@@ -89,7 +91,7 @@ class StrategyInfo:
         code (a run of it goes to the worker)."""
         attributes = {
             "name": self.name, "title": self.title, "summary": self.summary,
-            "Params": self.params_model(), "info": self,
+            "Params": self.params_model(), "info": self, "chart_indicators": self.chart_indicators,
         }  # fmt: skip
         return type(f"UserStrategy_{self.name}", (WorkerStrategy,), attributes)
 
@@ -306,7 +308,11 @@ def _describe(user: Any) -> FolderScan:
         specs = tuple(_simple(spec) for spec in param_specs(cls.Params))
         summary = getattr(cls, "summary", "") or ""
         path, digest = str(user.path_of(name)), user.source_hash(name)
-        infos.append(StrategyInfo(name, cls.title, summary, path, digest, specs, user.source_of(name)))
+        chart = getattr(cls, "chart_indicators", ())
+        texts = tuple(t for t in chart if isinstance(t, str)) if isinstance(chart, tuple | list) else ()
+        infos.append(
+            StrategyInfo(name, cls.title, summary, path, digest, specs, user.source_of(name), texts)
+        )
     return FolderScan(tuple(infos), tuple(user.errors))
 
 

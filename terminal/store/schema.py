@@ -307,3 +307,26 @@ class StrategyVersionRecord(SQLModel, table=True):
     first_seen_ms: int
     note: str
     source: str
+
+
+class ChartDrawingRecord(SQLModel, table=True):
+    """A drawing on the chart of one market (revision 0010): a horizontal line, trend
+    line, ray, rectangle, Fibonacci retracement or text note (``terminal.store.drawings``).
+
+    Kept per exchange and symbol, not per timeframe: its ``points`` are a JSON list of
+    ``[time_s, price]`` (a candle's open time in seconds), so it shows on every
+    timeframe. Like ``BacktestRun`` it names its market rather than referencing the
+    candles, so deleting a market's history leaves its drawings. ``position`` is the
+    drawing order (the last on top); ``id`` is the chart's own (a uuid's hex)."""
+
+    __tablename__ = "drawing"
+
+    exchange: str = Field(primary_key=True)
+    symbol: str = Field(primary_key=True)
+    id: str = Field(primary_key=True)
+    position: int
+    kind: str  # hline | trend | ray | rect | fib | note
+    points: str  # JSON: [[time_s, price], ...]
+    text: str
+    color: str  # "#rrggbb"
+    updated_ms: int

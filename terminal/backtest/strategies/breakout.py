@@ -20,6 +20,7 @@ class DonchianParams(StrategyParams):
 
 class DonchianBreakout(Strategy[DonchianParams]):
     name = "donchian_breakout"
+    chart_indicators = ("DC {entry_period}", "DC {exit_period}")
     title = "Donchian breakout"
     summary = (
         "Long when the close exceeds the highest high of the previous entry-period bars, short when it "
@@ -52,6 +53,7 @@ class AtrBreakoutParams(StrategyParams):
 
 class AtrBreakout(Strategy[AtrBreakoutParams]):
     name = "atr_breakout"
+    chart_indicators = ("SMA {exit_period}", "ATR {atr_period}")
     title = "ATR volatility breakout"
     summary = (
         "Long when the close rises more than multiplier x ATR above the previous close, short when it "

@@ -28,6 +28,7 @@ class CrossParams(StrategyParams):
 
 class SmaCross(Strategy[CrossParams]):
     name = "sma_cross"
+    chart_indicators = ("SMA {fast}", "SMA {slow}")
     title = "SMA cross"
     summary = (
         "Long when the fast simple moving average of the close crosses above the slow one, short when below."
@@ -42,6 +43,7 @@ class SmaCross(Strategy[CrossParams]):
 
 class EmaCross(Strategy[CrossParams]):
     name = "ema_cross"
+    chart_indicators = ("EMA {fast}", "EMA {slow}")
     title = "EMA cross"
     summary = "Long when the fast exponential moving average crosses above the slow one, short when below."
     Params = CrossParams

@@ -33,6 +33,7 @@ class LevelsParams(StrategyParams):
 
 class SupportResistanceRsi(Strategy[LevelsParams]):
     name = "support_resistance_rsi"
+    chart_indicators = ("DC {lookback}", "RSI {rsi_period}")
     title = "Support/resistance + RSI"
     summary = (
         "Support is the lowest low and resistance the highest high of the previous lookback bars. Long "

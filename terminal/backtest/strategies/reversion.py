@@ -30,6 +30,7 @@ class RsiParams(StrategyParams):
 
 class RsiReversion(Strategy[RsiParams]):
     name = "rsi_reversion"
+    chart_indicators = ("RSI {period}",)
     title = "RSI mean reversion"
     summary = (
         "Long while the RSI is below the oversold level, short while it is above the overbought level; "
@@ -51,6 +52,7 @@ class BollingerParams(StrategyParams):
 
 class BollingerReversion(Strategy[BollingerParams]):
     name = "bollinger_reversion"
+    chart_indicators = ("BB {period} {width}",)
     title = "Bollinger band reversion"
     summary = (
         "Long when the close falls below the lower band, short when it rises above the upper band; "

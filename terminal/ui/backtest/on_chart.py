@@ -4,6 +4,7 @@ a trade picked in the table."""
 
 from __future__ import annotations
 
+from terminal.analysis.setup import IndicatorConfig
 from terminal.backtest.trades import TradeTable
 from terminal.marketdata.timeframes import timeframe_ms
 from terminal.ui.backtest.chart_link import ChartLink
@@ -15,16 +16,24 @@ CENTRE_ROOM = 1.6  # a trade wider than the view is shown with this much room ar
 
 
 class ChartTrades:
+    """A run's trades and the indicators its strategy read, on the chart while it shows the run's market."""
+
     def __init__(self, link: ChartLink) -> None:
         self.link = link
         self.market: Market | None = None  # the market of the marks on the chart
+        self.indicators: list[IndicatorConfig] = []
 
     @property
     def marks(self) -> TradeMarks:
         return self.link.chart.trade_marks
 
-    def show(self, trades: TradeTable, market: Market) -> None:
-        """Mark ``trades`` (closed, then the open one) of a run on ``market``."""
+    def show(
+        self, trades: TradeTable, market: Market, indicators: list[IndicatorConfig] | None = None
+    ) -> None:
+        """Mark ``trades`` (closed, then the open one) of a run on ``market``, with
+        ``indicators`` (the strategy's, as the chart draws them)."""
+        if indicators is not None:
+            self.indicators = indicators
         self.marks.set_trades(
             trades["entry_ts"],
             trades["entry_price"],
@@ -39,11 +48,17 @@ class ChartTrades:
 
     def follow_chart(self) -> None:
         """Marks show only over the market they belong to (the chart may show another now)."""
-        self.marks.setVisible(self.market is not None and self.market == self.link.market())
+        here = self.market is not None and self.market == self.link.market()
+        self.marks.setVisible(here)
+        studies = self.link.chart.studies
+        wanted = self.indicators if here else []
+        if studies.run_configs() != wanted:
+            studies.set_run_indicators(wanted)
 
     def clear(self) -> None:
         self.marks.clear()
         self.market = None
+        self.indicators = []
         self.follow_chart()
 
     def centre_on(self, trades: TradeTable, index: int, market: Market) -> str:

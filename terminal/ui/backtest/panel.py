@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from terminal.analysis.catalogue import parse
+from terminal.analysis.setup import IndicatorConfig
 from terminal.backtest.errors import BacktestCancelled, BacktestError
 from terminal.backtest.queue import BacktestJob, BacktestQueue
 from terminal.backtest.result import BacktestResult
@@ -520,7 +522,23 @@ class BacktestPanel(QWidget):
         self.montecarlo.set_run(run)
         self.tabs.setCurrentWidget(self.results)
         trades = all_trades(run.result.trades, run.result.open_trade)
-        self.on_chart.show(trades, (s.exchange, s.symbol, s.timeframe))
+        indicators = self._chart_indicators(s.strategy, s.params)
+        self.on_chart.show(trades, (s.exchange, s.symbol, s.timeframe), indicators)
+
+    def _chart_indicators(self, strategy: str, params: Mapping[str, Any]) -> list[IndicatorConfig]:
+        """The indicators the run's strategy reads (its ``chart_indicators``), as the chart takes them."""
+        cls = BUILTIN.get(strategy) or self.strategy.user.get(strategy)
+        if cls is None:
+            return []
+        configs = []
+        for text in cls.chart_texts(params):
+            try:
+                request = parse(text)
+            except ValueError as exc:
+                log.warning("Strategy %s: its chart indicator %r cannot be drawn: %s", strategy, text, exc)
+                continue
+            configs.append(IndicatorConfig.new(request.spec, request.params))
+        return configs
 
     def _price_decimals(self, exchange: str, symbol: str) -> int | None:
         market = self.link.market_info(exchange, symbol)

@@ -47,6 +47,7 @@ class Study:
     items: list[StudyItem]
     pane: Pane | None
     row: LegendRow
+    run: bool = False  # a backtest's (drawn with its trades, never saved with the chart)
 
 
 class LegendRow(QWidget):
@@ -136,9 +137,20 @@ class ChartStudies(QObject):
 
     # -- the set -------------------------------------------------------------------
     def configs(self) -> list[IndicatorConfig]:
-        return [s.config for s in self.studies]
+        """The user's indicators (a backtest's are not the chart's own)."""
+        return [s.config for s in self.studies if not s.run]
 
-    def add(self, config: IndicatorConfig) -> Study:
+    def set_run_indicators(self, configs: list[IndicatorConfig]) -> None:
+        """A backtest's indicators replace the previous run's ([] takes them off)."""
+        for study in [s for s in self.studies if s.run]:
+            self.remove(study.id)
+        for config in configs:
+            self.add(config, run=True)
+
+    def run_configs(self) -> list[IndicatorConfig]:
+        return [s.config for s in self.studies if s.run]
+
+    def add(self, config: IndicatorConfig, run: bool = False) -> Study:
         spec = config.spec
         live = LiveIndicator(spec, dict(config.params))
         series = self._series()
@@ -162,7 +174,7 @@ class ChartStudies(QObject):
         row = LegendRow(legend, lambda: self.edit_requested.emit(study_id), lambda: self.remove(study_id))
         legend.rows.addWidget(row)
         row.show()  # now: a layout shows a child added to a shown widget only later (queued)
-        study = Study(study_id, config, live, items, pane, row)
+        study = Study(study_id, config, live, items, pane, row, run)
         self.studies.append(study)
         self._style(study)
         self._write_legend(study)
@@ -187,19 +199,20 @@ class ChartStudies(QObject):
         self.changed.emit()
 
     def replace(self, study_id: int, config: IndicatorConfig) -> Study | None:
-        """New settings for a study: same place in the list, same pane if it keeps one."""
+        """New settings for a study, at its place in the list (a pane of its comes back last)."""
         study = self.find(study_id)
         if study is None:
             return None
         index = self.studies.index(study)
         self.remove(study_id)
-        new = self.add(config)
+        new = self.add(config, run=study.run)
         self.studies.remove(new)
         self.studies.insert(index, new)
         return new
 
     def set_configs(self, configs: list[IndicatorConfig]) -> None:
-        for study in list(self.studies):
+        """The user's indicators become ``configs`` (a backtest's stay)."""
+        for study in [s for s in self.studies if not s.run]:
             self.remove(study.id)
         for config in configs:
             self.add(config)
@@ -346,7 +359,7 @@ class ChartStudies(QObject):
     def _legend_html(self, study: Study) -> str:
         n = len(study.live)
         index = self._hover if 0 <= self._hover < n else n - 1
-        parts = [f"<b>{study.config.label}</b>"]
+        parts = [f"<b>{study.config.label}</b>" + (" <i>backtest</i>" if study.run else "")]
         if index >= 0:
             for color, value in zip(study.config.colors, self._shown_values(study, index), strict=True):
                 parts.append(f"<span style='color:{color}'>{self._fmt(study, value)}</span>")

@@ -20,6 +20,7 @@ from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QVBoxLayout,
     QWidget,
@@ -44,6 +45,8 @@ from terminal.store.history_file import HistoryFile
 from terminal.tasks import TaskGroup
 from terminal.ui.backtest.chart_link import ChartLink
 from terminal.ui.chart.chart_widget import ChartWidget
+from terminal.ui.chart.drawings.keeper import DrawingKeeper
+from terminal.ui.chart.drawings.layer import DrawingLayer
 from terminal.ui.chart.indicator_controls import IndicatorControls
 from terminal.ui.data.history_problem import check_history_file, show_history_problem
 from terminal.ui.data.sync_indicator import SyncIndicator
@@ -77,6 +80,7 @@ if TYPE_CHECKING:
     from terminal.ui.trading.seat import SeatAccounts
 
 log = logging.getLogger(__name__)
+DRAWING_KINDS = ("hline", "trend", "ray", "rect", "fib", "note")  # Chart ▸ Draw, in this order
 CHART_INDICATORS = "chart/indicators"  # the layout file's key for the chart's indicators
 
 
@@ -156,13 +160,6 @@ class MainWindow(QMainWindow):
 
         self.chart = ChartWidget(self.theme, self.settings.chart.initial_candles)
         self.chart.time_zone = self.settings.chart.time_zone
-        self.indicators = IndicatorControls(
-            self.chart.studies,
-            Templates(paths.config_dir / TEMPLATES_FILE),
-            self,
-            lambda text, bad=False: self.messages.post(text, bad),
-            self._save_indicators,
-        )
         self.notice = NoticeBar(self.theme)
         central = QWidget()
         column = QVBoxLayout(central)
@@ -193,6 +190,18 @@ class MainWindow(QMainWindow):
         # The window's message channel: anything may post to it; the status bar shows it.
         self.messages = Messages()
         self.messages.subscribe(lambda message: self.statusBar().showMessage(message.text, 10_000))
+        # what the user adds to the chart: drawings (kept in the history file) and indicators
+        self.drawings = DrawingLayer(self.chart, self.theme)
+        self.drawing_keeper = DrawingKeeper(
+            self.drawings, self.history_file.get, self.messages.post, ready=self.settled
+        )
+        self.indicators = IndicatorControls(
+            self.chart.studies,
+            Templates(paths.config_dir / TEMPLATES_FILE),
+            self,
+            lambda text, bad=False: self.messages.post(text, bad),
+            self._save_indicators,
+        )
         # Settings changed in any window (theme, key bindings) reach this one too.
         self._stop_following = config.subscribe(self._settings_changed)
         # The watchlist's context menu and the palette edit the config's watchlist: every window follows.
@@ -257,6 +266,7 @@ class MainWindow(QMainWindow):
         )
         self.accounts_action, self.live_action = menus.accounts, menus.live
         menus.chart.addMenu(self.indicators.menu)
+        self._draw_menu(menus.chart)
         self.symbol_action, self.timeframe_group = menus.symbol, menus.timeframes
 
         self.bridge = FrameBridge(session, parent=self)
@@ -301,6 +311,7 @@ class MainWindow(QMainWindow):
             "chart.pan_right": lambda: self.chart.pan(max(1, self.chart.visible_count() // 10)),
             "chart.latest": lambda: self.chart.show_latest(),
             "chart.indicators": self.open_indicator_palette,
+            **{f"draw.{kind}": partial(self.drawings.arm, kind) for kind in DRAWING_KINDS},
             "symbol.next": lambda: self.step_symbol(1),
             "symbol.previous": lambda: self.step_symbol(-1),
             "layout.reset": self.reset_layout,
@@ -369,6 +380,7 @@ class MainWindow(QMainWindow):
             dialog.reject()
             await dialog.shutdown()
         await self._tasks.close(cancel=False)
+        await self.drawing_keeper.shutdown()  # the last drawings saved before the history file closes
         if self.data_manager is not None:  # its jobs and table reads end first
             await self.data_manager.shutdown()
         if self.backtest is not None:  # its runs, reads and saves end first
@@ -613,6 +625,7 @@ class MainWindow(QMainWindow):
         self.chart.set_series(session.candles, session.symbol, decimals)
         if session.symbol != self._shown_symbol:
             self._shown_symbol = session.symbol
+            self.drawing_keeper.set_market(self.exchange, session.symbol)
             self.book_view.set_market(session.book, tick, lot)
             self.depth_chart.set_market(session.book, tick, lot, session.symbol)
             self.tape_view.price_decimals = decimals
@@ -652,6 +665,21 @@ class MainWindow(QMainWindow):
         entries += [PaletteEntry(label, "", run) for label, run in self.watchlist_edits.commands()]
         entries += self.indicators.palette_entries()
         return entries
+
+    def _draw_menu(self, chart_menu: QMenu) -> None:
+        """Chart ▸ Draw: the drawing tools (their keys from the registry), the magnet, undo."""
+        menu = chart_menu.addMenu("&Draw")
+        for kind in DRAWING_KINDS:
+            menu.addAction(self.actions_by_id[f"draw.{kind}"])
+        menu.addSeparator()
+        magnet = menu.addAction("Magnet (snap to open, high, low, close)")
+        magnet.setCheckable(True)
+        magnet.setChecked(self.drawings.magnet)
+        magnet.toggled.connect(self.drawings.set_magnet)
+        menu.addSeparator()
+        menu.addAction("Undo drawing (Ctrl+Z on the chart)").triggered.connect(self.drawings.undo)
+        menu.addAction("Redo drawing (Ctrl+Y on the chart)").triggered.connect(self.drawings.redo)
+        menu.addAction("Delete selected drawing (Delete)").triggered.connect(self.drawings.delete_selected)
 
     def open_indicator_palette(self) -> CommandPalette:
         """The palette with the indicators only ("/"): type "RSI 21", Enter adds it."""
@@ -838,6 +866,7 @@ class MainWindow(QMainWindow):
             apply_theme(app, theme)
         for widget in (self.chart, self.book_view, self.tape_view, self.log_panel, self.status, self.notice):
             widget.apply_theme(theme)
+        self.drawings.apply_theme(theme)
         self.depth_chart.apply_theme(theme)
         if self.data_manager is not None:
             self.data_manager.apply_theme(theme)

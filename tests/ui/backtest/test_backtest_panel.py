@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from terminal.backtest import indicators
 from terminal.backtest.queue import BacktestJob, JobState, Runner
 from terminal.backtest.result import BacktestResult
 from terminal.backtest.runner import run_backtest
@@ -146,6 +147,18 @@ async def test_sma_cross_on_the_chart_candles_shows_metrics_curves_trades_and_ma
         assert f"Saved as run #{run.summary.id}" in panel.message.text()
         assert [r.id for r in panel.runs.model.runs] == [run.summary.id]
 
+        # the strategy's averages beside its trades, as a backtest's (not kept with the chart)
+        studies = t.chart.studies
+        wanted = SmaCross.chart_texts(run.summary.params)
+        assert [c.label for c in studies.run_configs()] == wanted and studies.configs() == []
+        assert all("backtest" in studies.legend_text(s) for s in studies.studies)
+        fast = studies.studies[0].live.line(0)
+        first = int(np.searchsorted(t.chart.series.ts, result.ts[0]))
+        assert first == 0  # the run read the chart's candles from the first: one SMA, bit for bit
+        np.testing.assert_array_equal(
+            fast[: len(candles)], indicators.sma(candles.close, run.summary.params["fast"])
+        )
+
         marks = t.chart.trade_marks
         assert len(marks) == rows and marks.isVisible()
         marks.drawn = 0
@@ -160,6 +173,7 @@ async def test_sma_cross_on_the_chart_candles_shows_metrics_curves_trades_and_ma
         t.window.set_theme("dark")
         panel.clear_marks()
         assert len(marks) == 0
+        assert studies.studies == []  # the run's indicators went with its trades
 
 
 async def test_an_out_of_bounds_parameter_is_refused_with_a_message_on_its_field(
