@@ -310,9 +310,7 @@ def _describe(user: Any) -> FolderScan:
         path, digest = str(user.path_of(name)), user.source_hash(name)
         chart = getattr(cls, "chart_indicators", ())
         texts = tuple(t for t in chart if isinstance(t, str)) if isinstance(chart, tuple | list) else ()
-        infos.append(
-            StrategyInfo(name, cls.title, summary, path, digest, specs, user.source_of(name), texts)
-        )
+        infos.append(StrategyInfo(name, cls.title, summary, path, digest, specs, user.source_of(name), texts))
     return FolderScan(tuple(infos), tuple(user.errors))
 
 

@@ -84,6 +84,9 @@ def warm_up() -> float:
     indicators.atr(candles.high, candles.low, close, 5)
     indicators.bollinger(close, 5, 2.0)
     indicators.donchian(candles.high, candles.low, 5)
+    # the chart's own kernels: adding VWAP or SuperTrend must not wait for a compilation
+    indicators.vwap(candles.ts, candles.high, candles.low, close, candles.volume)
+    indicators.supertrend(candles.high, candles.low, close, 5, 3.0)
     signals.from_rules(close > 105.0, close < 104.0, close < 102.0, close > 103.0)
     return time.perf_counter() - t0
 

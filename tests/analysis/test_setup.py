@@ -80,7 +80,7 @@ def test_templates_are_kept_by_name_and_a_damaged_file_is_kept_aside(tmp_path: P
 
     file.write_text("{ half a file", encoding="utf-8")
     with pytest.raises(
-        TemplateError, match="could not be read; it was kept as indicator_templates.json.unreadable-"
+        TemplateError, match=r"could not be read; it was kept as indicator_templates\.json\.unreadable-"
     ):
         templates.read()
     kept = list(tmp_path.glob("indicator_templates.json.unreadable-*"))

@@ -46,7 +46,7 @@ def test_the_chart_draws_exactly_the_arrays_a_strategy_read(name: str, which: st
     params = cls.Params().model_dump()
     if which == "others":  # other periods: the chart follows the run's parameters
         params = {
-            k: (v + 3 if isinstance(v, int) and "period" in k or k in ("fast", "slow", "lookback") else v)
+            k: (v + 3 if isinstance(v, int) and ("period" in k or k in ("fast", "slow", "lookback")) else v)
             for k, v in params.items()
         }
     recorded = recorded_indicators(cls, params)

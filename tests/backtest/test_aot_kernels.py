@@ -109,6 +109,17 @@ def _indicator_inputs(rng: np.random.Generator) -> dict[str, list[tuple[Any, ...
         "_rolling_std": [(c, p) for p in periods for c in (x, flat)],
         "_rolling_extreme": [(c, p, s) for p in periods for c in (x, high) for s in (1.0, -1.0)],
         "_rules": [tuple(rng.random(n) < q for q in (0.1, 0.3, 0.1, 0.3))],
+        # sessions of a day of minutes; a zero volume (a session that has not traded) included
+        "_vwap": [
+            ((np.arange(n, dtype=np.int64) // 1440), x * vol, vol)
+            for vol in (rng.random(n) * 5.0, np.r_[0.0, rng.random(n - 1) * 5.0])
+        ],
+        "_supertrend": [
+            (high, low, x, atr, k, state)
+            for atr in (np.r_[np.full(min(n, 5), np.nan), np.abs(high - low)[5:]],)
+            for k in (1.5, 3.0)
+            for state in (np.full(4, np.nan), np.array([x[0] * 0.99, x[0] * 1.01, 1.0, x[0]]))
+        ],
     }
 
 

@@ -85,7 +85,7 @@ async def test_the_live_candle_moves_the_indicators_as_a_full_recompute_would(la
             request = parse(text)
             chart.studies.add(IndicatorConfig.new(request.spec, request.params))
         version = chart.series.version
-        await t.until(lambda: chart.series.version > version + 5, "five changes of the live candle", timeout=30)
+        await t.until(lambda: chart.series.version > version + 5, "five live changes", timeout=30)
         # the frame bridge calls this on its next frame; called here, the series cannot move in between
         chart.live_update()
         for study in chart.studies.studies:
