@@ -1,6 +1,9 @@
 """Chart benchmarks: pan frame time and last-candle update time.
 
-    .venv/bin/python benchmarks/bench_chart.py [--quick]
+    .venv/bin/python benchmarks/bench_chart.py [--quick] [--style line|area|heikin_ashi] [--log-scale]
+
+``--style`` and ``--log-scale`` draw the price that way in every chart measured
+(ours; the naive reference hides our price item whatever it is).
 
 Targets (offscreen Qt, 1280x800 chart, ~500 candles in view):
   1. pan: <= 10 ms per frame with 1,000,000 candles loaded;
@@ -44,6 +47,7 @@ import pyqtgraph as pg  # noqa: E402
 
 from terminal.marketdata.candles import CandleSeries  # noqa: E402
 from terminal.ui.chart.chart_widget import ChartWidget  # noqa: E402
+from terminal.ui.chart.items import PRICE_STYLES  # noqa: E402
 
 WIDTH, HEIGHT = 1280, 800
 IN_VIEW = 500
@@ -97,10 +101,15 @@ def settle() -> None:
         app.processEvents()
 
 
+LOOK: dict[str, object] = {"style": "candles", "log_scale": False}  # set from the command line
+
+
 def make_chart(series: CandleSeries) -> ChartWidget:
     chart = ChartWidget(visible_candles=IN_VIEW)
     chart.resize(WIDTH, HEIGHT)
     chart.show()
+    chart.set_style(str(LOOK["style"]))
+    chart.set_log_scale(bool(LOOK["log_scale"]))
     chart.set_series(series, "BTC/USDT", 1)
     settle()
     return chart
@@ -109,6 +118,7 @@ def make_chart(series: CandleSeries) -> ChartWidget:
 def make_reference_chart(series: CandleSeries) -> tuple[ChartWidget, NaiveCandlestickItem, float]:
     """Same chart, our items hidden, the naive item added; returns its build time."""
     chart = make_chart(series)
+    chart.set_log_scale(False)  # the naive item draws prices as they are
     chart.candles.setVisible(False)
     chart.volumes.setVisible(False)
     rows = naive_rows(series)
@@ -353,12 +363,16 @@ def grid_hidden(chart: ChartWidget) -> Iterator[None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer frames and no 1M naive reference")
+    parser.add_argument("--style", choices=PRICE_STYLES, default="candles", help="how the price is drawn")
+    parser.add_argument("--log-scale", action="store_true", help="the price pane on a log scale")
     args = parser.parse_args()
+    LOOK.update(style=args.style, log_scale=args.log_scale)
     n_frames = 30 if args.quick else 100
     n_diag = n_frames // 2
     big = 1_000_000
 
     print("Machine:", _common.machine())
+    print(f"Price drawn as {args.style}, {'log' if args.log_scale else 'linear'} scale")
     print(
         f"Chart {WIDTH}x{HEIGHT}, ~{IN_VIEW} candles in view; frame = call + viewport().repaint(); "
         "cpu = process CPU time (all threads: Qt's raster engine fills with pooled threads)"

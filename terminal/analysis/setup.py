@@ -32,7 +32,7 @@ class IndicatorConfig:
     key: str
     params: Mapping[str, float | int] = field(default_factory=dict)
     colors: tuple[str, ...] = ()
-    width: float = 1.5
+    width: float = 1.0  # Qt draws wider cosmetic lines on a slower path (docs/architecture.md)
     style: str = "solid"
 
     @property
@@ -72,7 +72,7 @@ class IndicatorConfig:
         if not isinstance(colors, list) or not all(isinstance(c, str) and c.startswith("#") for c in colors):
             raise ValueError(f"{spec.key}: its colours are not #rrggbb")
         colors = (colors + [line.color for line in spec.lines])[: len(spec.lines)]
-        width = raw.get("width", 1.5)
+        width = raw.get("width", 1.0)
         if not isinstance(width, int | float) or not 0.5 <= width <= 8:
             raise ValueError(f"{spec.key}: line width {width!r} is not between 0.5 and 8")
         style = raw.get("style", "solid")

@@ -29,6 +29,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
+from terminal.ui.chart.price_scale import scale_of
+
 LABEL_PAD = 3.0  # pixels around a label's text
 LABEL_LEFT = 6.0  # pixels from the pane's left edge
 GRAB_PX = 5.0  # a press this close to a line (in pixels) takes hold of it
@@ -101,16 +103,14 @@ class OrderLines(pg.GraphicsObject):
         if ev.button() != Qt.MouseButton.LeftButton:
             ev.ignore()
             return
-        if ev.isStart():
-            tolerance = GRAB_PX * (self.pixelHeight() or 0.0)
-            if not self.grab(ev.buttonDownPos().y(), tolerance):
-                ev.ignore()  # not on a line: the chart pans
-                return
+        if ev.isStart() and not self.grab(*self._price_near(ev.buttonDownPos().y())):
+            ev.ignore()  # not on a line: the chart pans
+            return
         if self._held is None:
             ev.ignore()
             return
         ev.accept()
-        self.drag_to(ev.pos().y())
+        self.drag_to(scale_of(self).to_price(ev.pos().y()))
         if ev.isFinish():
             self.drop()
 
@@ -118,12 +118,18 @@ class OrderLines(pg.GraphicsObject):
         if ev.isExit():
             self.unsetCursor()
             return
-        tolerance = GRAB_PX * (self.pixelHeight() or 0.0)
-        if self.line_near(ev.pos().y(), tolerance) is not None:
+        if self.line_near(*self._price_near(ev.pos().y())) is not None:
             ev.acceptDrags(Qt.MouseButton.LeftButton)  # a drag starting here is this item's
             self.setCursor(Qt.CursorShape.SizeVerCursor)
         else:
             self.unsetCursor()
+
+    def _price_near(self, y: float) -> tuple[float, float]:
+        """The price at the pane's ``y`` and the price distance ``GRAB_PX`` pixels make there
+        (the pane may be on a log scale)."""
+        scale = scale_of(self)
+        reach = GRAB_PX * (self.pixelHeight() or 0.0)
+        return scale.to_price(y), abs(scale.to_price(y + reach) - scale.to_price(y - reach)) / 2
 
     def _shown_lines(self) -> list[OrderLine]:
         """The lines as drawn: the one held where it is being dragged to."""
@@ -175,9 +181,10 @@ class OrderLines(pg.GraphicsObject):
         p.resetTransform()
         p.setFont(self._font)
         labels: list[tuple[float, str, QColor]] = []  # (y, text, colour), top to bottom
+        scale = scale_of(self)
         for line in sorted(self._shown_lines(), key=lambda item: -item.price):
             color = self._colors[0 if line.buy else 1]
-            y = to_px.map(QPointF(0, line.price)).y()
+            y = to_px.map(QPointF(0, scale.to_y(line.price))).y()
             text = line.label
             if y < top_px or y > bottom_px:
                 # off the prices in view: pin the label to the nearest edge

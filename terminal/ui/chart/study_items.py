@@ -20,6 +20,7 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from terminal.marketdata.candles import CandleSeries
+from terminal.ui.chart.price_scale import scale_of
 from terminal.ui.chart.visible import visible_slice
 
 FloatArray = NDArray[np.float64]
@@ -37,7 +38,7 @@ class StudyItem(pg.GraphicsObject):
         self.values = values
         self.shift = shift
         self.color = QColor("#f5a623")
-        self.width = 1.5
+        self.width = 1.0
         self.style = "solid"
         self._bounds = QRectF()
         self.drawn = 0  # vertices drawn in the last paint (tests and benchmarks read it)
@@ -57,8 +58,9 @@ class StudyItem(pg.GraphicsObject):
         """Values from ``changed_from`` on changed (the live end): grow the bounds in O(changed)."""
         self.values = values
         tail = values[changed_from:]
-        if len(tail) and not np.isnan(tail).all():
-            lo, hi = float(np.nanmin(tail)), float(np.nanmax(tail))
+        span = self._span(tail)
+        if span is not None:
+            lo, hi = span
             b = self._bounds if not self._bounds.isNull() else QRectF(self._x(0), lo, 0.0, 0.0)
             right = max(b.right(), self._x(len(values) - 1) + self.slot())
             top, bottom = min(b.top(), lo, self._base()), max(b.bottom(), hi, self._base())
@@ -77,11 +79,22 @@ class StudyItem(pg.GraphicsObject):
     def _base(self) -> float:
         return float("nan")
 
+    def scale_changed(self) -> None:
+        """The pane's price scale switched (linear, log): bounds afresh in its coordinates."""
+        self.set_values(self.series, self.values)
+
+    def _span(self, values: FloatArray) -> tuple[float, float] | None:
+        """The pane's y range of ``values`` (None when none has a place there)."""
+        if not len(values) or np.isnan(values).all():
+            return None
+        return scale_of(self).span(float(np.nanmin(values)), float(np.nanmax(values)))
+
     def _full_bounds(self) -> QRectF:
         v = self.values
-        if not len(v) or np.isnan(v).all():
+        span = self._span(v)
+        if span is None:
             return QRectF()
-        lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+        lo, hi = span
         base = self._base()
         if not np.isnan(base):
             lo, hi = min(lo, base), max(hi, base)
@@ -117,7 +130,7 @@ class StudyItem(pg.GraphicsObject):
         if i1 <= i0:
             return
         x = self.series.ts[i0:i1] / 1000.0 + self.slot() * (self.shift + 0.5)
-        y = self.values[i0:i1]
+        y = scale_of(self).to_ys(self.values[i0:i1])  # the price pane may be on a log scale
         px = self.pixelWidth() or self.slot()
         self._paint(p, x, y, px)
 

@@ -19,6 +19,8 @@ from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
+from terminal.ui.chart.price_scale import scale_of
+
 FloatArray = NDArray[np.float64]
 
 TRIANGLE_W = 11.0  # pixels
@@ -99,7 +101,8 @@ class TradeMarks(pg.GraphicsObject):
             bounds = QRectF()
         else:
             px, py = self._pixel_size()
-            bounds = self._data.adjusted(
+            data = scale_of(self).rect(self._data)  # the pane may be on a log scale
+            bounds = data.adjusted(
                 -px * TRIANGLE_W, -py * TRIANGLE_H * 1.5, px * TRIANGLE_W, py * TRIANGLE_H * 1.5
             )
         if bounds != self._bounds:
@@ -133,7 +136,8 @@ class TradeMarks(pg.GraphicsObject):
         if i1 <= i0:
             return
         sl = slice(i0, i1)
-        ex, ey, xx, xy = self.entry_x[sl], self.entry_y[sl], self.exit_x[sl], self.exit_y[sl]
+        to_ys = scale_of(self).to_ys  # the pane may be on a log scale
+        ex, ey, xx, xy = self.entry_x[sl], to_ys(self.entry_y[sl]), self.exit_x[sl], to_ys(self.exit_y[sl])
         side, win = self.side[sl], self.win[sl]
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         for k, mask in enumerate((win, ~win)):
@@ -142,8 +146,8 @@ class TradeMarks(pg.GraphicsObject):
             pen = QPen(self._colors[2], 2)
             pen.setCosmetic(True)
             p.setPen(pen)
-            s = self.selected
-            p.drawLine(QLineF(self.entry_x[s], self.entry_y[s], self.exit_x[s], self.exit_y[s]))
+            s = self.selected - i0
+            p.drawLine(QLineF(ex[s], ey[s], xx[s], xy[s]))
         # a long buys at entry and sells at exit; a short the other way round
         buys_x = np.concatenate([ex[side > 0], xx[side < 0]])
         buys_y = np.concatenate([ey[side > 0], xy[side < 0]])

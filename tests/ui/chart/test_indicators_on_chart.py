@@ -119,6 +119,7 @@ async def test_settings_change_the_period_colour_and_style_in_place(launch: Laun
         dialog.fields["period"].setValue(50)
         dialog.colors[0].set_color("#ff00ff")
         dialog.style_box.setCurrentText("dash")
+        dialog.width_box.setValue(2.0)
         chart.studies.replace(sma.id, dialog.result_config())
         dialog.deleteLater()
         assert [s.config.label for s in chart.studies.studies] == [
@@ -126,7 +127,7 @@ async def test_settings_change_the_period_colour_and_style_in_place(launch: Laun
             "RSI 14",
         ]  # same place in the list
         new = chart.studies.studies[0]
-        assert new.config.colors == ("#ff00ff",) and new.config.style == "dash"
+        assert new.config.colors == ("#ff00ff",) and (new.config.style, new.config.width) == ("dash", 2.0)
         assert np.isnan(new.live.line(0)[48]) and not np.isnan(new.live.line(0)[49])  # a 50-bar warm-up
         await t.until(
             lambda: columns_near(chart, chart.price_plot.getViewBox(), "#ff00ff") > 150,

@@ -24,6 +24,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from terminal.ui.chart.drawings.shapes import Frame, Outline, outline
+from terminal.ui.chart.price_scale import scale_of
 
 if TYPE_CHECKING:
     from terminal.ui.chart.drawings.layer import DrawingLayer
@@ -70,7 +71,7 @@ class DrawingsItem(pg.GraphicsObject):
         # The ViewBox brings its children's transform up to date lazily (on paint, or when
         # asked to map): ask it, as the item's own sceneTransform() may be a frame behind.
         to_scene = box.childTransform() * box.sceneTransform()
-        return Frame.of(to_scene, view, self.layer.half_slot())
+        return Frame.of(to_scene, view, self.layer.half_slot(), scale_of(self))
 
     # -- mouse: passed on to the layer -------------------------------------------------
     def hoverEvent(self, ev: Any) -> None:
@@ -124,7 +125,7 @@ class DrawingsItem(pg.GraphicsObject):
         box = self.getViewBox()
         if not shown or box is None:
             return
-        frame = Frame.of(p.transform(), box.viewRect(), self.layer.half_slot())
+        frame = Frame.of(p.transform(), box.viewRect(), self.layer.half_slot(), scale_of(self))
         selected = self.layer.selected_id
         p.save()
         p.resetTransform()  # pixels from here on: one-pixel lines and fixed-size labels at any zoom

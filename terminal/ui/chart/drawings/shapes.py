@@ -18,6 +18,7 @@ from PySide6.QtCore import QLineF, QPointF, QRectF
 from PySide6.QtGui import QFontMetricsF, QTransform
 
 from terminal.ui.chart.drawings.model import FIB_LEVELS, Drawing, Kind, Point, fib_price
+from terminal.ui.chart.price_scale import LINEAR, PriceScale
 
 HIT_PX = 5.0  # a press this close to a drawing's line takes the drawing
 HANDLE_PX = 7.0  # a press this close to a handle takes that handle
@@ -35,19 +36,20 @@ class Frame:
     transform: QTransform
     view: QRectF  # the visible data, in pixels
     half_slot: float
+    scale: PriceScale = LINEAR  # the price pane's (log10 of the price on a log scale)
 
     @classmethod
-    def of(cls, transform: QTransform, view: QRectF, half_slot: float) -> Frame:
-        return cls(transform, transform.mapRect(view).normalized(), half_slot)
+    def of(cls, transform: QTransform, view: QRectF, half_slot: float, scale: PriceScale = LINEAR) -> Frame:
+        return cls(transform, transform.mapRect(view).normalized(), half_slot, scale)
 
     def px(self, point: Point) -> QPointF:
-        return self.transform.map(QPointF(point[0] + self.half_slot, point[1]))
+        return self.transform.map(QPointF(point[0] + self.half_slot, self.scale.to_y(point[1])))
 
     def point(self, px: QPointF) -> Point:
         """The (time, price) at pixel ``px``."""
         inverse, _ok = self.transform.inverted()
         at = inverse.map(px)
-        return at.x() - self.half_slot, at.y()
+        return at.x() - self.half_slot, self.scale.to_price(at.y())
 
 
 @dataclass(frozen=True)
