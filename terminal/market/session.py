@@ -70,8 +70,14 @@ class MarketSession(HistoryDownloads):
         silence_s: float = SILENCE_S,
         store: HistoryStore | None = None,
         store_name: str = "",
+        *,
+        candles_only: bool = False,
+        owns_source: bool = True,
     ) -> None:
         self.source = source
+        # Another chart of a window (``companion``): candles only, on the main session's source.
+        self.candles_only = candles_only
+        self.owns_source = owns_source
         self.watchlist = list(watchlist)
         self.book_depth = book_depth
         self.max_history = max_history
@@ -120,6 +126,16 @@ class MarketSession(HistoryDownloads):
         history limit, its local history (if any) kept in ``store`` under its name."""
         return cls(source, watchlist, max_history=history_for(exchange), store=store, store_name=exchange)
 
+    def companion(self) -> MarketSession:
+        """The session of another chart in the same window: this one's source (one
+        connection, its markets loaded once) and history; candles only (the book, the
+        tape and the watchlist are this session's). Closing it leaves the source open:
+        close it before this one."""
+        return MarketSession(
+            self.source, [], self.book_depth, self.max_history, self.silence_s, self.store, self.store_name,
+            candles_only=True, owns_source=False,
+        )  # fmt: skip
+
     # -- listeners -------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -138,6 +154,12 @@ class MarketSession(HistoryDownloads):
         self._notify(Topic.STATUS)
         await self._loops.retrying(SESSION, lambda: self.source.load_markets())
         self.health.message(SESSION)
+        if self.candles_only:
+            if symbol not in self.source.markets:
+                raise UnknownSymbolError(f"{self.source.name} does not list {symbol}.")
+            self._notify(Topic.MARKETS)
+            await asyncio.wait([self.request_open(symbol, timeframe)])
+            return
         self.watchlist = self._listed(self.watchlist)
         self._notify(Topic.MARKETS)
         if symbol not in self.source.markets:
@@ -157,7 +179,8 @@ class MarketSession(HistoryDownloads):
             return
         self._closed = True
         await self._tasks.close()
-        await self.source.close()
+        if self.owns_source:
+            await self.source.close()
         self.health.set(SESSION, FeedState.STOPPED)
         self._notify(Topic.STATUS)
 
@@ -196,7 +219,7 @@ class MarketSession(HistoryDownloads):
         if symbol not in self.source.markets:
             raise UnknownSymbolError(f"{self.source.name} does not list {symbol}.")
         symbol_changed = symbol != self.symbol
-        if symbol_changed:  # the tape's trades come while the candles load, not after
+        if symbol_changed and not self.candles_only:  # the tape's trades come while the candles load
             (candles, fine, fine_tf), recent = await asyncio.gather(
                 self._load_history(symbol, timeframe), self._fetch_recent_trades(symbol)
             )
@@ -208,7 +231,7 @@ class MarketSession(HistoryDownloads):
         self.symbol, self.timeframe = symbol, timeframe
         self.candles, self._fine, self._fine_tf = candles, fine, fine_tf
         topics = Topic.CANDLES_RELOAD | Topic.STATUS
-        if symbol_changed:
+        if symbol_changed and not self.candles_only:
             self.book.clear()
             self.tape.clear()
             self.tape.extend(recent)
@@ -217,8 +240,11 @@ class MarketSession(HistoryDownloads):
         self._streams_shown = (f"{timeframe} candles", "order book", "trades")
         candle_s, book_s, trade_s = self._streams_shown  # the health names
         self._spawn(candle_s, self._watch_candles, self.silence_s * 3, ("candles", symbol), key="candles")
-        self._spawn(book_s, self._watch_book, self.silence_s, ("book", symbol), key="book")
-        self._spawn(trade_s, self._watch_trades, key="trades")  # a quiet market is not a fault
+        if self.candles_only:
+            self._streams_shown = (candle_s,)
+        else:
+            self._spawn(book_s, self._watch_book, self.silence_s, ("book", symbol), key="book")
+            self._spawn(trade_s, self._watch_trades, key="trades")  # a quiet market is not a fault
         self.history_start_reached = False
         self.sync_progress = None
         if self.store is not None:

@@ -3,6 +3,9 @@ crosshair with an OHLCV readout, and a price axis that follows the view.
 
 Navigation: the mouse wheel zooms time around the cursor, dragging pans;
 the price axis scales itself to the candles in view (TradingView-like).
+The price is drawn as candles, a close line, an area or Heikin-Ashi candles
+(``set_style``), on a linear or a log scale (``set_log_scale``); the readout
+and the last-price line always say the real candles' prices.
 Limits keep the view sensible: at least ``MIN_CANDLES`` and at most
 ``MAX_CANDLES`` candles across, never far past either end of the data.
 """
@@ -19,14 +22,15 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from terminal.marketdata.candles import CandleSeries
-from terminal.marketdata.orderbook import decimals_for
+from terminal.marketdata.heikin_ashi import HeikinAshi
 from terminal.ui.chart.axis_tags import AxisTag
-from terminal.ui.chart.grid import ChartGrid, TickRecorder, TimeAxis
-from terminal.ui.chart.items import CandlestickItem, VolumeItem
+from terminal.ui.chart.grid import ChartGrid, TimeAxis
+from terminal.ui.chart.items import PRICE_STYLES, CloseLineItem, SeriesItem, VolumeItem, price_item
 from terminal.ui.chart.order_lines import OrderLines
+from terminal.ui.chart.price_scale import PriceAxis, PriceScale, attach
 from terminal.ui.chart.studies import ChartStudies
 from terminal.ui.chart.trade_marks import TradeMarks
-from terminal.ui.chart.visible import index_at, visible_price_range, visible_slice, visible_volume_max
+from terminal.ui.chart.visible import index_at, visible_slice, visible_volume_max
 from terminal.ui.formatting import compact
 from terminal.ui.theme import DARK, Theme
 
@@ -36,16 +40,7 @@ RIGHT_MARGIN_CANDLES = 8  # empty slots right of the live candle when following 
 DAY_MS = 86_400_000
 FOLLOW_SLACK = 3  # the view follows the live candle if its right edge is this close
 OLDER_MARGIN = 0.25  # ask for older history when the view's left edge is this close (of its width)
-
-
-class PriceAxis(TickRecorder, pg.AxisItem):
-    """Right-hand price axis with the market's price precision."""
-
-    decimals = 2
-
-    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        decimals = max(self.decimals, decimals_for(spacing) if spacing > 0 else 0)
-        return [f"{v:,.{decimals}f}" for v in values]
+FLAT_LOG_PAD = 0.0005  # decades above and below a flat price on a log scale (about 0.1%)
 
 
 class ChartWidget(QWidget):
@@ -57,6 +52,8 @@ class ChartWidget(QWidget):
     series_changed = Signal()
     #: Ctrl+click on the price pane: the price there (the order ticket takes it)
     price_clicked = Signal(float)
+    #: the crosshair is over the candle that opened at this time (seconds); -1 when it left
+    hovered = Signal(float)
 
     def __init__(
         self, theme: Theme = DARK, visible_candles: int = 300, parent: QWidget | None = None
@@ -68,9 +65,14 @@ class ChartWidget(QWidget):
         self.initial_candles = visible_candles
         self.time_zone = "local"
         self._hover_index = -1
+        self._synced_index = -1  # the candle another chart's crosshair points at (show_time)
         self._adjusting = False
         self.history_start_reached = False  # set when the market has nothing older
         self._placing = False  # the view is being placed by code, not moved by the user
+        self.chart_style = "candles"  # how the price is drawn (PRICE_STYLES): the window keeps it
+        self.log_scale = False  # the price pane on a log scale: the window keeps it
+        self.price_scale = PriceScale()  # the price pane's y, shared by every item drawn there
+        self.heikin_ashi = HeikinAshi()  # the Heikin-Ashi candles, kept while that style is on
 
         self.readout = QLabel(self)
         self.readout.setTextFormat(Qt.TextFormat.RichText)
@@ -114,12 +116,14 @@ class ChartWidget(QWidget):
         self.price_axis.setWidth(78)
         self.volume_plot.getAxis("right").setWidth(78)
         self.volume_plot.getAxis("right").setStyle(showValues=False)
+        attach(self.price_plot.getViewBox(), self.price_scale)
+        self.price_axis.set_scale(self.price_scale)
 
         # Our own opaque grid: pyqtgraph's translucent one cost 16-28 ms a frame.
         self.grids = (ChartGrid(self.time_axis, self.price_axis), ChartGrid(self.time_axis, None))
         self.price_plot.addItem(self.grids[0], ignoreBounds=True)
         self.volume_plot.addItem(self.grids[1], ignoreBounds=True)
-        self.candles = CandlestickItem(self.series)
+        self.candles: SeriesItem = price_item(self.chart_style, self.series)  # the price, in its style
         self.volumes = VolumeItem(self.series)
         self.price_plot.addItem(self.candles)
         self.volume_plot.addItem(self.volumes)
@@ -140,6 +144,10 @@ class ChartWidget(QWidget):
         self.vline = pg.InfiniteLine(angle=90, movable=False)
         self.hline = pg.InfiniteLine(angle=0, movable=False)
         self.vline_volume = pg.InfiniteLine(angle=90, movable=False)
+        # another chart's crosshair time, in a window of several charts (show_time)
+        self.sync_line = pg.InfiniteLine(angle=90, movable=False)
+        self.price_plot.addItem(self.sync_line, ignoreBounds=True)
+        self.sync_line.hide()
         self.price_plot.addItem(self.last_line, ignoreBounds=True)
         for line, plot in (
             (self.vline, self.price_plot),
@@ -170,11 +178,12 @@ class ChartWidget(QWidget):
         """Show a new series (symbol, timeframe or history changed) at the latest candles."""
         self.series, self.symbol, self.decimals = series, symbol, decimals
         self.price_axis.decimals = decimals
-        self.last_line.label.setFormat(f"{{value:,.{decimals}f}}")
-        self.candles.set_series(series)
+        self._show_price()
         self.volumes.set_series(series)
         self.studies.recompute()
         self.history_start_reached = False
+        self._synced_index = -1  # another series: another chart's moment is looked up again
+        self.sync_line.hide()
         # The new limits may clamp the old view against the oldest candle for
         # a moment: that is not the user scrolling back.
         self._placing = True
@@ -195,6 +204,8 @@ class ChartWidget(QWidget):
         x0, x1 = self.x_range()
         previous_right = self.candles.boundingRect().right()  # end of the newest slot drawn so far
         following = x1 >= previous_right - slot * (FOLLOW_SLACK + 1)  # the live candle is (nearly) in view
+        if self.chart_style == "heikin_ashi":
+            self.heikin_ashi.update(self.series)  # the bars from the last one on: O(1) a tick
         self.candles.live_update()
         self.volumes.live_update()
         self.studies.live_update()
@@ -206,7 +217,9 @@ class ChartWidget(QWidget):
         if following:
             self._autoscale_y()
         self._update_last_line()
-        if self._hover_index < 0 or self._hover_index >= len(self.series) - opened - 1:
+        if self._hover_index < 0 and self._synced_index >= 0:
+            pass  # the readout shows the candle another chart's crosshair is at
+        elif self._hover_index < 0 or self._hover_index >= len(self.series) - opened - 1:
             index = len(self.series) - 1 if self._hover_index < 0 else self._hover_index
             self._update_readout(index)
 
@@ -219,7 +232,7 @@ class ChartWidget(QWidget):
         drawn = self.candles.boundingRect()
         # the view held the whole (short) history: with more of it now, the first view's width again
         whole = not drawn.isNull() and self.x_range()[0] <= drawn.left() + self._slot()
-        self.candles.set_series(self.series)
+        self._show_price()
         self.volumes.set_series(self.series)
         self.studies.recompute()
         self._update_limits()
@@ -252,6 +265,55 @@ class ChartWidget(QWidget):
         note = self.feed_note
         note.move(max(0, self.width() - note.width() - 96), self.readout.height() + 8)
         note.raise_()
+
+    # -- style and scale ---------------------------------------------------------------
+    def set_style(self, style: str) -> None:
+        """Draw the price as "candles", a close "line", an "area" under it or "heikin_ashi"
+        candles (``PRICE_STYLES``). The readout and the last-price line keep the real prices."""
+        if style not in PRICE_STYLES:
+            raise ValueError(f"unknown chart style {style!r}: one of {', '.join(PRICE_STYLES)}")
+        if style == self.chart_style:
+            return
+        old, self.chart_style = self.candles, style
+        self.candles = price_item(style, self.series)
+        self.candles.on_painted = old.on_painted  # the window may still wait for the first candles
+        self.price_plot.removeItem(old)
+        self.price_plot.addItem(self.candles)
+        self._color_price_item()
+        self._show_price()
+        self.readout.setToolTip(
+            "Heikin-Ashi candles; the prices here are the real candle's" if style == "heikin_ashi" else ""
+        )
+        self._autoscale_y()
+        self._update_readout(self._hover_index if self._hover_index >= 0 else len(self.series) - 1)
+
+    def set_log_scale(self, on: bool) -> None:
+        """Put the price pane on a log scale, or back on a linear one (the panes below stay linear)."""
+        if on == self.log_scale:
+            return
+        self.log_scale = self.price_scale.log = on
+        for item in self.price_plot.items:  # the items that keep bounds in the pane's coordinates
+            rescale = getattr(item, "scale_changed", None)
+            if callable(rescale):
+                rescale()
+        self.price_axis.set_scale(self.price_scale)
+        self._hide_crosshair()  # its height is another price now
+        self._autoscale_y()
+        self._update_last_line()
+
+    def _show_price(self) -> None:
+        """Hand the price item its candles: the real ones, or their Heikin-Ashi candles
+        computed afresh (O(n), and only while that style is on)."""
+        if self.chart_style == "heikin_ashi":
+            self.heikin_ashi.compute(self.series)
+            self.candles.set_series(self.heikin_ashi.candles)
+        else:
+            self.candles.set_series(self.series)
+
+    def _color_price_item(self) -> None:
+        self.candles.set_colors(self.theme.color("up"), self.theme.color("down"))
+        if isinstance(self.candles, CloseLineItem):
+            self.candles.set_line_color(self.theme.color("accent"))
 
     # -- navigation ------------------------------------------------------------------
     def x_range(self) -> tuple[float, float]:
@@ -298,8 +360,8 @@ class ChartWidget(QWidget):
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.glw.setBackground(theme.background)
-        for item in (self.candles, self.volumes):
-            item.set_colors(theme.color("up"), theme.color("down"))
+        self.volumes.set_colors(theme.color("up"), theme.color("down"))
+        self._color_price_item()
         self.studies.apply_theme(theme)
         self.trade_marks.set_colors(
             theme.color("up"), theme.color("down"), theme.color("accent"), theme.color("text")
@@ -315,6 +377,7 @@ class ChartWidget(QWidget):
         pen = pg.mkPen(theme.crosshair, width=1, style=Qt.PenStyle.DashLine)
         for line in (self.vline, self.hline, self.vline_volume):
             line.setPen(pen)
+        self.sync_line.setPen(pg.mkPen(theme.crosshair, width=1, style=Qt.PenStyle.DotLine))
         self.last_line.setPen(pg.mkPen(theme.accent, width=1, style=Qt.PenStyle.DotLine))
         self.last_line.label.setColor(theme.text)
         self.last_line.label.fill = pg.mkBrush(theme.accent)
@@ -360,17 +423,21 @@ class ChartWidget(QWidget):
         if self._adjusting:
             return
         i0, i1 = self.visible_indices()
-        prices = visible_price_range(self.series, i0, i1)
-        if prices is None:
+        prices = self.candles.price_range(i0, i1)  # what is drawn: candles, closes or Heikin-Ashi
+        ys = None if prices is None else self.price_scale.span(*prices)
+        if ys is None:
             return
         self._adjusting = True
         try:
-            lo, hi = prices
+            lo, hi = ys  # the pane's coordinates: log10 of the prices on a log scale
             overlays = self.studies.overlay_range()
             if overlays is not None:  # within reason: a line far off the candles does not squash them
                 span = hi - lo or abs(hi) * 0.01
-                lo, hi = max(min(lo, overlays[0]), lo - span), min(max(hi, overlays[1]), hi + span)
-            pad = (hi - lo) * 0.06 or max(abs(hi) * 0.001, 1e-9)
+                o_lo, o_hi = (self.price_scale.to_y(v) for v in overlays)
+                o_lo = -math.inf if math.isnan(o_lo) else o_lo  # <= 0 on a log scale: as low as allowed
+                o_hi = hi if math.isnan(o_hi) else o_hi
+                lo, hi = max(min(lo, o_lo), lo - span), min(max(hi, o_hi), hi + span)
+            pad = (hi - lo) * 0.06 or (FLAT_LOG_PAD if self.log_scale else max(abs(hi) * 0.001, 1e-9))
             self.price_plot.getViewBox().setYRange(lo - pad, hi + pad, padding=0)
             vmax = visible_volume_max(self.series, i0, i1) or 1.0
             self.volume_plot.getViewBox().setYRange(0, vmax * 1.1, padding=0)
@@ -384,7 +451,8 @@ class ChartWidget(QWidget):
             self.last_line.hide()
             return
         self.last_line.show()
-        self.last_line.setPos(last[4])
+        self.last_line.label.setFormat(f"{last[4]:,.{self.decimals}f}")  # the price, on either scale
+        self.last_line.setPos(self.price_scale.to_y(last[4]))
         theme = self.theme
         color = theme.up if last[4] >= last[1] else theme.down
         self.last_line.setPen(pg.mkPen(color, width=1, style=Qt.PenStyle.DotLine))
@@ -406,15 +474,17 @@ class ChartWidget(QWidget):
         self.vline.show()
         self.vline_volume.show()
         self.hline.setVisible(in_price)
-        if in_price:
+        price = self.price_scale.to_price(point.y()) if in_price else None
+        if price is not None:
             self.hline.setPos(point.y())
-            self.price_tag.show_at(pos, f"{point.y():,.{self.decimals}f}")
+            self.price_tag.show_at(pos, f"{price:,.{self.decimals}f}")
         else:
             self.price_tag.hide()
         self.time_tag.show_at(vb.mapViewToScene(QPointF(snapped, point.y())), self.time_text(index))
         self._hover_index = index
         self.studies.crosshair(snapped, index)
-        self._update_readout(index, point.y() if in_price else None)
+        self._update_readout(index, price)
+        self.hovered.emit(float(self.series.ts[index]) / 1000.0)
 
     def _on_click(self, event: MouseClickEvent) -> None:
         """Ctrl+click on the price pane picks a price (a plain click stays a pan's)."""
@@ -425,7 +495,7 @@ class ChartWidget(QWidget):
             return
         if not self.price_plot.sceneBoundingRect().contains(pos):
             return
-        price = float(self.price_plot.getViewBox().mapSceneToView(pos).y())
+        price = self.price_scale.to_price(float(self.price_plot.getViewBox().mapSceneToView(pos).y()))
         if math.isfinite(price) and price > 0:
             self.price_clicked.emit(price)
 
@@ -440,6 +510,23 @@ class ChartWidget(QWidget):
         if self._hover_index != -1:
             self._hover_index = -1
             self._update_readout(len(self.series) - 1)
+            self.hovered.emit(-1.0)
+
+    def show_time(self, t_s: float) -> None:
+        """Another chart's crosshair is at ``t_s`` (seconds; < 0: nowhere): a line through
+        this chart's candle of that moment, which its readout then shows."""
+        if t_s < 0 or not len(self.series):
+            self.sync_line.hide()
+            self._synced_index = -1
+            if self._hover_index < 0:
+                self._update_readout(len(self.series) - 1)
+            return
+        index = self._index_at(t_s)
+        self._synced_index = index
+        self.sync_line.setPos(float(self.series.ts[index]) / 1000.0 + self._slot() / 2)
+        self.sync_line.show()
+        if self._hover_index < 0:
+            self._update_readout(index)
 
     def time_text(self, index: int) -> str:
         """Candle ``index``'s open time as the time axis's tag says it (the date alone on
@@ -462,7 +549,7 @@ class ChartWidget(QWidget):
         o, h, l, c, v = (float(col[index]) for col in (s.open, s.high, s.low, s.close, s.volume))
         change = (c - o) / o * 100 if o else 0.0
         parts = [
-            f"{self.symbol}  {when:%Y-%m-%d %H:%M}",
+            f"{self.symbol}  {when:%Y-%m-%d %H:%M}" + ("  HA" if self.chart_style == "heikin_ashi" else ""),
             f"O {o:,.{d}f}",
             f"H {h:,.{d}f}",
             f"L {l:,.{d}f}",

@@ -2,9 +2,9 @@
 the command palette's entries ("RSI 14", or any parameters typed: "RSI 21"), the
 legend's settings dialog, templates, and the chart's saved set.
 
-It knows the chart only by its ``ChartStudies`` and tells the window through two
-callables: ``post`` (a message for the status bar and the log) and ``save`` (the
-chart's indicators as text, to keep with the window's layout).
+It acts on the window's active chart (``studies()``: its ``ChartStudies``) and tells
+the window through ``post`` (a message for the status bar and the log). Keeping each
+chart's set is the window's (``ChartStudies.changed``, ``saved_text``, ``restore``).
 """
 
 from __future__ import annotations
@@ -27,24 +27,24 @@ Post = Callable[..., None]
 
 class IndicatorControls(QObject):
     def __init__(
-        self,
-        studies: ChartStudies,
-        templates: Templates,
-        parent: QWidget,
-        post: Post,
-        save: Callable[[str], None],
+        self, studies: Callable[[], ChartStudies], templates: Templates, parent: QWidget, post: Post
     ) -> None:
         super().__init__(parent)
-        self.studies = studies
+        self._studies = studies
         self.templates = templates
         self.parent_widget = parent
         self.post = post
-        self._save = save
-        self._restoring = False
         self.menu = QMenu("&Indicators", parent)
         self.menu.aboutToShow.connect(self._fill_menu)
-        studies.changed.connect(self._changed)
-        studies.edit_requested.connect(self.edit)
+
+    @property
+    def studies(self) -> ChartStudies:
+        """The active chart's."""
+        return self._studies()
+
+    def attach(self, studies: ChartStudies) -> None:
+        """A chart's legend buttons open the settings of its own indicators."""
+        studies.edit_requested.connect(lambda study_id: self.edit(study_id, studies))
 
     # -- the set -------------------------------------------------------------------
     def add(self, spec: IndicatorSpec, params: dict[str, float | int] | None = None) -> None:
@@ -62,31 +62,25 @@ class IndicatorControls(QObject):
         self.add(request.spec, request.params)
         return True
 
-    def edit(self, study_id: int) -> None:
-        study = self.studies.find(study_id)
+    def edit(self, study_id: int, studies: ChartStudies | None = None) -> None:
+        studies = studies or self.studies
+        study = studies.find(study_id)
         if study is None:
             return
         dialog = IndicatorDialog(study.config, self.parent_widget)
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.studies.replace(study_id, dialog.result_config())
+            studies.replace(study_id, dialog.result_config())
 
-    def restore(self, text: str | None) -> None:
-        """The chart's saved indicators (``save``'s text); what cannot load is said, the rest is shown."""
+    def restore(self, studies: ChartStudies, text: str | None) -> None:
+        """A chart's saved indicators (``saved_text``'s); what cannot load is said, the rest is shown."""
         configs, problems = load(text)
-        self._restoring = True
-        try:
-            self.studies.set_configs(configs)
-        finally:
-            self._restoring = False
+        studies.set_configs(configs)
         for problem in problems:
             self.post(problem[0].upper() + problem[1:] + ".", bad=True)
 
-    def saved_text(self) -> str:
-        return dump(self.studies.configs())
-
-    def _changed(self) -> None:
-        if not self._restoring:
-            self._save(self.saved_text())
+    @staticmethod
+    def saved_text(studies: ChartStudies) -> str:
+        return dump(studies.configs())
 
     # -- templates -----------------------------------------------------------------
     def save_template(self, name: str | None = None) -> None:

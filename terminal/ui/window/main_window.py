@@ -16,7 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
@@ -45,9 +45,9 @@ from terminal.store.history_file import HistoryFile
 from terminal.tasks import TaskGroup
 from terminal.ui.backtest.chart_link import ChartLink
 from terminal.ui.chart.chart_widget import ChartWidget
-from terminal.ui.chart.drawings.keeper import DrawingKeeper
 from terminal.ui.chart.drawings.layer import DrawingLayer
 from terminal.ui.chart.indicator_controls import IndicatorControls
+from terminal.ui.chart.items import PRICE_STYLES
 from terminal.ui.data.history_problem import check_history_file, show_history_problem
 from terminal.ui.data.sync_indicator import SyncIndicator
 from terminal.ui.market.bridge import FrameBridge
@@ -61,6 +61,17 @@ from terminal.ui.preferences.watchlist_edits import WatchlistEdits
 from terminal.ui.theme import THEMES, Theme, apply_theme
 from terminal.ui.trading.desk import DeskLink, TradingDesk
 from terminal.ui.window.actions import build_actions
+from terminal.ui.window.chart_grid import (
+    CHARTS,
+    COUNTS,
+    ChartGrid,
+    ChartSlot,
+    GridLink,
+    apply_looks,
+    charts_from_text,
+    charts_to_text,
+)
+from terminal.ui.window.chart_tools import ChartTools
 from terminal.ui.window.help_sheet import ShortcutSheet
 from terminal.ui.window.layout import BOOK_LEVELS, WindowLayout, make_dock
 from terminal.ui.window.log_panel import LogPanel
@@ -81,7 +92,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 DRAWING_KINDS = ("hline", "trend", "ray", "rect", "fib", "note")  # Chart ▸ Draw, in this order
-CHART_INDICATORS = "chart/indicators"  # the layout file's key for the chart's indicators
 
 
 def _settled() -> asyncio.Event:
@@ -160,13 +170,27 @@ class MainWindow(QMainWindow):
 
         self.chart = ChartWidget(self.theme, self.settings.chart.initial_candles)
         self.chart.time_zone = self.settings.chart.time_zone
+        # 1, 2 or 4 charts: the first is this one, on the window's session
+        self.chart_grid = ChartGrid(
+            GridLink(
+                main_chart=self.chart,
+                main_session=lambda: self.session,
+                open_main_symbol=self.open_symbol,
+                set_main_timeframe=self.set_timeframe,
+                spawn=self.in_background,
+                initial_candles=self.settings.chart.initial_candles,
+                time_zone=self.settings.chart.time_zone,
+                watchlist=lambda: list(self.settings.watchlist),
+            ),
+            self.theme,
+        )
         self.notice = NoticeBar(self.theme)
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.notice)
-        column.addWidget(self.chart, 1)
+        column.addWidget(self.chart_grid, 1)
         self.setCentralWidget(central)
 
         self.watchlist_model = WatchlistModel(self.theme)
@@ -190,17 +214,12 @@ class MainWindow(QMainWindow):
         # The window's message channel: anything may post to it; the status bar shows it.
         self.messages = Messages()
         self.messages.subscribe(lambda message: self.statusBar().showMessage(message.text, 10_000))
-        # what the user adds to the chart: drawings (kept in the history file) and indicators
-        self.drawings = DrawingLayer(self.chart, self.theme)
-        self.drawing_keeper = DrawingKeeper(
-            self.drawings, self.history_file.get, self.messages.post, ready=self.settled
-        )
+        # the indicators' commands act on the active chart (ChartTools keeps each chart's)
         self.indicators = IndicatorControls(
-            self.chart.studies,
+            lambda: self.chart_grid.active.chart.studies,
             Templates(paths.config_dir / TEMPLATES_FILE),
             self,
             lambda text, bad=False: self.messages.post(text, bad),
-            self._save_indicators,
         )
         # Settings changed in any window (theme, key bindings) reach this one too.
         self._stop_following = config.subscribe(self._settings_changed)
@@ -273,7 +292,23 @@ class MainWindow(QMainWindow):
         self.bridge.changed.connect(self._on_changed)
 
         self.dock_layout = WindowLayout(self, paths.layout_file, lambda: {**self.docks, **self.trading_docks})
+        # each chart's drawings (history file) and indicators (layout file)
+        self.chart_tools = ChartTools(
+            self.chart_grid,
+            self.indicators,
+            lambda: self.exchange,
+            self.history_file.get,
+            self.messages.post,
+            self.settled,
+            self.dock_layout.saved_text,
+            self._save_view_text,
+            self.theme,
+        )
         self.restore_layout()
+        self.chart_grid.changed.connect(self._charts_changed)
+        self.chart_grid.active_changed.connect(self._show_active_looks)
+        self._show_active_looks(self.chart_grid.active)
+        self.chart_grid.changed.connect(self._charts_changed)
         if config.problem:
             self.notice.show_message(config.problem)
 
@@ -311,7 +346,8 @@ class MainWindow(QMainWindow):
             "chart.pan_right": lambda: self.chart.pan(max(1, self.chart.visible_count() // 10)),
             "chart.latest": lambda: self.chart.show_latest(),
             "chart.indicators": self.open_indicator_palette,
-            **{f"draw.{kind}": partial(self.drawings.arm, kind) for kind in DRAWING_KINDS},
+            **{f"draw.{kind}": partial(self._arm_drawing, kind) for kind in DRAWING_KINDS},
+            **{f"charts.{n}": partial(self.set_chart_count, n) for n in COUNTS},
             "symbol.next": lambda: self.step_symbol(1),
             "symbol.previous": lambda: self.step_symbol(-1),
             "layout.reset": self.reset_layout,
@@ -379,8 +415,9 @@ class MainWindow(QMainWindow):
         for dialog in self._dialogs:
             dialog.reject()
             await dialog.shutdown()
+        await self.chart_grid.shutdown()  # the other charts' sessions, before this one's connection
         await self._tasks.close(cancel=False)
-        await self.drawing_keeper.shutdown()  # the last drawings saved before the history file closes
+        await self.chart_tools.shutdown()  # the last drawings saved before the history file closes
         if self.data_manager is not None:  # its jobs and table reads end first
             await self.data_manager.shutdown()
         if self.backtest is not None:  # its runs, reads and saves end first
@@ -437,16 +474,37 @@ class MainWindow(QMainWindow):
         self.dock_layout.restore()
         levels = self.dock_layout.saved_choice("book_levels")
         self.book_view.set_levels(levels or None)  # 0 (or none saved): as many as fit
-        self.indicators.restore(self.dock_layout.saved_text(CHART_INDICATORS))
+        count, states = charts_from_text(self.dock_layout.saved_text(CHARTS))
+        if states:
+            self.chart_grid.slots[0].group = states[0].group
+            apply_looks(self.chart, states[0])
+        if count > 1:
+            self.chart_grid.set_count(count, states)
+        self._check_layout_action()
 
-    def _save_indicators(self, text: str) -> None:
-        """The chart's indicators changed: kept at once (the primary window's; see closeEvent)."""
-        if self.primary and hasattr(self, "dock_layout"):
-            self.dock_layout.save_text(CHART_INDICATORS, text)
+    def _save_view_text(self, key: str, text: str) -> None:
+        """A chart's indicators or the charts changed: kept at once (the primary window's;
+        the others open like it and do not write it; see closeEvent)."""
+        if self.primary:
+            self.dock_layout.save_text(key, text)
 
     def save_layout(self) -> None:
         self.dock_layout.save({"book_levels": self.book_view.canvas.max_levels or 0})
-        self.dock_layout.save_text(CHART_INDICATORS, self.indicators.saved_text())
+        self.dock_layout.save_text(CHARTS, charts_to_text(self.chart_grid.state()))
+        self.chart_tools.save_all()
+
+    def set_chart_count(self, count: int) -> None:
+        """Chart ▸ Layout: 1, 2 or 4 charts."""
+        self.chart_grid.set_count(count, charts_from_text(self.dock_layout.saved_text(CHARTS))[1])
+        self._check_layout_action()
+
+    def _check_layout_action(self) -> None:
+        action = self.actions_by_id.get(f"charts.{self.chart_grid.count}")
+        if action is not None:
+            action.setChecked(True)
+
+    def _charts_changed(self) -> None:
+        self._save_view_text(CHARTS, charts_to_text(self.chart_grid.state()))
 
     def reset_layout(self) -> None:
         self.dock_layout.reset()
@@ -515,6 +573,7 @@ class MainWindow(QMainWindow):
             session = MarketSession.on(source, exchange, self.settings.watchlist, store)
             old_bridge = self.bridge
             old_bridge.changed.disconnect(self._on_changed)
+            await self.chart_grid.shutdown()  # the other charts use the old connection
             try:
                 await self._stop_session()
             except Exception as exc:  # noqa: BLE001 - a failed close must not keep the old market on screen
@@ -523,6 +582,7 @@ class MainWindow(QMainWindow):
                 )
             old_bridge.deleteLater()  # the old session is closed: it notifies no more
             self._bind(session, symbol)
+            self.chart_grid.rebind()  # the other charts move to the new connection
             self.exchange = exchange
             if self.accounts is not None:
                 self.accounts.session_changed(session)
@@ -625,7 +685,7 @@ class MainWindow(QMainWindow):
         self.chart.set_series(session.candles, session.symbol, decimals)
         if session.symbol != self._shown_symbol:
             self._shown_symbol = session.symbol
-            self.drawing_keeper.set_market(self.exchange, session.symbol)
+            self.chart_grid.main_symbol_shown(session.symbol)
             self.book_view.set_market(session.book, tick, lot)
             self.depth_chart.set_market(session.book, tick, lot, session.symbol)
             self.tape_view.price_decimals = decimals
@@ -674,12 +734,62 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         magnet = menu.addAction("Magnet (snap to open, high, low, close)")
         magnet.setCheckable(True)
-        magnet.setChecked(self.drawings.magnet)
-        magnet.toggled.connect(self.drawings.set_magnet)
+        magnet.setChecked(True)
+        magnet.toggled.connect(lambda on: self.chart_tools.set_magnet(on))
         menu.addSeparator()
-        menu.addAction("Undo drawing (Ctrl+Z on the chart)").triggered.connect(self.drawings.undo)
-        menu.addAction("Redo drawing (Ctrl+Y on the chart)").triggered.connect(self.drawings.redo)
-        menu.addAction("Delete selected drawing (Delete)").triggered.connect(self.drawings.delete_selected)
+        menu.addAction("Undo drawing (Ctrl+Z on the chart)").triggered.connect(
+            lambda: self.chart_tools.undo()
+        )
+        menu.addAction("Redo drawing (Ctrl+Y on the chart)").triggered.connect(
+            lambda: self.chart_tools.redo()
+        )
+        menu.addAction("Delete selected drawing (Delete)").triggered.connect(
+            lambda: self.chart_tools.delete_selected()
+        )
+        styles = chart_menu.addMenu("&Style")
+        self._style_actions: dict[str, QAction] = {}
+        style_group = QActionGroup(self)
+        for style, text in zip(PRICE_STYLES, ("Candles", "Line", "Area", "Heikin-Ashi"), strict=True):
+            action = styles.addAction(text)
+            action.setCheckable(True)
+            action.setChecked(style == "candles")
+            action.triggered.connect(lambda _=False, s=style: self._set_chart_looks(style=s))
+            style_group.addAction(action)
+            self._style_actions[style] = action
+        styles.addSeparator()
+        self._log_action = styles.addAction("Log scale")
+        self._log_action.setCheckable(True)
+        self._log_action.triggered.connect(lambda on: self._set_chart_looks(log=on))
+        layouts = chart_menu.addMenu("&Layout")
+        group = QActionGroup(self)
+        for n in COUNTS:
+            action = self.actions_by_id[f"charts.{n}"]
+            action.setCheckable(True)
+            group.addAction(action)
+            layouts.addAction(action)
+        self.actions_by_id["charts.1"].setChecked(True)
+
+    def _set_chart_looks(self, style: str | None = None, log: bool | None = None) -> None:
+        """Chart ▸ Style: the active chart's price style or scale, kept with the layout."""
+        chart = self.chart_grid.active.chart
+        if style is not None:
+            chart.set_style(style)
+        if log is not None:
+            chart.set_log_scale(log)
+        self._charts_changed()
+
+    def _show_active_looks(self, slot: ChartSlot) -> None:
+        """The Style menu shows the active chart's."""
+        self._style_actions[slot.chart.chart_style].setChecked(True)
+        self._log_action.setChecked(slot.chart.log_scale)
+
+    def _arm_drawing(self, kind: str) -> None:
+        self.chart_tools.arm(kind)
+
+    @property
+    def drawings(self) -> DrawingLayer:
+        """The window's own chart's drawings (the first of the grid)."""
+        return self.chart_tools.of(self.chart_grid.slots[0]).layer
 
     def open_indicator_palette(self) -> CommandPalette:
         """The palette with the indicators only ("/"): type "RSI 21", Enter adds it."""
@@ -866,7 +976,8 @@ class MainWindow(QMainWindow):
             apply_theme(app, theme)
         for widget in (self.chart, self.book_view, self.tape_view, self.log_panel, self.status, self.notice):
             widget.apply_theme(theme)
-        self.drawings.apply_theme(theme)
+        self.chart_grid.apply_theme(theme)
+        self.chart_tools.apply_theme(theme)
         self.depth_chart.apply_theme(theme)
         if self.data_manager is not None:
             self.data_manager.apply_theme(theme)

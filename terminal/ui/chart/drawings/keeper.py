@@ -74,6 +74,16 @@ class DrawingKeeper:
         self.layer.set_drawings([])
         self._tasks.spawn(self._load(market), name="load the chart's drawings", key="load")
 
+    def adopt(self, other: DrawingKeeper) -> None:
+        """Show the market ``other`` shows, with its drawings (another chart of the window,
+        loaded): no read of the file, whose last write may still be under way."""
+        if other.market is None or not other.loaded:
+            return
+        self._tasks.cancel("load")
+        self.market, self.loaded = other.market, True
+        self._unknown[other.market] = list(other._unknown.get(other.market, []))
+        self.layer.set_drawings(list(other.layer.drawings))
+
     async def shutdown(self) -> None:
         """Let the last save land (a load under way is dropped)."""
         self._tasks.cancel("load")
