@@ -3,12 +3,14 @@
 - docs/images/terminal.png (the README's first): the simulated market's 5m chart with
   Bollinger bands and an EMA over the candles, RSI and MACD in panes, a trend line
   and a Fibonacci retracement drawn on it;
+- with ``--compare``, docs/images/chart-compare.png: ETH/USDT drawn on the BTC/USDT
+  chart in percent from the left edge;
 - with ``--four``, docs/images/four-charts.png: four charts, three linked on one symbol
   (1m, 15m, 1h) and one on another, each with its indicators, the crosshair on the
   first marking its moment on the others.
 
     QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" \\
-        .venv/bin/python scripts/screenshot_analysis.py [--four] [OUT.png]
+        .venv/bin/python scripts/screenshot_analysis.py [--four | --compare] [OUT.png]
 """
 
 from __future__ import annotations
@@ -110,9 +112,32 @@ async def four_charts(window: MainWindow, broker: PaperBroker, out: Path) -> Non
     print(f"wrote {out}")
 
 
+async def compare(window: MainWindow, broker: PaperBroker, out: Path) -> None:
+    chart = window.chart
+    window.set_timeframe("15m")
+    await until(lambda: chart.series.timeframe_ms == 900_000 and len(chart.series) > 300)
+    window.chart_grid.set_compare(window.chart_grid.slots[0], "ETH/USDT")
+    await until(lambda: chart.compare is not None and chart.compare.base_index >= 0)
+    chart.show_latest(250)
+    await asyncio.sleep(1.0)
+    view = chart.glw.viewport()
+    at = QPoint(int(view.width() * 0.8), int(view.height() * 0.4))
+    move = QMouseEvent(
+        QEvent.Type.MouseMove, QPointF(at), QPointF(view.mapToGlobal(at)),
+        Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+    )  # fmt: skip
+    QApplication.sendEvent(view, move)
+    await asyncio.sleep(0.5)
+    chart.grab().save(str(out))
+    print(f"wrote {out}: {chart.readout_text(chart._hover_index)}")
+
+
 if __name__ == "__main__":
     named = [a for a in sys.argv[1:] if not a.startswith("--")]
-    if "--four" in sys.argv:
+    if "--compare" in sys.argv:
+        target = Path(named[0]) if named else ROOT / "docs" / "images" / "chart-compare.png"
+        shots(compare, target, QSize(1280, 800), history=True)
+    elif "--four" in sys.argv:
         target = Path(named[0]) if named else ROOT / "docs" / "images" / "four-charts.png"
         shots(four_charts, target, QSize(1600, 1000), history=True)
     else:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 from terminal.marketdata.candles import CandleSeries
 from terminal.marketdata.heikin_ashi import HeikinAshi
 from terminal.ui.chart.axis_tags import AxisTag
+from terminal.ui.chart.compare import CompareLine
 from terminal.ui.chart.grid import ChartGrid, TimeAxis
 from terminal.ui.chart.items import PRICE_STYLES, CloseLineItem, SeriesItem, VolumeItem, price_item
 from terminal.ui.chart.order_lines import OrderLines
@@ -66,6 +67,7 @@ class ChartWidget(QWidget):
         self.time_zone = "local"
         self._hover_index = -1
         self._synced_index = -1  # the candle another chart's crosshair points at (show_time)
+        self.compare: CompareLine | None = None  # another symbol, in percent (set_compare)
         self._adjusting = False
         self.history_start_reached = False  # set when the market has nothing older
         self._placing = False  # the view is being placed by code, not moved by the user
@@ -181,6 +183,8 @@ class ChartWidget(QWidget):
         self._show_price()
         self.volumes.set_series(series)
         self.studies.recompute()
+        if self.compare is not None:  # the comparison lined up with these candles
+            self.compare.set_other(self.series, self.compare.other)
         self.history_start_reached = False
         self._synced_index = -1  # another series: another chart's moment is looked up again
         self.sync_line.hide()
@@ -209,6 +213,8 @@ class ChartWidget(QWidget):
         self.candles.live_update()
         self.volumes.live_update()
         self.studies.live_update()
+        if self.compare is not None:
+            self.compare.follow(self.series)
         opened = round((self.candles.boundingRect().right() - previous_right) / slot)
         if opened > 0:
             self._update_limits()
@@ -235,6 +241,8 @@ class ChartWidget(QWidget):
         self._show_price()
         self.volumes.set_series(self.series)
         self.studies.recompute()
+        if self.compare is not None:  # the comparison lined up with these candles
+            self.compare.set_other(self.series, self.compare.other)
         self._update_limits()
         self._autoscale_y()
         self._update_last_line()
@@ -411,7 +419,49 @@ class ChartWidget(QWidget):
             maxXRange=min(slot * MAX_CANDLES, span + slot * 20),
         )
 
+    # -- a comparison ------------------------------------------------------------------
+    def set_compare(self, symbol: str, series: CandleSeries | None) -> None:
+        """Draw ``symbol``'s closes (``series``, at this chart's timeframe) from the left
+        edge's close, the axis in percent; ``symbol`` "" ends the comparison."""
+        if not symbol:
+            if self.compare is not None:
+                self.price_plot.removeItem(self.compare)
+                self.compare = None
+                self.price_axis.set_percent_base(None)
+                self._autoscale_y()
+                self._update_readout(len(self.series) - 1)
+            return
+        if self.compare is None or self.compare.symbol != symbol:
+            if self.compare is not None:
+                self.price_plot.removeItem(self.compare)
+            self.compare = CompareLine(self.series, symbol)
+            self.compare.setZValue(4)
+            self.price_plot.addItem(self.compare, ignoreBounds=True)
+        self.compare.set_other(self.series, series)
+        self._rebase_compare()
+        self._autoscale_y()
+
+    def compare_updated(self, series: CandleSeries, reloaded: bool) -> None:
+        """The compared symbol's candles changed (``reloaded``: all of them)."""
+        if self.compare is None:
+            return
+        if reloaded:
+            self.compare.set_other(self.series, series)
+        else:
+            self.compare.other = series
+            self.compare.follow(self.series)
+        self._rebase_compare()
+
+    def _rebase_compare(self) -> None:
+        if self.compare is None:
+            return
+        if len(self.compare.values) != len(self.series):
+            self.compare.follow(self.series)
+        base = self.compare.rebase(self.visible_indices()[0])
+        self.price_axis.set_percent_base(base)
+
     def _on_x_range(self, *_: object) -> None:
+        self._rebase_compare()
         self._autoscale_y()
         if len(self.series) and not self.history_start_reached and not self._placing:
             x0, x1 = self.x_range()
@@ -431,6 +481,11 @@ class ChartWidget(QWidget):
         try:
             lo, hi = ys  # the pane's coordinates: log10 of the prices on a log scale
             overlays = self.studies.overlay_range()
+            compared = self.compare.visible_range() if self.compare is not None else None
+            if compared is not None:  # the comparison is what the user reads: all of it in view
+                c_lo, c_hi = (self.price_scale.to_y(v) for v in compared)
+                lo = lo if math.isnan(c_lo) else min(lo, c_lo)
+                hi = hi if math.isnan(c_hi) else max(hi, c_hi)
             if overlays is not None:  # within reason: a line far off the candles does not squash them
                 span = hi - lo or abs(hi) * 0.01
                 o_lo, o_hi = (self.price_scale.to_y(v) for v in overlays)
@@ -477,7 +532,10 @@ class ChartWidget(QWidget):
         price = self.price_scale.to_price(point.y()) if in_price else None
         if price is not None:
             self.hline.setPos(point.y())
-            self.price_tag.show_at(pos, f"{price:,.{self.decimals}f}")
+            base = self.price_axis.percent_base  # a comparison: the axis counts in percent
+            self.price_tag.show_at(
+                pos, f"{(price / base - 1) * 100:+.2f}%" if base else f"{price:,.{self.decimals}f}"
+            )
         else:
             self.price_tag.hide()
         self.time_tag.show_at(vb.mapViewToScene(QPointF(snapped, point.y())), self.time_text(index))
@@ -557,6 +615,11 @@ class ChartWidget(QWidget):
             f"{change:+.2f}%",
             f"V {compact(v)}",
         ]
+        compare = self.compare  # first after the candle: what a comparison is for
+        other = compare.percent_at(index) if compare is not None else None
+        if compare is not None and other is not None and compare.base_index >= 0:
+            mine = (c / float(s.close[compare.base_index]) - 1.0) * 100.0
+            parts.append(f"{self.symbol} {mine:+.2f}%  {compare.symbol} {other:+.2f}%")
         if cursor_price is not None:
             parts.append(f"@ {cursor_price:,.{d}f}")
         return "   ".join(parts)

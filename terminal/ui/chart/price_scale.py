@@ -114,6 +114,14 @@ class PriceAxis(TickRecorder, _ScaledTicks):
     """Right-hand price axis with the market's price precision, in prices on either scale."""
 
     decimals = 2
+    #: a comparison is on: the labels count in percent from this price (the left edge's close)
+    percent_base: float | None = None
+
+    def set_percent_base(self, base: float | None) -> None:
+        if base != self.percent_base:
+            self.percent_base = base
+            self.picture = None
+            self.update()
 
     def set_scale(self, scale: PriceScale) -> None:
         self.scale_of_prices = scale
@@ -121,6 +129,10 @@ class PriceAxis(TickRecorder, _ScaledTicks):
         self.update()
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        base = self.percent_base
+        if base:
+            prices = [10.0**v for v in values] if self.scale_of_prices.log else values
+            return [f"{(p / base - 1.0) * 100.0:+.2f}%" for p in prices]
         if self.scale_of_prices.log:
             return log_tick_strings(values, self.decimals)
         decimals = max(self.decimals, decimals_for(spacing) if spacing > 0 else 0)

@@ -111,10 +111,14 @@ class StudyItem(pg.GraphicsObject):
             return None
         (x0, x1), _ = vb.viewRange()
         i0, i1 = self._slice(float(x0), float(x1))
-        part = self.values[i0:i1]
+        part = self._shown(self.values[i0:i1])
         if not len(part) or np.isnan(part).all():
             return None
         return float(np.nanmin(part)), float(np.nanmax(part))
+
+    def _shown(self, values: FloatArray) -> FloatArray:
+        """The values as drawn (a comparison scales them)."""
+        return values
 
     def _slice(self, x0: float, x1: float) -> tuple[int, int]:
         offset = self.slot() * self.shift
@@ -130,7 +134,7 @@ class StudyItem(pg.GraphicsObject):
         if i1 <= i0:
             return
         x = self.series.ts[i0:i1] / 1000.0 + self.slot() * (self.shift + 0.5)
-        y = scale_of(self).to_ys(self.values[i0:i1])  # the price pane may be on a log scale
+        y = scale_of(self).to_ys(self._shown(self.values[i0:i1]))  # the price pane may be on a log scale
         px = self.pixelWidth() or self.slot()
         self._paint(p, x, y, px)
 

@@ -63,6 +63,7 @@ class SlotState:
     group: str = ""
     style: str = "candles"  # PRICE_STYLES
     log: bool = False  # the price on a log scale
+    compare: str = ""  # another symbol drawn in percent from the left edge
 
 
 @dataclass
@@ -158,6 +159,10 @@ class ChartSlot(QFrame):
         self.group = ""
         self.header = SlotHeader(self)
         self.bridge: FrameBridge | None = None
+        # a comparison: the other symbol's candles at this chart's timeframe
+        self.compare_symbol = ""
+        self.compare_session: MarketSession | None = None
+        self.compare_bridge: FrameBridge | None = None
         self.setObjectName("chartSlot")
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.column = QVBoxLayout(self)
@@ -260,6 +265,8 @@ class ChartGrid(QWidget):
             symbol = shown[0] if shown else symbol
         self.link.spawn(self._start(slot, session, symbol or main.symbol, timeframe), "open a chart")
         self.slot_made.emit(slot)
+        if state.compare:
+            self.set_compare(slot, state.compare)
         return slot
 
     def _bind(self, slot: ChartSlot, session: MarketSession) -> None:
@@ -285,6 +292,7 @@ class ChartGrid(QWidget):
             slot.chart.set_feed_note(f"Could not open {symbol} {timeframe}: {exc}")
 
     def _drop(self, slot: ChartSlot) -> None:
+        self._end_compare(slot)
         self.slots.remove(slot)
         self.grid.removeWidget(slot)
         self.slot_closing.emit(slot)
@@ -297,12 +305,18 @@ class ChartGrid(QWidget):
     async def shutdown(self) -> None:
         """Close the extra charts' sessions (before the window's own, whose connection they use)."""
         sessions = [s.session for s in self.slots[1:] if s.session is not None]
+        sessions += [s.compare_session for s in self.slots if s.compare_session is not None]
         await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
 
     def rebind(self) -> None:
         """The window's market session was replaced (another exchange): the extra charts
         move to its connection, keeping their symbols where it lists them."""
         main = self.link.main_session()
+        for slot in self.slots:
+            compared = slot.compare_symbol
+            self._end_compare(slot)
+            if compared:
+                self.set_compare(slot, compared)
         for slot in self.slots[1:]:
             old = slot.session
             timeframe = old.requested[1] if old is not None else main.timeframe
@@ -326,6 +340,7 @@ class ChartGrid(QWidget):
             before = chart.symbol
             chart.set_series(session.candles, session.symbol, decimals_for(tick))
             self.refresh_headers()
+            self._compare_timeframe(slot, session.timeframe)
             if before != session.symbol:
                 self.changed.emit()
         else:
@@ -353,13 +368,74 @@ class ChartGrid(QWidget):
         for other in self._group_of(slot):
             self._open(other, symbol)
 
-    def main_symbol_shown(self, symbol: str) -> None:
-        """The window's chart shows ``symbol`` now (by any means): its group follows."""
-        for other in self._group_of(self.slots[0]):
-            if other is not self.slots[0] and other.symbol != symbol:
-                self._open(other, symbol)
+    def main_shown(self, symbol: str, timeframe: str, symbol_changed: bool) -> None:
+        """The window's chart shows ``symbol`` at ``timeframe`` now (by any means): its group
+        follows a new symbol, its comparison the timeframe."""
+        if symbol_changed:
+            for other in self._group_of(self.slots[0]):
+                if other is not self.slots[0] and other.symbol != symbol:
+                    self._open(other, symbol)
+        self._compare_timeframe(self.slots[0], timeframe)
         self.refresh_headers()
+        if symbol_changed:
+            self.changed.emit()
+
+    # -- comparison ----------------------------------------------------------------------
+    def set_compare(self, slot: ChartSlot, symbol: str) -> None:
+        """Draw ``symbol`` on ``slot``'s chart in percent from the left edge ("" stops)."""
+        self._end_compare(slot)
+        main = self.link.main_session()
+        if not symbol:
+            self.changed.emit()
+            return
+        if main.source.markets and symbol not in main.source.markets:
+            slot.chart.set_feed_note(f"{main.source.name} does not list {symbol}: nothing to compare.")
+            return
+        session = main.companion()
+        slot.compare_symbol, slot.compare_session = symbol, session
+        slot.compare_bridge = FrameBridge(session, parent=slot)
+        slot.compare_bridge.changed.connect(lambda topics, slot=slot: self._compare_changed(slot, topics))
+        timeframe = (slot.session or main).requested[1] or main.timeframe
+        self.link.spawn(self._start_compare(slot, session, symbol, timeframe), "open a comparison")
         self.changed.emit()
+
+    async def _start_compare(
+        self, slot: ChartSlot, session: MarketSession, symbol: str, timeframe: str
+    ) -> None:
+        try:
+            await session.start(symbol, timeframe)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - said on the chart, which goes on without it
+            log.warning("Could not compare with %s: %s", symbol, exc)
+            slot.chart.set_feed_note(f"Could not compare with {symbol}: {exc}")
+
+    def _compare_changed(self, slot: ChartSlot, topics: Topic) -> None:
+        session = slot.compare_session
+        if session is None or slot not in self.slots or not len(session.candles):
+            return
+        chart = slot.chart
+        if topics & Topic.CANDLES_RELOAD:
+            if chart.compare is None or chart.compare.symbol != slot.compare_symbol:
+                chart.set_compare(slot.compare_symbol, session.candles)
+            else:
+                chart.compare_updated(session.candles, reloaded=True)
+        elif topics & (Topic.CANDLES_LIVE | Topic.CANDLES_CORRECTED):
+            chart.compare_updated(session.candles, reloaded=bool(topics & Topic.CANDLES_CORRECTED))
+
+    def _compare_timeframe(self, slot: ChartSlot, timeframe: str) -> None:
+        """The chart's timeframe changed: its comparison's candles follow."""
+        session = slot.compare_session
+        if session is not None and session.markets and session.requested[1] != timeframe:
+            session.request_open(slot.compare_symbol, timeframe)
+
+    def _end_compare(self, slot: ChartSlot) -> None:
+        if slot.compare_session is not None:
+            self.link.spawn(slot.compare_session.close(), "close a comparison")
+        if slot.compare_bridge is not None:
+            slot.compare_bridge.deleteLater()
+        slot.compare_symbol, slot.compare_session, slot.compare_bridge = "", None, None
+        slot.chart.set_compare("", None)
 
     def choose_timeframe(self, slot: ChartSlot, timeframe: str) -> None:
         if slot.session is not None and slot.session.markets:
@@ -455,6 +531,7 @@ class ChartGrid(QWidget):
                     slot.group,
                     chart.chart_style,
                     chart.log_scale,
+                    slot.compare_symbol,
                 )
             )
         return out
@@ -484,7 +561,7 @@ def charts_from_text(text: str | None) -> tuple[int, list[SlotState]]:
     states = [
         SlotState(
             str(r.get("symbol", "")), str(r.get("timeframe", "")), str(r.get("group", "")),
-            str(r.get("style", "candles")), r.get("log") is True,
+            str(r.get("style", "candles")), r.get("log") is True, str(r.get("compare", "")),
         )
         for r in raw
         if isinstance(r, dict)

@@ -19,6 +19,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QInputDialog,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -683,15 +684,16 @@ class MainWindow(QMainWindow):
         lot = float(precision.get("amount") or 0.0001)
         decimals = decimals_for(tick)
         self.chart.set_series(session.candles, session.symbol, decimals)
-        if session.symbol != self._shown_symbol:
+        symbol_changed = session.symbol != self._shown_symbol
+        if symbol_changed:
             self._shown_symbol = session.symbol
-            self.chart_grid.main_symbol_shown(session.symbol)
             self.book_view.set_market(session.book, tick, lot)
             self.depth_chart.set_market(session.book, tick, lot, session.symbol)
             self.tape_view.price_decimals = decimals
             self.tape_view.size_decimals = min(decimals_for(lot), 6)
             self.watchlist_model.set_current(session.symbol)
             self.watchlist_model.refresh(session.tickers)
+        self.chart_grid.main_shown(session.symbol, session.timeframe, symbol_changed)
         self.actions_by_id[f"timeframe.{session.timeframe}"].setChecked(True)
         self._wanted = (session.symbol, session.timeframe)
         self.symbol_action.setText(f"{session.symbol}  ▾")
@@ -760,6 +762,10 @@ class MainWindow(QMainWindow):
         self._log_action = styles.addAction("Log scale")
         self._log_action.setCheckable(True)
         self._log_action.triggered.connect(lambda on: self._set_chart_looks(log=on))
+        chart_menu.addAction("Compare with another symbol…").triggered.connect(lambda: self.ask_compare())
+        chart_menu.addAction("Stop comparing").triggered.connect(
+            lambda: self.chart_grid.set_compare(self.chart_grid.active, "")
+        )
         layouts = chart_menu.addMenu("&Layout")
         group = QActionGroup(self)
         for n in COUNTS:
@@ -782,6 +788,18 @@ class MainWindow(QMainWindow):
         """The Style menu shows the active chart's."""
         self._style_actions[slot.chart.chart_style].setChecked(True)
         self._log_action.setChecked(slot.chart.log_scale)
+
+    def ask_compare(self) -> None:
+        """Chart ▸ Compare: a symbol of this exchange drawn on the active chart in percent."""
+        symbols = sorted(self.session.markets)
+        if not symbols:
+            return
+        watch = [s for s in self.settings.watchlist if s in self.session.markets]
+        symbol, ok = QInputDialog.getItem(
+            self, "Compare", "Symbol to draw in percent from the left edge:", watch + symbols, 0, True
+        )
+        if ok and symbol.strip():
+            self.chart_grid.set_compare(self.chart_grid.active, symbol.strip().upper())
 
     def _arm_drawing(self, kind: str) -> None:
         self.chart_tools.arm(kind)

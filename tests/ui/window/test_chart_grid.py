@@ -3,6 +3,7 @@ the crosshair in time, indicators and drawings per chart, all back after a resta
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
@@ -135,3 +136,37 @@ async def test_each_chart_keeps_its_style_and_scale(launch: Launch, qtbot: QtBot
         await charts_drawn(t, 2)
         looks = [(s.chart.chart_style, s.chart.log_scale) for s in grid.slots]
         assert looks == [("candles", False), ("heikin_ashi", True)]
+
+
+async def test_another_symbol_compared_in_percent_from_the_left_edge(launch: Launch) -> None:
+    async with launch() as t:
+        window, grid = t.window, t.window.chart_grid
+        chart = window.chart
+        grid.set_compare(grid.slots[0], "ETH/USDT")
+        await t.until(
+            lambda: chart.compare is not None and chart.compare.base_index >= 0, "ETH/USDT on the chart"
+        )
+        line = chart.compare
+        assert line is not None and line.symbol == "ETH/USDT"
+        eth = grid.slots[0].compare_session
+        assert eth is not None and eth.symbol == "ETH/USDT" and eth.timeframe == "1m"
+        chart.show_latest(200)
+        i0 = chart.visible_indices()[0]
+        b = line.base_index
+        assert i0 <= b < i0 + 5  # the left edge's candle
+        # at the left edge both lines meet at the chart's close; elsewhere ETH's own change
+        assert float(line.values[b]) * line.factor == pytest.approx(float(chart.series.close[b]), rel=1e-12)
+        j = len(chart.series) - 10
+        eth_close = dict(zip(eth.candles.ts.tolist(), eth.candles.close.tolist(), strict=True))
+        t_j, t_b = int(chart.series.ts[j]), int(chart.series.ts[b])
+        assert line.percent_at(j) == pytest.approx((eth_close[t_j] / eth_close[t_b] - 1.0) * 100.0, rel=1e-12)
+        # the axis counts in percent from there; the readout says both symbols' change
+        assert chart.price_axis.percent_base == float(chart.series.close[b])
+        assert chart.price_axis.tickStrings([float(chart.series.close[b]) * 1.01], 1.0, 1.0) == ["+1.00%"]
+        assert "ETH/USDT " in chart.readout_text(j) and "%" in chart.readout_text(j)
+        # the timeframe changes: the comparison's candles follow
+        window.set_timeframe("5m")
+        await t.until(lambda: eth.timeframe == "5m" and chart.series.timeframe_ms == 300_000, "both on 5m")
+        assert grid.state()[0].compare == "ETH/USDT"
+        grid.set_compare(grid.slots[0], "")
+        assert chart.compare is None and chart.price_axis.percent_base is None
