@@ -262,13 +262,31 @@ for _spec in SPECS:
         BY_KEY[_name] = _spec
 
 
+#: the user's own indicators (``terminal.analysis.user``), by key; replaced on each reload
+USER: dict[str, IndicatorSpec] = {}
+
+
+def all_specs() -> list[IndicatorSpec]:
+    """The built-in indicators, then the user's."""
+    return [*SPECS, *USER.values()]
+
+
+def set_user_specs(specs: list[IndicatorSpec]) -> None:
+    USER.clear()
+    USER.update({s.key: s for s in specs})
+
+
 def spec_for(key: str) -> IndicatorSpec:
-    try:
-        return BY_KEY[key.upper()]
-    except KeyError:
-        raise ValueError(
-            f"no indicator called {key!r} (there are {', '.join(s.key for s in SPECS)})"
-        ) from None
+    found = BY_KEY.get(key.upper()) or USER.get(key.upper())
+    if found is None:
+        raise UnknownIndicatorError(
+            f"no indicator called {key!r} (there are {', '.join(s.key for s in all_specs())})"
+        )
+    return found
+
+
+class UnknownIndicatorError(ValueError):
+    """No indicator by that name (a user's may not have loaded yet)."""
 
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")

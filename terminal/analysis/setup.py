@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from terminal.analysis.catalogue import IndicatorSpec, spec_for
+from terminal.analysis.catalogue import IndicatorSpec, UnknownIndicatorError, spec_for
 from terminal.atomic_file import atomic_text
 
 STYLES = ("solid", "dash", "dot")
@@ -81,27 +81,38 @@ class IndicatorConfig:
         return cls(spec.key, spec.checked(params), tuple(colors), float(width), style)
 
 
-def dump(configs: Sequence[IndicatorConfig]) -> str:
-    return json.dumps([c.to_dict() for c in configs])
+def dump(configs: Sequence[IndicatorConfig], waiting: Sequence[Mapping[str, Any]] = ()) -> str:
+    """``configs`` and the ``waiting`` entries (a user's indicator not loaded yet), as saved."""
+    return json.dumps([c.to_dict() for c in configs] + [dict(w) for w in waiting])
 
 
 def load(text: str | None) -> tuple[list[IndicatorConfig], list[str]]:
     """The configs in ``text`` (as ``dump`` wrote it) and a sentence for each left out."""
+    configs, problems, waiting = load_keeping(text)
+    unknown = [f"a saved indicator was left out: {w.get('key')!r} is not known" for w in waiting]
+    return configs, problems + unknown
+
+
+def load_keeping(text: str | None) -> tuple[list[IndicatorConfig], list[str], list[dict[str, Any]]]:
+    """As ``load``, but an entry whose indicator is not known (a user's, whose file has not
+    loaded yet, or is broken for now) is returned as it was saved, to be kept and tried again."""
     if not text:
-        return [], []
+        return [], [], []
     try:
         raw = json.loads(text)
     except ValueError:
-        return [], ["the saved indicators could not be read; the chart starts without them"]
+        return [], ["the saved indicators could not be read; the chart starts without them"], []
     if not isinstance(raw, list):
-        return [], ["the saved indicators are not a list; the chart starts without them"]
-    configs, problems = [], []
+        return [], ["the saved indicators are not a list; the chart starts without them"], []
+    configs, problems, waiting = [], [], []
     for entry in raw:
         try:
             configs.append(IndicatorConfig.from_dict(entry))
+        except UnknownIndicatorError:
+            waiting.append(dict(entry))
         except ValueError as exc:
             problems.append(f"a saved indicator was left out: {exc}")
-    return configs, problems
+    return configs, problems, waiting
 
 
 class TemplateError(Exception):

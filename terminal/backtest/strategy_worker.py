@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -129,11 +130,26 @@ def runner_with(worker: StrategyWorker, inner: Runner = run_backtest) -> Runner:
 
 
 @dataclass(frozen=True)
+class IndicatorInfo:
+    """A user's chart indicator as the GUI needs it (its code stays in the worker)."""
+
+    name: str  # upper case: the palette's key
+    title: str
+    lines: tuple[str, ...]
+    pane: bool
+    levels: tuple[float, ...]
+    lookback: int | str  # bars, or the parameter that says how many
+    specs: tuple[ParamSpec, ...]
+    path: str
+
+
+@dataclass(frozen=True)
 class FolderScan:
     """What loading the strategies folder found."""
 
     strategies: tuple[StrategyInfo, ...] = ()
     errors: tuple[StrategyLoadError, ...] = ()
+    indicators: tuple[IndicatorInfo, ...] = ()
 
 
 @dataclass
@@ -170,6 +186,15 @@ class StrategyWorker:
         result: BacktestResult = self._call(request, progress=progress, cancel=cancel)
         return result
 
+    def indicator(
+        self, name: str, params: Mapping[str, Any], candles: OHLCV, *, timeout_s: float | None = None
+    ) -> tuple[Any, ...]:
+        """The user indicator ``name``'s arrays over ``candles``, computed in the worker; one that
+        takes longer than ``timeout_s`` has its process stopped and raises BacktestError."""
+        request = ("indicator", name, dict(params), candles)
+        arrays: tuple[Any, ...] = self._call(request, timeout_s=timeout_s)
+        return arrays
+
     def close(self) -> None:
         """Stop the process (it is started again by the next call)."""
         with self._lock:
@@ -177,10 +202,16 @@ class StrategyWorker:
 
     # -- the parent's side -------------------------------------------------------------------------
     def _call(
-        self, request: tuple[Any, ...], *, progress: Progress | None = None, cancel: CancelToken | None = None
+        self,
+        request: tuple[Any, ...],
+        *,
+        progress: Progress | None = None,
+        cancel: CancelToken | None = None,
+        timeout_s: float | None = None,
     ) -> Any:
         with self._lock:
             conn = self._started()
+            deadline = None if timeout_s is None else time.monotonic() + timeout_s
             try:
                 conn.send(request)
             except (BrokenPipeError, ConnectionError, EOFError) as exc:
@@ -198,6 +229,12 @@ class StrategyWorker:
                 if message is None:
                     if not self._process.is_alive():
                         raise self._died()
+                    if deadline is not None and time.monotonic() > deadline:
+                        self._stop()  # the next call starts a fresh process
+                        raise BacktestError(
+                            f"{request[1]} took longer than {timeout_s:g} s and was stopped.",
+                            hint="Make its compute faster, or its lookback shorter.",
+                        )
                     continue
                 kind, value = message
                 if kind == "progress":
@@ -281,6 +318,16 @@ def serve(conn: Connection, folder: str) -> None:
             if request[0] == "scan":
                 user.refresh()
                 value: Any = _describe(user)
+            elif request[0] == "indicator":
+                _, name, values, candles = request
+                user.refresh()
+                indicator = user.indicators.get(name)
+                if indicator is None:
+                    raise BacktestError(
+                        f"There is no user indicator {name!r} in {folder} any more.",
+                        hint="Add it again from the palette.",
+                    )
+                value = indicator.create(values).outputs(candles)
             else:
                 _, candles, name, values, settings = request
                 user.refresh()
@@ -311,7 +358,16 @@ def _describe(user: Any) -> FolderScan:
         chart = getattr(cls, "chart_indicators", ())
         texts = tuple(t for t in chart if isinstance(t, str)) if isinstance(chart, tuple | list) else ()
         infos.append(StrategyInfo(name, cls.title, summary, path, digest, specs, user.source_of(name), texts))
-    return FolderScan(tuple(infos), tuple(user.errors))
+    indicators = []
+    for key, ind in sorted(user.indicators.items()):
+        specs = tuple(_simple(spec) for spec in param_specs(ind.Params))
+        indicators.append(
+            IndicatorInfo(
+                key, ind.title, tuple(ind.lines), bool(ind.pane), tuple(float(x) for x in ind.levels),
+                ind.lookback, specs, str(user.indicator_path(key)),
+            )
+        )  # fmt: skip
+    return FolderScan(tuple(infos), tuple(user.errors), tuple(indicators))
 
 
 def _simple(spec: ParamSpec) -> ParamSpec:

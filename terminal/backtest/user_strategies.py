@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from terminal.backtest.errors import StrategyLoadError
 from terminal.backtest.strategies import BUILTIN, StrategyClass
 from terminal.backtest.strategy import Strategy, StrategyParams
+from terminal.backtest.user_indicator import Indicator, check_indicator
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class LoadedFile:
     #: the text of the very bytes hashed (UTF-8; an undecodable byte replaced), kept
     #: so that the version a run used can be saved without reading the file again
     source: str = ""
+    indicators: tuple[type[Indicator], ...] = ()  # the chart's indicators it defines
 
 
 class UserStrategies:
@@ -53,11 +55,20 @@ class UserStrategies:
         self._reserved = frozenset(reserved)
         self._files: dict[Path, LoadedFile] = {}
         self._strategies: dict[str, tuple[StrategyClass, LoadedFile]] = {}
+        self._indicators: dict[str, tuple[type[Indicator], LoadedFile]] = {}
         self._errors: list[StrategyLoadError] = []
 
     @property
     def strategies(self) -> Mapping[str, StrategyClass]:
         return types.MappingProxyType({name: cls for name, (cls, _) in self._strategies.items()})
+
+    @property
+    def indicators(self) -> Mapping[str, type[Indicator]]:
+        """The chart indicators the folder's files define, by name."""
+        return types.MappingProxyType({name: cls for name, (cls, _) in self._indicators.items()})
+
+    def indicator_path(self, name: str) -> Path:
+        return self._indicators[name][1].path
 
     @property
     def errors(self) -> list[StrategyLoadError]:
@@ -125,6 +136,7 @@ class UserStrategies:
 
     def _collect(self) -> None:
         self._strategies = {}
+        self._indicators = {}
         self._errors = []
         for path in sorted(self._files):
             loaded = self._files[path]
@@ -139,6 +151,16 @@ class UserStrategies:
                     )
                 else:
                     self._strategies[cls.name] = (cls, loaded)
+            for ind in loaded.indicators:
+                key = ind.name.upper()
+                if key in self._indicators:
+                    self._errors.append(
+                        _class_error(
+                            ind, path, f"the indicator name {ind.name!r} is already taken; choose another"
+                        )
+                    )
+                else:
+                    self._indicators[key] = (ind, loaded)
 
 
 def unsafe(path: Path) -> str:
@@ -166,7 +188,14 @@ def unsafe(path: Path) -> str:
 
 def _replace_stamp(old: LoadedFile, stamp: tuple[int, int]) -> LoadedFile:
     return LoadedFile(
-        old.path, stamp, old.source_hash, old.module_name, old.strategies, old.errors, old.source
+        old.path,
+        stamp,
+        old.source_hash,
+        old.module_name,
+        old.strategies,
+        old.errors,
+        old.source,
+        old.indicators,
     )
 
 
@@ -222,8 +251,21 @@ def _load(path: Path, stamp: tuple[int, int], digest: str, data: bytes) -> Loade
             "".join(traceback.format_exception(exc)),
         )
     found: list[StrategyClass] = []
+    indicators: list[type[Indicator]] = []
     errors: list[StrategyLoadError] = []
     for obj in list(module.__dict__.values()):
+        if isinstance(obj, type) and issubclass(obj, Indicator) and obj.__module__ == name:
+            if inspect.isabstract(obj):
+                errors.append(
+                    _class_error(obj, path, f"{obj.__name__} defines no compute(self, candles) method")
+                )
+                continue
+            problem = check_indicator(obj)
+            if problem:
+                errors.append(_class_error(obj, path, problem))
+            else:
+                indicators.append(obj)
+            continue
         if not (isinstance(obj, type) and issubclass(obj, Strategy) and obj.__module__ == name):
             continue
         if inspect.isabstract(obj):
@@ -237,10 +279,10 @@ def _load(path: Path, stamp: tuple[int, int], digest: str, data: bytes) -> Loade
             errors.append(_class_error(obj, path, problem))
         else:
             found.append(obj)
-    if not found and not errors:
-        errors.append(StrategyLoadError("defines no Strategy subclass", path=str(path)))
+    if not found and not indicators and not errors:
+        errors.append(StrategyLoadError("defines no Strategy (or Indicator) subclass", path=str(path)))
     text = data.decode("utf-8", errors="replace")
-    return LoadedFile(path, stamp, digest, name, tuple(found), tuple(errors), text)
+    return LoadedFile(path, stamp, digest, name, tuple(found), tuple(errors), text, tuple(indicators))
 
 
 def _check_class(cls: type[Strategy[Any]]) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from terminal.analysis.catalogue import SPECS, parse
-from terminal.analysis.setup import IndicatorConfig, TemplateError, Templates, dump, load
+from terminal.analysis.setup import IndicatorConfig, TemplateError, Templates, dump, load, load_keeping
 
 
 def test_typed_indicators_fill_their_parameters_in_order() -> None:
@@ -60,9 +60,14 @@ def test_a_saved_set_with_a_bad_entry_loads_the_rest_and_says_what_it_left_out()
     loaded, problems = load(text)
     assert [c.label for c in loaded] == ["RSI 14", "BB 30 2"]
     assert len(problems) == 3
-    assert "no indicator called 'NOPE'" in problems[0]
-    assert "Period must be between 1 and 5000, not -3" in problems[1]
-    assert "line style 'wavy'" in problems[2]
+    assert "Period must be between 1 and 5000, not -3" in problems[0]
+    assert "line style 'wavy'" in problems[1]
+    assert "'NOPE' is not known" in problems[2]
+    # an unknown one (a user's indicator whose file has not loaded yet) is kept as saved, to try again
+    configs, problems, waiting = load_keeping(text)
+    assert [c.label for c in configs] == ["RSI 14", "BB 30 2"] and len(problems) == 2
+    assert waiting == [{"key": "NOPE", "params": {}}]
+    assert json.loads(dump(configs, waiting))[-1] == {"key": "NOPE", "params": {}}
     assert load("{not json")[1] == ["the saved indicators could not be read; the chart starts without them"]
 
 

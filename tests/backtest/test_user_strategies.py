@@ -123,7 +123,7 @@ def test_a_file_without_strategies_says_so(tmp_path: Path) -> None:
     user = UserStrategies(tmp_path)
     user.refresh()
     (error,) = user.errors
-    assert "defines no Strategy subclass" in str(error) and error.line is None
+    assert "defines no Strategy (or Indicator) subclass" in str(error) and error.line is None
 
 
 def test_private_files_and_a_missing_folder_are_skipped(tmp_path: Path) -> None:

@@ -16,8 +16,9 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QInputDialog, QMenu, QWidget
 
-from terminal.analysis.catalogue import SPECS, IndicatorSpec, parse, spec_for
-from terminal.analysis.setup import IndicatorConfig, TemplateError, Templates, dump, load
+from terminal.analysis.catalogue import IndicatorSpec, UnknownIndicatorError, all_specs, parse, spec_for
+from terminal.analysis.setup import IndicatorConfig, TemplateError, Templates, dump, load_keeping
+from terminal.errors import TerminalError
 from terminal.ui.chart.indicator_dialog import IndicatorDialog
 from terminal.ui.chart.studies import ChartStudies
 from terminal.ui.window.palette import PaletteEntry
@@ -27,9 +28,15 @@ Post = Callable[..., None]
 
 class IndicatorControls(QObject):
     def __init__(
-        self, studies: Callable[[], ChartStudies], templates: Templates, parent: QWidget, post: Post
+        self,
+        studies: Callable[[], ChartStudies],
+        templates: Templates,
+        parent: QWidget,
+        post: Post,
+        reload: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(parent)
+        self._reload = reload  # the user's own indicators looked for again
         self._studies = studies
         self.templates = templates
         self.parent_widget = parent
@@ -49,7 +56,11 @@ class IndicatorControls(QObject):
     # -- the set -------------------------------------------------------------------
     def add(self, spec: IndicatorSpec, params: dict[str, float | int] | None = None) -> None:
         config = IndicatorConfig.new(spec, params)
-        self.studies.add(config)
+        try:
+            self.studies.add(config)
+        except TerminalError as exc:  # a user's indicator that failed: the chart stays as it was
+            self.post(f"Cannot add {config.label}: {exc.user_message()}", bad=True)
+            return
         self.post(f"Added {config.label} ({spec.title}).")
 
     def add_text(self, text: str) -> bool:
@@ -72,15 +83,39 @@ class IndicatorControls(QObject):
             studies.replace(study_id, dialog.result_config())
 
     def restore(self, studies: ChartStudies, text: str | None) -> None:
-        """A chart's saved indicators (``saved_text``'s); what cannot load is said, the rest is shown."""
-        configs, problems = load(text)
-        studies.set_configs(configs)
+        """A chart's saved indicators (``saved_text``'s); what cannot load is said, the rest is
+        shown, and one not known yet (a user's whose file has not loaded) is kept for later."""
+        configs, problems, waiting = load_keeping(text)
+        studies.set_configs([])
+        for config in configs:
+            self._add_quietly(studies, config)
+        studies.waiting = list(waiting)
         for problem in problems:
             self.post(problem[0].upper() + problem[1:] + ".", bad=True)
 
+    def retry_waiting(self, studies: ChartStudies) -> None:
+        """The user's indicators loaded (again): the saved ones that were waiting for them."""
+        waiting, studies.waiting = studies.waiting, []
+        for raw in waiting:
+            try:
+                config = IndicatorConfig.from_dict(raw)
+            except UnknownIndicatorError:
+                studies.waiting.append(raw)  # still not there: kept
+                continue
+            except ValueError as exc:
+                self.post(f"A saved indicator was left out: {exc}.", bad=True)
+                continue
+            self._add_quietly(studies, config)
+
+    def _add_quietly(self, studies: ChartStudies, config: IndicatorConfig) -> None:
+        try:
+            studies.add(config)
+        except TerminalError as exc:
+            self.post(f"{config.label} was not drawn: {exc.user_message()}", bad=True)
+
     @staticmethod
     def saved_text(studies: ChartStudies) -> str:
-        return dump(studies.configs())
+        return dump(studies.configs(), studies.waiting)
 
     # -- templates -----------------------------------------------------------------
     def save_template(self, name: str | None = None) -> None:
@@ -101,7 +136,9 @@ class IndicatorControls(QObject):
         if name not in templates:
             self.post(f"There is no template {name!r}.", bad=True)
             return
-        self.studies.set_configs(templates[name])
+        self.studies.set_configs([])
+        for config in templates[name]:
+            self._add_quietly(self.studies, config)
         self.post(f"Applied template {name!r}: {', '.join(c.label for c in templates[name])}.")
 
     def delete_template(self, name: str) -> None:
@@ -123,9 +160,11 @@ class IndicatorControls(QObject):
     def _fill_menu(self) -> None:
         menu = self.menu
         menu.clear()
+        if self._reload is not None:
+            self._reload()  # for the next time: a file just written is loaded meanwhile
         for title, pane in (("Add over the price", False), ("Add in a pane", True)):
             sub = menu.addMenu(title)
-            for spec in SPECS:
+            for spec in all_specs():
                 if spec.pane == pane:
                     defaults = spec.defaults()
                     action = sub.addAction(f"{spec.label(defaults)}    {spec.title}")
@@ -139,6 +178,9 @@ class IndicatorControls(QObject):
             menu.addAction("Remove all indicators").triggered.connect(lambda: self.studies.set_configs([]))
         menu.addSeparator()
         templates = self._read_templates()
+        if self._reload is not None:
+            reload = self._reload
+            menu.addAction("Reload my indicators (strategies folder)").triggered.connect(lambda: reload())
         save = menu.addAction("Save as template…")
         save.setEnabled(bool(self.studies.studies))
         save.triggered.connect(lambda: self.save_template())
@@ -155,7 +197,7 @@ class IndicatorControls(QObject):
 
     def palette_entries(self) -> list[PaletteEntry]:
         entries = []
-        for spec in SPECS:
+        for spec in all_specs():
             label = spec.label(spec.defaults())
             entries.append(PaletteEntry(label, f"add indicator: {spec.title}", partial(self.add, spec)))
         for name in self._read_templates():

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWi
 
 from terminal.analysis.live import LiveIndicator
 from terminal.analysis.setup import IndicatorConfig
+from terminal.errors import TerminalError
 from terminal.marketdata.candles import CandleSeries
 from terminal.ui.chart.study_items import StudyHistogram, StudyItem, StudyLine
 from terminal.ui.formatting import compact
@@ -48,6 +49,7 @@ class Study:
     pane: Pane | None
     row: LegendRow
     run: bool = False  # a backtest's (drawn with its trades, never saved with the chart)
+    failed: str = ""  # why its values stopped (a user's indicator that failed): shown, not updated
 
 
 class LegendRow(QWidget):
@@ -112,6 +114,8 @@ class ChartStudies(QObject):
     changed = Signal()
     #: the user asked for a study's settings (its legend's button): the study's id
     edit_requested = Signal(int)
+    #: an indicator could not be computed any more (a user's: its error, in words)
+    failed = Signal(str)
 
     def __init__(
         self,
@@ -131,6 +135,9 @@ class ChartStudies(QObject):
         self.panes: list[Pane] = []
         self._ids = itertools.count(1)
         self.theme: Theme | None = None
+        #: saved entries of indicators not known (yet): a user's whose file has not loaded;
+        #: kept and saved with the rest until they load (``IndicatorControls.retry_waiting``)
+        self.waiting: list[dict[str, object]] = []
         self.price_legend = Legend(glw, price_plot)
         self._legends: dict[int, Legend] = {id(price_plot): self.price_legend}
         self._hover = -1
@@ -151,6 +158,8 @@ class ChartStudies(QObject):
         return [s.config for s in self.studies if s.run]
 
     def add(self, config: IndicatorConfig, run: bool = False) -> Study:
+        """Compute ``config`` over the candles and draw it; a TerminalError (a user's
+        indicator that failed) leaves the chart as it was."""
         spec = config.spec
         live = LiveIndicator(spec, dict(config.params))
         series = self._series()
@@ -279,7 +288,13 @@ class ChartStudies(QObject):
         """The candles were replaced or changed before the live end: every value afresh."""
         series = self._series()
         for study in self.studies:
-            study.live.compute(series)
+            if study.failed:
+                continue
+            try:
+                study.live.compute(series)
+            except TerminalError as exc:
+                self._fail(study, exc)
+                continue
             for i, item in enumerate(study.items):
                 item.set_values(series, study.live.line(i))
             self._write_legend(study)
@@ -288,13 +303,26 @@ class ChartStudies(QObject):
         """The live end changed: each study's last bars, O(1) in the history's length."""
         series = self._series()
         for study in self.studies:
+            if study.failed:
+                continue
             start = max(0, len(study.live) - 1)
-            study.live.update(series)
+            try:
+                study.live.update(series)
+            except TerminalError as exc:
+                self._fail(study, exc)
+                continue
             for i, item in enumerate(study.items):
                 item.series = series
                 item.live_values(study.live.line(i), start)
             if self._hover < 0:
                 self._write_legend(study)
+
+    def _fail(self, study: Study, exc: TerminalError) -> None:
+        """A study's values cannot be computed any more: it stays as last drawn, its legend
+        says why, and the window is told once."""
+        study.failed = exc.user_message()
+        self._write_legend(study)
+        self.failed.emit(f"{study.config.label} stopped: {study.failed}")
 
     def overlay_range(self) -> tuple[float, float] | None:
         """The overlays' lowest and highest value in view (the price axis fits them too)."""
@@ -360,6 +388,8 @@ class ChartStudies(QObject):
         n = len(study.live)
         index = self._hover if 0 <= self._hover < n else n - 1
         parts = [f"<b>{study.config.label}</b>" + (" <i>backtest</i>" if study.run else "")]
+        if study.failed:
+            return parts[0] + f"&nbsp;&nbsp;<span style='color:#ef5350'>⚠ {study.failed}</span>"
         if index >= 0:
             for color, value in zip(study.config.colors, self._shown_values(study, index), strict=True):
                 parts.append(f"<span style='color:{color}'>{self._fmt(study, value)}</span>")

@@ -80,6 +80,7 @@ class ChartTools(QObject):
         studies = slot.chart.studies
         self.controls.attach(studies)
         studies.changed.connect(lambda slot=slot: self._save_indicators(slot))
+        studies.failed.connect(lambda text: self._post(text, True))
         self.restore_indicators(slot)
 
     def detach(self, slot: ChartSlot) -> None:

@@ -49,6 +49,7 @@ from terminal.ui.chart.chart_widget import ChartWidget
 from terminal.ui.chart.drawings.layer import DrawingLayer
 from terminal.ui.chart.indicator_controls import IndicatorControls
 from terminal.ui.chart.items import PRICE_STYLES
+from terminal.ui.chart.user_indicators import UserIndicators
 from terminal.ui.data.history_problem import check_history_file, show_history_problem
 from terminal.ui.data.sync_indicator import SyncIndicator
 from terminal.ui.market.bridge import FrameBridge
@@ -215,12 +216,17 @@ class MainWindow(QMainWindow):
         # The window's message channel: anything may post to it; the status bar shows it.
         self.messages = Messages()
         self.messages.subscribe(lambda message: self.statusBar().showMessage(message.text, 10_000))
+        # the user's own indicators: files in the strategies folder, run in a process of their own
+        self.user_indicators = UserIndicators(
+            paths.config_dir / "strategies", lambda text, bad=False: self.messages.post(text, bad), self
+        )
         # the indicators' commands act on the active chart (ChartTools keeps each chart's)
         self.indicators = IndicatorControls(
             lambda: self.chart_grid.active.chart.studies,
             Templates(paths.config_dir / TEMPLATES_FILE),
             self,
             lambda text, bad=False: self.messages.post(text, bad),
+            reload=lambda: self.in_background(self.user_indicators.reload(), "load user indicators"),
         )
         # Settings changed in any window (theme, key bindings) reach this one too.
         self._stop_following = config.subscribe(self._settings_changed)
@@ -308,6 +314,7 @@ class MainWindow(QMainWindow):
         self.restore_layout()
         self.chart_grid.changed.connect(self._charts_changed)
         self.chart_grid.active_changed.connect(self._show_active_looks)
+        self.user_indicators.loaded.connect(self._user_indicators_loaded)
         self._show_active_looks(self.chart_grid.active)
         self.chart_grid.changed.connect(self._charts_changed)
         if config.problem:
@@ -411,6 +418,7 @@ class MainWindow(QMainWindow):
         # as the start-up has settled (opening it is not on the first candles' path) if it
         # cannot be used.
         self.in_background(self._check_history_file(), "history file")
+        self.in_background(self._load_user_indicators(), "load user indicators")
         await self._closed.wait()
         self._stop_following()
         for dialog in self._dialogs:
@@ -419,6 +427,7 @@ class MainWindow(QMainWindow):
         await self.chart_grid.shutdown()  # the other charts' sessions, before this one's connection
         await self._tasks.close(cancel=False)
         await self.chart_tools.shutdown()  # the last drawings saved before the history file closes
+        await self.user_indicators.close()
         if self.data_manager is not None:  # its jobs and table reads end first
             await self.data_manager.shutdown()
         if self.backtest is not None:  # its runs, reads and saves end first
@@ -430,6 +439,22 @@ class MainWindow(QMainWindow):
             except Exception as exc:  # noqa: BLE001 - the window must still close its market
                 log.error("Closing the trading account failed: %s", describe(exc, detailed=True))
         await self._stop_session()
+
+    def _user_indicators_loaded(self) -> None:
+        """Saved indicators that waited for the user's files are drawn now (if they loaded)."""
+        for slot in self.chart_grid.slots:
+            self.indicators.retry_waiting(slot.chart.studies)
+
+    async def _load_user_indicators(self) -> None:
+        """The user's indicators once the start-up has settled (the first candles come first)."""
+        waits = [asyncio.ensure_future(self.settled.wait()), asyncio.ensure_future(self._closed.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if not self._closed.is_set():
+            await self.user_indicators.reload()
 
     async def _check_history_file(self) -> None:
         """``check_history_file`` once the start-up has settled, unless the window closes first."""
@@ -810,7 +835,9 @@ class MainWindow(QMainWindow):
         return self.chart_tools.of(self.chart_grid.slots[0]).layer
 
     def open_indicator_palette(self) -> CommandPalette:
-        """The palette with the indicators only ("/"): type "RSI 21", Enter adds it."""
+        """The palette with the indicators only ("/"): type "RSI 21", Enter adds it. The user's
+        indicators are looked for again meanwhile (a file just written shows the next time)."""
+        self.in_background(self.user_indicators.reload(), "load user indicators")
         palette = CommandPalette(self.indicators.palette_entries(), self, typed=self.indicators.palette_typed)
         palette.setWindowTitle("Add indicator")
         palette.query.setPlaceholderText("Indicator and its numbers, e.g. RSI 14 or BB 20 2… (Enter adds it)")
