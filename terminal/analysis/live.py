@@ -33,6 +33,7 @@ from terminal.marketdata.candles import OHLCV, CandleSeries
 FloatArray = NDArray[np.float64]
 DAY_MS = 86_400_000
 DECAY_TAIL = 64  # lookbacks of history behind a DECAY indicator's recomputed bars
+SAR_LEAST = 3  # candles TA-Lib's SAR handle needs (two closed, one forming)
 
 
 def view(series: CandleSeries, start: int = 0, stop: int | None = None) -> OHLCV:
@@ -75,7 +76,10 @@ class LiveIndicator:
         """Every bar afresh."""
         n = len(series)
         self._reserve(n, exact=True)
-        if self.spec.key == "SAR" and n:
+        if self.spec.key == "SAR" and n < SAR_LEAST:  # too few for TA-Lib's handle: nothing yet
+            self._sar = None
+            self._buf[:, :n] = np.nan
+        elif self.spec.key == "SAR":
             self._sar, closed = sar_stream(series.high[:-1], series.low[:-1], *self._sar_args())
             self._buf[0, : n - 1] = closed
             self._buf[0, n - 1] = self._sar.peek(float(series.high[-1]), float(series.low[-1]))
@@ -119,7 +123,9 @@ class LiveIndicator:
         """SAR and SuperTrend: on from the last closed bar's state."""
         h, lo = series.high, series.low
         if self.spec.key == "SAR":
-            assert self._sar is not None
+            if self._sar is None:  # a young market: afresh until there are enough candles
+                self.compute(series)
+                return
             for i in range(start, n - 1):  # bars that closed since
                 self._buf[0, i] = self._sar.close(float(h[i]), float(lo[i]))
             self._buf[0, n - 1] = self._sar.peek(float(h[n - 1]), float(lo[n - 1]))

@@ -41,7 +41,11 @@ class IndicatorConfig:
 
     @property
     def label(self) -> str:
-        return self.spec.label(self.params)
+        """ "RSI 14": as the palette takes it (a user's indicator gone from its file still has one)."""
+        try:
+            return self.spec.label(self.params)
+        except UnknownIndicatorError:
+            return " ".join([self.key, *(f"{v:g}" for v in self.params.values())])
 
     @classmethod
     def new(cls, spec: IndicatorSpec, params: Mapping[str, object] | None = None) -> IndicatorConfig:

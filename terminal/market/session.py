@@ -140,6 +140,11 @@ class MarketSession(HistoryDownloads):
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Listener) -> None:
+        """``listener`` hears no more (a view that goes before the session does)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _notify(self, topic: Topic) -> None:
         for listener in self._listeners:
             listener(topic)

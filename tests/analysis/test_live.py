@@ -93,3 +93,19 @@ def test_a_decaying_indicator_far_into_the_history_is_recomputed_from_a_bounded_
     full = LiveIndicator(spec, {"period": 14})
     full.compute(series)
     assert_same(live, full, "RSI 14 after 200 live candles")
+
+
+def test_sar_on_a_market_a_day_old_waits_for_three_candles_then_streams() -> None:
+    spec = next(s for s in SPECS if s.key == "SAR")
+    series = CandleSeries(86_400_000)
+    live = LiveIndicator(spec, spec.defaults())
+    for i in range(8):
+        o = float(DATA.open[i])
+        series.upsert(
+            int(DATA.ts[i]) * 1440, o, float(DATA.high[i]), float(DATA.low[i]), float(DATA.close[i]), 1.0
+        )
+        live.update(series)
+        full = LiveIndicator(spec, spec.defaults())
+        full.compute(series)
+        assert_same(live, full, f"SAR at {i + 1} candles")
+    assert np.isfinite(live.line(0)[-1])

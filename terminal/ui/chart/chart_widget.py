@@ -457,7 +457,7 @@ class ChartWidget(QWidget):
             return
         if len(self.compare.values) != len(self.series):
             self.compare.follow(self.series)
-        base = self.compare.rebase(self.visible_indices()[0])
+        base = self.compare.rebase(*self.visible_indices())
         self.price_axis.set_percent_base(base)
 
     def _on_x_range(self, *_: object) -> None:

@@ -69,11 +69,12 @@ class CompareLine(StudyLine):
         self.values[start:] = aligned_closes(main, other, start)
         self.update()
 
-    def rebase(self, i0: int) -> float | None:
-        """The left edge is at candle ``i0``: the factor from the first candle there that both
-        have; returns the chart's close there (the axis's 0%), or None."""
+    def rebase(self, i0: int, i1: int) -> float | None:
+        """Candles [i0, i1) are in view: the factor from the first of them that both symbols
+        have; returns the chart's close there (the axis's 0%), or None (then nothing is drawn:
+        the other symbol has no candle in view)."""
         main = self.series
-        finite = np.flatnonzero(np.isfinite(self.values[i0 : i0 + 500]))
+        finite = np.flatnonzero(np.isfinite(self.values[i0:i1]))
         if not len(finite) or not len(main):
             self.base_index = -1
             return None
@@ -91,6 +92,8 @@ class CompareLine(StudyLine):
         return (float(self.values[index]) / float(self.values[b]) - 1.0) * 100.0
 
     def _shown(self, values: FloatArray) -> FloatArray:
+        if self.base_index < 0:  # no candle of the other symbol in view: no start, no line
+            return np.full(len(values), np.nan)
         return values * self.factor
 
     # its bounds are the view (the factor moves it with every pan)

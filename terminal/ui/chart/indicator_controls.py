@@ -80,7 +80,16 @@ class IndicatorControls(QObject):
             return
         dialog = IndicatorDialog(study.config, self.parent_widget)
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            studies.replace(study_id, dialog.result_config())
+            config = dialog.result_config()
+            try:
+                studies.replace(study_id, config)
+            except TerminalError as exc:  # the old settings stay drawn
+                self.post(f"{config.label} not applied: {exc.user_message()}", bad=True)
+
+    def remove_all(self) -> None:
+        """The active chart's own indicators, those waiting for their file too (a backtest's stay)."""
+        self.studies.waiting = []
+        self.studies.set_configs([])
 
     def restore(self, studies: ChartStudies, text: str | None) -> None:
         """A chart's saved indicators (``saved_text``'s); what cannot load is said, the rest is
@@ -105,13 +114,16 @@ class IndicatorControls(QObject):
             except ValueError as exc:
                 self.post(f"A saved indicator was left out: {exc}.", bad=True)
                 continue
-            self._add_quietly(studies, config)
+            if not self._add_quietly(studies, config):
+                studies.waiting.append(raw)  # kept: tried again at the next load
 
-    def _add_quietly(self, studies: ChartStudies, config: IndicatorConfig) -> None:
+    def _add_quietly(self, studies: ChartStudies, config: IndicatorConfig) -> bool:
         try:
             studies.add(config)
         except TerminalError as exc:
             self.post(f"{config.label} was not drawn: {exc.user_message()}", bad=True)
+            return False
+        return True
 
     @staticmethod
     def saved_text(studies: ChartStudies) -> str:
@@ -128,7 +140,9 @@ class IndicatorControls(QObject):
         except TemplateError as exc:
             self.post(f"Template not saved: {exc}.", bad=True)
             return
-        self.post(f"Saved the chart's {len(self.studies.studies)} indicator(s) as template {name.strip()!r}.")
+        self.post(
+            f"Saved the chart's {len(self.studies.configs())} indicator(s) as template {name.strip()!r}."
+        )
 
     def apply_template(self, name: str) -> None:
         """The template's indicators replace the chart's."""
@@ -137,6 +151,7 @@ class IndicatorControls(QObject):
             self.post(f"There is no template {name!r}.", bad=True)
             return
         self.studies.set_configs([])
+        self.studies.waiting = []  # the chart is the template's now
         for config in templates[name]:
             self._add_quietly(self.studies, config)
         self.post(f"Applied template {name!r}: {', '.join(c.label for c in templates[name])}.")
@@ -175,7 +190,7 @@ class IndicatorControls(QObject):
                 sub = menu.addMenu(study.config.label)
                 sub.addAction("Settings…").triggered.connect(lambda _=False, i=study.id: self.edit(i))
                 sub.addAction("Remove").triggered.connect(lambda _=False, i=study.id: self.studies.remove(i))
-            menu.addAction("Remove all indicators").triggered.connect(lambda: self.studies.set_configs([]))
+            menu.addAction("Remove all indicators").triggered.connect(self.remove_all)
         menu.addSeparator()
         templates = self._read_templates()
         if self._reload is not None:

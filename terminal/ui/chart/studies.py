@@ -31,6 +31,10 @@ from terminal.ui.theme import Theme
 AXIS_WIDTH = 78  # the price axis's: every pane's plot area lines up
 
 
+class IndicatorFailedError(TerminalError):
+    """An indicator could not be computed (its code raised, or a library refused)."""
+
+
 @dataclass
 class Pane:
     plot: pg.PlotItem
@@ -160,10 +164,22 @@ class ChartStudies(QObject):
     def add(self, config: IndicatorConfig, run: bool = False) -> Study:
         """Compute ``config`` over the candles and draw it; a TerminalError (a user's
         indicator that failed) leaves the chart as it was."""
+        return self._place(config, self._computed(config), run)
+
+    def _computed(self, config: IndicatorConfig) -> LiveIndicator:
+        """``config``'s values over the candles; whatever goes wrong is an IndicatorFailedError."""
+        live = LiveIndicator(config.spec, dict(config.params))
+        try:
+            live.compute(self._series())
+        except TerminalError:
+            raise
+        except Exception as exc:  # a user's indicator, or a library's refusal, in words
+            raise IndicatorFailedError(f"{type(exc).__name__}: {exc}") from exc
+        return live
+
+    def _place(self, config: IndicatorConfig, live: LiveIndicator, run: bool) -> Study:
         spec = config.spec
-        live = LiveIndicator(spec, dict(config.params))
         series = self._series()
-        live.compute(series)
         pane = self._new_pane(spec.levels) if spec.pane else None
         plot = pane.plot if pane else self.price_plot
         items: list[StudyItem] = []
@@ -208,13 +224,15 @@ class ChartStudies(QObject):
         self.changed.emit()
 
     def replace(self, study_id: int, config: IndicatorConfig) -> Study | None:
-        """New settings for a study, at its place in the list (a pane of its comes back last)."""
+        """New settings for a study, at its place in the list (a pane of its comes back last).
+        Computed first: settings that fail (an IndicatorFailedError) leave the old one drawn."""
         study = self.find(study_id)
         if study is None:
             return None
+        live = self._computed(config)
         index = self.studies.index(study)
         self.remove(study_id)
-        new = self.add(config, run=study.run)
+        new = self._place(config, live, study.run)
         self.studies.remove(new)
         self.studies.insert(index, new)
         return new
@@ -267,6 +285,8 @@ class ChartStudies(QObject):
         legend.setParent(None)
         legend.deleteLater()
         self.glw.ci.removeItem(pane.plot)
+        pane.plot.setXLink(None)  # linked, the price plot would keep it (and pan it) for ever
+        pane.plot.deleteLater()
         self._relayout()
 
     def _relayout(self) -> None:
@@ -292,7 +312,7 @@ class ChartStudies(QObject):
                 continue
             try:
                 study.live.compute(series)
-            except TerminalError as exc:
+            except Exception as exc:  # noqa: BLE001 - one indicator's failure stops it, not the chart
                 self._fail(study, exc)
                 continue
             for i, item in enumerate(study.items):
@@ -308,7 +328,7 @@ class ChartStudies(QObject):
             start = max(0, len(study.live) - 1)
             try:
                 study.live.update(series)
-            except TerminalError as exc:
+            except Exception as exc:  # noqa: BLE001 - one indicator's failure stops it, not the chart
                 self._fail(study, exc)
                 continue
             for i, item in enumerate(study.items):
@@ -317,10 +337,12 @@ class ChartStudies(QObject):
             if self._hover < 0:
                 self._write_legend(study)
 
-    def _fail(self, study: Study, exc: TerminalError) -> None:
+    def _fail(self, study: Study, exc: Exception) -> None:
         """A study's values cannot be computed any more: it stays as last drawn, its legend
         says why, and the window is told once."""
-        study.failed = exc.user_message()
+        study.failed = (
+            exc.user_message() if isinstance(exc, TerminalError) else f"{type(exc).__name__}: {exc}"
+        )
         self._write_legend(study)
         self.failed.emit(f"{study.config.label} stopped: {study.failed}")
 

@@ -76,7 +76,7 @@ class GridLink:
     open_main_symbol: Callable[[str], object]
     set_main_timeframe: Callable[[str], object]
     #: run a coroutine the window waits for when it closes
-    spawn: Callable[[Coroutine[Any, Any, None], str], object]
+    spawn: Callable[[Coroutine[Any, Any, None], str], asyncio.Task[None]]
     initial_candles: int = 300
     time_zone: str = "local"
     watchlist: Callable[[], list[str]] = field(default_factory=lambda: list)
@@ -163,6 +163,10 @@ class ChartSlot(QFrame):
         self.compare_symbol = ""
         self.compare_session: MarketSession | None = None
         self.compare_bridge: FrameBridge | None = None
+        # the sessions' starts under way (cancelled when the chart goes: an exchange that
+        # does not answer would keep retrying them past the window's close)
+        self.start_task: asyncio.Task[None] | None = None
+        self.compare_task: asyncio.Task[None] | None = None
         self.setObjectName("chartSlot")
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.column = QVBoxLayout(self)
@@ -203,6 +207,8 @@ class ChartGrid(QWidget):
         main = ChartSlot(0, link.main_chart, None)
         self.slots: list[ChartSlot] = [main]
         self.active: ChartSlot = main
+        #: what charts taken away showed (4 -> 1 -> 4 brings them back), kept with the layout
+        self.spare: list[SlotState] = []
         self._wire(main)
         main.header.symbol_chosen.connect(self._main_symbol_chosen)
         main.header.timeframe_chosen.connect(lambda tf: self.link.set_main_timeframe(tf))
@@ -217,12 +223,16 @@ class ChartGrid(QWidget):
         """Show ``count`` charts (1, 2 or 4); new ones take ``states`` (else the window's symbol)."""
         if count not in COUNTS:
             raise ValueError(f"a window holds 1, 2 or 4 charts, not {count}")
+        states = states if states is not None else self.state()
         while len(self.slots) > count:
-            self._drop(self.slots[-1])
+            slot = self.slots[-1]
+            self.spare.insert(0, self._state_of(slot))
+            self._drop(slot)
         main = self.link.main_session()
         while len(self.slots) < count:
             index = len(self.slots)
-            state = (states or [])[index] if states and index < len(states) else SlotState()
+            state = states[index] if index < len(states) else SlotState()
+            self.spare = self.spare[1:]
             self._make(index, state, main)
         if self.active not in self.slots:
             self.activate(self.slots[0])
@@ -263,7 +273,10 @@ class ChartGrid(QWidget):
         if slot.group:  # a linked chart follows its group's symbol (once the group shows one)
             shown = [s.symbol for s in self.slots if s is not slot and s.group == slot.group and s.symbol]
             symbol = shown[0] if shown else symbol
-        self.link.spawn(self._start(slot, session, symbol or main.symbol, timeframe), "open a chart")
+        slot.chart.wants_older.connect(lambda slot=slot: slot.session and slot.session.request_older())
+        slot.start_task = self.link.spawn(
+            self._start(slot, session, symbol or main.symbol, timeframe), "open a chart"
+        )
         self.slot_made.emit(slot)
         if state.compare:
             self.set_compare(slot, state.compare)
@@ -273,7 +286,6 @@ class ChartGrid(QWidget):
         slot.session = session
         slot.bridge = FrameBridge(session, parent=slot)
         slot.bridge.changed.connect(lambda topics, slot=slot: self._slot_changed(slot, topics))
-        slot.chart.wants_older.connect(lambda slot=slot: slot.session and slot.session.request_older())
 
     async def _start(self, slot: ChartSlot, session: MarketSession, symbol: str, timeframe: str) -> None:
         try:
@@ -296,14 +308,35 @@ class ChartGrid(QWidget):
         self.slots.remove(slot)
         self.grid.removeWidget(slot)
         self.slot_closing.emit(slot)
-        session = slot.session
+        self._close_session(slot.session, slot.bridge, slot.start_task, "close a chart")
+        slot.session, slot.bridge, slot.start_task = None, None, None
         slot.hide()
         slot.deleteLater()
+
+    def _close_session(
+        self,
+        session: MarketSession | None,
+        bridge: FrameBridge | None,
+        starting: asyncio.Task[None] | None,
+        what: str,
+    ) -> None:
+        """A chart's (or comparison's) session goes: its start stops, its view hears no more,
+        then it closes (in the background; the window waits for it when it closes)."""
+        if starting is not None:
+            starting.cancel()
+        if session is not None and bridge is not None:
+            session.unsubscribe(bridge.notify)
+        if bridge is not None:
+            bridge.deleteLater()
         if session is not None:
-            self.link.spawn(session.close(), "close a chart")
+            self.link.spawn(session.close(), what)
 
     async def shutdown(self) -> None:
         """Close the extra charts' sessions (before the window's own, whose connection they use)."""
+        for slot in self.slots:
+            for task in (slot.start_task, slot.compare_task):
+                if task is not None:
+                    task.cancel()
         sessions = [s.session for s in self.slots[1:] if s.session is not None]
         sessions += [s.compare_session for s in self.slots if s.compare_session is not None]
         await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
@@ -320,13 +353,12 @@ class ChartGrid(QWidget):
         for slot in self.slots[1:]:
             old = slot.session
             timeframe = old.requested[1] if old is not None else main.timeframe
-            if old is not None:
-                self.link.spawn(old.close(), "close a chart")
-            if slot.bridge is not None:
-                slot.bridge.deleteLater()
+            self._close_session(old, slot.bridge, slot.start_task, "close a chart")
             session = main.companion()
             self._bind(slot, session)
-            self.link.spawn(self._start(slot, session, slot.symbol, timeframe), "open a chart")
+            slot.start_task = self.link.spawn(
+                self._start(slot, session, slot.symbol, timeframe), "open a chart"
+            )
 
     # -- what each chart shows -------------------------------------------------------
     def _slot_changed(self, slot: ChartSlot, topics: Topic) -> None:
@@ -396,7 +428,9 @@ class ChartGrid(QWidget):
         slot.compare_bridge = FrameBridge(session, parent=slot)
         slot.compare_bridge.changed.connect(lambda topics, slot=slot: self._compare_changed(slot, topics))
         timeframe = (slot.session or main).requested[1] or main.timeframe
-        self.link.spawn(self._start_compare(slot, session, symbol, timeframe), "open a comparison")
+        slot.compare_task = self.link.spawn(
+            self._start_compare(slot, session, symbol, timeframe), "open a comparison"
+        )
         self.changed.emit()
 
     async def _start_compare(
@@ -430,11 +464,15 @@ class ChartGrid(QWidget):
             session.request_open(slot.compare_symbol, timeframe)
 
     def _end_compare(self, slot: ChartSlot) -> None:
-        if slot.compare_session is not None:
-            self.link.spawn(slot.compare_session.close(), "close a comparison")
-        if slot.compare_bridge is not None:
-            slot.compare_bridge.deleteLater()
-        slot.compare_symbol, slot.compare_session, slot.compare_bridge = "", None, None
+        self._close_session(
+            slot.compare_session, slot.compare_bridge, slot.compare_task, "close a comparison"
+        )
+        slot.compare_symbol, slot.compare_session, slot.compare_bridge, slot.compare_task = (
+            "",
+            None,
+            None,
+            None,
+        )
         slot.chart.set_compare("", None)
 
     def choose_timeframe(self, slot: ChartSlot, timeframe: str) -> None:
@@ -518,23 +556,17 @@ class ChartGrid(QWidget):
 
     # -- saved ---------------------------------------------------------------------------
     def state(self) -> list[SlotState]:
-        main = self.link.main_session()
-        out = []
-        for slot in self.slots:
-            session = slot.session or main
-            timeframe = session.requested[1] if session.requested[1] else session.timeframe
-            chart = slot.chart
-            out.append(
-                SlotState(
-                    slot.symbol or session.requested[0],
-                    timeframe,
-                    slot.group,
-                    chart.chart_style,
-                    chart.log_scale,
-                    slot.compare_symbol,
-                )
-            )
-        return out
+        """What each chart shows, then what the charts taken away showed (up to four)."""
+        return ([self._state_of(slot) for slot in self.slots] + self.spare)[: max(COUNTS)]
+
+    def _state_of(self, slot: ChartSlot) -> SlotState:
+        session = slot.session or self.link.main_session()
+        timeframe = session.requested[1] if session.requested[1] else session.timeframe
+        chart = slot.chart
+        symbol = slot.symbol or session.requested[0]
+        return SlotState(
+            symbol, timeframe, slot.group, chart.chart_style, chart.log_scale, slot.compare_symbol
+        )
 
 
 CHARTS = "charts"  # the layout file's key for the grid
@@ -546,18 +578,21 @@ def apply_looks(chart: ChartWidget, state: SlotState) -> None:
     chart.set_log_scale(state.log)
 
 
-def charts_to_text(states: list[SlotState]) -> str:
-    return json.dumps([asdict(s) for s in states])
+def charts_to_text(count: int, states: list[SlotState]) -> str:
+    """The grid as the layout file keeps it: how many charts, and what each of up to four showed
+    (those beyond ``count`` come back when the user shows more charts again)."""
+    return json.dumps({"count": count, "charts": [asdict(s) for s in states]})
 
 
 def charts_from_text(text: str | None) -> tuple[int, list[SlotState]]:
     """The saved grid: how many charts and what each showed; (1, []) when none or unreadable."""
     try:
-        raw = json.loads(text or "[]")
+        saved = json.loads(text or "{}")
     except ValueError:
         return 1, []
-    if not isinstance(raw, list):
+    if not isinstance(saved, dict) or not isinstance(saved.get("charts"), list):
         return 1, []
+    raw = saved["charts"]
     states = [
         SlotState(
             str(r.get("symbol", "")), str(r.get("timeframe", "")), str(r.get("group", "")),
@@ -566,5 +601,6 @@ def charts_from_text(text: str | None) -> tuple[int, list[SlotState]]:
         for r in raw
         if isinstance(r, dict)
     ]  # fmt: skip
-    count = len(states) if len(states) in COUNTS else 1
+    count = saved.get("count")
+    count = count if count in COUNTS and isinstance(count, int) and count <= len(states) else 1
     return count, states

@@ -312,7 +312,6 @@ class MainWindow(QMainWindow):
             self.theme,
         )
         self.restore_layout()
-        self.chart_grid.changed.connect(self._charts_changed)
         self.chart_grid.active_changed.connect(self._show_active_looks)
         self.user_indicators.loaded.connect(self._user_indicators_loaded)
         self._show_active_looks(self.chart_grid.active)
@@ -348,11 +347,16 @@ class MainWindow(QMainWindow):
             "preferences.open": self.open_preferences,
             "app.quit": lambda: (self.on_quit or self.close)(),
             "window.new": lambda: self.on_new_window() if self.on_new_window else None,
-            "chart.zoom_in": lambda: self.chart.zoom(0.8),
-            "chart.zoom_out": lambda: self.chart.zoom(1.25),
-            "chart.pan_left": lambda: self.chart.pan(-max(1, self.chart.visible_count() // 10)),
-            "chart.pan_right": lambda: self.chart.pan(max(1, self.chart.visible_count() // 10)),
-            "chart.latest": lambda: self.chart.show_latest(),
+            # the active chart's (the window's own when it shows one)
+            "chart.zoom_in": lambda: self._active_chart().zoom(0.8),
+            "chart.zoom_out": lambda: self._active_chart().zoom(1.25),
+            "chart.pan_left": lambda: self._active_chart().pan(
+                -max(1, self._active_chart().visible_count() // 10)
+            ),
+            "chart.pan_right": lambda: self._active_chart().pan(
+                max(1, self._active_chart().visible_count() // 10)
+            ),
+            "chart.latest": lambda: self._active_chart().show_latest(),
             "chart.indicators": self.open_indicator_palette,
             **{f"draw.{kind}": partial(self._arm_drawing, kind) for kind in DRAWING_KINDS},
             **{f"charts.{n}": partial(self.set_chart_count, n) for n in COUNTS},
@@ -364,7 +368,7 @@ class MainWindow(QMainWindow):
             **self.trading.keys.handlers(),
         }
         for tf in TIMEFRAMES:
-            handlers[f"timeframe.{tf}"] = partial(self.set_timeframe, tf)
+            handlers[f"timeframe.{tf}"] = partial(self._active_timeframe, tf)
         return handlers
 
     def export_journal(self) -> None:
@@ -504,8 +508,11 @@ class MainWindow(QMainWindow):
         if states:
             self.chart_grid.slots[0].group = states[0].group
             apply_looks(self.chart, states[0])
+        self.chart_grid.spare = states[1:]  # the other charts, shown or not: back at 2 or 4
         if count > 1:
             self.chart_grid.set_count(count, states)
+        if states and states[0].compare:
+            self.chart_grid.set_compare(self.chart_grid.slots[0], states[0].compare)
         self._check_layout_action()
 
     def _save_view_text(self, key: str, text: str) -> None:
@@ -516,12 +523,12 @@ class MainWindow(QMainWindow):
 
     def save_layout(self) -> None:
         self.dock_layout.save({"book_levels": self.book_view.canvas.max_levels or 0})
-        self.dock_layout.save_text(CHARTS, charts_to_text(self.chart_grid.state()))
+        self.dock_layout.save_text(CHARTS, charts_to_text(self.chart_grid.count, self.chart_grid.state()))
         self.chart_tools.save_all()
 
     def set_chart_count(self, count: int) -> None:
         """Chart ▸ Layout: 1, 2 or 4 charts."""
-        self.chart_grid.set_count(count, charts_from_text(self.dock_layout.saved_text(CHARTS))[1])
+        self.chart_grid.set_count(count)
         self._check_layout_action()
 
     def _check_layout_action(self) -> None:
@@ -530,7 +537,7 @@ class MainWindow(QMainWindow):
             action.setChecked(True)
 
     def _charts_changed(self) -> None:
-        self._save_view_text(CHARTS, charts_to_text(self.chart_grid.state()))
+        self._save_view_text(CHARTS, charts_to_text(self.chart_grid.count, self.chart_grid.state()))
 
     def reset_layout(self) -> None:
         self.dock_layout.reset()
@@ -607,9 +614,9 @@ class MainWindow(QMainWindow):
                     "The %s market did not close cleanly: %s", self.session.source.name, describe(exc)
                 )
             old_bridge.deleteLater()  # the old session is closed: it notifies no more
+            self.exchange = exchange  # first: the charts' drawings are kept under the new exchange
             self._bind(session, symbol)
             self.chart_grid.rebind()  # the other charts move to the new connection
-            self.exchange = exchange
             if self.accounts is not None:
                 self.accounts.session_changed(session)
             self.notice.clear()  # the old market's news; a history file problem stays, told anew
@@ -825,6 +832,20 @@ class MainWindow(QMainWindow):
         )
         if ok and symbol.strip():
             self.chart_grid.set_compare(self.chart_grid.active, symbol.strip().upper())
+
+    def _active_chart(self) -> ChartWidget:
+        return self.chart_grid.active.chart
+
+    def _active_timeframe(self, timeframe: str) -> None:
+        """1 - 6 (and the toolbar): the active chart's timeframe."""
+        active = self.chart_grid.active
+        if active.session is None:
+            self.set_timeframe(timeframe)
+        else:
+            self.chart_grid.choose_timeframe(active, timeframe)
+            self.actions_by_id[f"timeframe.{self.session.timeframe}"].setChecked(
+                True
+            )  # the toolbar: this chart's
 
     def _arm_drawing(self, kind: str) -> None:
         self.chart_tools.arm(kind)

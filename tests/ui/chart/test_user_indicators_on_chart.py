@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
+from terminal.errors import TerminalError
 from terminal.paths import AppPaths
 from tests.backtest.test_user_indicators import MOMENTUM
 from tests.ui.chart.test_indicators_on_chart import columns_near, type_in_palette
@@ -68,3 +69,25 @@ async def test_a_broken_file_says_where_and_a_failing_indicator_says_why(
         await type_in_palette(t, qtbot, "MOM 5")
         assert t.chart.studies.studies == []  # nothing drawn from an indicator that failed
         assert "Cannot add MOM 5: RuntimeError: no data for this one" in caplog.text
+
+
+async def test_settings_that_make_a_users_indicator_fail_leave_it_as_it_was(
+    launch: Launch, app_paths: AppPaths
+) -> None:
+    folder = app_paths.config_dir / "strategies"
+    folder.mkdir(mode=0o700)
+    picky = MOMENTUM.replace(
+        "        close = candles.close\n",
+        "        if self.params.period > 50:\n            raise ValueError('too long a period')\n"
+        "        close = candles.close\n",
+    )
+    (folder / "picky.py").write_text(picky, encoding="utf-8")
+    async with launch() as t:
+        await mom_loaded(t)
+        controls = t.window.indicators
+        assert controls.add_text("MOM 5")
+        (study,) = t.chart.studies.studies
+        with pytest.raises(TerminalError, match="ValueError: too long a period"):
+            t.chart.studies.replace(study.id, study.config.with_params({"period": 60}))
+        assert [s.config.label for s in t.chart.studies.studies] == ["MOM 5"]  # still drawn
+        assert t.chart.studies.studies[0] is study and study.pane is not None

@@ -170,3 +170,29 @@ async def test_another_symbol_compared_in_percent_from_the_left_edge(launch: Lau
         assert grid.state()[0].compare == "ETH/USDT"
         grid.set_compare(grid.slots[0], "")
         assert chart.compare is None and chart.price_axis.percent_base is None
+
+
+async def test_charts_taken_away_come_back_as_they_were_and_a_comparison_survives_a_restart(
+    launch: Launch,
+) -> None:
+    async with launch() as t:
+        window, grid = t.window, t.window.chart_grid
+        window.set_chart_count(4)
+        await charts_drawn(t, 4)
+        grid.choose_timeframe(grid.slots[2], "5m")
+        grid.slots[3].chart.set_style("line")
+        grid.set_compare(grid.slots[0], "SOL/USDT")
+        await t.until(lambda: session_of(t, grid.slots[2])[1] == "5m", "the third chart on 5m")
+        window.set_chart_count(1)
+        assert grid.count == 1
+        window.set_chart_count(4)  # the charts come back as they were
+        await charts_drawn(t, 4)
+        await t.until(lambda: session_of(t, grid.slots[2])[1] == "5m", "the third chart on 5m again")
+        assert grid.slots[3].chart.chart_style == "line"
+
+    async with launch() as t:
+        chart = t.window.chart
+        await charts_drawn(t, 4)
+        await t.until(
+            lambda: chart.compare is not None and chart.compare.symbol == "SOL/USDT", "SOL compared"
+        )
