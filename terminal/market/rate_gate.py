@@ -74,8 +74,8 @@ def shared_gate(key: str, name: str) -> RateGate:
     by every source of it alive in this process: the chart's and the live
     account's instances of one exchange wait out one cool-down."""
     gate = _gates.get(key)
-    if gate is None:
-        gate = _gates[key] = RateGate(name)
+    if gate is None:  # the module's cool-downs as they are now (a test may shorten them)
+        gate = _gates[key] = RateGate(name, COOLDOWN_START_S, COOLDOWN_MAX_S)
     return gate
 
 

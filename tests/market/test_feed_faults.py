@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from terminal.market import rate_gate
 from terminal.market.ccxt_source import CcxtSource
 from terminal.market.health import FeedState
 from terminal.market.session import MarketSession, Topic
@@ -188,12 +189,26 @@ def test_a_gap_in_the_depth_sequence_triggers_a_fresh_snapshot(protocol: Protoco
     run(scenario)
 
 
+@pytest.fixture
+def short_cool_down(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The rate gate's first cool-down at an eighth of the shipped 2 s: these tests are
+    about backing off and recovering, not its length (test_feed_integrity checks 2 s, 4 s)."""
+    monkeypatch.setattr(rate_gate, "COOLDOWN_START_S", SHORT_COOL_DOWN_S)
+    return SHORT_COOL_DOWN_S
+
+
+SHORT_COOL_DOWN_S = 0.25
+
+
 # ccxt retries the depth snapshot three times by itself, each retry held by the
-# cool-down (2 s, then 4 s); the third refusal reaches the terminal, whose next
-# snapshot waits 8 s more: ~14 s of back-off. One refusal costs the first 2 s.
-@pytest.mark.parametrize(("status", "refusals", "backoff_s"), [(429, 3, 2 + 4 + 8), (418, 1, 2)])
+# cool-down (c, then 2c); the third refusal reaches the terminal, whose next
+# snapshot waits 4c more: 7c of back-off. One refusal costs the first c.
+@pytest.mark.parametrize(
+    ("status", "refusals", "backoff_s"),
+    [(429, 3, 7 * SHORT_COOL_DOWN_S), (418, 1, SHORT_COOL_DOWN_S)],
+)
 def test_rate_limits_on_the_book_snapshot_back_off_and_recover(
-    protocol: Protocol, status: int, refusals: int, backoff_s: float
+    protocol: Protocol, status: int, refusals: int, backoff_s: float, short_cool_down: float
 ) -> None:
     binance_only(protocol, "its book snapshot comes on the websocket, not over REST")
 
@@ -204,13 +219,15 @@ def test_rate_limits_on_the_book_snapshot_back_off_and_recover(
             took = await f.recovers(f"HTTP {status}", timeout=30)
             assert f.reported(FeedState.RECONNECTING)
             assert f.session.source.rate_gate.refusals == refusals
-            assert backoff_s - 0.5 <= took < 30
+            assert backoff_s - 0.1 <= took < 30
 
     run(scenario)
 
 
 @pytest.mark.parametrize("status", [429, 418])
-def test_rate_limits_while_opening_a_chart_back_off_and_recover(protocol: Protocol, status: int) -> None:
+def test_rate_limits_while_opening_a_chart_back_off_and_recover(
+    protocol: Protocol, status: int, short_cool_down: float
+) -> None:
     async def scenario() -> None:
         async with feed(protocol) as f:
             f.server.http_error(status, times=2, path=protocol.candles_path)
