@@ -26,7 +26,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -209,6 +209,8 @@ class ChartGrid(QWidget):
         self.active: ChartSlot = main
         #: what charts taken away showed (4 -> 1 -> 4 brings them back), kept with the layout
         self.spare: list[SlotState] = []
+        self._dirty: dict[int, tuple[ChartSlot, Topic]] = {}  # the other charts' changes, waiting
+        self._draining = False
         self._wire(main)
         main.header.symbol_chosen.connect(self._main_symbol_chosen)
         main.header.timeframe_chosen.connect(lambda tf: self.link.set_main_timeframe(tf))
@@ -285,7 +287,7 @@ class ChartGrid(QWidget):
     def _bind(self, slot: ChartSlot, session: MarketSession) -> None:
         slot.session = session
         slot.bridge = FrameBridge(session, parent=slot)
-        slot.bridge.changed.connect(lambda topics, slot=slot: self._slot_changed(slot, topics))
+        slot.bridge.changed.connect(lambda topics, slot=slot: self._queue(slot, topics))
 
     async def _start(self, slot: ChartSlot, session: MarketSession, symbol: str, timeframe: str) -> None:
         try:
@@ -361,6 +363,29 @@ class ChartGrid(QWidget):
             )
 
     # -- what each chart shows -------------------------------------------------------
+    def _queue(self, slot: ChartSlot, topics: Topic) -> None:
+        """The other charts update one per event-loop turn: one trade moves every chart of
+        its symbol, and all of them in one turn held the loop up to ~10 ms (the window's
+        late wake-ups were mostly that, docs/performance.md "Chart analysis")."""
+        self._dirty[id(slot)] = (slot, self._dirty.get(id(slot), (slot, Topic(0)))[1] | topics)
+        if not self._draining:
+            self._draining = True
+            QTimer.singleShot(0, self._drain_one)
+
+    def _drain_one(self) -> None:
+        if not self._dirty:
+            self._draining = False
+            return
+        key = next(iter(self._dirty))
+        slot, topics = self._dirty.pop(key)
+        try:
+            self._slot_changed(slot, topics)
+        finally:
+            if self._dirty:
+                QTimer.singleShot(0, self._drain_one)
+            else:
+                self._draining = False
+
     def _slot_changed(self, slot: ChartSlot, topics: Topic) -> None:
         session = slot.session
         if session is None or slot not in self.slots:
