@@ -16,12 +16,10 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QInputDialog,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QVBoxLayout,
     QWidget,
@@ -48,7 +46,6 @@ from terminal.ui.backtest.chart_link import ChartLink
 from terminal.ui.chart.chart_widget import ChartWidget
 from terminal.ui.chart.drawings.layer import DrawingLayer
 from terminal.ui.chart.indicator_controls import IndicatorControls
-from terminal.ui.chart.items import PRICE_STYLES
 from terminal.ui.chart.user_indicators import UserIndicators
 from terminal.ui.data.history_problem import check_history_file, show_history_problem
 from terminal.ui.data.sync_indicator import SyncIndicator
@@ -67,12 +64,12 @@ from terminal.ui.window.chart_grid import (
     CHARTS,
     COUNTS,
     ChartGrid,
-    ChartSlot,
     GridLink,
     apply_looks,
     charts_from_text,
     charts_to_text,
 )
+from terminal.ui.window.chart_menus import DRAWING_KINDS, build_chart_menus
 from terminal.ui.window.chart_tools import ChartTools
 from terminal.ui.window.help_sheet import ShortcutSheet
 from terminal.ui.window.layout import BOOK_LEVELS, WindowLayout, make_dock
@@ -93,7 +90,6 @@ if TYPE_CHECKING:
     from terminal.ui.trading.seat import SeatAccounts
 
 log = logging.getLogger(__name__)
-DRAWING_KINDS = ("hline", "trend", "ray", "rect", "fib", "note")  # Chart ▸ Draw, in this order
 
 
 def _settled() -> asyncio.Event:
@@ -292,7 +288,15 @@ class MainWindow(QMainWindow):
         )
         self.accounts_action, self.live_action = menus.accounts, menus.live
         menus.chart.addMenu(self.indicators.menu)
-        self._draw_menu(menus.chart)
+        self.chart_menus = build_chart_menus(
+            self,
+            menus.chart,
+            self.actions_by_id,
+            self.chart_grid,
+            lambda: self.chart_tools,
+            self._compare_choices,
+            lambda: self._charts_changed(),
+        )
         self.symbol_action, self.timeframe_group = menus.symbol, menus.timeframes
 
         self.bridge = FrameBridge(session, parent=self)
@@ -312,9 +316,9 @@ class MainWindow(QMainWindow):
             self.theme,
         )
         self.restore_layout()
-        self.chart_grid.active_changed.connect(self._show_active_looks)
+        self.chart_grid.active_changed.connect(self.chart_menus.show_looks)
         self.user_indicators.loaded.connect(self._user_indicators_loaded)
-        self._show_active_looks(self.chart_grid.active)
+        self.chart_menus.show_looks(self.chart_grid.active)
         self.chart_grid.changed.connect(self._charts_changed)
         if config.problem:
             self.notice.show_message(config.problem)
@@ -760,78 +764,10 @@ class MainWindow(QMainWindow):
         entries += self.indicators.palette_entries()
         return entries
 
-    def _draw_menu(self, chart_menu: QMenu) -> None:
-        """Chart ▸ Draw: the drawing tools (their keys from the registry), the magnet, undo."""
-        menu = chart_menu.addMenu("&Draw")
-        for kind in DRAWING_KINDS:
-            menu.addAction(self.actions_by_id[f"draw.{kind}"])
-        menu.addSeparator()
-        magnet = menu.addAction("Magnet (snap to open, high, low, close)")
-        magnet.setCheckable(True)
-        magnet.setChecked(True)
-        magnet.toggled.connect(lambda on: self.chart_tools.set_magnet(on))
-        menu.addSeparator()
-        menu.addAction("Undo drawing (Ctrl+Z on the chart)").triggered.connect(
-            lambda: self.chart_tools.undo()
-        )
-        menu.addAction("Redo drawing (Ctrl+Y on the chart)").triggered.connect(
-            lambda: self.chart_tools.redo()
-        )
-        menu.addAction("Delete selected drawing (Delete)").triggered.connect(
-            lambda: self.chart_tools.delete_selected()
-        )
-        styles = chart_menu.addMenu("&Style")
-        self._style_actions: dict[str, QAction] = {}
-        style_group = QActionGroup(self)
-        for style, text in zip(PRICE_STYLES, ("Candles", "Line", "Area", "Heikin-Ashi"), strict=True):
-            action = styles.addAction(text)
-            action.setCheckable(True)
-            action.setChecked(style == "candles")
-            action.triggered.connect(lambda _=False, s=style: self._set_chart_looks(style=s))
-            style_group.addAction(action)
-            self._style_actions[style] = action
-        styles.addSeparator()
-        self._log_action = styles.addAction("Log scale")
-        self._log_action.setCheckable(True)
-        self._log_action.triggered.connect(lambda on: self._set_chart_looks(log=on))
-        chart_menu.addAction("Compare with another symbol…").triggered.connect(lambda: self.ask_compare())
-        chart_menu.addAction("Stop comparing").triggered.connect(
-            lambda: self.chart_grid.set_compare(self.chart_grid.active, "")
-        )
-        layouts = chart_menu.addMenu("&Layout")
-        group = QActionGroup(self)
-        for n in COUNTS:
-            action = self.actions_by_id[f"charts.{n}"]
-            action.setCheckable(True)
-            group.addAction(action)
-            layouts.addAction(action)
-        self.actions_by_id["charts.1"].setChecked(True)
-
-    def _set_chart_looks(self, style: str | None = None, log: bool | None = None) -> None:
-        """Chart ▸ Style: the active chart's price style or scale, kept with the layout."""
-        chart = self.chart_grid.active.chart
-        if style is not None:
-            chart.set_style(style)
-        if log is not None:
-            chart.set_log_scale(log)
-        self._charts_changed()
-
-    def _show_active_looks(self, slot: ChartSlot) -> None:
-        """The Style menu shows the active chart's."""
-        self._style_actions[slot.chart.chart_style].setChecked(True)
-        self._log_action.setChecked(slot.chart.log_scale)
-
-    def ask_compare(self) -> None:
-        """Chart ▸ Compare: a symbol of this exchange drawn on the active chart in percent."""
-        symbols = sorted(self.session.markets)
-        if not symbols:
-            return
-        watch = [s for s in self.settings.watchlist if s in self.session.markets]
-        symbol, ok = QInputDialog.getItem(
-            self, "Compare", "Symbol to draw in percent from the left edge:", watch + symbols, 0, True
-        )
-        if ok and symbol.strip():
-            self.chart_grid.set_compare(self.chart_grid.active, symbol.strip().upper())
+    def _compare_choices(self) -> list[str]:
+        """The symbols to compare with: the watchlist's first, then every one listed."""
+        listed = self.session.markets
+        return [s for s in self.settings.watchlist if s in listed] + sorted(listed)
 
     def _active_chart(self) -> ChartWidget:
         return self.chart_grid.active.chart
@@ -843,9 +779,8 @@ class MainWindow(QMainWindow):
             self.set_timeframe(timeframe)
         else:
             self.chart_grid.choose_timeframe(active, timeframe)
-            self.actions_by_id[f"timeframe.{self.session.timeframe}"].setChecked(
-                True
-            )  # the toolbar: this chart's
+            toolbar = self.actions_by_id[f"timeframe.{self.session.timeframe}"]
+            toolbar.setChecked(True)  # the toolbar's check stays on the window's own chart
 
     def _arm_drawing(self, kind: str) -> None:
         self.chart_tools.arm(kind)

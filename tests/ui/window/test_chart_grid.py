@@ -124,12 +124,12 @@ async def test_each_chart_keeps_its_style_and_scale(launch: Launch, qtbot: QtBot
         await charts_drawn(t, 2)
         second = grid.slots[1]
         qtbot.mouseClick(second.chart.glw.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
-        window._style_actions["heikin_ashi"].trigger()  # Chart ▸ Style ▸ Heikin-Ashi, on the active chart
-        window._log_action.trigger()  # Chart ▸ Style ▸ Log scale
+        window.chart_menus.styles["heikin_ashi"].trigger()  # Chart ▸ Style ▸ Heikin-Ashi, on the active chart
+        window.chart_menus.log.trigger()  # Chart ▸ Style ▸ Log scale
         assert (second.chart.chart_style, second.chart.log_scale) == ("heikin_ashi", True)
         assert (grid.slots[0].chart.chart_style, grid.slots[0].chart.log_scale) == ("candles", False)
         grid.activate(grid.slots[0])
-        assert window._style_actions["candles"].isChecked() and not window._log_action.isChecked()
+        assert window.chart_menus.styles["candles"].isChecked() and not window.chart_menus.log.isChecked()
 
     async with launch() as t:
         grid = t.window.chart_grid
