@@ -20,7 +20,7 @@ import stat
 import sys
 import traceback
 import types
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -253,32 +253,27 @@ def _load(path: Path, stamp: tuple[int, int], digest: str, data: bytes) -> Loade
     found: list[StrategyClass] = []
     indicators: list[type[Indicator]] = []
     errors: list[StrategyLoadError] = []
+    # a strategy and an indicator of the file are checked alike: the abstract method it
+    # must define, then the class attributes it needs
+    kinds: tuple[tuple[type, str, Callable[[Any], str], list[Any]], ...] = (
+        (Indicator, "compute", check_indicator, indicators),
+        (Strategy, "signals", _check_class, found),
+    )
     for obj in list(module.__dict__.values()):
-        if isinstance(obj, type) and issubclass(obj, Indicator) and obj.__module__ == name:
-            if inspect.isabstract(obj):
-                errors.append(
-                    _class_error(obj, path, f"{obj.__name__} defines no compute(self, candles) method")
-                )
+        if not (isinstance(obj, type) and obj.__module__ == name):
+            continue
+        for base, method, check, into in kinds:
+            if not issubclass(obj, base):
                 continue
-            problem = check_indicator(obj)
-            if problem:
+            if inspect.isabstract(obj):
+                if method in getattr(obj, "__abstractmethods__", ()):
+                    why = f"{obj.__name__} defines no {method}(self, candles) method"
+                    errors.append(_class_error(obj, path, why))
+            elif problem := check(obj):
                 errors.append(_class_error(obj, path, problem))
             else:
-                indicators.append(obj)
-            continue
-        if not (isinstance(obj, type) and issubclass(obj, Strategy) and obj.__module__ == name):
-            continue
-        if inspect.isabstract(obj):
-            if "signals" in obj.__abstractmethods__:
-                errors.append(
-                    _class_error(obj, path, f"{obj.__name__} defines no signals(self, candles) method")
-                )
-            continue
-        problem = _check_class(obj)
-        if problem:
-            errors.append(_class_error(obj, path, problem))
-        else:
-            found.append(obj)
+                into.append(obj)
+            break
     if not found and not indicators and not errors:
         errors.append(StrategyLoadError("defines no Strategy (or Indicator) subclass", path=str(path)))
     text = data.decode("utf-8", errors="replace")
