@@ -99,7 +99,13 @@ class MarketSession(HistoryDownloads):
         self.tape = TradeTape()
         self.tickers: dict[str, dict[str, Any]] = {}
         self.health = FeedHealth()
-        self._loops = WatchLoops(self.health, self._notify, source, lambda: self._closed)
+        self._loops = WatchLoops(self.health, self._notify, source, lambda: self._closed, self._gap)
+        # Alerts (terminal.alerts.feed) hear every price of a watched market as it arrives,
+        # (symbol, price, ms), and of each break in a symbol's streams; the symbols they watch
+        # beside the watchlist get a ticker watch of their own.
+        self.on_price: Callable[[str, float, int], None] | None = None
+        self.on_gap: Callable[[str], None] | None = None
+        self.alert_symbols: list[str] = []
         self._listeners: list[Listener] = []
         # Every task started, until it ends. Slots (keys): OPEN, the newest open; per stream
         # of the symbol on screen and its HISTORY download, stopped by a switch; a ticker's.
@@ -145,6 +151,10 @@ class MarketSession(HistoryDownloads):
         if listener in self._listeners:
             self._listeners.remove(listener)
 
+    def _gap(self, carries: tuple[str, str]) -> None:
+        if self.on_gap is not None and carries[1]:
+            self.on_gap(carries[1])
+
     def _notify(self, topic: Topic) -> None:
         for listener in self._listeners:
             listener(topic)
@@ -175,7 +185,8 @@ class MarketSession(HistoryDownloads):
         # cancels this first load instead of racing it.
         await asyncio.wait([self.request_open(symbol, timeframe)])
         await self._load_tickers()
-        for s in self.watchlist:
+        self.alert_symbols = [s for s in self.alert_symbols if s in self.source.markets]
+        for s in [*self.watchlist, *self.alert_symbols]:
             self._start_ticker(s)
 
     async def close(self) -> None:
@@ -249,7 +260,9 @@ class MarketSession(HistoryDownloads):
             self._streams_shown = (candle_s,)
         else:
             self._spawn(book_s, self._watch_book, self.silence_s, ("book", symbol), key="book")
-            self._spawn(trade_s, self._watch_trades, key="trades")  # a quiet market is not a fault
+            self._spawn(
+                trade_s, self._watch_trades, carries=("trades", symbol), key="trades"
+            )  # quiet is no fault
         self.history_start_reached = False
         self.sync_progress = None
         if self.store is not None:
@@ -355,6 +368,11 @@ class MarketSession(HistoryDownloads):
         if shown != self._shown:
             return 0, Topic(0)
         added = self.tape.extend(trades)
+        if self.on_price is not None and added:
+            for trade in trades[-added:]:
+                price, ts = trade.get("price"), trade.get("timestamp")
+                if isinstance(price, int | float) and isinstance(ts, int | float):
+                    self.on_price(self.symbol, float(price), int(ts))
         return added, (Topic.TRADES if added else Topic(0))
 
     async def _fetch_recent_trades(self, symbol: str) -> list[dict[str, Any]]:
@@ -392,20 +410,49 @@ class MarketSession(HistoryDownloads):
             self.watchlist = list(symbols)
             return
         old, self.watchlist = self.watchlist, self._listed(symbols)
-        for symbol in set(old) - set(self.watchlist):
+        self._retick(old + self.alert_symbols)
+        self._notify(Topic.MARKETS | Topic.TICKERS | Topic.STATUS)
+
+    def set_alert_symbols(self, symbols: list[str]) -> list[str]:
+        """Watch the tickers of ``symbols`` for alerts too (one watch per symbol, shared with
+        the watchlist's); returns those this exchange does not list."""
+        if self._closed or self.candles_only:
+            return []
+        if not self.source.markets:  # start() begins them once the markets are loaded
+            self.alert_symbols = list(symbols)
+            return []
+        unknown = [s for s in symbols if s not in self.source.markets]
+        old, self.alert_symbols = (
+            self.watchlist + self.alert_symbols,
+            [s for s in symbols if s not in unknown],
+        )
+        self._retick(old)
+        return unknown
+
+    def _retick(self, old: list[str]) -> None:
+        """Ticker watches for the watchlist and the alerts' symbols: start the new, stop the gone."""
+        wanted = set(self.watchlist) | set(self.alert_symbols)
+        for symbol in set(old) - wanted:
             self._tasks.cancel(("ticker", symbol))
             self._loops.forget(f"ticker {symbol}")
             self.tickers.pop(symbol, None)
-        for symbol in self.watchlist:
+        for symbol in [*self.watchlist, *self.alert_symbols]:
             self._start_ticker(symbol)
-        self._notify(Topic.MARKETS | Topic.TICKERS | Topic.STATUS)
 
     def _start_ticker(self, symbol: str) -> None:
         if self._tasks.running(("ticker", symbol)) is not None:
             return
 
         async def body() -> Handled:
-            self.tickers[symbol] = await self.source.watch_ticker(symbol)
+            ticker = self.tickers[symbol] = await self.source.watch_ticker(symbol)
+            if self.on_price is not None:
+                last, ts = ticker.get("last"), ticker.get("timestamp")
+                if isinstance(last, int | float):
+                    self.on_price(
+                        symbol,
+                        float(last),
+                        int(ts) if isinstance(ts, int | float) else self.source.milliseconds(),
+                    )
             return 1, Topic.TICKERS
 
         self._spawn(f"ticker {symbol}", body, carries=("ticker", symbol), key=("ticker", symbol))

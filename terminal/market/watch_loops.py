@@ -65,8 +65,12 @@ class WatchLoops:
         notify: Callable[[Topic], None],
         source: object,
         closed: Callable[[], bool],
+        on_gap: Callable[[Carries], None] = lambda carries: None,
     ) -> None:
         self.health = health
+        # A stream that broke (failed, went stale, resynced): what it carried may have moved
+        # meanwhile, so the next message is not a continuation of the last (alerts re-base on it).
+        self._on_gap = on_gap
         self._notify = notify
         self._source = source
         self._closed = closed
@@ -128,6 +132,7 @@ class WatchLoops:
                 self._notify(Topic.STATUS)
                 return
             except BookOutOfSyncError as exc:
+                self._on_gap(carries)
                 # The source resyncs from a fresh snapshot on the next watch: no
                 # wait the first time; if resyncs fail in a row, the back-off
                 # (a watch can fail at once again, and must not spin).
@@ -138,6 +143,7 @@ class WatchLoops:
                 if backoff.attempt > 1:
                     await asyncio.sleep(delay)
             except Exception as exc:  # any other failure: report, back off, retry
+                self._on_gap(carries)
                 delay = backoff.next()
                 self.health.set(name, FeedState.RECONNECTING, describe(exc))
                 reason = describe(exc, detailed=True)  # the log gets the technical detail too
@@ -171,6 +177,7 @@ class WatchLoops:
                     self._cadence.arrived(name)
                     return attempt.result()
                 waited += timeout
+                self._on_gap(carries)
                 self.health.set(name, FeedState.STALE, f"no data for {waited:.0f} s")
                 self._notify(Topic.STATUS)
                 reconnect = getattr(self._source, "reconnect", None)

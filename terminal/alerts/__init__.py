@@ -1,0 +1,1 @@
+"""Alerts: rules, their evaluation on live data, and their delivery."""

@@ -1,0 +1,470 @@
+"""Alerts evaluated on live data: which fire, exactly once per crossing, never on bad data.
+
+The engine is fed by whoever holds the data (``feed.py`` for the market sessions, the
+window for orders, positions and jobs) and calls ``on_fire`` for each alert that fires.
+It keeps no clock of its own beyond ``clock`` (for expiry, "once per bar" and feeds
+that stay down), so tests drive it exactly.
+
+Cost: the feed may bring thousands of prices a second. A price is looked up by its
+market in one dict; the levels of that market's price alerts are kept sorted, so a move
+from the previous price finds the levels it crossed by bisection, whatever their number.
+Lines, moves and indicator conditions are few per market and checked each in turn.
+
+Bad data never fires: a price that is not a positive finite number is dropped; after a
+``gap`` (a reconnect, a resync, a stale feed) the next price only sets the reference,
+so a jump across a level while the feed was down does not read as a crossing; candles
+whose live bar is older than two bars are stale and not evaluated.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from terminal.alerts.expressions import ExpressionError, SeriesIndicators, Watch, parse
+from terminal.alerts.rules import (
+    Alert,
+    Direction,
+    FeedDown,
+    Firing,
+    IndicatorCondition,
+    JobDone,
+    LineCross,
+    Move,
+    OrderEvent,
+    PnlBeyond,
+    PriceCross,
+    Trigger,
+    VolumeSpike,
+)
+from terminal.alerts.words import condition_text, number
+from terminal.marketdata.candles import CandleSeries
+from terminal.marketdata.timeframes import timeframe_ms
+
+log = logging.getLogger(__name__)
+
+Market = tuple[str, str]  # (exchange, symbol)
+SeriesKey = tuple[str, str, str]  # (exchange, symbol, timeframe)
+STALE_BARS = 2  # a live bar this many bars behind the clock is stale
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class _Line:
+    alert: Alert
+    diff: float | None = None  # the last price minus the line's level there
+
+
+@dataclass
+class _MoveState:
+    alert: Alert
+    since_s: int = 0  # a firing restarts the window
+
+
+@dataclass
+class _MarketState:
+    """The price alerts of one market and what the last price was."""
+
+    price: float | None = None
+    ts: int = 0
+    levels: list[float] = field(default_factory=list)  # sorted
+    level_alerts: list[Alert] = field(default_factory=list)  # in the order of ``levels``
+    lines: list[_Line] = field(default_factory=list)
+    moves: list[_MoveState] = field(default_factory=list)
+    # one entry per second: [second, low, high], as long as the longest move's window
+    samples: deque[list[float]] = field(default_factory=deque)
+    window_s: int = 0
+    pnl_state: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass
+class _Condition:
+    alert: Alert
+    watch: Watch
+    state: bool | None = None
+
+
+@dataclass
+class _SeriesState:
+    indicators: SeriesIndicators = field(default_factory=SeriesIndicators)
+    conditions: list[_Condition] = field(default_factory=list)
+    volumes: list[Alert] = field(default_factory=list)
+    volume_bar: dict[str, int] = field(default_factory=dict)  # the bar a spike alert last fired in
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What the engine needs watched on one exchange: prices of these symbols, candles of
+    these (symbol, timeframe) series."""
+
+    prices: frozenset[str] = frozenset()
+    series: frozenset[tuple[str, str]] = frozenset()
+
+
+class AlertEngine:
+    def __init__(
+        self,
+        on_fire: Callable[[Alert, Firing], None],
+        on_change: Callable[[Alert], None] = lambda alert: None,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._on_fire = on_fire
+        self._on_change = on_change  # an alert the engine changed itself (a ONCE that fired, one expired)
+        self.clock = clock
+        self.alerts: dict[str, Alert] = {}
+        self.last_fired: dict[str, int] = {}  # alert id -> ms
+        self.problems: dict[str, str] = {}  # alert id -> why it cannot be evaluated
+        self._markets: dict[Market, _MarketState] = {}
+        self._series: dict[SeriesKey, _SeriesState] = {}
+        self._others: list[Alert] = []  # orders, PnL, feeds, jobs
+        self._down_since: dict[str, int] = {}  # exchange -> ms the feed went down
+        self._feed_fired: set[str] = set()  # FeedDown alerts fired for the current outage
+
+    # -- the alerts ----------------------------------------------------------------
+    def load(self, alerts: Iterable[Alert], last_fired: Mapping[str, int] = {}) -> None:
+        self.alerts = {a.id: a for a in alerts}
+        self.last_fired = dict(last_fired)
+        self._reindex()
+
+    def put(self, alert: Alert) -> None:
+        """Add ``alert`` or replace the one with its id (an edit starts its watch afresh)."""
+        self.alerts[alert.id] = alert
+        self._reindex()
+
+    def remove(self, alert_id: str) -> None:
+        self.alerts.pop(alert_id, None)
+        self.last_fired.pop(alert_id, None)
+        self._reindex()
+
+    def needs(self) -> dict[str, Needs]:
+        """Per exchange, the prices and candle series the enabled alerts watch."""
+        prices: dict[str, set[str]] = {}
+        series: dict[str, set[tuple[str, str]]] = {}
+        for exchange, symbol in self._markets:
+            prices.setdefault(exchange, set()).add(symbol)
+        for exchange, symbol, tf in self._series:
+            series.setdefault(exchange, set()).add((symbol, tf))
+        return {
+            ex: Needs(frozenset(prices.get(ex, ())), frozenset(series.get(ex, ())))
+            for ex in prices.keys() | series.keys()
+        }
+
+    def _reindex(self) -> None:
+        old_markets, old_series = self._markets, self._series
+        self._markets, self._series, self._others = {}, {}, []
+        self.problems = {}
+        for alert in self.alerts.values():
+            if alert.enabled:
+                self._index(alert, old_markets, old_series)
+        for state in self._markets.values():
+            pairs = sorted(zip(state.levels, state.level_alerts, strict=True), key=lambda p: p[0])
+            state.levels = [p[0] for p in pairs]
+            state.level_alerts = [p[1] for p in pairs]
+            state.window_s = max((m.alert.condition.minutes * 60 for m in state.moves), default=0)  # type: ignore[union-attr]
+
+    def _market(self, alert: Alert, old: dict[Market, _MarketState]) -> _MarketState:
+        key = (alert.exchange, alert.symbol)
+        state = self._markets.get(key)
+        if state is None:
+            state = self._markets[key] = _MarketState()
+            before = old.get(key)
+            if before is not None:  # the price and its recent path carry over an edit
+                state.price, state.ts, state.samples = before.price, before.ts, before.samples
+                state.pnl_state = before.pnl_state
+        return state
+
+    def _index(
+        self, alert: Alert, old_markets: dict[Market, _MarketState], old_series: dict[SeriesKey, _SeriesState]
+    ) -> None:
+        c = alert.condition
+        if isinstance(c, PriceCross):
+            state = self._market(alert, old_markets)
+            state.levels.append(c.level)
+            state.level_alerts.append(alert)
+        elif isinstance(c, LineCross):
+            prior = next(
+                (ln for st in old_markets.values() for ln in st.lines if ln.alert.id == alert.id), None
+            )
+            self._market(alert, old_markets).lines.append(
+                _Line(alert, prior.diff if prior and prior.alert == alert else None)
+            )
+        elif isinstance(c, Move):
+            self._market(alert, old_markets).moves.append(_MoveState(alert))
+        elif isinstance(c, IndicatorCondition | VolumeSpike):
+            key = (alert.exchange, alert.symbol, c.timeframe)
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = old_series.get(key) or _SeriesState()
+                series.conditions, series.volumes = [], []
+            if isinstance(c, VolumeSpike):
+                series.volumes.append(alert)
+                return
+            try:
+                watch = Watch(parse(c.expression), series.indicators)
+            except ExpressionError as exc:  # an indicator of the user's that has not loaded (yet)
+                self.problems[alert.id] = str(exc)
+                return
+            series.conditions.append(_Condition(alert, watch))
+        elif isinstance(c, PnlBeyond):
+            self._market(alert, old_markets)
+            self._others.append(alert)
+        else:
+            self._others.append(alert)
+
+    # -- firing --------------------------------------------------------------------
+    def _fire(self, alert: Alert, value: float | None, what: str, at_ms: int | None = None) -> bool:
+        now = self.clock()
+        current = self.alerts.get(alert.id)
+        if current is None or not current.enabled:
+            return False
+        if current.expired(now):
+            self._replace(current.model_copy(update={"enabled": False}))
+            return False
+        if current.trigger is Trigger.ONCE_PER_BAR:
+            bar = timeframe_ms(current.timeframe)
+            last = self.last_fired.get(current.id)
+            if last is not None and last // bar == (at_ms or now) // bar:
+                return False
+        self.last_fired[current.id] = at_ms or now
+        title = f"{current.symbol or current.exchange or 'Alert'}: {what}"
+        message = condition_text(current) + (f"\n{current.note}" if current.note else "")
+        firing = Firing(
+            alert_id=current.id, fired_ms=now, title=title, message=message, value=value,
+            symbol=current.symbol, exchange=current.exchange,
+        )  # fmt: skip
+        if current.trigger is Trigger.ONCE:
+            self._replace(current.model_copy(update={"enabled": False}))
+        self._on_fire(current, firing)
+        return True
+
+    def _replace(self, alert: Alert) -> None:
+        self.alerts[alert.id] = alert
+        self._reindex()
+        self._on_change(alert)
+
+    # -- prices --------------------------------------------------------------------
+    def price(self, exchange: str, symbol: str, price: float, ts_ms: int) -> None:
+        """A trade or ticker price of a market. Cheap when no alert watches it."""
+        state = self._markets.get((exchange, symbol))
+        if state is None:
+            return
+        if not (price > 0 and math.isfinite(price)) or ts_ms < state.ts:
+            return  # garbage, or older than what was seen: never evaluated
+        prev, state.price, state.ts = state.price, price, ts_ms
+        if state.moves:
+            self._sample(state, price, ts_ms)
+        if prev is None:
+            for line in state.lines:  # the reference for each line
+                level = line.alert.condition.level_at(ts_ms)  # type: ignore[union-attr]
+                line.diff = None if level is None else price - level
+            return
+        if state.levels and price != prev:
+            self._levels(state, prev, price, ts_ms)
+        if state.lines:
+            self._lines(state, price, ts_ms)
+        if state.moves:
+            self._moves(state, price, ts_ms)
+
+    def _levels(self, state: _MarketState, prev: float, price: float, ts_ms: int) -> None:
+        levels = state.levels
+        if price > prev:  # up through every level in (prev, price]
+            lo, hi, way = bisect.bisect_right(levels, prev), bisect.bisect_right(levels, price), Direction.UP
+        else:  # down through every level in [price, prev)
+            lo, hi, way = bisect.bisect_left(levels, price), bisect.bisect_left(levels, prev), Direction.DOWN
+        if lo == hi:
+            return
+        word = "up" if way is Direction.UP else "down"
+        for alert in list(state.level_alerts[lo:hi]):
+            c = alert.condition
+            assert isinstance(c, PriceCross)
+            if c.direction in (way, Direction.EITHER):
+                self._fire(alert, price, f"{word} through {number(c.level)} at {number(price)}", ts_ms)
+
+    def _lines(self, state: _MarketState, price: float, ts_ms: int) -> None:
+        for line in list(state.lines):
+            c = line.alert.condition
+            assert isinstance(c, LineCross)
+            level = c.level_at(ts_ms)
+            if level is None:
+                line.diff = None
+                continue
+            diff, before = price - level, line.diff
+            line.diff = diff
+            if before is None:
+                continue
+            up = before < 0 <= diff
+            down = before > 0 >= diff
+            if (up and c.direction is not Direction.DOWN) or (down and c.direction is not Direction.UP):
+                self._fire(
+                    line.alert, price, f"{'up' if up else 'down'} through the line at {number(level)}", ts_ms
+                )
+
+    def _sample(self, state: _MarketState, price: float, ts_ms: int) -> None:
+        second = ts_ms // 1000
+        samples = state.samples
+        if samples and samples[-1][0] == second:
+            last = samples[-1]
+            last[1], last[2] = min(last[1], price), max(last[2], price)
+        else:
+            samples.append([second, price, price])
+            while samples and samples[0][0] <= second - state.window_s:
+                samples.popleft()
+
+    def _moves(self, state: _MarketState, price: float, ts_ms: int) -> None:
+        second = ts_ms // 1000
+        for move in list(state.moves):
+            c = move.alert.condition
+            assert isinstance(c, Move)
+            start = max(second - c.minutes * 60, move.since_s)
+            window = [s for s in state.samples if s[0] > start]
+            if not window:
+                continue
+            low, high = min(s[1] for s in window), max(s[2] for s in window)
+            up = c.direction is not Direction.DOWN and price >= low * (1 + c.percent / 100)
+            down = c.direction is not Direction.UP and price <= high * (1 - c.percent / 100)
+            if up or down:
+                base = low if up else high
+                change = (price / base - 1) * 100
+                if self._fire(
+                    move.alert, price, f"{change:+.2f}% within {c.minutes} min, at {number(price)}", ts_ms
+                ):
+                    move.since_s = second  # the next move is measured from here
+
+    def gap(self, exchange: str, symbol: str) -> None:
+        """The market's feed broke (reconnect, resync, stale): the next price is a new
+        reference, not a move from the last one; the candle conditions start afresh."""
+        state = self._markets.get((exchange, symbol))
+        if state is not None:
+            state.price = None
+            state.samples.clear()
+            for line in state.lines:
+                line.diff = None
+        for (ex, sym, _tf), series in self._series.items():
+            if ex == exchange and sym == symbol:
+                for cond in series.conditions:
+                    cond.state = None
+
+    # -- candles -------------------------------------------------------------------
+    def candles(
+        self, exchange: str, symbol: str, timeframe: str, series: CandleSeries, now_ms: int | None = None
+    ) -> None:
+        """The candles of a watched series changed (the live bar, a new bar, a reload);
+        ``now_ms`` is the exchange's clock (the engine's by default)."""
+        state = self._series.get((exchange, symbol, timeframe))
+        if state is None or len(series) < 2:
+            return
+        bar_ms = series.timeframe_ms
+        last_ts = int(series.ts[-1])
+        if last_ts + STALE_BARS * bar_ms <= (self.clock() if now_ms is None else now_ms):
+            return  # a stale series: not live, not evaluated
+        if state.conditions:
+            state.indicators.update(series)
+        n = len(series)
+        for cond in list(state.conditions):
+            holds, value = cond.watch.holds(series, n - 1)
+            if holds is None:
+                continue
+            before = cond.state
+            if before is None:
+                before = self._first_state(cond, series, n)
+            cond.state = holds
+            if before is None:
+                continue
+            crossing = cond.watch.expression.op == "crosses"
+            if (crossing and holds != before) or (not crossing and holds and not before):
+                self._fire(cond.alert, value, f"{cond.watch.expression} ({number(value)})", last_ts)
+        for alert in list(state.volumes):
+            self._volume(state, alert, series, last_ts)
+
+    def _first_state(self, cond: _Condition, series: CandleSeries, n: int) -> bool | None:
+        """Where a condition starts: a comparison never evaluated counts as not holding (it
+        fires at once if it holds); a crossing, or one that fired before, starts from the
+        previous bar (so a restart does not fire again what already fired)."""
+        if cond.watch.expression.crossing or cond.alert.id in self.last_fired:
+            return cond.watch.holds(series, n - 2)[0]
+        return False
+
+    def _volume(self, state: _SeriesState, alert: Alert, series: CandleSeries, last_ts: int) -> None:
+        c = alert.condition
+        assert isinstance(c, VolumeSpike)
+        n = len(series)
+        if n < c.bars + 1 or state.volume_bar.get(alert.id) == last_ts:
+            return
+        average = float(series.volume[n - 1 - c.bars : n - 1].mean())
+        volume = float(series.volume[-1])
+        if average > 0 and math.isfinite(volume) and volume >= c.factor * average:
+            state.volume_bar[alert.id] = last_ts  # one spike per bar
+            self._fire(
+                alert,
+                volume,
+                f"volume {number(volume)}, {volume / average:.1f}× the last {c.bars} bars",
+                last_ts,
+            )
+
+    # -- orders, positions, feeds, jobs ----------------------------------------------
+    def order(self, exchange: str, symbol: str, outcome: str, text: str) -> None:
+        for alert in list(self._others):
+            c = alert.condition
+            if (
+                isinstance(c, OrderEvent)
+                and outcome in c.outcomes
+                and alert.exchange in ("", exchange)
+                and alert.symbol in ("", symbol)
+            ):
+                self._fire(alert, None, text)
+
+    def pnl(self, exchange: str, symbol: str, value: float) -> None:
+        """The unrealised PnL of the position in ``symbol`` (quote currency)."""
+        state = self._markets.get((exchange, symbol))
+        if state is None or not math.isfinite(value):
+            return
+        for alert in list(self._others):
+            c = alert.condition
+            if not isinstance(c, PnlBeyond) or (alert.exchange, alert.symbol) != (exchange, symbol):
+                continue
+            beyond = (c.above is not None and value >= c.above) or (c.below is not None and value <= c.below)
+            was = state.pnl_state.get(alert.id, False)
+            state.pnl_state[alert.id] = beyond
+            if beyond and not was:
+                self._fire(alert, value, f"position PnL {number(value)}")
+
+    def feed(self, exchange: str, live: bool) -> None:
+        """The exchange's feed is live, or not (stale, reconnecting, failed)."""
+        if live:
+            self._down_since.pop(exchange, None)
+            self._feed_fired = {
+                a
+                for a in self._feed_fired
+                if self.alerts.get(a, None) is None or self.alerts[a].exchange not in ("", exchange)
+            }
+        else:
+            self._down_since.setdefault(exchange, self.clock())
+
+    def job(self, kind: str, text: str) -> None:
+        for alert in list(self._others):
+            c = alert.condition
+            if isinstance(c, JobDone) and kind in c.jobs:
+                self._fire(alert, None, text)
+
+    def tick(self) -> None:
+        """Once a second or so: expiry, and feeds down for long enough."""
+        now = self.clock()
+        for alert in list(self.alerts.values()):
+            if alert.enabled and alert.expired(now):
+                self._replace(alert.model_copy(update={"enabled": False}))
+        for alert in list(self._others):
+            c = alert.condition
+            if not isinstance(c, FeedDown) or alert.id in self._feed_fired:
+                continue
+            downs = [t for ex, t in self._down_since.items() if alert.exchange in ("", ex)]
+            if downs and now - min(downs) >= c.seconds * 1000:
+                self._feed_fired.add(alert.id)
+                self._fire(alert, (now - min(downs)) / 1000, f"feed down for {(now - min(downs)) // 1000} s")
