@@ -40,7 +40,7 @@ QUIET_FLOORS: dict[str, int] = {
     # alembic, at every start: plugin set-up, "Context impl SQLiteImpl", each
     # revision; the store logs in one line what it did to the file
     "alembic": logging.WARNING,
-    "qasync": logging.WARNING,  # announces its Qt binding
+    "qasync": logging.WARNING,  # announces its Qt binding (and see NEVER_DEBUG)
     "sqlalchemy": logging.WARNING,  # its own default, which it sets on import
     "asyncio": logging.INFO,
     "aiohttp": logging.INFO,
@@ -49,6 +49,12 @@ QUIET_FLOORS: dict[str, int] = {
     "urllib3": logging.INFO,
     "websockets": logging.INFO,
 }
+
+
+#: loggers kept at their floor even at DEBUG: qasync's executor logs the arguments and the
+#: result of every call handed to a worker thread, secrets included (a webhook's URL on its
+#: way to the keyring), before the redactor has heard of them
+NEVER_DEBUG: dict[str, int] = {"qasync": logging.WARNING}
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,7 @@ def setup_logging(log_dir: Path, level: str = "INFO", buffer: LogBuffer | None =
     number = logging.getLevelNamesMapping()[level]
     root.setLevel(number)
     for name, floor in QUIET_FLOORS.items():
-        logging.getLogger(name).setLevel(number if number <= logging.DEBUG else max(floor, number))
+        quiet = number > logging.DEBUG or name in NEVER_DEBUG
+        logging.getLogger(name).setLevel(max(floor, number) if quiet else number)
     log_narrowed(logging.getLogger(__name__), narrowed)  # said once the file is there to hear it
     return buffer

@@ -111,3 +111,27 @@ def test_a_second_setup_at_info_quiets_what_debug_let_through(tmp_path: Path) ->
     assert logging.getLogger("alembic").getEffectiveLevel() == logging.WARNING
     assert logging.getLogger("ccxt").getEffectiveLevel() == logging.INFO
     assert logging.getLogger("sqlalchemy.engine").getEffectiveLevel() == logging.WARNING
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_at_debug_a_secret_handed_to_a_worker_thread_stays_out_of_the_log(
+    tmp_path: Path, qapp: object
+) -> None:
+    """qasync's executor logs each call's arguments and result at DEBUG: kept quiet even then."""
+    import qasync
+
+    setup_logging(tmp_path / "logs", "DEBUG")
+    loop = qasync.QEventLoop(qapp)
+    secret = "https://api.telegram.org/bot123456:SECRET/sendMessage"
+    asyncio.set_event_loop(loop)
+
+    async def hand_over() -> str:
+        return await asyncio.to_thread(lambda url: url, secret)
+
+    try:
+        got = loop.run_until_complete(hand_over())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    assert got == secret
+    assert secret not in file_text(tmp_path / "logs") and "123456:SECRET" not in file_text(tmp_path / "logs")

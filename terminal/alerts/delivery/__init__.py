@@ -1,0 +1,1 @@
+"""Delivering fired alerts: the desktop, sound, webhooks."""
