@@ -330,3 +330,35 @@ class ChartDrawingRecord(SQLModel, table=True):
     text: str
     color: str  # "#rrggbb"
     updated_ms: int
+
+
+class AlertRow(SQLModel, table=True):
+    """One of the user's alerts (revision 0011; ``terminal.store.alerts``). ``body`` is the
+    alert as ``terminal.alerts.rules.Alert.to_json()`` gives it: the store keeps the text
+    and does not judge it, so a row a newer terminal wrote, or one that no longer
+    validates, stays as it is. ``position`` is the alerts panel's order. Webhooks are named
+    in it, never their URLs (those are in the keyring)."""
+
+    __tablename__ = "alert"
+
+    id: str = Field(primary_key=True)
+    body: str
+    position: int
+    updated_ms: int
+
+
+class AlertFiredRow(SQLModel, table=True):
+    """One time an alert fired (revision 0011): when, on what value (none for an order or a
+    feed alert), and what the notification said. Not tied to the ``alert`` row: deleting
+    an alert leaves its history. The newest 5,000 are kept (``terminal.store.alerts``)."""
+
+    __tablename__ = "alert_fired"
+
+    id: int | None = Field(default=None, primary_key=True)  # SQLite's rowid: the order of recording
+    alert_id: str
+    fired_ms: int = Field(index=True)
+    value: float | None = None
+    title: str
+    message: str
+    symbol: str
+    exchange: str

@@ -222,7 +222,7 @@ def test_a_revision_4_file_upgrades_to_head_keeping_its_candles_and_backtest_run
     assert "backtest_run" in tables and not {"paper_account", "trading_journal"} & tables
 
     with CandleStore(path) as store:
-        assert revision_of(path) == migrations.HEAD == "0010"
+        assert revision_of(path) == migrations.HEAD == "0011"
         back = store.read("binance", "BTC/USDT", "1m")
         assert np.array_equal(back.ts, data.ts) and np.array_equal(back.close, data.close)
         assert store.verify() == []
@@ -265,7 +265,7 @@ def test_a_revision_7_file_upgrades_to_head_keeping_its_runs_and_keeps_strategy_
     }
 
     with CandleStore(path) as store:
-        assert revision_of(path) == migrations.HEAD == "0010"
+        assert revision_of(path) == migrations.HEAD == "0011"
         assert RunStore(store).load(run_id).summary.source_hash == "f" * 64
         versions = StrategyVersions(store)
         assert versions.record("sma_cross", "f" * 64, "class S: ...\n", "/s/mine.py")

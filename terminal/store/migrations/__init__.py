@@ -32,7 +32,19 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
 #: every revision this terminal knows, oldest first
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010")
+REVISIONS: tuple[str, ...] = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+    "0010",
+    "0011",
+)
 HEAD = REVISIONS[-1]
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 
