@@ -42,8 +42,10 @@ from terminal.tasks import TaskGroup
 if TYPE_CHECKING:  # Qt is imported inside main(), so that --help and --version answer without it
     from PySide6.QtWidgets import QApplication
 
+    from terminal.credentials import CredentialStore
     from terminal.market.simulator.memory import MarketMemory
     from terminal.store.history_file import HistoryFile
+    from terminal.ui.alerts.center import AlertCenter
     from terminal.ui.trading.paper_brokers import PaperBrokers
     from terminal.ui.window.main_window import MainWindow
     from terminal.ui.window.windows import WindowSet
@@ -174,6 +176,12 @@ def open_history_file(paths: AppPaths) -> HistoryFile:
     return HistoryFile(default_path(paths))
 
 
+def _credential_store() -> CredentialStore:
+    from terminal.credentials import CredentialStore
+
+    return CredentialStore()
+
+
 class WindowFactory:
     """Makes each window: its market's source and session, the window itself,
     and its paper account (``PaperBrokers``), all sharing the history file."""
@@ -211,6 +219,12 @@ class WindowFactory:
         self.paper_brokers: PaperBrokers = PaperBrokers(self.settings, history_file.writable, self.settled)
         config.subscribe(self.paper_brokers.settings_changed)  # new risk limits reach every account
         self.windows: WindowSet = WindowSet(self.make_window)
+        # The alerts: one engine for every window, each feeding it the market it shows.
+        from terminal.ui.alerts.center import AlertCenter
+
+        self.alerts: AlertCenter = AlertCenter(
+            history_file.get, _credential_store, muted=self.settings.alerts.muted
+        )
 
     def history(self, exchange: str) -> HistoryStore | None:
         """The local history of a market's charts: none for the simulator (its
@@ -337,6 +351,7 @@ class WindowFactory:
             history_file=self.history_file,
             settled=self.settled,
             sources=self.source_for,
+            alerts=self.alerts,
         )
         window.on_new_market = self.new_simulated_market
         if problem:
@@ -365,6 +380,7 @@ class WindowFactory:
     async def shutdown(self) -> None:
         """After every window has closed: the journal's last lines, then the history file."""
         await self._tasks.close(cancel=True)
+        await self.alerts.close()
         await self.paper_brokers.shutdown()
         await self.simulated.close()  # its last minutes, kept for the next start
         self.history_file.close()

@@ -223,6 +223,17 @@ class ResearchSettings(_Section):
         return self
 
 
+class AlertSettings(_Section):
+    """Alerts themselves are kept in the history file (terminal/alerts); here, how they are delivered."""
+
+    muted: bool = Field(default=False, description="alerts still fire and are listed, but nothing is sent")
+    webhooks: list[str] = Field(
+        default_factory=list,
+        description="names of webhooks; each one's URL is kept in the OS keyring, never here",
+    )
+    toast_seconds: int = Field(default=6, ge=1, le=120, description="how long an alert shows in the window")
+
+
 class Settings(_Section):
     theme: Literal["dark", "light"] = "dark"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -236,6 +247,7 @@ class Settings(_Section):
     accounts: list[AccountSettings] = Field(default_factory=list)
     trading: TradingSettings = Field(default_factory=TradingSettings)
     research: ResearchSettings = Field(default_factory=ResearchSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @model_validator(mode="after")
     def _known_exchange(self) -> Settings:

@@ -45,6 +45,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("draw.rect", "Draw a rectangle", "Chart", ("Alt+E",)),
     ActionSpec("draw.fib", "Draw a Fibonacci retracement", "Chart", ("Alt+I",)),
     ActionSpec("draw.note", "Write a text note on the chart", "Chart", ("Alt+N",)),
+    ActionSpec("alerts.add", "Add an alert at the crosshair's price…", "Alerts", ("Alt+A",)),
+    ActionSpec("alerts.panel", "Alerts panel", "Alerts", ("Ctrl+Shift+A",)),
     ActionSpec("charts.1", "One chart", "View", ("Ctrl+Alt+1",)),
     ActionSpec("charts.2", "Two charts side by side", "View", ("Ctrl+Alt+2",)),
     ActionSpec("charts.4", "Four charts", "View", ("Ctrl+Alt+4",)),

@@ -195,6 +195,7 @@ class WindowChecks:
             window = await self.first_window()
             candles = await self.candles_drawn(window)
             await self.indicators(window)
+            await self.alerts(window)
             await self.backtest(candles)
             await self.user_strategy(candles)
             await self.cluster_sweep(candles)
@@ -329,6 +330,40 @@ class WindowChecks:
         # opening it runs every migration from its .py file
         path = self.data_dir / "self-test-history.sqlite"
         self.report.ok(await _in_thread(_history_database, path, candles))
+
+    async def alerts(self, window: MainWindow) -> None:
+        """An indicator alert fires on the live candles; the desktop notification service is
+        asked once (none on this machine is reported, not a failure)."""
+        from terminal.alerts.delivery.desktop import Sound
+        from terminal.alerts.rules import Alert, Delivery, Firing, IndicatorCondition
+
+        self.step = "firing an alert"
+        center = window.alert_center
+        await center.load()
+        fired: list[Firing] = []
+
+        def heard(firing: Firing) -> None:
+            fired.append(firing)
+
+        center.fired.connect(heard)
+        condition = IndicatorCondition(expression="RSI 14 >= 0", timeframe="1m")
+        alert = Alert(
+            exchange=window.exchange, symbol=window.session.symbol, condition=condition,
+            delivery=Delivery(desktop=False), note="self-test",
+        )  # fmt: skip
+        center.put(alert)
+        try:
+            if await _poll(lambda: fired or None, STEP_LIMIT_S) is None:
+                raise RuntimeError(
+                    f"the alert {condition.expression!r} did not fire within {STEP_LIMIT_S:g} s"
+                )
+        finally:
+            center.fired.disconnect(heard)
+            center.remove(alert.id)
+        self.step = "sending a desktop notification"
+        sent = await center.desktop.notify("Terminal self-test", "Desktop notifications work.", Sound("none"))
+        said = "sent" if sent else f"none usable here (reported, not a failure): {center.desktop.problem}"
+        self.report.ok(f"alerts: {fired[0].title}; desktop notifications: {said}")
 
     async def ccxt_loads(self) -> None:
         self.step = "loading ccxt"

@@ -11,6 +11,7 @@ CHECKS = (
     "ok: candles drawn: ",
     "ok: ccxt not imported for the first window",
     "ok: indicators: all 18 added to the chart in ",
+    "ok: alerts: ",
     "ok: backtest in a worker thread: SMA cross on ",
     "ok: sweep on an in-process Dask cluster: 1 worker, 9 SMA-cross trials on ",
     "ok: history database: ",

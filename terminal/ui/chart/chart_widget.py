@@ -256,6 +256,12 @@ class ChartWidget(QWidget):
             return True
         return self.x_range()[1] >= drawn.right() - self._slot() * (FOLLOW_SLACK + 1)
 
+    def crosshair_price(self) -> float | None:
+        """The price the crosshair points at, or None when it is not over the candles."""
+        if not self.hline.isVisible():
+            return None
+        return self.price_scale.to_price(float(self.hline.value()))
+
     def set_feed_note(self, text: str) -> None:
         """A note over the chart about the feed ("" hides it)."""
         if text == self.feed_note.text() and self.feed_note.isVisible() == bool(text):

@@ -1,5 +1,5 @@
 """Preferences (Ctrl+,; File → Preferences…): theme, watchlist, trading switches,
-risk limits per account, the simulator's seed.
+risk limits per account, the simulator's seed, alerts (mute, toasts, webhooks).
 
 OK and Apply send the fields the user changed to ``ConfigStore.change``, which
 validates them as config.toml is validated, writes the file atomically and tells
@@ -7,6 +7,8 @@ every window. A value the config refuses is named on its field and nothing is
 written; the dialog stays open. Cancel closes without writing (what Apply wrote
 stays). Settings changed elsewhere while the dialog is open (the theme key,
 another window's watchlist menu) show in the fields the user has not touched.
+Webhooks are the exception: adding or removing one writes the keyring and the
+config at once (``alerts_page``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from PySide6.QtWidgets import (
 )
 
 from terminal.config import ConfigStore, Settings
+from terminal.credentials import CredentialStore
 from terminal.ui.field_errors import FieldErrors
+from terminal.ui.preferences.alerts_page import AlertsPage
 from terminal.ui.preferences.form import Path, Setting, check, nested_values, place_errors, plain
 from terminal.ui.preferences.risk_page import RiskPage
 from terminal.ui.preferences.watchlist_page import WatchlistPage
@@ -61,9 +65,12 @@ class PreferencesDialog(QDialog):
         exchange: str,
         theme: Theme,
         parent: QWidget | None = None,
+        *,
+        credentials: Callable[[], CredentialStore] | None = None,
     ) -> None:
         """``markets`` and ``exchange`` (its name): the opening window's, to complete and
-        check the symbols added to the watchlist."""
+        check the symbols added to the watchlist. ``credentials``: the window's keyring
+        store, for the webhooks' addresses (default: a store of the default service)."""
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self.resize(640, 520)
@@ -72,6 +79,7 @@ class PreferencesDialog(QDialog):
         self.tabs = QTabWidget(self)
         self.watchlist = WatchlistPage(markets, exchange, theme, self)
         self.risk = RiskPage(config.settings, theme, self)
+        self.alerts = AlertsPage(config, credentials or CredentialStore, theme, self)
         self.errors = FieldErrors(self, ["seed"], theme.down)
         self.appearance_page = self._appearance_page()
         self.trading_page = self._trading_page()
@@ -80,6 +88,7 @@ class PreferencesDialog(QDialog):
         self.tabs.addTab(self.watchlist, "Watchlist")
         self.tabs.addTab(self.trading_page, "Trading")
         self.tabs.addTab(self.risk, "Risk limits")
+        self.tabs.addTab(self.alerts, "Alerts")
         self.tabs.addTab(self.simulator_page, "Simulator")
         self.fields = self._settings()
         self.baseline: dict[Path, Any] = {}
@@ -196,6 +205,7 @@ class PreferencesDialog(QDialog):
             check_box(self.confirm, "confirm_orders"),
             check_box(self.fill_sound, "fill_sound"),
             *self.risk.settings(reveal(self.risk)),
+            *self.alerts.settings(reveal(self.alerts)),
             Setting(
                 path=("simulator", "seed"),
                 read=lambda: self.seed.text().strip() or None,
@@ -243,6 +253,7 @@ class PreferencesDialog(QDialog):
 
     def done(self, result: int) -> None:
         self._stop_following()
+        self.alerts.stop()
         super().done(result)
 
     def _take_baseline(self) -> None:
@@ -255,13 +266,16 @@ class PreferencesDialog(QDialog):
             if setting.path[0] in changed and setting.read() == self.baseline[setting.path]:
                 setting.show(setting.get(settings))
                 self.baseline[setting.path] = setting.read()
+        if "alerts" in changed:
+            self.alerts.follow(settings)
         if "theme" in changed:
             self.theme = THEMES[settings.theme]
+            self.alerts.set_theme(self.theme)
             for errors in (self.errors, self.watchlist.errors, *self.risk.errors.values()):
                 errors.set_color(self.theme.down)
 
     def _clear_errors(self) -> None:
-        for errors in (self.errors, self.watchlist.errors, *self.risk.errors.values()):
+        for errors in (self.errors, self.watchlist.errors, *self.risk.errors.values(), self.alerts.errors):
             errors.clear()
         self.message.clear()
 

@@ -47,6 +47,7 @@ class ResearchView(QWidget):
     open_requested = Signal(object)  # the Trial
     export_requested = Signal()
     report_requested = Signal()
+    ended = Signal(str, bool)  # a sweep or walk-forward ended: what it said, whether it failed
     show_study_requested = Signal(int)  # a stored study's id
     resume_requested = Signal(int)
 
@@ -245,6 +246,7 @@ class ResearchView(QWidget):
             self.progress.setRange(0, 1)
             self.progress.setValue(1)
         self.say(text, error)
+        self.ended.emit(text, error)
 
     def set_odds(self, odds: Odds, importance: str = "") -> None:
         text = f"<b>Overfitting odds.</b> {escape(odds.dsr)}<br>{escape(odds.pbo)}"

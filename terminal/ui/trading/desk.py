@@ -106,6 +106,8 @@ class TradingDesk(QObject):
         self.keys = TradingKeys(self)
         self.symbol = ""  # the market the tickets trade (the chart's)
         self._flattening: set[str] = set()  # symbols whose book is being fetched to flatten them
+        # hears the positions' unrealised PnL at each refresh (alerts on a position's PnL)
+        self.on_pnl: Callable[[Mapping[str, Decimal]], None] | None = None
         self._pnl_timer = QTimer(self)
         self._pnl_timer.setInterval(PNL_REFRESH_MS)
         self._pnl_timer.timeout.connect(self._refresh_positions)
@@ -284,6 +286,8 @@ class TradingDesk(QObject):
     def _refresh_positions(self) -> None:
         positions, balances = self._positions(), self._balances()
         unrealised = self._read(lambda b: b.unrealised_pnl(), _NO_PNL)
+        if self.on_pnl is not None and unrealised:
+            self.on_pnl(unrealised)
         self.positions.set_state(positions, unrealised, balances, self._session().markets)
         self.positions.set_summary(
             self._read(lambda b: self.summary.figures(b, positions, unrealised, balances), None)

@@ -79,6 +79,8 @@ class OrderEvents:
         self._said: dict[str, tuple[OrderStatus, Decimal, bool]] = {}  # per order: what was said last
         # The ticket's outcome line follows the newest order it sent while that order is open.
         self._following: tuple[str, Callable[[str, bool], None]] | None = None
+        # hears each order that ended filled, cancelled or rejected, with what was said of it (alerts)
+        self.on_outcome: Callable[[Order, str], None] | None = None
 
     def attach(self, broker: Broker | None) -> None:
         if self._broker is not None:
@@ -120,6 +122,9 @@ class OrderEvents:
             self._post(text, bad)
             if fills and self._sound():
                 self._beep()
+            ended = order.status in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+            if ended and self.on_outcome is not None:
+                self.on_outcome(order, text)
         following = self._following
         if following is not None and following[0] == cid:
             following[1](outcome(order), order.status is not OrderStatus.REJECTED)

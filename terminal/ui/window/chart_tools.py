@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject
 from terminal.store.candles import CandleStore
 from terminal.ui.chart.drawings.keeper import DrawingKeeper
 from terminal.ui.chart.drawings.layer import DrawingLayer
+from terminal.ui.chart.drawings.model import Drawing
 from terminal.ui.chart.indicator_controls import IndicatorControls
 from terminal.ui.theme import Theme
 from terminal.ui.window.chart_grid import ChartGrid, ChartSlot
@@ -64,6 +65,8 @@ class ChartTools(QObject):
         self.magnet = True
         self.tools: dict[int, Tools] = {}  # id(slot) → its tools
         self._restoring = False
+        # "Add alert on this line…" on a drawn line (the window's alerts): (slot, drawing)
+        self._alert_hook: Callable[[ChartSlot, Drawing], object] | None = None
         grid.slot_made.connect(self.attach)
         grid.slot_closing.connect(self.detach)
         for slot in grid.slots:
@@ -76,12 +79,25 @@ class ChartTools(QObject):
         keeper = DrawingKeeper(layer, self._store, self._post, ready=self._ready)
         self.tools[id(slot)] = Tools(layer, keeper)
         layer.edited.connect(lambda slot=slot: self._copy_drawings(slot))
+        if self._alert_hook is not None:
+            self._hook_alerts(slot, layer)
         slot.chart.series_changed.connect(lambda slot=slot: self.market_shown(slot))
         studies = slot.chart.studies
         self.controls.attach(studies)
         studies.changed.connect(lambda slot=slot: self._save_indicators(slot))
         studies.failed.connect(lambda text: self._post(text, True))
         self.restore_indicators(slot)
+
+    def set_alert_hook(self, hook: Callable[[ChartSlot, Drawing], object]) -> None:
+        """Offer "Add alert on this line…" on every chart's lines, now and later."""
+        self._alert_hook = hook
+        for slot in self.grid.slots:
+            self._hook_alerts(slot, self.of(slot).layer)
+
+    def _hook_alerts(self, slot: ChartSlot, layer: DrawingLayer) -> None:
+        hook = self._alert_hook
+        if hook is not None:
+            layer.alert_requested.connect(lambda drawing, slot=slot: hook(slot, drawing))
 
     def detach(self, slot: ChartSlot) -> None:
         tools = self.tools.pop(id(slot), None)

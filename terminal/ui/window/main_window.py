@@ -42,6 +42,7 @@ from terminal.paths import AppPaths
 from terminal.shortcuts import resolve_bindings
 from terminal.store.history_file import HistoryFile
 from terminal.tasks import TaskGroup
+from terminal.ui.alerts.center import AlertCenter
 from terminal.ui.backtest.chart_link import ChartLink
 from terminal.ui.chart.chart_widget import ChartWidget
 from terminal.ui.chart.drawings.layer import DrawingLayer
@@ -78,6 +79,7 @@ from terminal.ui.window.menus import MenuCommands, build_menus_and_toolbar
 from terminal.ui.window.notice import NoticeBar
 from terminal.ui.window.palette import CommandPalette, PaletteEntry
 from terminal.ui.window.status import FeedStatusBar
+from terminal.ui.window.window_alerts import WindowAlerts
 
 if TYPE_CHECKING:
     from terminal.credentials import CredentialStore
@@ -114,6 +116,7 @@ class MainWindow(QMainWindow):
         history_file: HistoryFile | None = None,
         settled: asyncio.Event | None = None,
         sources: Callable[[str], ExchangeSource] | None = None,
+        alerts: AlertCenter | None = None,
     ) -> None:
         super().__init__()
         # Makes the source of a market this window switches to (the app's shares its one
@@ -315,6 +318,13 @@ class MainWindow(QMainWindow):
             self._save_view_text,
             self.theme,
         )
+        # the alerts: the app's one center (a window of its own when made alone, as tests do)
+        self._owns_alerts = alerts is None
+        self.alert_center = alerts or AlertCenter(
+            self.history_file.get, lambda: self.credentials, muted=self.settings.alerts.muted, parent=self
+        )
+        self.alerts = WindowAlerts(self, self.alert_center)
+        self.alerts.bind(session, exchange)
         self.restore_layout()
         self.chart_grid.active_changed.connect(self.chart_menus.show_looks)
         self.user_indicators.loaded.connect(self._user_indicators_loaded)
@@ -346,6 +356,8 @@ class MainWindow(QMainWindow):
             "data.manager": self.open_data_manager,
             "backtest.open": self.open_backtest,
             "research.open": self.open_research,
+            "alerts.add": lambda: self.alerts.add_at_crosshair(),
+            "alerts.panel": lambda: self.alerts.open_panel(),
             "market.new_simulated": self.ask_new_market,
             "help.shortcuts": self.show_shortcuts,
             "preferences.open": self.open_preferences,
@@ -427,6 +439,7 @@ class MainWindow(QMainWindow):
         # cannot be used.
         self.in_background(self._check_history_file(), "history file")
         self.in_background(self._load_user_indicators(), "load user indicators")
+        self.in_background(self._load_alerts(), "load alerts")
         await self._closed.wait()
         self._stop_following()
         for dialog in self._dialogs:
@@ -441,6 +454,9 @@ class MainWindow(QMainWindow):
         if self.backtest is not None:  # its runs, reads and saves end first
             await self.backtest.shutdown()
         await self.trading.shutdown()  # orders under way get their answers first
+        await self.alerts.release()  # its background candle watches, on this window's connection
+        if self._owns_alerts:
+            await self.alert_center.close()
         if self.accounts is not None:
             try:
                 await self.accounts.close()
@@ -463,6 +479,17 @@ class MainWindow(QMainWindow):
                 wait.cancel()
         if not self._closed.is_set():
             await self.user_indicators.reload()
+
+    async def _load_alerts(self) -> None:
+        """The alerts from the history file once the start-up has settled."""
+        waits = [asyncio.ensure_future(self.settled.wait()), asyncio.ensure_future(self._closed.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        if not self._closed.is_set():
+            await self.alert_center.load()
 
     async def _check_history_file(self) -> None:
         """``check_history_file`` once the start-up has settled, unless the window closes first."""
@@ -611,6 +638,7 @@ class MainWindow(QMainWindow):
             old_bridge = self.bridge
             old_bridge.changed.disconnect(self._on_changed)
             await self.chart_grid.shutdown()  # the other charts use the old connection
+            await self.alerts.release()  # so do the alerts' background watches
             try:
                 await self._stop_session()
             except Exception as exc:  # noqa: BLE001 - a failed close must not keep the old market on screen
@@ -620,6 +648,7 @@ class MainWindow(QMainWindow):
             old_bridge.deleteLater()  # the old session is closed: it notifies no more
             self.exchange = exchange  # first: the charts' drawings are kept under the new exchange
             self._bind(session, symbol)
+            self.alerts.bind(session, exchange)
             self.chart_grid.rebind()  # the other charts move to the new connection
             if self.accounts is not None:
                 self.accounts.session_changed(session)
@@ -762,6 +791,7 @@ class MainWindow(QMainWindow):
         entries.append(PaletteEntry(self.accounts_action.text(), "", self.accounts_action.trigger))
         entries += [PaletteEntry(label, "", run) for label, run in self.watchlist_edits.commands()]
         entries += self.indicators.palette_entries()
+        entries += self.alerts.palette_entries()
         return entries
 
     def _compare_choices(self) -> list[str]:
@@ -844,7 +874,9 @@ class MainWindow(QMainWindow):
         dialog = self.findChild(PreferencesDialog)
         if dialog is None or not dialog.isVisible():
             markets, name = self.session.markets, self.session.source.name
-            dialog = PreferencesDialog(self.config, markets, name, self.theme, self)
+            dialog = PreferencesDialog(
+                self.config, markets, name, self.theme, self, credentials=lambda: self.credentials
+            )
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             dialog.open()
         dialog.raise_()
@@ -863,6 +895,9 @@ class MainWindow(QMainWindow):
 
             sources = HistorySources(self.settings, lambda: [self.session])
             self.data_manager = DataManager(store, sources, self.theme)
+            self.data_manager.runner.finished.connect(
+                lambda _outcome, message: self.alert_center.job_finished("download", message)
+            )
             self.docks["data"] = dock = make_dock(self, "Market data", self.data_manager, scrolled=True)
             self.dock_layout.add_bottom_panel(dock, tall=True)
         self.dock_layout.show_panel(self.docks["data"])
@@ -898,6 +933,9 @@ class MainWindow(QMainWindow):
                 research=self.settings.research,
                 save_research=lambda chosen: self.config.change(research=chosen),
                 keys=self.credentials,
+            )
+            self.backtest.research.ended.connect(
+                lambda text, _bad: self.alert_center.job_finished("research", text)
             )
             self.docks["backtest"] = dock = make_dock(self, "Backtest", self.backtest, scrolled=True)
             self.dock_layout.add_bottom_panel(dock, tall=True)  # a form and results: room from the chart
@@ -985,5 +1023,7 @@ class MainWindow(QMainWindow):
         if self.backtest is not None:
             self.backtest.apply_theme(theme)
         self.trading.apply_theme(theme)
+        if self.alerts.panel is not None:
+            self.alerts.panel.apply_theme(theme)
         self.watchlist_model.theme = theme
         self.watchlist_model.refresh(self.session.tickers)

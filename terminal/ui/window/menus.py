@@ -103,6 +103,10 @@ def build_menus_and_toolbar(
         action.setObjectName(name)
         action.triggered.connect(lambda _checked=False, act=act: act())
         trade_menu.addAction(action)
+    alerts_menu = menu.addMenu("&Alerts")
+    for name in ("alerts.add", "alerts.panel"):
+        if name in a:
+            alerts_menu.addAction(a[name])
     view_menu = menu.addMenu("&View")
     for group in panels:
         for dock in group:

@@ -1,0 +1,239 @@
+"""The app's one alerts engine, what it keeps, and where a firing goes.
+
+One ``AlertCenter`` for the process: every window feeds it the market it shows
+(``watch``), so an alert on a symbol fires whichever window is open on its exchange,
+on screen or not. A firing is recorded in the history file, listed in every window's
+alerts panel and shown as a toast there (``fired``), and, unless the user muted
+alerts, sent as the operating system's notification with the alert's sound and to
+the alert's webhooks (their URLs in the keyring; posted from a thread of their own).
+
+The history file's writes go to a worker thread one after another (``_write``); the
+engine itself runs on the GUI thread, where the prices arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from terminal.alerts.delivery.desktop import DesktopNotifications, Sound
+from terminal.alerts.delivery.webhooks import DeliveryResult, WebhookMessage, WebhookSender, WebhookVault
+from terminal.alerts.engine import AlertEngine
+from terminal.alerts.feed import AlertFeed
+from terminal.alerts.keeping import AlertBook
+from terminal.alerts.rules import Alert, Firing
+from terminal.errors import describe
+from terminal.tasks import TaskGroup
+
+if TYPE_CHECKING:
+    from terminal.credentials import CredentialStore
+    from terminal.market.session import MarketSession
+    from terminal.store.candles import CandleStore
+
+log = logging.getLogger(__name__)
+
+TICK_MS = 1000  # expiry and feeds that stay down are checked this often
+
+
+class AlertCenter(QObject):
+    changed = Signal()  # the alerts, their problems or the muting changed
+    fired = Signal(object)  # Firing
+    delivery_problem = Signal(str)  # a desktop notification or a webhook failed: why, in words
+
+    def __init__(
+        self,
+        store: Callable[[], CandleStore | None],
+        credentials: Callable[[], CredentialStore],
+        *,
+        muted: bool = False,
+        desktop: DesktopNotifications | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._store = store  # blocks: the history file opens on first use (called off the GUI thread)
+        self.book: AlertBook | None = None
+        self.engine = AlertEngine(self._on_fire, self._on_engine_change)
+        self.muted = muted
+        self.desktop = desktop or DesktopNotifications()
+        self._credentials = credentials
+        self._webhooks: WebhookSender | None = None
+        self.feeds: dict[object, AlertFeed] = {}  # per window (its key), the feed of the market it shows
+        self.history: list[Firing] = []  # newest first, as the panel shows them
+        self._tasks = TaskGroup("alerts", logger=log)
+        self._writes = asyncio.Lock()  # the history file's writes, one after another, in order
+        self.loaded = asyncio.Event()
+        self._loading = asyncio.Lock()  # two windows may ask at once
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self.engine.tick)
+        self._timer.start()
+
+    # -- loading and keeping ---------------------------------------------------------
+    async def load(self) -> None:
+        """The alerts and their history from the history file (in memory without one)."""
+        async with self._loading:
+            if not self.loaded.is_set():
+                await self._load()
+
+    async def _load(self) -> None:
+        book = AlertBook(await asyncio.to_thread(self._store))
+        alerts, last_fired = await asyncio.to_thread(book.load)
+        history = await asyncio.to_thread(book.history, 500)
+        self.book = book
+        for problem in book.problems:
+            log.warning("%s", problem)
+        self.engine.load(alerts, last_fired)
+        self.history = history
+        self.loaded.set()
+        self._sync_feeds()
+        self.changed.emit()
+
+    def _write(self, work: Callable[[AlertBook], object], what: str) -> None:
+        book = self.book
+        if book is None:
+            return
+
+        async def write() -> None:
+            async with self._writes:
+                try:
+                    await asyncio.to_thread(work, book)
+                except Exception as exc:  # noqa: BLE001 - a full disk must not stop alerts firing
+                    log.error("Alerts: could not save %s: %s", what, describe(exc))
+
+        self._tasks.spawn(write(), name=f"saving {what}")
+
+    # -- the user's changes --------------------------------------------------------------
+    def put(self, alert: Alert) -> None:
+        """Add ``alert`` or replace the one with its id, and keep it."""
+        self.engine.put(alert)
+        self._write(lambda book: book.save(alert), "an alert")
+        self._sync_feeds()
+        self.changed.emit()
+
+    def remove(self, alert_id: str) -> None:
+        self.engine.remove(alert_id)
+        self._write(lambda book: book.delete(alert_id), "a deleted alert")
+        self._sync_feeds()
+        self.changed.emit()
+
+    def set_enabled(self, alert_id: str, enabled: bool) -> None:
+        alert = self.engine.alerts.get(alert_id)
+        if alert is not None and alert.enabled != enabled:
+            self.put(alert.model_copy(update={"enabled": enabled}))
+
+    def set_muted(self, muted: bool) -> None:
+        self.muted = muted
+        self.changed.emit()
+
+    def clear_history(self) -> None:
+        self.history = []
+        self._write(lambda book: book.clear_history(), "the cleared history")
+        self.changed.emit()
+
+    def alerts(self) -> list[Alert]:
+        return list(self.engine.alerts.values())
+
+    def problems(self) -> dict[str, str]:
+        """Per alert id, why it is not evaluated (a condition that cannot be read, a symbol
+        not watched)."""
+        out = dict(self.engine.problems)
+        for feed in self.feeds.values():
+            for alert in self.engine.alerts.values():
+                if feed.exchange != alert.exchange:
+                    continue
+                for key, why in feed.problems.items():
+                    if key == alert.symbol or key.startswith(f"{alert.symbol} "):
+                        out.setdefault(alert.id, why)
+        return out
+
+    # -- the markets the windows show ----------------------------------------------------
+    def watch(self, key: object, session: MarketSession, exchange: str) -> None:
+        """Window ``key`` shows ``session`` on ``exchange`` now: its prices feed the alerts."""
+        self.unwatch(key)
+        feed = self.feeds[key] = AlertFeed(self.engine, session, exchange)
+        if self.loaded.is_set():
+            feed.sync()
+
+    def unwatch(self, key: object) -> None:
+        feed = self.feeds.pop(key, None)
+        if feed is not None:
+            self._tasks.spawn(feed.close(), name="closing an alert feed")
+
+    async def release(self, key: object) -> None:
+        """Window ``key`` stops feeding the alerts (its session is about to close)."""
+        feed = self.feeds.pop(key, None)
+        if feed is not None:
+            await feed.close()
+
+    def _sync_feeds(self) -> None:
+        for feed in self.feeds.values():
+            feed.sync()
+
+    # -- firing -------------------------------------------------------------------------
+    def _on_engine_change(self, alert: Alert) -> None:
+        """The engine changed an alert itself (a once-only one fired, one expired)."""
+        self._write(lambda book: book.save(alert), "an alert")
+        self._sync_feeds()
+        self.changed.emit()
+
+    def _on_fire(self, alert: Alert, firing: Firing) -> None:
+        self.history.insert(0, firing)
+        del self.history[500:]
+        if not self.muted:
+            self._deliver(alert, firing)
+        self._write(lambda book: book.record(firing), "a fired alert")
+        log.info("Alert: %s (%s)", firing.title, firing.message.replace("\n", " — "))
+        self.fired.emit(firing)
+
+    def _deliver(self, alert: Alert, firing: Firing) -> None:
+        delivery = alert.delivery
+        if delivery.desktop:
+            sound = Sound(delivery.sound.kind, delivery.sound.path)
+            self._tasks.spawn(
+                self._notify(firing.title, firing.message, sound), name="a desktop notification"
+            )
+        for name in delivery.webhooks:
+            message = WebhookMessage(
+                text=f"{firing.title}\n{firing.message}", alert=alert.id, symbol=firing.symbol,
+                value=firing.value, fired_at_ms=firing.fired_ms,
+            )  # fmt: skip
+            self._sender().send(name, message)
+
+    async def _notify(self, title: str, body: str, sound: Sound) -> None:
+        if not await self.desktop.notify(title, body, sound):
+            self.delivery_problem.emit(self.desktop.problem)
+
+    def _sender(self) -> WebhookSender:
+        if self._webhooks is None:
+            loop = asyncio.get_running_loop()
+            vault = WebhookVault(self._credentials())
+
+            def result(outcome: DeliveryResult) -> None:  # on the sender's thread
+                loop.call_soon_threadsafe(self._webhook_result, outcome)
+
+            self._webhooks = WebhookSender(vault, result)
+        return self._webhooks
+
+    def _webhook_result(self, result: DeliveryResult) -> None:
+        if not result.ok:
+            text = f"Webhook {result.webhook}: {result.problem}"
+            log.warning("%s", text)
+            self.delivery_problem.emit(text)
+
+    # -- other events ---------------------------------------------------------------------
+    def job_finished(self, kind: str, text: str) -> None:
+        self.engine.job(kind, text)
+
+    async def close(self) -> None:
+        self._timer.stop()
+        for key in list(self.feeds):
+            self.unwatch(key)
+        await self._tasks.close()
+        if self._webhooks is not None:
+            sender, self._webhooks = self._webhooks, None
+            await asyncio.to_thread(sender.close)
+        self.desktop.close()

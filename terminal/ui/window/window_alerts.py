@@ -1,0 +1,182 @@
+"""A window's part in the alerts: its market fed to the app's ``AlertCenter``, the
+alerts panel (made on first use, below the chart), the dialog, the toasts, and the
+ways in: Alt+A at the crosshair's price, "Add alert on this line…" on a drawn line,
+the Alerts menu and the palette.
+
+The window also tells the center what only it sees: its account's orders filled,
+cancelled or rejected and its positions' PnL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import partial
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QDialog, QDockWidget
+
+from terminal.alerts.rules import Alert, LineCross
+from terminal.alerts.words import describe
+from terminal.ui.alerts.center import AlertCenter
+from terminal.ui.alerts.dialog import AlertDialog
+from terminal.ui.alerts.panel import AlertsPanel
+from terminal.ui.alerts.toast import show_toast
+from terminal.ui.window.layout import make_dock
+from terminal.ui.window.palette import PaletteEntry
+
+if TYPE_CHECKING:
+    from terminal.market.session import MarketSession
+    from terminal.trading.orders import Order
+    from terminal.ui.chart.drawings.model import Drawing
+    from terminal.ui.window.chart_grid import ChartSlot
+    from terminal.ui.window.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = {"filled": "filled", "cancelled": "cancelled", "canceled": "cancelled", "rejected": "rejected"}
+
+
+class WindowAlerts:
+    def __init__(self, window: MainWindow, center: AlertCenter) -> None:
+        self.window = window
+        self.center = center
+        self.panel: AlertsPanel | None = None
+        self.dock: QDockWidget | None = None
+        self.dialog: AlertDialog | None = None
+        center.fired.connect(self._fired)
+        center.changed.connect(self._refresh)
+        center.delivery_problem.connect(lambda text: window.messages.post(text, True))
+        window.chart_tools.set_alert_hook(self.alert_on_line)
+        window.trading.events.on_outcome = self._order_outcome
+        window.trading.on_pnl = self._pnl
+
+    # -- the market shown -----------------------------------------------------------
+    def bind(self, session: MarketSession, exchange: str) -> None:
+        self.center.watch(self.window, session, exchange)
+
+    async def release(self) -> None:
+        """Before the window's session closes: its feed stops (its background watches use
+        the session's connection)."""
+        await self.center.release(self.window)
+
+    def _order_outcome(self, order: Order, text: str) -> None:
+        outcome = OUTCOMES.get(str(order.status.value).lower())
+        if outcome is not None:
+            self.center.engine.order(self.window.exchange, order.symbol, outcome, text)
+
+    def _pnl(self, unrealised: Mapping[str, Decimal]) -> None:
+        for symbol, value in unrealised.items():
+            self.center.engine.pnl(self.window.exchange, symbol, float(value))
+
+    # -- the panel ------------------------------------------------------------------
+    def open_panel(self) -> AlertsPanel:
+        if self.panel is None or self.dock is None:
+            panel = self.panel = AlertsPanel(self.window.theme)
+            panel.new_requested.connect(lambda: self.new_alert())
+            panel.edit_requested.connect(self.edit)
+            panel.delete_requested.connect(self.center.remove)
+            panel.enabled_changed.connect(self.center.set_enabled)
+            panel.muted_changed.connect(self._set_muted)
+            panel.clear_history_requested.connect(self.center.clear_history)
+            self.window.docks["alerts"] = self.dock = make_dock(self.window, "Alerts", panel, scrolled=True)
+            self.window.dock_layout.add_bottom_panel(self.dock, tall=False)
+            self._refresh()
+            panel.set_history(list(self.center.history))
+        self.window.dock_layout.show_panel(self.dock)
+        return self.panel
+
+    def _set_muted(self, muted: bool) -> None:
+        self.center.set_muted(muted)
+        self.window.config.change(alerts=self.window.settings.alerts.model_copy(update={"muted": muted}))
+
+    def _refresh(self) -> None:
+        if self.panel is not None:
+            self.panel.set_alerts(
+                self.center.alerts(), dict(self.center.engine.last_fired), self.center.problems()
+            )
+            self.panel.set_muted(self.center.muted)
+            if not self.center.history:  # cleared (in this window or another)
+                self.panel.set_history([])
+
+    def _fired(self, firing: object) -> None:
+        from terminal.alerts.rules import Firing
+
+        assert isinstance(firing, Firing)
+        if self.panel is not None:
+            self.panel.add_firing(firing)
+            self._refresh()
+        text = firing.message if not self.center.muted else f"{firing.message}\n(muted: nothing sent)"
+        show_toast(
+            self.window, firing.title, text, duration_ms=self.window.settings.alerts.toast_seconds * 1000
+        )
+
+    # -- making and editing -----------------------------------------------------------
+    def _symbols(self) -> list[str]:
+        session = self.window.session
+        listed = list(session.markets)
+        first = [s for s in [session.symbol, *self.window.settings.watchlist] if s in session.markets]
+        return list(dict.fromkeys([*first, *listed]))
+
+    def _open_dialog(
+        self, alert: Alert | None = None, *, symbol: str = "", price: float | None = None
+    ) -> AlertDialog:
+        dialog = AlertDialog(
+            self.window.exchange, self._symbols(), list(self.window.settings.alerts.webhooks), alert,
+            symbol=symbol or self.window.session.symbol, price=price, theme=self.window.theme,
+            parent=self.window,
+        )  # fmt: skip
+        self.dialog = dialog
+        dialog.finished.connect(partial(self._dialog_done, dialog))
+        dialog.open()
+        return dialog
+
+    def _dialog_done(self, dialog: AlertDialog, result: int) -> None:
+        if result == QDialog.DialogCode.Accepted:
+            alert = dialog.alert()
+            if not alert.created_ms:  # a new one (an edit keeps when it was made)
+                alert = alert.model_copy(update={"created_ms": self.window.session.source.milliseconds()})
+            self.center.put(alert)
+            self.window.messages.post(f"Alert set: {describe(alert)}", False)
+        if self.dialog is dialog:
+            self.dialog = None
+        dialog.deleteLater()
+
+    def new_alert(self, *, price: float | None = None) -> AlertDialog:
+        return self._open_dialog(price=price)
+
+    def add_at_crosshair(self) -> AlertDialog:
+        """Alt+A: a price alert at the crosshair's price (the last price when the mouse is not
+        over the chart)."""
+        chart = self.window.chart_grid.active.chart
+        price = chart.crosshair_price()
+        if price is None and len(chart.series):
+            price = float(chart.series.close[-1])
+        return self._open_dialog(symbol=chart.symbol or self.window.session.symbol, price=price)
+
+    def edit(self, alert_id: str) -> AlertDialog | None:
+        alert = self.center.engine.alerts.get(alert_id)
+        return None if alert is None else self._open_dialog(alert, symbol=alert.symbol)
+
+    def alert_on_line(self, slot: ChartSlot, drawing: Drawing) -> AlertDialog:
+        """ "Add alert on this line…": an alert at the line as it is now drawn."""
+        (t1, p1), *rest = drawing.points
+        t2, p2 = rest[0] if rest else (t1, p1)
+        line = LineCross(
+            drawing_id=drawing.id, shape=str(drawing.kind.value),  # type: ignore[arg-type]
+            t1_ms=int(t1 * 1000), p1=p1, t2_ms=int(t2 * 1000), p2=p2,
+        )  # fmt: skip
+        symbol = slot.chart.symbol or self.window.session.symbol
+        alert = Alert(exchange=self.window.exchange, symbol=symbol, condition=line)
+        return self._open_dialog(alert, symbol=symbol)
+
+    # -- the palette ----------------------------------------------------------------------
+    def palette_entries(self) -> list[PaletteEntry]:
+        entries = [PaletteEntry("Alerts: show the alerts panel", "", self.open_panel)]
+        for alert in self.center.alerts():
+            state = "on" if alert.enabled else "off"
+            entries.append(
+                PaletteEntry(f"Alert: {describe(alert)}", f"{state} · edit", partial(self.edit, alert.id))
+            )
+        return entries
