@@ -67,6 +67,8 @@ class ChartTools(QObject):
         self._restoring = False
         # "Add alert on this line…" on a drawn line (the window's alerts): (slot, drawing)
         self._alert_hook: Callable[[ChartSlot, Drawing], object] | None = None
+        # hears a chart's drawings after each edit (an alert on a line follows the line)
+        self.on_edited: Callable[[ChartSlot, list[Drawing]], object] | None = None
         grid.slot_made.connect(self.attach)
         grid.slot_closing.connect(self.detach)
         for slot in grid.slots:
@@ -137,6 +139,8 @@ class ChartTools(QObject):
         tools = self.tools.get(id(source))
         if tools is None:
             return
+        if self.on_edited is not None:
+            self.on_edited(source, list(tools.layer.drawings))
         for other in self.grid.slots:
             theirs = self.tools.get(id(other))
             if other is not source and theirs is not None and theirs.keeper.market == tools.keeper.market:

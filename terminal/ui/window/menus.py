@@ -103,7 +103,7 @@ def build_menus_and_toolbar(
         action.setObjectName(name)
         action.triggered.connect(lambda _checked=False, act=act: act())
         trade_menu.addAction(action)
-    alerts_menu = menu.addMenu("&Alerts")
+    alerts_menu = menu.addMenu("Alerts")  # no mnemonic: Alt+A adds an alert
     for name in ("alerts.add", "alerts.panel"):
         if name in a:
             alerts_menu.addAction(a[name])

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QDialog, QDockWidget
 
-from terminal.alerts.rules import Alert, LineCross
+from terminal.alerts.rules import Alert, Direction, LineCross
 from terminal.alerts.words import describe
 from terminal.ui.alerts.center import AlertCenter
 from terminal.ui.alerts.dialog import AlertDialog
@@ -49,6 +49,7 @@ class WindowAlerts:
         center.changed.connect(self._refresh)
         center.delivery_problem.connect(lambda text: window.messages.post(text, True))
         window.chart_tools.set_alert_hook(self.alert_on_line)
+        window.chart_tools.on_edited = self.lines_edited
         window.trading.events.on_outcome = self._order_outcome
         window.trading.on_pnl = self._pnl
 
@@ -161,15 +162,22 @@ class WindowAlerts:
 
     def alert_on_line(self, slot: ChartSlot, drawing: Drawing) -> AlertDialog:
         """ "Add alert on this line…": an alert at the line as it is now drawn."""
-        (t1, p1), *rest = drawing.points
-        t2, p2 = rest[0] if rest else (t1, p1)
-        line = LineCross(
-            drawing_id=drawing.id, shape=str(drawing.kind.value),  # type: ignore[arg-type]
-            t1_ms=int(t1 * 1000), p1=p1, t2_ms=int(t2 * 1000), p2=p2,
-        )  # fmt: skip
+        line = line_of(drawing)
         symbol = slot.chart.symbol or self.window.session.symbol
         alert = Alert(exchange=self.window.exchange, symbol=symbol, condition=line)
         return self._open_dialog(alert, symbol=symbol)
+
+    def lines_edited(self, slot: ChartSlot, drawings: list[Drawing]) -> None:
+        """A line with an alert moved: the alert follows it (where it is drawn now)."""
+        by_id = {d.id: d for d in drawings}
+        symbol = slot.chart.symbol
+        for alert in self.center.alerts():
+            c = alert.condition
+            if not isinstance(c, LineCross) or alert.symbol != symbol or c.drawing_id not in by_id:
+                continue
+            moved = line_of(by_id[c.drawing_id], c.direction)
+            if (moved.t1_ms, moved.p1, moved.t2_ms, moved.p2) != (c.t1_ms, c.p1, c.t2_ms, c.p2):
+                self.center.put(alert.model_copy(update={"condition": moved}))
 
     # -- the palette ----------------------------------------------------------------------
     def palette_entries(self) -> list[PaletteEntry]:
@@ -180,3 +188,13 @@ class WindowAlerts:
                 PaletteEntry(f"Alert: {describe(alert)}", f"{state} · edit", partial(self.edit, alert.id))
             )
         return entries
+
+
+def line_of(drawing: Drawing, direction: Direction = Direction.EITHER) -> LineCross:
+    """The alert condition of a drawn line as it is drawn now (points in seconds on the chart)."""
+    (t1, p1), *rest = drawing.points
+    t2, p2 = rest[0] if rest else (t1, p1)
+    return LineCross(
+        drawing_id=drawing.id, shape=str(drawing.kind.value),  # type: ignore[arg-type]
+        t1_ms=int(t1 * 1000), p1=p1, t2_ms=int(t2 * 1000), p2=p2, direction=direction,
+    )  # fmt: skip

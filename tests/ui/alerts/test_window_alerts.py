@@ -1,0 +1,92 @@
+"""The ways to an alert in the window: Alt+A at the crosshair's price (the last price
+when the mouse is elsewhere), "Add alert on this line…" and an alert that follows its
+line when the line is dragged, the Alerts panel from the menu and the palette."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from pytestqt.qtbot import QtBot
+
+from terminal.alerts.rules import LineCross, PriceCross
+from terminal.ui.alerts.dialog import AlertDialog
+from terminal.ui.chart.drawings.model import Drawing, Kind
+from terminal.ui.window.palette import CommandPalette
+from tests.ui.harness import Launch
+
+
+def press_ok(qtbot: QtBot, dialog: AlertDialog) -> None:
+    qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible(), "the dialog refused what it was given"
+
+
+async def test_alt_a_sets_a_price_alert_at_the_last_price_and_the_panel_lists_it(
+    launch: Launch, qtbot: QtBot
+) -> None:
+    async with launch() as t:
+        window = t.window
+        await t.activate()
+        assert window.actions_by_id["alerts.add"].shortcut() == QKeySequence("Alt+A")
+        qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)
+        dialog = window.alerts.dialog
+        assert dialog is not None and dialog.isVisible()
+        last = float(t.chart.series.close[-1])
+        press_ok(qtbot, dialog)
+        (alert,) = window.alert_center.alerts()
+        assert isinstance(alert.condition, PriceCross)
+        assert abs(alert.condition.level - last) <= abs(last) * 1e-6 + 1e-9
+        assert alert.symbol == t.session.symbol and alert.exchange == window.exchange
+
+        window.actions_by_id["alerts.panel"].trigger()
+        panel = window.alerts.panel
+        assert panel is not None and panel.isVisible()
+        assert panel.model.row_total() == 1
+        assert "price crosses" in panel.model.cell(0, 1)
+
+
+async def test_an_alert_on_a_line_follows_the_line_when_it_is_dragged(launch: Launch, qtbot: QtBot) -> None:
+    async with launch() as t:
+        window, chart = t.window, t.chart
+        layer = window.drawings
+        t_s = float(chart.series.ts[-20]) / 1000.0
+        price = float(chart.series.close[-1]) * 1.01
+        line = Drawing("line-1", Kind.HLINE, ((t_s, price),))
+        layer.add(line)
+        layer.request_alert(line.id)  # what "Add alert on this line…" does
+        dialog = window.alerts.dialog
+        assert dialog is not None
+        press_ok(qtbot, dialog)
+        (alert,) = window.alert_center.alerts()
+        assert isinstance(alert.condition, LineCross) and alert.condition.p1 == price
+
+        layer.change(line.moved_by(0.0, 25.0))  # dragged up by 25
+        (alert,) = window.alert_center.alerts()
+        assert isinstance(alert.condition, LineCross)
+        assert alert.condition.p1 == price + 25.0 and alert.condition.drawing_id == line.id
+        assert window.alert_center.engine.alerts[alert.id].condition == alert.condition
+
+
+async def test_alerts_are_in_the_palette(launch: Launch, qtbot: QtBot) -> None:
+    async with launch() as t:
+        window = t.window
+        await t.activate()
+        window.alerts.new_alert(price=float(t.chart.series.close[-1]) * 2)
+        dialog = window.alerts.dialog
+        assert dialog is not None
+        press_ok(qtbot, dialog)
+        qtbot.keyClick(
+            QApplication.focusWidget() or window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier
+        )
+        await t.until(lambda: isinstance(QApplication.activeModalWidget(), CommandPalette), "the palette")
+        palette = QApplication.activeModalWidget()
+        assert isinstance(palette, CommandPalette)
+        qtbot.keyClicks(palette.query, "alerts panel")
+        qtbot.keyClick(palette.query, Qt.Key.Key_Return)
+        await t.until(
+            lambda: window.alerts.panel is not None and window.alerts.panel.isVisible(), "the panel"
+        )
+        labels = [e.label for e in window.palette_entries()]
+        assert any(
+            label.startswith(f"Alert: {t.session.symbol} on simulated: price crosses") for label in labels
+        )
