@@ -42,7 +42,7 @@ from terminal.alerts.rules import (
     Trigger,
     VolumeSpike,
 )
-from terminal.alerts.words import condition_text, number
+from terminal.alerts.words import condition_text, number, reading
 from terminal.marketdata.candles import CandleSeries
 from terminal.marketdata.timeframes import timeframe_ms
 
@@ -120,7 +120,8 @@ class AlertEngine:
         self._on_change = on_change  # an alert the engine changed itself (a ONCE that fired, one expired)
         self.clock = clock
         self.alerts: dict[str, Alert] = {}
-        self.last_fired: dict[str, int] = {}  # alert id -> ms
+        self.last_fired: dict[str, int] = {}  # alert id -> ms (the engine's clock)
+        self._fired_bar: dict[str, int] = {}  # alert id -> the bar a once-per-bar alert fired in
         self.problems: dict[str, str] = {}  # alert id -> why it cannot be evaluated
         self._markets: dict[Market, _MarketState] = {}
         self._series: dict[SeriesKey, _SeriesState] = {}
@@ -229,11 +230,12 @@ class AlertEngine:
             self._replace(current.model_copy(update={"enabled": False}))
             return False
         if current.trigger is Trigger.ONCE_PER_BAR:
-            bar = timeframe_ms(current.timeframe)
-            last = self.last_fired.get(current.id)
-            if last is not None and last // bar == (at_ms or now) // bar:
+            # the bar on the market's own clock (``at_ms``: the price's or candle's time)
+            bar = (at_ms or now) // timeframe_ms(current.timeframe)
+            if self._fired_bar.get(current.id) == bar:
                 return False
-        self.last_fired[current.id] = at_ms or now
+            self._fired_bar[current.id] = bar
+        self.last_fired[current.id] = now
         title = f"{current.symbol or current.exchange or 'Alert'}: {what}"
         message = condition_text(current) + (f"\n{current.note}" if current.note else "")
         firing = Firing(
@@ -380,7 +382,7 @@ class AlertEngine:
                 continue
             crossing = cond.watch.expression.op == "crosses"
             if (crossing and holds != before) or (not crossing and holds and not before):
-                self._fire(cond.alert, value, f"{cond.watch.expression} ({number(value)})", last_ts)
+                self._fire(cond.alert, value, f"{cond.watch.expression} ({reading(value)})", last_ts)
         for alert in list(state.volumes):
             self._volume(state, alert, series, last_ts)
 

@@ -27,6 +27,11 @@ def number(value: float) -> str:
     return f"{value:.4g}"
 
 
+def reading(value: float) -> str:
+    """An indicator's value as a notification says it: RSI 71.35, EMA 62,696.10, 0.0001234."""
+    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.4g}"
+
+
 def condition_text(alert: Alert) -> str:
     c = alert.condition
     match c:
