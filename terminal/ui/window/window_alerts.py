@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QDialog, QDockWidget
 
-from terminal.alerts.rules import Alert, Direction, LineCross
+from terminal.alerts.rules import Alert, Direction, LineCross, PriceCross
 from terminal.alerts.words import describe
 from terminal.ui.alerts.center import AlertCenter
 from terminal.ui.alerts.dialog import AlertDialog
 from terminal.ui.alerts.panel import AlertsPanel
 from terminal.ui.alerts.toast import show_toast
+from terminal.ui.window.alert_marks import AlertMarks
 from terminal.ui.window.layout import make_dock
 from terminal.ui.window.palette import PaletteEntry
 
@@ -48,6 +49,9 @@ class WindowAlerts:
         center.fired.connect(self._fired)
         center.changed.connect(self._refresh)
         center.delivery_problem.connect(lambda text: window.messages.post(text, True))
+        # each enabled price alert as a line on the charts of its symbol; a drag moves it
+        self.marks = AlertMarks(window.chart_grid, center.alerts, lambda: window.exchange, self.level_moved)
+        center.changed.connect(self.marks.refresh)
         window.chart_tools.set_alert_hook(self.alert_on_line)
         window.chart_tools.on_edited = self.lines_edited
         window.trading.events.on_outcome = self._order_outcome
@@ -166,6 +170,15 @@ class WindowAlerts:
         symbol = slot.chart.symbol or self.window.session.symbol
         alert = Alert(exchange=self.window.exchange, symbol=symbol, condition=line)
         return self._open_dialog(alert, symbol=symbol)
+
+    def level_moved(self, alert_id: str, price: float) -> None:
+        """A price alert's line dropped at ``price``: the alert watches that level now."""
+        alert = self.center.engine.alerts.get(alert_id)
+        if alert is None or not isinstance(alert.condition, PriceCross) or not price > 0:
+            return
+        moved = alert.model_copy(update={"condition": alert.condition.model_copy(update={"level": price})})
+        self.center.put(moved)
+        self.window.messages.post(f"Alert moved: {describe(moved)}", False)
 
     def lines_edited(self, slot: ChartSlot, drawings: list[Drawing]) -> None:
         """A line with an alert moved: the alert follows it (where it is drawn now)."""

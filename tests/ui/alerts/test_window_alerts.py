@@ -38,6 +38,19 @@ async def test_alt_a_sets_a_price_alert_at_the_last_price_and_the_panel_lists_it
         assert abs(alert.condition.level - last) <= abs(last) * 1e-6 + 1e-9
         assert alert.symbol == t.session.symbol and alert.exchange == window.exchange
 
+        # the alert is a dashed line on the chart; dragging it moves the alert
+        lines = window.alerts.marks.lines_of(window.chart_grid.slots[0])
+        (mark,) = lines.lines
+        assert mark.price == alert.condition.level and mark.key == alert.id and mark.label.startswith("ALERT")
+        assert lines.grab(mark.price, tolerance=mark.price * 1e-6)
+        lines.drag_to(mark.price * 1.01)
+        lines.drop()
+        (alert,) = window.alert_center.alerts()
+        assert isinstance(alert.condition, PriceCross) and alert.condition.level == mark.price * 1.01
+        assert lines.lines[0].price == mark.price * 1.01
+        window.alert_center.set_enabled(alert.id, False)
+        assert lines.lines == []  # an alert switched off leaves the chart
+
         window.actions_by_id["alerts.panel"].trigger()
         panel = window.alerts.panel
         assert panel is not None and panel.isVisible()
