@@ -44,6 +44,7 @@ from terminal.market.key_destinations import account_key_destinations
 from terminal.tasks import TaskGroup
 from terminal.ui.accounts.endpoints_view import EndpointsView
 from terminal.ui.accounts.keys import KeysPanel
+from terminal.ui.confirm import ask_to_remove
 from terminal.ui.field_errors import FieldErrors, pydantic_messages
 from terminal.ui.theme import DARK, Theme
 
@@ -399,23 +400,14 @@ class AccountsDialog(QDialog):
                 f"'{name}' is the market on screen: open another one first (File → Open market…).", error=True
             )
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Remove account",
-            f"Remove account '{name}'? Its keys are removed from the keyring too.",
-            QMessageBox.StandardButton.Cancel,
-            self,
+        text = f"Remove account '{name}'? Its keys are removed from the keyring too."
+        self.confirm_box = ask_to_remove(
+            self, "Remove account", text, lambda yes: self._removal_answered(yes, name)
         )
-        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.finished.connect(lambda _result: self._removal_answered(box, remove, name))
-        self.confirm_box = box
-        box.open()  # not exec(): no nested event loop
 
-    def _removal_answered(self, box: QMessageBox, remove: QPushButton, name: str) -> None:
+    def _removal_answered(self, yes: bool, name: str) -> None:
         self.confirm_box = None
-        box.deleteLater()
-        if box.clickedButton() is remove:
+        if yes:
             self.remove_account(name)
 
     def remove_account(self, name: str) -> None:

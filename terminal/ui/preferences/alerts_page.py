@@ -44,6 +44,7 @@ from terminal.config import ConfigStore, Settings
 from terminal.credentials import CredentialStore, KeyringUnavailableError
 from terminal.errors import TerminalError, describe
 from terminal.tasks import TaskGroup
+from terminal.ui.confirm import ask_to_remove
 from terminal.ui.field_errors import FieldErrors
 from terminal.ui.preferences.form import Setting
 from terminal.ui.preferences.webhook_calls import Address, post_test, read_addresses
@@ -305,24 +306,14 @@ class AlertsPage(QWidget):
         name = self.selected()
         if name is None:
             return
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Remove webhook",
-            f"Remove webhook '{name}'? Its address is deleted from the keyring, and alerts stop "
-            "posting to it.",
-            QMessageBox.StandardButton.Cancel,
-            self,
+        text = f"Remove webhook '{name}'? Its address leaves the keyring; alerts stop posting to it."
+        self.confirm_box = ask_to_remove(
+            self, "Remove webhook", text, lambda yes: self._removal_answered(yes, name)
         )
-        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.finished.connect(lambda _result: self._removal_answered(box, remove, name))
-        self.confirm_box = box
-        box.open()  # not exec(): no nested event loop
 
-    def _removal_answered(self, box: QMessageBox, remove: QPushButton, name: str) -> None:
+    def _removal_answered(self, yes: bool, name: str) -> None:
         self.confirm_box = None
-        box.deleteLater()
-        if box.clickedButton() is remove:
+        if yes:
             self.remove(name)
 
     def remove(self, name: str) -> None:

@@ -469,35 +469,30 @@ class MainWindow(QMainWindow):
         for slot in self.chart_grid.slots:
             self.indicators.retry_waiting(slot.chart.studies)
 
-    async def _load_user_indicators(self) -> None:
-        """The user's indicators once the start-up has settled (the first candles come first)."""
+    async def _once_settled(self) -> bool:
+        """Wait until the start-up has settled (the first candles come first) or the window
+        closes; whether it is still open."""
         waits = [asyncio.ensure_future(self.settled.wait()), asyncio.ensure_future(self._closed.wait())]
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for wait in waits:
                 wait.cancel()
-        if not self._closed.is_set():
+        return not self._closed.is_set()
+
+    async def _load_user_indicators(self) -> None:
+        """The user's indicators once the start-up has settled."""
+        if await self._once_settled():
             await self.user_indicators.reload()
 
     async def _load_alerts(self) -> None:
         """The alerts from the history file once the start-up has settled."""
-        waits = [asyncio.ensure_future(self.settled.wait()), asyncio.ensure_future(self._closed.wait())]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-        if not self._closed.is_set():
+        if await self._once_settled():
             await self.alert_center.load()
 
     async def _check_history_file(self) -> None:
         """``check_history_file`` once the start-up has settled, unless the window closes first."""
-        waits = [asyncio.ensure_future(self.settled.wait()), asyncio.ensure_future(self._closed.wait())]
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        for wait in waits:
-            wait.cancel()
-        if not self._closed.is_set():
+        if await self._once_settled():
             await check_history_file(self)
 
     def _start(self, symbol: str, timeframe: str) -> None:
