@@ -18,18 +18,16 @@ whose live bar is older than two bars are stale and not evaluated.
 
 from __future__ import annotations
 
-import bisect
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from terminal.alerts.expressions import ExpressionError, SeriesIndicators, Watch, parse
+from terminal.alerts.prices import MarketPrices
 from terminal.alerts.rules import (
     Alert,
-    Direction,
     FeedDown,
     Firing,
     IndicatorCondition,
@@ -58,30 +56,10 @@ def now_ms() -> int:
 
 
 @dataclass
-class _Line:
-    alert: Alert
-    diff: float | None = None  # the last price minus the line's level there
-
-
-@dataclass
-class _MoveState:
-    alert: Alert
-    since_s: int = 0  # a firing restarts the window
-
-
-@dataclass
 class _MarketState:
-    """The price alerts of one market and what the last price was."""
+    """One market's price alerts (``prices.py``) and its positions' PnL states."""
 
-    price: float | None = None
-    ts: int = 0
-    levels: list[float] = field(default_factory=list)  # sorted
-    level_alerts: list[Alert] = field(default_factory=list)  # in the order of ``levels``
-    lines: list[_Line] = field(default_factory=list)
-    moves: list[_MoveState] = field(default_factory=list)
-    # one entry per second: [second, low, high], as long as the longest move's window
-    samples: deque[list[float]] = field(default_factory=deque)
-    window_s: int = 0
+    prices: MarketPrices = field(default_factory=MarketPrices)
     pnl_state: dict[str, bool] = field(default_factory=dict)
 
 
@@ -128,6 +106,7 @@ class AlertEngine:
         self._others: list[Alert] = []  # orders, PnL, feeds, jobs
         self._down_since: dict[str, int] = {}  # exchange -> ms the feed went down
         self._feed_fired: set[str] = set()  # FeedDown alerts fired for the current outage
+        self._stale = False  # alerts turned off by the engine are still in the indexes
 
     # -- the alerts ----------------------------------------------------------------
     def load(self, alerts: Iterable[Alert], last_fired: Mapping[str, int] = {}) -> None:
@@ -162,43 +141,29 @@ class AlertEngine:
         old_markets, old_series = self._markets, self._series
         self._markets, self._series, self._others = {}, {}, []
         self.problems = {}
+        self._stale = False
         for alert in self.alerts.values():
             if alert.enabled:
                 self._index(alert, old_markets, old_series)
-        for state in self._markets.values():
-            pairs = sorted(zip(state.levels, state.level_alerts, strict=True), key=lambda p: p[0])
-            state.levels = [p[0] for p in pairs]
-            state.level_alerts = [p[1] for p in pairs]
-            state.window_s = max((m.alert.condition.minutes * 60 for m in state.moves), default=0)  # type: ignore[union-attr]
+        for key, state in self._markets.items():
+            before = old_markets.get(key)
+            state.prices.finish(before.prices if before is not None else None)
+            if before is not None:
+                state.pnl_state = before.pnl_state
 
-    def _market(self, alert: Alert, old: dict[Market, _MarketState]) -> _MarketState:
+    def _market(self, alert: Alert) -> _MarketState:
         key = (alert.exchange, alert.symbol)
         state = self._markets.get(key)
         if state is None:
             state = self._markets[key] = _MarketState()
-            before = old.get(key)
-            if before is not None:  # the price and its recent path carry over an edit
-                state.price, state.ts, state.samples = before.price, before.ts, before.samples
-                state.pnl_state = before.pnl_state
         return state
 
     def _index(
         self, alert: Alert, old_markets: dict[Market, _MarketState], old_series: dict[SeriesKey, _SeriesState]
     ) -> None:
         c = alert.condition
-        if isinstance(c, PriceCross):
-            state = self._market(alert, old_markets)
-            state.levels.append(c.level)
-            state.level_alerts.append(alert)
-        elif isinstance(c, LineCross):
-            prior = next(
-                (ln for st in old_markets.values() for ln in st.lines if ln.alert.id == alert.id), None
-            )
-            self._market(alert, old_markets).lines.append(
-                _Line(alert, prior.diff if prior and prior.alert == alert else None)
-            )
-        elif isinstance(c, Move):
-            self._market(alert, old_markets).moves.append(_MoveState(alert))
+        if isinstance(c, PriceCross | LineCross | Move):
+            self._market(alert).prices.add(alert)
         elif isinstance(c, IndicatorCondition | VolumeSpike):
             key = (alert.exchange, alert.symbol, c.timeframe)
             series = self._series.get(key)
@@ -215,7 +180,7 @@ class AlertEngine:
                 return
             series.conditions.append(_Condition(alert, watch))
         elif isinstance(c, PnlBeyond):
-            self._market(alert, old_markets)
+            self._market(alert)
             self._others.append(alert)
         else:
             self._others.append(alert)
@@ -248,107 +213,31 @@ class AlertEngine:
         return True
 
     def _replace(self, alert: Alert) -> None:
+        """The engine changed ``alert`` itself (a once-only one fired, one expired): it is
+        skipped from now on (``_fire`` reads the current alert) and the indexes are rebuilt
+        at the next ``tick``, not on the price that fired it."""
         self.alerts[alert.id] = alert
-        self._reindex()
+        self._stale = True
         self._on_change(alert)
 
     # -- prices --------------------------------------------------------------------
     def price(self, exchange: str, symbol: str, price: float, ts_ms: int) -> None:
-        """A trade or ticker price of a market. Cheap when no alert watches it."""
+        """A trade or ticker price of a market. Cheap when no alert watches it, and a few
+        comparisons when one does (``prices.py``)."""
         state = self._markets.get((exchange, symbol))
         if state is None:
             return
-        if not (price > 0 and math.isfinite(price)) or ts_ms < state.ts:
-            return  # garbage, or older than what was seen: never evaluated
-        prev, state.price, state.ts = state.price, price, ts_ms
-        if state.moves:
-            self._sample(state, price, ts_ms)
-        if prev is None:
-            for line in state.lines:  # the reference for each line
-                level = line.alert.condition.level_at(ts_ms)  # type: ignore[union-attr]
-                line.diff = None if level is None else price - level
-            return
-        if state.levels and price != prev:
-            self._levels(state, prev, price, ts_ms)
-        if state.lines:
-            self._lines(state, price, ts_ms)
-        if state.moves:
-            self._moves(state, price, ts_ms)
-
-    def _levels(self, state: _MarketState, prev: float, price: float, ts_ms: int) -> None:
-        levels = state.levels
-        if price > prev:  # up through every level in (prev, price]
-            lo, hi, way = bisect.bisect_right(levels, prev), bisect.bisect_right(levels, price), Direction.UP
-        else:  # down through every level in [price, prev)
-            lo, hi, way = bisect.bisect_left(levels, price), bisect.bisect_left(levels, prev), Direction.DOWN
-        if lo == hi:
-            return
-        word = "up" if way is Direction.UP else "down"
-        for alert in list(state.level_alerts[lo:hi]):
-            c = alert.condition
-            assert isinstance(c, PriceCross)
-            if c.direction in (way, Direction.EITHER):
-                self._fire(alert, price, f"{word} through {number(c.level)} at {number(price)}", ts_ms)
-
-    def _lines(self, state: _MarketState, price: float, ts_ms: int) -> None:
-        for line in list(state.lines):
-            c = line.alert.condition
-            assert isinstance(c, LineCross)
-            level = c.level_at(ts_ms)
-            if level is None:
-                line.diff = None
-                continue
-            diff, before = price - level, line.diff
-            line.diff = diff
-            if before is None:
-                continue
-            up = before < 0 <= diff
-            down = before > 0 >= diff
-            if (up and c.direction is not Direction.DOWN) or (down and c.direction is not Direction.UP):
-                self._fire(
-                    line.alert, price, f"{'up' if up else 'down'} through the line at {number(level)}", ts_ms
-                )
-
-    def _sample(self, state: _MarketState, price: float, ts_ms: int) -> None:
-        second = ts_ms // 1000
-        samples = state.samples
-        if samples and samples[-1][0] == second:
-            last = samples[-1]
-            last[1], last[2] = min(last[1], price), max(last[2], price)
-        else:
-            samples.append([second, price, price])
-            while samples and samples[0][0] <= second - state.window_s:
-                samples.popleft()
-
-    def _moves(self, state: _MarketState, price: float, ts_ms: int) -> None:
-        second = ts_ms // 1000
-        for move in list(state.moves):
-            c = move.alert.condition
-            assert isinstance(c, Move)
-            start = max(second - c.minutes * 60, move.since_s)
-            window = [s for s in state.samples if s[0] > start]
-            if not window:
-                continue
-            low, high = min(s[1] for s in window), max(s[2] for s in window)
-            up = c.direction is not Direction.DOWN and price >= low * (1 + c.percent / 100)
-            down = c.direction is not Direction.UP and price <= high * (1 - c.percent / 100)
-            if up or down:
-                base = low if up else high
-                change = (price / base - 1) * 100
-                if self._fire(
-                    move.alert, price, f"{change:+.2f}% within {c.minutes} min, at {number(price)}", ts_ms
-                ):
-                    move.since_s = second  # the next move is measured from here
+        hits = state.prices.on_price(price, ts_ms)
+        if hits is not None:
+            for alert, value, what, at in hits:
+                self._fire(alert, value, what, at)
 
     def gap(self, exchange: str, symbol: str) -> None:
         """The market's feed broke (reconnect, resync, stale): the next price is a new
         reference, not a move from the last one; the candle conditions start afresh."""
         state = self._markets.get((exchange, symbol))
         if state is not None:
-            state.price = None
-            state.samples.clear()
-            for line in state.lines:
-                line.diff = None
+            state.prices.gap()
         for (ex, sym, _tf), series in self._series.items():
             if ex == exchange and sym == symbol:
                 for cond in series.conditions:
@@ -457,7 +346,10 @@ class AlertEngine:
                 self._fire(alert, None, text)
 
     def tick(self) -> None:
-        """Once a second or so: expiry, and feeds down for long enough."""
+        """Once a second or so: expiry, feeds down for long enough, and the indexes rebuilt
+        without the alerts that turned themselves off."""
+        if self._stale:
+            self._reindex()
         now = self.clock()
         for alert in list(self.alerts.values()):
             if alert.enabled and alert.expired(now):

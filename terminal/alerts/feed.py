@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 from terminal.alerts.engine import AlertEngine, Needs
 from terminal.errors import describe
@@ -39,12 +40,9 @@ class AlertFeed:
         self._series: dict[tuple[str, str], MarketSession] = {}
         self._tasks = TaskGroup("alert feed", logger=log)
         self._live = True
-        session.on_price = self._price
+        session.on_price = partial(engine.price, exchange)  # the hot path: no frame of ours
         session.on_gap = self._gap
         session.subscribe(self._topics)
-
-    def _price(self, symbol: str, price: float, ts_ms: int) -> None:
-        self.engine.price(self.exchange, symbol, price, ts_ms)
 
     def _gap(self, symbol: str) -> None:
         self.engine.gap(self.exchange, symbol)

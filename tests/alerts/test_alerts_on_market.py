@@ -110,13 +110,13 @@ def test_on_the_loopback_exchange_a_reconnect_and_a_resync_neither_repeat_nor_fa
             engine.load([up])
             feed.sync()
             await wait_until(
-                lambda: engine._markets[("binance", ON_SCREEN)].price is not None, "a reference price"
+                lambda: engine._markets[("binance", ON_SCREEN)].prices.price is not None, "a reference price"
             )
             server.print_trade(ON_SCREEN, level * 1.01, 0.5, side="buy")
             await wait_until(lambda: len(fired) == 1, "the crossing to fire")
             assert fired[0].value == round(level * 1.01, 2) or abs(fired[0].value - level * 1.01) < 0.01
             # the market trades back below; then the socket drops and the book resyncs
-            await wait_until(lambda: session.tape.total > 0 and engine._markets[("binance", ON_SCREEN)].price
+            await wait_until(lambda: session.tape.total > 0 and engine._markets[("binance", ON_SCREEN)].prices.price
                              not in (None, fired[0].value), "the price back in the market")  # fmt: skip
             gaps: list[str] = []
             original_gap = engine.gap

@@ -310,3 +310,15 @@ def test_many_alerts_on_many_symbols_cost_little_per_price(engine, clock, fired)
     # every alert whose level the walk crossed fired exactly once (ONCE), none twice
     ids = [f.alert_id for f in fired]
     assert len(ids) == len(set(ids)) and ids
+
+
+def test_a_rising_line_that_moves_through_a_still_price_crosses_it_once(engine, clock, fired):
+    t0 = clock.t - clock.t % 1000
+    line = LineCross(shape="ray", t1_ms=t0, p1=99.0, t2_ms=t0 + 10_000, p2=101.0)  # 0.2 a second
+    engine.load([Alert(exchange=EX, symbol=SYM, condition=line, trigger=Trigger.EVERY)])
+    for k in range(12):  # the price stands at 100.3; the line rises through it at t0 + 6.5 s
+        engine.price(EX, SYM, 100.3, t0 + k * 1000 + 1)
+    assert len(fired) == 1 and "down through the line" in fired[0].title
+    # a price that jumps across the line as the line moves the other way: one crossing, not two
+    engine.price(EX, SYM, 101.9, t0 + 12_000 + 1)  # line at 101.4: up through it
+    assert len(fired) == 2 and "up through the line" in fired[1].title

@@ -67,6 +67,7 @@ class AlertCenter(QObject):
         self._writes = asyncio.Lock()  # the history file's writes, one after another, in order
         self.loaded = asyncio.Event()
         self._loading = asyncio.Lock()  # two windows may ask at once
+        self._unsaved: list[Firing] = []  # fired, not yet in the history file
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self.engine.tick)
@@ -185,9 +186,31 @@ class AlertCenter(QObject):
         del self.history[500:]
         if not self.muted:
             self._deliver(alert, firing)
-        self._write(lambda book: book.record(firing), "a fired alert")
-        log.info("Alert: %s (%s)", firing.title, firing.message.replace("\n", " — "))
+        # kept in one write per loop turn, however many fired on it (a jump over many levels)
+        self._unsaved.append(firing)
+        if len(self._unsaved) == 1:
+            self._tasks.spawn(self._save_fired(), name="saving fired alerts")
+        # the history file and the panel keep every firing; the log (at INFO a costly line
+        # through the file handler and the redactor) only at DEBUG
+        log.debug("Alert: %s (%s)", firing.title, firing.message.replace("\n", " — "))
         self.fired.emit(firing)
+
+    async def _save_fired(self) -> None:
+        """The firings not yet saved, in one write after the writes before them."""
+        async with self._writes:
+            firings, self._unsaved = self._unsaved, []  # taken here, on the loop's thread
+            book = self.book
+            if book is None or not firings:
+                return
+
+            def record() -> None:
+                for firing in firings:
+                    book.record(firing)
+
+            try:
+                await asyncio.to_thread(record)
+            except Exception as exc:  # noqa: BLE001 - a full disk must not stop alerts firing
+                log.error("Alerts: could not save %d fired alerts: %s", len(firings), describe(exc))
 
     def _deliver(self, alert: Alert, firing: Firing) -> None:
         delivery = alert.delivery

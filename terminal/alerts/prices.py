@@ -1,0 +1,279 @@
+"""One market's price alerts, evaluated on each price in O(log n), whatever their number.
+
+The feed brings thousands of prices a second, most of them moving nothing, so a price
+costs a few comparisons:
+
+- **Levels and lines** share one sorted list of levels: a move from the previous price
+  finds every level it crossed by bisection. A line's level moves with time; it is
+  placed again once a second (a trend line moves by a hair in a second), and a line that
+  moved across a price standing still counts as a crossing then.
+- **Moves** ("3 % within 15 minutes") keep running minima and maxima (monotonic queues)
+  over the longest window; each alert's low and high come from them once a second, and
+  in between a price is checked against the lowest "up" and the highest "down" threshold
+  of all the market's move alerts, and only a new extreme or a threshold reached looks
+  at the alerts one by one.
+
+Qt-free; the engine (``engine.py``) fires what ``on_price`` reports.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass, field
+
+from terminal.alerts.rules import Alert, Direction, LineCross, Move, PriceCross
+from terminal.alerts.words import number
+
+INF = math.inf
+
+#: (alert, the price that fired it, what happened, the price's time)
+Hit = tuple[Alert, float, str, int]
+
+
+@dataclass(slots=True)
+class _Entry:
+    level: float
+    alert: Alert
+    direction: Direction
+    line: LineCross | None = None
+
+
+@dataclass(slots=True)
+class _Line:
+    alert: Alert
+    line: LineCross
+    level: float | None = None  # where it was placed at the last second
+
+
+@dataclass(slots=True)
+class _Move:
+    alert: Alert
+    percent: float
+    window_s: int
+    up: bool
+    down: bool
+    since_s: int = 0  # a firing restarts the window
+    lo: float = INF
+    hi: float = -INF
+
+
+@dataclass(slots=True)
+class _Extremes:
+    """Running minima (or maxima) of the prices of the last ``window_s`` seconds: times and
+    values, each newer and each greater (smaller) than the one before, from ``head`` on."""
+
+    lowest: bool
+    times: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    head: int = 0
+
+    def push(self, second: int, price: float) -> None:
+        times, values, head = self.times, self.values, self.head
+        if self.lowest:
+            while len(values) > head and values[-1] >= price:
+                values.pop()
+                times.pop()
+        else:
+            while len(values) > head and values[-1] <= price:
+                values.pop()
+                times.pop()
+        times.append(second)
+        values.append(price)
+
+    def forget_until(self, second: int) -> None:
+        """Drop what is at or before ``second``."""
+        self.head = bisect.bisect_right(self.times, second, lo=self.head)
+        if self.head > 1024 and self.head * 2 > len(self.times):
+            del self.times[: self.head], self.values[: self.head]
+            self.head = 0
+
+    def after(self, second: int) -> float | None:
+        """The extreme of the prices after ``second``."""
+        i = bisect.bisect_right(self.times, second, lo=self.head)
+        return self.values[i] if i < len(self.values) else None
+
+    def clear(self) -> None:
+        self.times.clear()
+        self.values.clear()
+        self.head = 0
+
+
+class MarketPrices:
+    """The price, line and move alerts of one market, and the price they last saw."""
+
+    def __init__(self) -> None:
+        self.price: float | None = None
+        self.ts = 0
+        self.second = -1
+        self.levels: list[float] = []  # sorted
+        self.entries: list[_Entry] = []  # in the order of ``levels``
+        self._fixed: list[_Entry] = []  # the price alerts' entries
+        self.lines: list[_Line] = []
+        self.moves: list[_Move] = []
+        self.window_s = 0
+        self._mins = _Extremes(lowest=True)
+        self._maxs = _Extremes(lowest=False)
+        # the moves' thresholds: a price between them (and within their lows and highs) moves nothing
+        self._up_min = INF
+        self._down_max = -INF
+        self._lo_min = -INF
+        self._hi_max = INF
+
+    # -- building ------------------------------------------------------------------------
+    def add(self, alert: Alert) -> None:
+        c = alert.condition
+        if isinstance(c, PriceCross):
+            self._fixed.append(_Entry(c.level, alert, c.direction))
+        elif isinstance(c, LineCross):
+            self.lines.append(_Line(alert, c))
+        elif isinstance(c, Move):
+            up, down = c.direction is not Direction.DOWN, c.direction is not Direction.UP
+            self.moves.append(_Move(alert, c.percent / 100, c.minutes * 60, up, down))
+
+    def finish(self, before: MarketPrices | None) -> None:
+        """After ``add``: index what was added; ``before`` (the same market before an edit)
+        gives the price and the recent path, so an edit does not lose them."""
+        if before is not None:
+            self.price, self.ts, self.second = before.price, before.ts, before.second
+            self._mins, self._maxs = before._mins, before._maxs
+            placed = {ln.alert.id: ln for ln in before.lines}
+            for ln in self.lines:
+                old = placed.get(ln.alert.id)
+                if old is not None and old.line == ln.line:
+                    ln.level = old.level
+        self.window_s = max((m.window_s for m in self.moves), default=0)
+        if not self.moves:
+            self._mins.clear()
+            self._maxs.clear()
+        if self.second >= 0:
+            self._place_lines(self.second * 1000, fire=None)
+            self._measure_moves(self.second)
+        else:
+            self._reindex()
+
+    def _reindex(self) -> None:
+        entries = list(self._fixed)
+        entries += [
+            _Entry(ln.level, ln.alert, ln.line.direction, ln.line)
+            for ln in self.lines
+            if ln.level is not None
+        ]
+        entries.sort(key=lambda e: e.level)
+        self.entries = entries
+        self.levels = [e.level for e in entries]
+
+    # -- a price -----------------------------------------------------------------------
+    def on_price(self, price: float, ts: int) -> list[Hit] | None:
+        """``price`` at ``ts``: the alerts it fires (None: none). Garbage (not a positive
+        finite number) and prices older than the last one are dropped."""
+        if not 0 < price < INF or ts < self.ts:
+            return None
+        second = ts // 1000
+        # lines placed for this second first, against the price before this one (a line that
+        # moved across it crossed it; a price that moves across a line is seen below)
+        hits = self._new_second(second, ts) if second != self.second else None
+        prev, self.price, self.ts = self.price, price, ts
+        if self.moves:
+            self._mins.push(second, price)
+            self._maxs.push(second, price)
+        if prev is None:
+            return hits  # the first price after a start or a gap: a reference, not a crossing
+        if price != prev and self.levels:
+            hits = self._crossed(prev, price, ts, hits)
+        if self.moves and (
+            price >= self._up_min or price <= self._down_max or price < self._lo_min or price > self._hi_max
+        ):
+            hits = self._moved(price, second, ts, hits)
+        return hits
+
+    def _crossed(self, prev: float, price: float, ts: int, hits: list[Hit] | None) -> list[Hit] | None:
+        levels = self.levels
+        if price > prev:  # up through every level in (prev, price]
+            lo, hi, way = bisect.bisect_right(levels, prev), bisect.bisect_right(levels, price), Direction.UP
+        else:  # down through every level in [price, prev)
+            lo, hi, way = bisect.bisect_left(levels, price), bisect.bisect_left(levels, prev), Direction.DOWN
+        if lo == hi:
+            return hits
+        hits = hits if hits is not None else []
+        word = "up" if way is Direction.UP else "down"
+        for entry in self.entries[lo:hi]:
+            if entry.direction is way or entry.direction is Direction.EITHER:
+                what = "the line" if entry.line is not None else ""
+                hits.append((entry.alert, price, _through(word, what, entry.level, price), ts))
+        return hits
+
+    def _new_second(self, second: int, ts: int) -> list[Hit] | None:
+        self.second = second
+        hits: list[Hit] = []
+        if self.lines:
+            self._place_lines(ts, fire=hits)
+        if self.moves:
+            self._measure_moves(second)
+        return hits or None
+
+    def _place_lines(self, ts: int, fire: list[Hit] | None) -> None:
+        """Each line where it is at ``ts``; one that moved across the price standing still
+        crossed it (``fire`` hears it)."""
+        price = self.price
+        for ln in self.lines:
+            level = ln.line.level_at(ts)
+            before, ln.level = ln.level, level
+            if fire is None or price is None or before is None or level is None:
+                continue
+            up = price < before and price >= level  # the line came down through the price: the price is above
+            down = price > before and price <= level
+            if (up and ln.line.direction is not Direction.DOWN) or (
+                down and ln.line.direction is not Direction.UP
+            ):
+                word = "up" if up else "down"
+                fire.append((ln.alert, price, _through(word, "the line", level, price), ts))
+        self._reindex()
+
+    def _measure_moves(self, second: int) -> None:
+        """Each move alert's low and high over its window, from the running extremes."""
+        self._mins.forget_until(second - self.window_s)
+        self._maxs.forget_until(second - self.window_s)
+        for m in self.moves:
+            start = max(second - m.window_s, m.since_s)
+            lo, hi = self._mins.after(start), self._maxs.after(start)
+            m.lo = lo if lo is not None else INF
+            m.hi = hi if hi is not None else -INF
+        self._thresholds()
+
+    def _thresholds(self) -> None:
+        moves = self.moves
+        self._up_min = min((m.lo * (1 + m.percent) for m in moves if m.up), default=INF)
+        self._down_max = max((m.hi * (1 - m.percent) for m in moves if m.down), default=-INF)
+        self._lo_min = min((m.lo for m in moves), default=-INF)
+        self._hi_max = max((m.hi for m in moves), default=INF)
+
+    def _moved(self, price: float, second: int, ts: int, hits: list[Hit] | None) -> list[Hit] | None:
+        for m in self.moves:
+            m.lo = min(m.lo, price)
+            m.hi = max(m.hi, price)
+            up = m.up and price >= m.lo * (1 + m.percent)
+            down = m.down and price <= m.hi * (1 - m.percent)
+            if up or down:
+                base = m.lo if up else m.hi
+                minutes = m.window_s // 60
+                change = (price / base - 1) * 100
+                hits = hits if hits is not None else []
+                hits.append((m.alert, price, f"{change:+.2f}% within {minutes} min, at {number(price)}", ts))
+                m.since_s, m.lo, m.hi = second, price, price  # the next move is measured from here
+        self._thresholds()
+        return hits
+
+    def gap(self) -> None:
+        """The feed broke: the next price is a reference; the recent path is forgotten."""
+        self.price = None
+        self._mins.clear()
+        self._maxs.clear()
+        for m in self.moves:
+            m.lo, m.hi = INF, -INF
+        self._thresholds()
+
+
+def _through(word: str, what: str, level: float, price: float) -> str:
+    where = f"{what} at {number(level)}" if what else number(level)
+    return f"{word} through {where} at {number(price)}"
