@@ -10,13 +10,18 @@ timeframe) on the window's one connection, with a short history: at most
 A break in a symbol's streams (``on_gap``: a failure, a stale watch, a book resync)
 tells the engine to take the next price as a new reference. The session's health goes
 to the feed-down alerts.
+
+Prices are queued as they come and evaluated together every ``FLUSH_S``: at thousands a
+second, one message at a time found the engine's code and data cold in the CPU's caches
+on every call, between the loop's other work (5 µs a price against 1 in a run of them);
+a few milliseconds is nothing beside the 100 ms from a crossing to its notification.
+A gap flushes what came before it first, so the order holds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from functools import partial
 
 from terminal.alerts.engine import AlertEngine, Needs
 from terminal.errors import describe
@@ -27,6 +32,7 @@ from terminal.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
 
+FLUSH_S = 0.005  # queued prices are evaluated this often
 MAX_SERIES = 8  # background candle series per exchange
 SERIES_HISTORY = 1_000  # candles a background series keeps: enough for any indicator's warm-up
 
@@ -40,11 +46,31 @@ class AlertFeed:
         self._series: dict[tuple[str, str], MarketSession] = {}
         self._tasks = TaskGroup("alert feed", logger=log)
         self._live = True
-        session.on_price = partial(engine.price, exchange)  # the hot path: no frame of ours
+        self._pending: list[tuple[str, float, int]] = []  # (symbol, price, ms) not yet evaluated
+        self._flushing: asyncio.TimerHandle | None = None
+        session.on_price = self._queue
         session.on_gap = self._gap
         session.subscribe(self._topics)
 
+    def _queue(self, symbol: str, price: float, ts_ms: int) -> None:
+        self._pending.append((symbol, price, ts_ms))
+        if FLUSH_S <= 0:  # one at a time (the benchmark's comparison)
+            self.flush()
+        elif self._flushing is None:
+            self._flushing = asyncio.get_running_loop().call_later(FLUSH_S, self.flush)
+
+    def flush(self) -> None:
+        """Evaluate the prices queued so far, in the order they came."""
+        if self._flushing is not None:
+            self._flushing.cancel()
+            self._flushing = None
+        pending, self._pending = self._pending, []
+        price, exchange = self.engine.price, self.exchange
+        for symbol, value, ts_ms in pending:
+            price(exchange, symbol, value, ts_ms)
+
     def _gap(self, symbol: str) -> None:
+        self.flush()  # what came before the break, before it
         self.engine.gap(self.exchange, symbol)
 
     def _topics(self, topic: Topic) -> None:
@@ -112,6 +138,7 @@ class AlertFeed:
         """Stop the background series and unhook from the session (before it closes)."""
         self.session.on_price = None
         self.session.on_gap = None
+        self.flush()
         self.session.unsubscribe(self._topics)
         closing = [s.close() for s in self._series.values()]
         self._series.clear()
