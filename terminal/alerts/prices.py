@@ -69,6 +69,8 @@ class _Extremes:
     head: int = 0
 
     def push(self, second: int, price: float) -> None:
+        """A price at ``second``; at most one entry a second is kept (a query asks for whole
+        seconds, and the first of a second's entries is its extreme)."""
         times, values, head = self.times, self.values, self.head
         if self.lowest:
             while len(values) > head and values[-1] >= price:
@@ -78,6 +80,8 @@ class _Extremes:
             while len(values) > head and values[-1] <= price:
                 values.pop()
                 times.pop()
+        if len(values) > head and times[-1] == second:
+            return  # this second's extreme is already there
         times.append(second)
         values.append(price)
 
@@ -101,6 +105,24 @@ class _Extremes:
 
 class MarketPrices:
     """The price, line and move alerts of one market, and the price they last saw."""
+
+    __slots__ = (
+        "_down_max",
+        "_fixed",
+        "_hi_max",
+        "_lo_min",
+        "_maxs",
+        "_mins",
+        "_up_min",
+        "entries",
+        "levels",
+        "lines",
+        "moves",
+        "price",
+        "second",
+        "ts",
+        "window_s",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.price: float | None = None
@@ -170,17 +192,38 @@ class MarketPrices:
         if not 0 < price < INF or ts < self.ts:
             return None
         second = ts // 1000
+        if price == self.price and second == self.second:
+            self.ts = ts  # the same price again (tickers repeat): nothing can have happened
+            return None
         # lines placed for this second first, against the price before this one (a line that
         # moved across it crossed it; a price that moves across a line is seen below)
         hits = self._new_second(second, ts) if second != self.second else None
         prev, self.price, self.ts = self.price, price, ts
         if self.moves:
-            self._mins.push(second, price)
-            self._maxs.push(second, price)
+            mins, maxs = self._mins.values, self._maxs.values
+            # most prices change neither queue's tail (inlined: this runs thousands of times a second)
+            # and a second's later prices that are no new extreme are never asked for
+            if len(mins) <= self._mins.head or mins[-1] >= price:
+                self._mins.push(second, price)
+            elif self._mins.times[-1] != second:
+                self._mins.times.append(second)
+                mins.append(price)
+            if len(maxs) <= self._maxs.head or maxs[-1] <= price:
+                self._maxs.push(second, price)
+            elif self._maxs.times[-1] != second:
+                self._maxs.times.append(second)
+                maxs.append(price)
         if prev is None:
             return hits  # the first price after a start or a gap: a reference, not a crossing
-        if price != prev and self.levels:
-            hits = self._crossed(prev, price, ts, hits)
+        levels = self.levels
+        if price != prev and levels:
+            # no level between the two prices (most of the time): nothing crossed
+            if price > prev:
+                crossed = bisect.bisect_right(levels, prev) != bisect.bisect_right(levels, price)
+            else:
+                crossed = bisect.bisect_left(levels, price) != bisect.bisect_left(levels, prev)
+            if crossed:
+                hits = self._crossed(prev, price, ts, hits)
         if self.moves and (
             price >= self._up_min or price <= self._down_max or price < self._lo_min or price > self._hi_max
         ):
