@@ -48,19 +48,35 @@ async def scene(window: MainWindow, broker: PaperBroker, out: Path) -> None:
     s = chart.series
     last = float(s.close[-1])
     symbol, exchange = window.session.symbol, window.exchange
-    line = Drawing(new_id(), Kind.HLINE, ((float(s.ts[-60]) / 1000.0, round(last * 1.004, 1)),), color="#f5a623")
+    line = Drawing(
+        new_id(), Kind.HLINE, ((float(s.ts[-60]) / 1000.0, round(last * 1.004, 1)),), color="#f5a623"
+    )
     window.drawings.add(line)
     line_alert = LineCross(drawing_id=line.id, shape="hline", p1=line.points[0][1], direction=Direction.UP)
     near = PriceCross(level=round(last, 1))  # the market crosses it within seconds
     for alert in (
         Alert(exchange=exchange, symbol=symbol, condition=line_alert, note="breakout", delivery=QUIET),
-        Alert(exchange=exchange, symbol=symbol, condition=near, trigger=Trigger.ONCE_PER_BAR, timeframe="5m",
-              delivery=QUIET),  # fmt: skip
-        Alert(exchange=exchange, symbol="SOL/USDT", delivery=QUIET,
-              condition=IndicatorCondition(expression="RSI 14 > 1", timeframe="15m")),  # fmt: skip
+        Alert(
+            exchange=exchange,
+            symbol=symbol,
+            condition=near,
+            trigger=Trigger.ONCE_PER_BAR,
+            timeframe="5m",
+            delivery=QUIET,
+        ),
+        Alert(
+            exchange=exchange,
+            symbol="SOL/USDT",
+            delivery=QUIET,
+            condition=IndicatorCondition(expression="RSI 14 > 1", timeframe="15m"),
+        ),
         Alert(exchange=exchange, symbol="ETH/USDT", condition=Move(percent=3, minutes=15), delivery=QUIET),
-        Alert(exchange=exchange, condition=OrderEvent(outcomes=("filled",)), trigger=Trigger.EVERY,
-              delivery=QUIET),  # fmt: skip
+        Alert(
+            exchange=exchange,
+            condition=OrderEvent(outcomes=("filled",)),
+            trigger=Trigger.EVERY,
+            delivery=QUIET,
+        ),
     ):
         center.put(alert)
     window.alerts.open_panel()

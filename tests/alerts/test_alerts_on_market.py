@@ -116,8 +116,10 @@ def test_on_the_loopback_exchange_a_reconnect_and_a_resync_neither_repeat_nor_fa
             await wait_until(lambda: len(fired) == 1, "the crossing to fire")
             assert fired[0].value == round(level * 1.01, 2) or abs(fired[0].value - level * 1.01) < 0.01
             # the market trades back below; then the socket drops and the book resyncs
-            await wait_until(lambda: session.tape.total > 0 and engine._markets[("binance", ON_SCREEN)].prices.price
-                             not in (None, fired[0].value), "the price back in the market")  # fmt: skip
+            prices = engine._markets[("binance", ON_SCREEN)].prices
+            await wait_until(
+                lambda: prices.price not in (None, fired[0].value), "the price back in the market"
+            )
             gaps: list[str] = []
             original_gap = engine.gap
             engine.gap = lambda exchange, symbol: (gaps.append(symbol), original_gap(exchange, symbol))  # type: ignore[method-assign,assignment,func-returns-value]
