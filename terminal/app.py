@@ -223,7 +223,7 @@ class WindowFactory:
         from terminal.ui.alerts.center import AlertCenter
 
         self.alerts: AlertCenter = AlertCenter(
-            history_file.get, _credential_store, muted=self.settings.alerts.muted
+            history_file.writable, _credential_store, muted=self.settings.alerts.muted
         )
 
     def history(self, exchange: str) -> HistoryStore | None:

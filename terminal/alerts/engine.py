@@ -68,6 +68,8 @@ class _Condition:
     alert: Alert
     watch: Watch
     state: bool | None = None
+    # after a break in the candles: the next evaluation only takes the state, it fires nothing
+    rebase: bool = False
 
 
 @dataclass
@@ -76,6 +78,7 @@ class _SeriesState:
     conditions: list[_Condition] = field(default_factory=list)
     volumes: list[Alert] = field(default_factory=list)
     volume_bar: dict[str, int] = field(default_factory=dict)  # the bar a spike alert last fired in
+    kept: dict[str, _Condition] = field(default_factory=dict)  # the conditions before a re-index
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class AlertEngine:
         self._down_since: dict[str, int] = {}  # exchange -> ms the feed went down
         self._feed_fired: set[str] = set()  # FeedDown alerts fired for the current outage
         self._stale = False  # alerts turned off by the engine are still in the indexes
+        self._orders_heard: dict[tuple[str, str], None] = {}  # (order id, outcome), oldest first
 
     # -- the alerts ----------------------------------------------------------------
     def load(self, alerts: Iterable[Alert], last_fired: Mapping[str, int] = {}) -> None:
@@ -162,6 +166,8 @@ class AlertEngine:
         self, alert: Alert, old_markets: dict[Market, _MarketState], old_series: dict[SeriesKey, _SeriesState]
     ) -> None:
         c = alert.condition
+        if isinstance(c, LineCross) and c.shape == "trend" and max(c.t1_ms, c.t2_ms) < self.clock():
+            self.problems[alert.id] = "its line ends in the past: make it a ray to watch where it goes on"
         if isinstance(c, PriceCross | LineCross | Move):
             self._market(alert).prices.add(alert)
         elif isinstance(c, IndicatorCondition | VolumeSpike):
@@ -169,7 +175,9 @@ class AlertEngine:
             series = self._series.get(key)
             if series is None:
                 series = self._series[key] = old_series.get(key) or _SeriesState()
+                kept = {cond.alert.id: cond for cond in series.conditions}
                 series.conditions, series.volumes = [], []
+                series.kept = kept
             if isinstance(c, VolumeSpike):
                 series.volumes.append(alert)
                 return
@@ -178,7 +186,11 @@ class AlertEngine:
             except ExpressionError as exc:  # an indicator of the user's that has not loaded (yet)
                 self.problems[alert.id] = str(exc)
                 return
-            series.conditions.append(_Condition(alert, watch))
+            before = series.kept.get(alert.id)
+            condition = _Condition(alert, watch)
+            if before is not None and before.alert == alert:  # unchanged by the edit: where it was
+                condition.state, condition.rebase = before.state, before.rebase
+            series.conditions.append(condition)
         elif isinstance(c, PnlBeyond):
             self._market(alert)
             self._others.append(alert)
@@ -232,16 +244,19 @@ class AlertEngine:
             for alert, value, what, at in hits:
                 self._fire(alert, value, what, at)
 
-    def gap(self, exchange: str, symbol: str) -> None:
-        """The market's feed broke (reconnect, resync, stale): the next price is a new
-        reference, not a move from the last one; the candle conditions start afresh."""
+    def gap(self, exchange: str, symbol: str, *, prices: bool = True, candles: bool = True) -> None:
+        """The market's feed broke (a failed watch, a reconnect): the next price is a new
+        reference, not a move from the last one (``prices``); the candle conditions take
+        their state from the next candles without firing (``candles``)."""
         state = self._markets.get((exchange, symbol))
-        if state is not None:
+        if state is not None and prices:
             state.prices.gap()
+        if not candles:
+            return
         for (ex, sym, _tf), series in self._series.items():
             if ex == exchange and sym == symbol:
                 for cond in series.conditions:
-                    cond.state = None
+                    cond.rebase = True
 
     # -- candles -------------------------------------------------------------------
     def candles(
@@ -264,8 +279,11 @@ class AlertEngine:
             if holds is None:
                 continue
             before = cond.state
+            if cond.rebase:  # the first evaluation after a break: where it stands, nothing fired
+                cond.state, cond.rebase = holds, False
+                continue
             if before is None:
-                before = self._first_state(cond, series, n)
+                before = self._first_state(cond, series, n, last_ts)
             cond.state = holds
             if before is None:
                 continue
@@ -275,11 +293,15 @@ class AlertEngine:
         for alert in list(state.volumes):
             self._volume(state, alert, series, last_ts)
 
-    def _first_state(self, cond: _Condition, series: CandleSeries, n: int) -> bool | None:
+    def _first_state(self, cond: _Condition, series: CandleSeries, n: int, bar_ms: int) -> bool | None:
         """Where a condition starts: a comparison never evaluated counts as not holding (it
         fires at once if it holds); a crossing, or one that fired before, starts from the
-        previous bar (so a restart does not fire again what already fired)."""
-        if cond.watch.expression.crossing or cond.alert.id in self.last_fired:
+        previous bar (so a restart does not fire again what already fired), and one that
+        fired in this very bar starts where it is now (an edit does not fire it again)."""
+        fired = self.last_fired.get(cond.alert.id)
+        if fired is not None and fired >= bar_ms:
+            return cond.watch.holds(series, n - 1)[0]
+        if cond.watch.expression.crossing or fired is not None:
             return cond.watch.holds(series, n - 2)[0]
         return False
 
@@ -301,7 +323,15 @@ class AlertEngine:
             )
 
     # -- orders, positions, feeds, jobs ----------------------------------------------
-    def order(self, exchange: str, symbol: str, outcome: str, text: str) -> None:
+    def order(self, exchange: str, symbol: str, outcome: str, text: str, order_id: str = "") -> None:
+        """An own order ended ``outcome``; told once per window that shows the account, so an
+        order's outcome is heard once (``order_id``)."""
+        if order_id:
+            if (order_id, outcome) in self._orders_heard:
+                return
+            self._orders_heard[(order_id, outcome)] = None
+            while len(self._orders_heard) > 1000:
+                del self._orders_heard[next(iter(self._orders_heard))]
         for alert in list(self._others):
             c = alert.condition
             if (

@@ -69,11 +69,15 @@ class AlertFeed:
         for symbol, value, ts_ms in pending:
             price(exchange, symbol, value, ts_ms)
 
-    def _gap(self, symbol: str) -> None:
+    def _gap(self, symbol: str, kind: str) -> None:
+        """A stream of ``symbol`` broke: its prices (trades, ticker) or its candles."""
         self.flush()  # what came before the break, before it
-        self.engine.gap(self.exchange, symbol)
+        prices = kind != "candles"
+        self.engine.gap(self.exchange, symbol, prices=prices, candles=not prices)
 
     def _topics(self, topic: Topic) -> None:
+        if topic & Topic.MARKETS:  # the markets loaded: the alerts' symbols can be checked now
+            self.sync()
         if topic & Topic.STATUS:
             live = self.session.health.state in (FeedState.LIVE, FeedState.CONNECTING)
             if live != self._live:
@@ -120,7 +124,7 @@ class AlertFeed:
                 )
 
         series.subscribe(changed)
-        series.on_gap = self._gap
+        series.on_gap = lambda symbol, _kind: self._gap(symbol, "candles")
         self._tasks.spawn(self._run(series, symbol, timeframe), name=f"alert candles {symbol} {timeframe}")
 
     async def _run(self, series: MarketSession, symbol: str, timeframe: str) -> None:
@@ -139,6 +143,11 @@ class AlertFeed:
         self.session.on_price = None
         self.session.on_gap = None
         self.flush()
+        # the next price of these markets, whenever a window shows them again, is a reference:
+        # the market moved meanwhile, and that is no crossing
+        needs = self.engine.needs().get(self.exchange, Needs())
+        for symbol in needs.prices | {s for s, _tf in needs.series}:
+            self.engine.gap(self.exchange, symbol)
         self.session.unsubscribe(self._topics)
         closing = [s.close() for s in self._series.values()]
         self._series.clear()

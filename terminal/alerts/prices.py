@@ -33,17 +33,27 @@ Hit = tuple[Alert, float, str, int]
 
 @dataclass(slots=True)
 class _Entry:
+    """A level in the index: a price alert's, or a line's where it was placed last."""
+
     level: float
     alert: Alert
     direction: Direction
     line: LineCross | None = None
+    # the side of the level the price was last strictly on: -1 below, 1 above, 0 not yet known.
+    # A crossing is a change of side: a price that touches the level and turns back is none.
+    side: int = 0
 
 
 @dataclass(slots=True)
 class _Line:
     alert: Alert
     line: LineCross
-    level: float | None = None  # where it was placed at the last second
+    entry: _Entry
+    placed: bool = False  # the line reaches the time it was last placed at
+
+
+def _side(price: float, level: float) -> int:
+    return 1 if price > level else -1 if price < level else 0
 
 
 @dataclass(slots=True)
@@ -109,8 +119,8 @@ class MarketPrices:
     __slots__ = (
         "_down_max",
         "_fixed",
-        "_hi_max",
-        "_lo_min",
+        "_hi_min",
+        "_lo_max",
         "_maxs",
         "_mins",
         "_up_min",
@@ -139,8 +149,8 @@ class MarketPrices:
         # the moves' thresholds: a price between them (and within their lows and highs) moves nothing
         self._up_min = INF
         self._down_max = -INF
-        self._lo_min = -INF
-        self._hi_max = INF
+        self._lo_max = -INF
+        self._hi_min = INF
 
     # -- building ------------------------------------------------------------------------
     def add(self, alert: Alert) -> None:
@@ -148,7 +158,7 @@ class MarketPrices:
         if isinstance(c, PriceCross):
             self._fixed.append(_Entry(c.level, alert, c.direction))
         elif isinstance(c, LineCross):
-            self.lines.append(_Line(alert, c))
+            self.lines.append(_Line(alert, c, _Entry(c.p1, alert, c.direction, c)))
         elif isinstance(c, Move):
             up, down = c.direction is not Direction.DOWN, c.direction is not Direction.UP
             self.moves.append(_Move(alert, c.percent / 100, c.minutes * 60, up, down))
@@ -159,11 +169,11 @@ class MarketPrices:
         if before is not None:
             self.price, self.ts, self.second = before.price, before.ts, before.second
             self._mins, self._maxs = before._mins, before._maxs
-            placed = {ln.alert.id: ln for ln in before.lines}
-            for ln in self.lines:
-                old = placed.get(ln.alert.id)
-                if old is not None and old.line == ln.line:
-                    ln.level = old.level
+            moved = {m.alert.id: m for m in before.moves}
+            for m in self.moves:  # an alert unchanged keeps where its window starts
+                old = moved.get(m.alert.id)
+                if old is not None and old.alert == m.alert:
+                    m.since_s = old.since_s
         self.window_s = max((m.window_s for m in self.moves), default=0)
         if not self.moves:
             self._mins.clear()
@@ -173,17 +183,20 @@ class MarketPrices:
             self._measure_moves(self.second)
         else:
             self._reindex()
+        if self.price is not None:
+            self._take_sides(self.price)
 
     def _reindex(self) -> None:
-        entries = list(self._fixed)
-        entries += [
-            _Entry(ln.level, ln.alert, ln.line.direction, ln.line)
-            for ln in self.lines
-            if ln.level is not None
-        ]
+        entries = list(self._fixed) + [ln.entry for ln in self.lines if ln.placed]
         entries.sort(key=lambda e: e.level)
         self.entries = entries
         self.levels = [e.level for e in entries]
+
+    def _take_sides(self, price: float) -> None:
+        """Where ``price`` stands against every level not yet placed on a side (a reference)."""
+        for entry in self.entries:
+            if entry.side == 0:
+                entry.side = _side(price, entry.level)
 
     # -- a price -----------------------------------------------------------------------
     def on_price(self, price: float, ts: int) -> list[Hit] | None:
@@ -213,37 +226,42 @@ class MarketPrices:
             elif self._maxs.times[-1] != second:
                 self._maxs.times.append(second)
                 maxs.append(price)
-        if prev is None:
-            return hits  # the first price after a start or a gap: a reference, not a crossing
+        if prev is None:  # the first price after a start or a gap: a reference, not a crossing
+            self._take_sides(price)
+            return hits
         levels = self.levels
         if price != prev and levels:
-            # no level between the two prices (most of the time): nothing crossed
-            if price > prev:
-                crossed = bisect.bisect_right(levels, prev) != bisect.bisect_right(levels, price)
-            else:
-                crossed = bisect.bisect_left(levels, price) != bisect.bisect_left(levels, prev)
-            if crossed:
-                hits = self._crossed(prev, price, ts, hits)
+            low, high = (prev, price) if prev < price else (price, prev)
+            lo, hi = bisect.bisect_left(levels, low), bisect.bisect_right(levels, high)
+            if lo != hi:  # a level between the two prices, or on one (rare): has it changed side?
+                hits = self._crossed(lo, hi, price, ts, hits)
         if self.moves and (
-            price >= self._up_min or price <= self._down_max or price < self._lo_min or price > self._hi_max
+            price >= self._up_min or price <= self._down_max or price < self._lo_max or price > self._hi_min
         ):
             hits = self._moved(price, second, ts, hits)
         return hits
 
-    def _crossed(self, prev: float, price: float, ts: int, hits: list[Hit] | None) -> list[Hit] | None:
-        levels = self.levels
-        if price > prev:  # up through every level in (prev, price]
-            lo, hi, way = bisect.bisect_right(levels, prev), bisect.bisect_right(levels, price), Direction.UP
-        else:  # down through every level in [price, prev)
-            lo, hi, way = bisect.bisect_left(levels, price), bisect.bisect_left(levels, prev), Direction.DOWN
-        if lo == hi:
-            return hits
-        hits = hits if hits is not None else []
-        word = "up" if way is Direction.UP else "down"
+    def _crossed(self, lo: int, hi: int, price: float, ts: int, hits: list[Hit] | None) -> list[Hit] | None:
+        """The levels ``lo:hi`` lie between the last price and ``price``: each that is now on
+        the other side of it fires (a price that only reaches a level changes nothing)."""
         for entry in self.entries[lo:hi]:
-            if entry.direction is way or entry.direction is Direction.EITHER:
-                what = "the line" if entry.line is not None else ""
-                hits.append((entry.alert, price, _through(word, what, entry.level, price), ts))
+            hits = self._to_side(entry, _side(price, entry.level), price, ts, hits)
+        return hits
+
+    @staticmethod
+    def _to_side(entry: _Entry, side: int, price: float, ts: int, hits: list[Hit] | None) -> list[Hit] | None:
+        before = entry.side
+        if side == 0:
+            return hits
+        entry.side = side
+        if before == 0 or before == side:
+            return hits
+        way = Direction.UP if side > 0 else Direction.DOWN
+        if entry.direction is way or entry.direction is Direction.EITHER:
+            hits = hits if hits is not None else []
+            what = "the line" if entry.line is not None else ""
+            word = "up" if side > 0 else "down"
+            hits.append((entry.alert, price, _through(word, what, entry.level, price), ts))
         return hits
 
     def _new_second(self, second: int, ts: int) -> list[Hit] | None:
@@ -261,16 +279,14 @@ class MarketPrices:
         price = self.price
         for ln in self.lines:
             level = ln.line.level_at(ts)
-            before, ln.level = ln.level, level
-            if fire is None or price is None or before is None or level is None:
+            if level is None:  # before its start, or past a segment's end: out of the index
+                ln.placed, ln.entry.side = False, 0
                 continue
-            up = price < before and price >= level  # the line came down through the price: the price is above
-            down = price > before and price <= level
-            if (up and ln.line.direction is not Direction.DOWN) or (
-                down and ln.line.direction is not Direction.UP
-            ):
-                word = "up" if up else "down"
-                fire.append((ln.alert, price, _through(word, "the line", level, price), ts))
+            ln.placed, ln.entry.level = True, level
+            if price is not None:
+                hits = self._to_side(ln.entry, _side(price, level), price, ts, None)
+                if hits and fire is not None:
+                    fire.extend(hits)
         self._reindex()
 
     def _measure_moves(self, second: int) -> None:
@@ -288,8 +304,9 @@ class MarketPrices:
         moves = self.moves
         self._up_min = min((m.lo * (1 + m.percent) for m in moves if m.up), default=INF)
         self._down_max = max((m.hi * (1 - m.percent) for m in moves if m.down), default=-INF)
-        self._lo_min = min((m.lo for m in moves), default=-INF)
-        self._hi_max = max((m.hi for m in moves), default=INF)
+        # a price below the highest low (above the lowest high) is a new extreme of some alert
+        self._lo_max = max((m.lo for m in moves), default=-INF)
+        self._hi_min = min((m.hi for m in moves), default=INF)
 
     def _moved(self, price: float, second: int, ts: int, hits: list[Hit] | None) -> list[Hit] | None:
         for m in self.moves:
@@ -310,6 +327,8 @@ class MarketPrices:
     def gap(self) -> None:
         """The feed broke: the next price is a reference; the recent path is forgotten."""
         self.price = None
+        for entry in self.entries:  # which side the price is on is taken afresh from the next one
+            entry.side = 0
         self._mins.clear()
         self._maxs.clear()
         for m in self.moves:

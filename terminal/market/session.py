@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -104,7 +104,7 @@ class MarketSession(HistoryDownloads):
         # (symbol, price, ms), and of each break in a symbol's streams; the symbols they watch
         # beside the watchlist get a ticker watch of their own.
         self.on_price: Callable[[str, float, int], None] | None = None
-        self.on_gap: Callable[[str], None] | None = None
+        self.on_gap: Callable[[str, str], None] | None = None  # (symbol, "trades" | "ticker" | "candles")
         self.alert_symbols: list[str] = []
         self._listeners: list[Listener] = []
         # Every task started, until it ends. Slots (keys): OPEN, the newest open; per stream
@@ -152,8 +152,12 @@ class MarketSession(HistoryDownloads):
             self._listeners.remove(listener)
 
     def _gap(self, carries: tuple[str, str]) -> None:
-        if self.on_gap is not None and carries[1]:
-            self.on_gap(carries[1])
+        kind, symbol = carries
+        if self.on_gap is not None and symbol and kind in ("trades", "ticker", "candles"):
+            try:
+                self.on_gap(symbol, kind)
+            except Exception:  # a listener's fault must not stop the feed
+                log.exception("The alerts could not take a break in %s's %s", symbol, kind)
 
     def _notify(self, topic: Topic) -> None:
         for listener in self._listeners:
@@ -369,11 +373,24 @@ class MarketSession(HistoryDownloads):
             return 0, Topic(0)
         added = self.tape.extend(trades)
         if self.on_price is not None and added:
-            for trade in trades[-added:]:
-                price, ts = trade.get("price"), trade.get("timestamp")
-                if isinstance(price, int | float) and isinstance(ts, int | float):
-                    self.on_price(self.symbol, float(price), int(ts))
+            # every trade of the batch, in order: one seen before changes nothing (the same
+            # price again, or older than the last: dropped by the alerts)
+            self._tell_prices((trade.get("price"), trade.get("timestamp")) for trade in trades)
         return added, (Topic.TRADES if added else Topic(0))
+
+    def _tell_prices(self, prices: Iterable[tuple[object, object]], symbol: str = "") -> None:
+        """Each (price, ms) that is a number to ``on_price`` (the alerts): a listener's fault is
+        logged and must not stop the feed."""
+        hook = self.on_price
+        if hook is None:
+            return
+        symbol = symbol or self.symbol
+        try:
+            for price, ts in prices:
+                if isinstance(price, int | float) and isinstance(ts, int | float):
+                    hook(symbol, float(price), int(ts))
+        except Exception:
+            log.exception("The alerts could not take a price of %s", symbol)
 
     async def _fetch_recent_trades(self, symbol: str) -> list[dict[str, Any]]:
         """The latest trades, so the tape does not open empty (optional: on
@@ -445,14 +462,13 @@ class MarketSession(HistoryDownloads):
 
         async def body() -> Handled:
             ticker = self.tickers[symbol] = await self.source.watch_ticker(symbol)
-            if self.on_price is not None:
-                last, ts = ticker.get("last"), ticker.get("timestamp")
-                if isinstance(last, int | float):
-                    self.on_price(
-                        symbol,
-                        float(last),
-                        int(ts) if isinstance(ts, int | float) else self.source.milliseconds(),
-                    )
+            # the symbol on screen has its trades: a ticker's last price lags them, and would
+            # read as the price going back
+            if self.on_price is not None and symbol != self.symbol:
+                ts = ticker.get("timestamp")
+                self._tell_prices(
+                    [(ticker.get("last"), ts if ts is not None else self.source.milliseconds())], symbol
+                )
             return 1, Topic.TICKERS
 
         self._spawn(f"ticker {symbol}", body, carries=("ticker", symbol), key=("ticker", symbol))

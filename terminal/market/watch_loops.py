@@ -68,8 +68,9 @@ class WatchLoops:
         on_gap: Callable[[Carries], None] = lambda carries: None,
     ) -> None:
         self.health = health
-        # A stream that broke (failed, went stale, resynced): what it carried may have moved
-        # meanwhile, so the next message is not a continuation of the last (alerts re-base on it).
+        # A stream that broke (a failed watch, a reconnect of a silent one): what it carried may
+        # have moved meanwhile, so its next message is no continuation of the last (alerts take
+        # it as a new reference). Silence alone is no break, nor a book resync (no prices in it).
         self._on_gap = on_gap
         self._notify = notify
         self._source = source
@@ -132,7 +133,6 @@ class WatchLoops:
                 self._notify(Topic.STATUS)
                 return
             except BookOutOfSyncError as exc:
-                self._on_gap(carries)
                 # The source resyncs from a fresh snapshot on the next watch: no
                 # wait the first time; if resyncs fail in a row, the back-off
                 # (a watch can fail at once again, and must not spin).
@@ -177,12 +177,12 @@ class WatchLoops:
                     self._cadence.arrived(name)
                     return attempt.result()
                 waited += timeout
-                self._on_gap(carries)
                 self.health.set(name, FeedState.STALE, f"no data for {waited:.0f} s")
                 self._notify(Topic.STATUS)
                 reconnect = getattr(self._source, "reconnect", None)
                 if waited >= reconnect_after - 1e-6 and reconnect is not None:
                     log.warning("%s: no data for %.0f s; reconnecting it", name, waited)
+                    self._on_gap(carries)
                     await reconnect(*carries)
                     waited = 0.0
                 timeout = min(silence, reconnect_after - waited)

@@ -122,7 +122,12 @@ def test_on_the_loopback_exchange_a_reconnect_and_a_resync_neither_repeat_nor_fa
             )
             gaps: list[str] = []
             original_gap = engine.gap
-            engine.gap = lambda exchange, symbol: (gaps.append(symbol), original_gap(exchange, symbol))  # type: ignore[method-assign,assignment,func-returns-value]
+
+            def gap(exchange: str, symbol: str, **kinds: bool) -> None:
+                gaps.append(symbol)
+                original_gap(exchange, symbol, **kinds)
+
+            engine.gap = gap  # type: ignore[method-assign]
             server.close_sockets()
             server.depth_gap(ON_SCREEN)
             before = session.tape.total

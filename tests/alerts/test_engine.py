@@ -87,16 +87,24 @@ def test_once_disables_the_alert_and_up_only_ignores_a_fall(engine, clock, fired
     engine.load([once])
     feed(engine, clock, 101, 99)  # the first price only sets the reference; the fall is not "up"
     assert fired == []
-    feed(engine, clock, 100, 102, 98, 103)
-    assert len(fired) == 1 and fired[0].value == 100
+    feed(engine, clock, 100, 102, 98, 103)  # reaching 100 is no crossing: passing it is
+    assert len(fired) == 1 and fired[0].value == 102
     assert engine.alerts[once.id].enabled is False and changed[-1].id == once.id
+
+
+def test_a_price_that_touches_a_level_and_turns_back_crosses_nothing(engine, clock, fired):
+    engine.load([price_alert(100.0, trigger=Trigger.EVERY)])
+    feed(engine, clock, 100.5, 100.0, 100.5, 100.0, 100.4, 100.0)  # support holds at 100
+    assert fired == []
+    feed(engine, clock, 99.5, 100.0, 99.8, 100.2)  # through it, then back through it
+    assert [f.title.split(":")[1].split(" through")[0].strip() for f in fired] == ["down", "up"]
 
 
 def test_a_jump_crosses_every_level_between_and_each_fires_once(engine, clock, fired):
     alerts = [price_alert(float(level)) for level in range(101, 111)]
     engine.load([*alerts, price_alert(200.0), price_alert(50.0)])
-    feed(engine, clock, 100, 110)
-    assert sorted(f.value for f in fired) == [110] * 10
+    feed(engine, clock, 100, 110.5)
+    assert sorted(f.value for f in fired) == [110.5] * 10
     assert {f.alert_id for f in fired} == {a.id for a in alerts}
 
 
@@ -322,3 +330,43 @@ def test_a_rising_line_that_moves_through_a_still_price_crosses_it_once(engine, 
     # a price that jumps across the line as the line moves the other way: one crossing, not two
     engine.price(EX, SYM, 101.9, t0 + 12_000 + 1)  # line at 101.4: up through it
     assert len(fired) == 2 and "up through the line" in fired[1].title
+
+
+def test_an_edit_elsewhere_or_a_break_in_the_candles_does_not_fire_an_indicator_alert_again(
+    engine, clock, fired
+):
+    condition = IndicatorCondition(expression="EMA 3 crosses above EMA 10")
+    cross = Alert(exchange=EX, symbol=SYM, condition=condition, trigger=Trigger.EVERY)
+    engine.load([cross])
+    closes = [100.0 - i * 0.1 for i in range(40)]
+    series = series_of([*closes[:-1], 130.0], clock)
+    engine.candles(EX, SYM, "1m", series)
+    assert len(fired) == 1
+    engine.put(price_alert(500.0))  # another alert added: every index is rebuilt
+    engine.candles(EX, SYM, "1m", series)
+    engine.gap(EX, SYM)  # the candles' stream broke and came back
+    engine.candles(EX, SYM, "1m", series)
+    engine.candles(EX, SYM, "1m", series)
+    assert len(fired) == 1
+
+
+def test_an_order_heard_from_two_windows_fires_once(engine, clock, fired):
+    engine.load([Alert(exchange=EX, condition=OrderEvent(outcomes=("filled",)), trigger=Trigger.EVERY)])
+    for _window in range(2):
+        engine.order(EX, SYM, "filled", "bought 0.1 BTC", order_id="c-1")
+    engine.order(EX, SYM, "filled", "bought 0.2 BTC", order_id="c-2")
+    assert [f.title for f in fired] == ["simulated: bought 0.1 BTC", "simulated: bought 0.2 BTC"]
+
+
+def test_a_spike_that_is_a_new_low_for_one_move_alert_only_is_seen(engine, clock, fired):
+    t0 = clock.t - clock.t % 1000
+    short = Alert(exchange=EX, symbol=SYM, condition=Move(percent=2, minutes=1, direction=Direction.UP),
+                  trigger=Trigger.EVERY)  # fmt: skip
+    long = Alert(exchange=EX, symbol=SYM, condition=Move(percent=50, minutes=10), trigger=Trigger.EVERY)
+    engine.load([short, long])
+    engine.price(EX, SYM, 90.0, t0)  # the long window's low
+    engine.price(EX, SYM, 100.0, t0 + 120_000)  # two minutes on: the short window's low is 100
+    engine.price(EX, SYM, 100.0, t0 + 121_000)
+    engine.price(EX, SYM, 99.0, t0 + 121_300)  # a new low for the short window only
+    engine.price(EX, SYM, 101.2, t0 + 121_600)  # +2.2 % from it, within the same second
+    assert [f.alert_id for f in fired] == [short.id]

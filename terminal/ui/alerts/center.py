@@ -61,7 +61,10 @@ class AlertCenter(QObject):
         self.desktop = desktop or DesktopNotifications()
         self._credentials = credentials
         self._webhooks: WebhookSender | None = None
-        self.feeds: dict[object, AlertFeed] = {}  # per window (its key), the feed of the market it shows
+        # the windows and the markets they show, in the order they came; each exchange's prices
+        # come from one of them (its feed: two windows on one exchange would feed each price twice)
+        self._shown: dict[object, tuple[MarketSession, str]] = {}
+        self.feeds: dict[object, AlertFeed] = {}  # the feeding window's key -> its feed
         self.history: list[Firing] = []  # newest first, as the panel shows them
         self._tasks = TaskGroup("alerts", logger=log)
         self._writes = asyncio.Lock()  # the history file's writes, one after another, in order
@@ -81,7 +84,16 @@ class AlertCenter(QObject):
                 await self._load()
 
     async def _load(self) -> None:
-        book = AlertBook(await asyncio.to_thread(self._store))
+        try:
+            store = await asyncio.to_thread(self._store)
+        except Exception as exc:  # noqa: BLE001 - the alerts still work, for this session
+            log.error("Alerts: the history file could not be opened: %s", describe(exc))
+            store = None
+        if store is None:
+            self.delivery_problem.emit(
+                "The history file is not open for writing: alerts work, but are kept for this session only."
+            )
+        book = AlertBook(store)
         alerts, last_fired = await asyncio.to_thread(book.load)
         history = await asyncio.to_thread(book.history, 500)
         self.book = book
@@ -108,14 +120,31 @@ class AlertCenter(QObject):
         self._tasks.spawn(write(), name=f"saving {what}")
 
     # -- the user's changes --------------------------------------------------------------
+    def _after_load(self, change: Callable[[], None]) -> bool:
+        """Before the alerts have loaded, ``change`` waits for them (it would be lost
+        otherwise: the load replaces what the engine holds); True when it was deferred."""
+        if self.loaded.is_set():
+            return False
+
+        async def later() -> None:
+            await self.load()
+            change()
+
+        self._tasks.spawn(later(), name="an alert change, once the alerts have loaded")
+        return True
+
     def put(self, alert: Alert) -> None:
         """Add ``alert`` or replace the one with its id, and keep it."""
+        if self._after_load(lambda: self.put(alert)):
+            return
         self.engine.put(alert)
         self._write(lambda book: book.save(alert), "an alert")
         self._sync_feeds()
         self.changed.emit()
 
     def remove(self, alert_id: str) -> None:
+        if self._after_load(lambda: self.remove(alert_id)):
+            return
         self.engine.remove(alert_id)
         self._write(lambda book: book.delete(alert_id), "a deleted alert")
         self._sync_feeds()
@@ -153,22 +182,28 @@ class AlertCenter(QObject):
 
     # -- the markets the windows show ----------------------------------------------------
     def watch(self, key: object, session: MarketSession, exchange: str) -> None:
-        """Window ``key`` shows ``session`` on ``exchange`` now: its prices feed the alerts."""
-        self.unwatch(key)
+        """Window ``key`` shows ``session`` on ``exchange`` now: its prices feed the alerts,
+        unless another window on that exchange feeds them already."""
+        self._shown[key] = (session, exchange)
+        if any(feed.exchange == exchange for feed in self.feeds.values()):
+            return
         feed = self.feeds[key] = AlertFeed(self.engine, session, exchange)
         if self.loaded.is_set():
             feed.sync()
 
-    def unwatch(self, key: object) -> None:
-        feed = self.feeds.pop(key, None)
-        if feed is not None:
-            self._tasks.spawn(feed.close(), name="closing an alert feed")
-
     async def release(self, key: object) -> None:
-        """Window ``key`` stops feeding the alerts (its session is about to close)."""
+        """Window ``key`` stops showing its market (its session is about to close): if it fed
+        that exchange's alerts, another window on the exchange takes over."""
+        shown = self._shown.pop(key, None)
         feed = self.feeds.pop(key, None)
-        if feed is not None:
-            await feed.close()
+        if feed is None or shown is None:
+            return
+        await feed.close()
+        for other, (session, exchange) in self._shown.items():
+            if exchange == shown[1]:
+                self._shown.pop(other)
+                self.watch(other, session, exchange)
+                break
 
     def _sync_feeds(self) -> None:
         for feed in self.feeds.values():
@@ -252,10 +287,13 @@ class AlertCenter(QObject):
         self.engine.job(kind, text)
 
     async def close(self) -> None:
+        """After the windows: the last firings and changes saved (up to 10 s), then the rest."""
         self._timer.stop()
         for key in list(self.feeds):
-            self.unwatch(key)
-        await self._tasks.close()
+            await self.release(key)
+        given_up = await self._tasks.close(cancel=False, timeout=10.0)
+        if given_up:
+            log.warning("Alerts: %d saves did not finish before quitting", len(given_up))
         if self._webhooks is not None:
             sender, self._webhooks = self._webhooks, None
             await asyncio.to_thread(sender.close)

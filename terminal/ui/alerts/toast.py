@@ -52,11 +52,13 @@ class Toast(QFrame):
             f"border-left: 4px solid {STRIPES[kind]}; border-radius: 4px; }}"
         )
         self.title_label = QLabel(title, self)
+        self.title_label.setTextFormat(Qt.TextFormat.PlainText)  # a user's note is text, never HTML
         font = self.title_label.font()
         font.setBold(True)
         self.title_label.setFont(font)
         self.title_label.setWordWrap(True)
         self.text_label = QLabel(text, self)
+        self.text_label.setTextFormat(Qt.TextFormat.PlainText)
         self.text_label.setWordWrap(True)
         self.text_label.setVisible(bool(text))
         self.column = QVBoxLayout(self)

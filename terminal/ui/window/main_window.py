@@ -321,7 +321,10 @@ class MainWindow(QMainWindow):
         # the alerts: the app's one center (a window of its own when made alone, as tests do)
         self._owns_alerts = alerts is None
         self.alert_center = alerts or AlertCenter(
-            self.history_file.get, lambda: self.credentials, muted=self.settings.alerts.muted, parent=self
+            self.history_file.writable,
+            lambda: self.credentials,
+            muted=self.settings.alerts.muted,
+            parent=self,
         )
         self.alerts = WindowAlerts(self, self.alert_center)
         self.alerts.bind(session, exchange)
@@ -455,6 +458,7 @@ class MainWindow(QMainWindow):
             await self.backtest.shutdown()
         await self.trading.shutdown()  # orders under way get their answers first
         await self.alerts.release()  # its background candle watches, on this window's connection
+        self.alerts.close()  # the app's alerts tell this window nothing more
         if self._owns_alerts:
             await self.alert_center.close()
         if self.accounts is not None:
@@ -996,6 +1000,8 @@ class MainWindow(QMainWindow):
             self._apply_theme(THEMES[self.settings.theme])
         if "watchlist" in changed:  # its tickers start and stop; the list follows (Topic.MARKETS)
             self.session.set_watchlist(self.settings.watchlist)
+        if "alerts" in changed:  # Preferences ▸ Alerts ▸ Mute, or the panel's Mute in any window
+            self.alert_center.set_muted(self.settings.alerts.muted)
         if "keybindings" in changed:
             bindings, problems = resolve_bindings(self.settings.keybindings)
             for problem in problems:

@@ -46,12 +46,13 @@ class WindowAlerts:
         self.panel: AlertsPanel | None = None
         self.dock: QDockWidget | None = None
         self.dialog: AlertDialog | None = None
-        center.fired.connect(self._fired)
-        center.changed.connect(self._refresh)
-        center.delivery_problem.connect(lambda text: window.messages.post(text, True))
         # each enabled price alert as a line on the charts of its symbol; a drag moves it
         self.marks = AlertMarks(window.chart_grid, center.alerts, lambda: window.exchange, self.level_moved)
+        # the app's center outlives the window: these are undone by ``close``
+        center.fired.connect(self._fired)
+        center.changed.connect(self._refresh)
         center.changed.connect(self.marks.refresh)
+        center.delivery_problem.connect(self._problem)
         window.chart_tools.set_alert_hook(self.alert_on_line)
         window.chart_tools.on_edited = self.lines_edited
         window.trading.events.on_outcome = self._order_outcome
@@ -66,10 +67,22 @@ class WindowAlerts:
         the session's connection)."""
         await self.center.release(self.window)
 
+    def close(self) -> None:
+        """The window is closing: the center calls it no more."""
+        center = self.center
+        for signal, slot in (
+            (center.fired, self._fired), (center.changed, self._refresh),
+            (center.changed, self.marks.refresh), (center.delivery_problem, self._problem),
+        ):  # fmt: skip
+            signal.disconnect(slot)
+
+    def _problem(self, text: str) -> None:
+        self.window.messages.post(text, True)
+
     def _order_outcome(self, order: Order, text: str) -> None:
         outcome = OUTCOMES.get(str(order.status.value).lower())
         if outcome is not None:
-            self.center.engine.order(self.window.exchange, order.symbol, outcome, text)
+            self.center.engine.order(self.window.exchange, order.symbol, outcome, text, order.client_order_id)
 
     def _pnl(self, unrealised: Mapping[str, Decimal]) -> None:
         for symbol, value in unrealised.items():
@@ -127,8 +140,11 @@ class WindowAlerts:
     def _open_dialog(
         self, alert: Alert | None = None, *, symbol: str = "", price: float | None = None
     ) -> AlertDialog:
+        # an alert keeps its market when edited from a window on another
+        exchange = alert.exchange if alert is not None and alert.exchange else self.window.exchange
+        symbols = self._symbols() if exchange == self.window.exchange else [alert.symbol if alert else symbol]
         dialog = AlertDialog(
-            self.window.exchange, self._symbols(), list(self.window.settings.alerts.webhooks), alert,
+            exchange, symbols, list(self.window.settings.alerts.webhooks), alert,
             symbol=symbol or self.window.session.symbol, price=price, theme=self.window.theme,
             parent=self.window,
         )  # fmt: skip
@@ -186,7 +202,12 @@ class WindowAlerts:
         symbol = slot.chart.symbol
         for alert in self.center.alerts():
             c = alert.condition
-            if not isinstance(c, LineCross) or alert.symbol != symbol or c.drawing_id not in by_id:
+            if not isinstance(c, LineCross) or alert.symbol != symbol or not c.drawing_id:
+                continue
+            if alert.exchange == self.window.exchange and c.drawing_id not in by_id:
+                if alert.enabled:  # its line was deleted: an alert on a line no one sees is off
+                    self.center.put(alert.model_copy(update={"enabled": False}))
+                    self.window.messages.post(f"Alert turned off, its line deleted: {describe(alert)}", False)
                 continue
             moved = line_of(by_id[c.drawing_id], c.direction)
             if (moved.t1_ms, moved.p1, moved.t2_ms, moved.p2) != (c.t1_ms, c.p1, c.t2_ms, c.p2):
