@@ -12,6 +12,13 @@ test has run, so that a contributor's ``pytest`` passes too. On a machine
 without D-Bus and gnome-keyring, a plain ``pytest`` leaves those tests out and
 says so at the end, with how to run them.
 
+The suite runs on two workers (pytest-xdist; ``--tx`` in pyproject's addopts),
+each started through ``scripts/python-in-keyring``: a private session bus and a
+throwaway keyring of its own, so that two tests never share the keyring they
+lock and unlock, or the notification service whose name one of them owns; a
+plain ``pytest`` thus needs no run again. ``-p no:xdist -o addopts=""`` runs in
+one process, as before.
+
 Helpers a test calls are plain functions and classes here, imported as
 ``from tests.conftest import run, wait_until, ManualClock``; what a test is
 handed, made and cleaned up for it, is a fixture (``store``,
@@ -49,12 +56,29 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.write_sep("=", config.stash[LEFT_OUT], yellow=True, bold=True)
 
 
+def _keyring_tools_missing() -> list[str]:
+    return [tool for tool in KEYRING_TOOLS if shutil.which(tool) is None]
+
+
+def _run_again_inside_with_keyring(config: pytest.Config) -> None:
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        capture.suspend_global_capture(in_=True)  # the run again writes to the real terminal
+    print("\nkeyring tests collected: running pytest again inside scripts/with-keyring", flush=True)
+    sys.stderr.flush()
+    os.environ[RERUN] = "1"
+    os.chdir(config.invocation_params.dir)
+    args = [str(WITH_KEYRING), sys.executable, "-m", "pytest", *config.invocation_params.args]
+    os.execv(args[0], args)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """(Without xdist: its workers run inside scripts/with-keyring already.)"""
     if os.environ.get("WITH_KEYRING_PASSWORD") or os.environ.get(RERUN) or config.option.collectonly:
         return
     if not any(item.get_closest_marker("keyring") for item in items):
         return
-    missing = [tool for tool in KEYRING_TOOLS if shutil.which(tool) is None]
+    missing = _keyring_tools_missing()
     if missing:
         # No private keyring session can be made here: leave those tests out, and say so.
         left_out = [item for item in items if item.get_closest_marker("keyring")]
@@ -66,15 +90,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "(or pytest again)."
         )
         return
-    capture = config.pluginmanager.getplugin("capturemanager")
-    if capture is not None:
-        capture.suspend_global_capture(in_=True)  # the run again writes to the real terminal
-    print("\nkeyring tests collected: running pytest again inside scripts/with-keyring", flush=True)
-    sys.stderr.flush()
-    os.environ[RERUN] = "1"
-    os.chdir(config.invocation_params.dir)
-    args = [str(WITH_KEYRING), sys.executable, "-m", "pytest", *config.invocation_params.args]
-    os.execv(args[0], args)
+    _run_again_inside_with_keyring(config)
 
 
 @pytest.fixture
