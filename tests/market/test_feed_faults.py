@@ -30,7 +30,11 @@ from tests.loopback.protocols import PROTOCOLS, Protocol
 SYMBOL = "BTC/USDT"
 LEVELS = 40  # compared level for level
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.name)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.serial,
+    pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.name),
+]
 
 
 class Feed:

@@ -34,7 +34,7 @@ from tests.loopback.protocols import OKX, PROTOCOLS, Protocol
 SYMBOL = "BTC/USDT"
 BOOK = "order book"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 @dataclass

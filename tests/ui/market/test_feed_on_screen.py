@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
 from PySide6.QtCore import Qt
 
 from terminal.market.ccxt_source import CcxtSource
@@ -19,6 +20,7 @@ from tests.loopback.protocols import BINANCE
 from tests.ui.harness import Launch
 
 SYMBOL = "BTC/USDT"
+pytestmark = pytest.mark.serial  # times the feed: run alone (scripts/test)
 
 
 @asynccontextmanager
