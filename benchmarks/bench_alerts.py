@@ -216,6 +216,7 @@ class PacedSource:
         self._candle_waiters: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._book_waiters: dict[str, asyncio.Future[None]] = {}
         self._never: list[asyncio.Future[None]] = []
+        self.trade_ids = 0  # the trades of the symbol on screen, numbered
         self._bars: dict[str, list[float]] = {}  # symbol -> the live 1m bar [ts, o, h, l, c, v]
         self._closed_bars: dict[str, list[float]] = {}  # symbol -> the last closed bar
         self._last: dict[str, float] = dict(SYMBOLS)
@@ -282,9 +283,19 @@ class PacedSource:
         limit: int | None = None,
         params: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
+        if symbol != CHART_SYMBOL:
+            await self._forever()  # the window watches the trades of the symbol it shows only
+        # the symbol on screen: its messages come as trades (the app takes its prices from
+        # them, not from its ticker, which lags them)
+        price, ts = await self._next(symbol)
+        self.trade_ids += 1
+        trade = {"id": str(self.trade_ids), "symbol": symbol, "timestamp": ts, "price": price, "amount": 0.01}
+        return [trade]
+
+    async def _forever(self) -> None:
         never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._never.append(never)
-        await never  # no trades in this benchmark: only the tickers feed the alerts
+        await never
         raise ExchangeClosedError("closed")
 
     async def watch_ohlcv(
@@ -307,6 +318,14 @@ class PacedSource:
         return [list(closed), list(live)] if closed is not None else [list(live)]
 
     async def watch_ticker(self, symbol: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        if symbol == CHART_SYMBOL:  # its messages go out as trades (watch_trades)
+            self.watching.add(symbol)
+            await self._forever()
+        price, ts = await self._next(symbol)
+        return self._ticker(symbol, price, ts)
+
+    async def _next(self, symbol: str) -> tuple[float, int]:
+        """The symbol's next message, stamped and recorded as handed over."""
         self.watching.add(symbol)
         queue = self._queues[symbol]
         if queue:  # one message per loop step, as from a socket: a backlog does not starve the loop
@@ -318,7 +337,7 @@ class PacedSource:
         self.h_sym.append(symbol)
         self.h_price.append(price)
         self.h_ts.append(ts)
-        return self._ticker(symbol, price, ts)
+        return price, ts
 
     async def close(self) -> None:
         self.closed = True
@@ -732,9 +751,9 @@ async def run_live(label: str, alerts: list[Alert], walk: Walk, rate: int, secon
         center._write = metered(center._write, meters["write"], every=0)  # type: ignore[method-assign]
         engine_gap = engine.gap
 
-        def gap(exchange: str, symbol: str) -> None:
+        def gap(exchange: str, symbol: str, **kinds: bool) -> None:
             gaps[0] += 1
-            engine_gap(exchange, symbol)
+            engine_gap(exchange, symbol, **kinds)
 
         engine.gap = gap  # type: ignore[method-assign]
 
@@ -823,7 +842,7 @@ class NaiveEvaluator:
             c = a.condition
             row: list[Any]
             if isinstance(c, PriceCross):
-                row = [0, c.level, code[c.direction]]
+                row = [0, c.level, code[c.direction], 0]  # the side the price was last strictly on
             elif isinstance(c, LineCross):
                 row = [1, c.shape, c.t1_ms, c.p1, c.t2_ms, c.p2, code[c.direction], None]
             elif isinstance(c, Move):
@@ -850,14 +869,17 @@ class NaiveEvaluator:
         up_code, down_code, fired, level_at = self.UP, self.DOWN, self.fired, self._level
         for row in rows:
             kind = row[0]
-            if kind == 0:
-                if prev is None:
-                    continue
+            if kind == 0:  # a crossing is a change of side; reaching the level is none
                 level = row[1]
-                if prev < level <= price:
-                    if row[2] != down_code:
-                        fired[0] += 1
-                elif price <= level < prev and row[2] != up_code:
+                side = 1 if price > level else -1 if price < level else 0
+                before = row[3]
+                if prev is None:
+                    row[3] = side
+                    continue
+                if side == 0:
+                    continue
+                row[3] = side
+                if before == -side and row[2] != (down_code if side > 0 else up_code):
                     fired[0] += 1
             elif kind == 1:
                 level = level_at(row[1], row[2], row[3], row[4], row[5], ts)
