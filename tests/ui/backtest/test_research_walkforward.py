@@ -153,7 +153,10 @@ async def test_data_too_short_for_the_folds_is_said_and_no_fold_runs(
 
         view.start_button.click()
         runner = panel.sweeps.walk
-        await t.until(lambda: not panel.sweeps.running, "the walk-forward to refuse")
+        # not only the job's end: the panel says why a turn later (Start comes back with it)
+        await t.until(
+            lambda: not panel.sweeps.running and view.start_button.isEnabled(), "the walk-forward to refuse"
+        )
         said = view.walk_view.summary.text()
         assert said.startswith("The candles have ")
         assert "2 rolling folds of 50,000,000 in-sample and 1,000 out-of-sample bars need 50,002,000." in said
