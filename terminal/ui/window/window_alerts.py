@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QDialog, QDockWidget
 
-from terminal.alerts.rules import Alert, Direction, LineCross, PriceCross
+from terminal.alerts.rules import Alert, Direction, Firing, LineCross, PriceCross
 from terminal.alerts.words import describe
 from terminal.ui.alerts.center import AlertCenter
 from terminal.ui.alerts.dialog import AlertDialog
@@ -118,10 +118,7 @@ class WindowAlerts:
             if not self.center.history:  # cleared (in this window or another)
                 self.panel.set_history([])
 
-    def _fired(self, firing: object) -> None:
-        from terminal.alerts.rules import Firing
-
-        assert isinstance(firing, Firing)
+    def _fired(self, firing: Firing) -> None:
         if self.panel is not None:
             self.panel.add_firing(firing)
             self._refresh()
