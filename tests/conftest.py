@@ -12,12 +12,13 @@ test has run, so that a contributor's ``pytest`` passes too. On a machine
 without D-Bus and gnome-keyring, a plain ``pytest`` leaves those tests out and
 says so at the end, with how to run them.
 
-The suite can run on two workers (pytest-xdist): ``--dist load --tx
+``scripts/test`` runs the suite on two workers (pytest-xdist): ``--dist load --tx
 2*popen//python=scripts/python-in-keyring`` starts each in a private session bus
 and keyring of its own, so that two tests never share the keyring they lock and
-unlock, or the notification service whose name one of them owns. Not the
-default: timing tests of the feed and the market (marked ``serial`` where known)
-miss their bounds now and then when the other worker holds a core.
+unlock, or the notification service whose name one of them owns. The feed's
+timing tests (marked ``serial``) miss their bounds now and then when the other
+worker holds a core: it runs them afterwards, alone. A plain ``pytest`` runs
+everything in one process.
 
 Helpers a test calls are plain functions and classes here, imported as
 ``from tests.conftest import run, wait_until, ManualClock``; what a test is

@@ -51,22 +51,33 @@ class Feed:
             self.states.append(self.session.health.state)
 
     async def until(self, condition: Callable[[], bool], what: str, timeout: float) -> float:
-        """``wait_until`` that says, on failure, what the feed's health was."""
+        """``wait_until`` that says, on failure, what the feed's health was and
+        whether the book shown lagged the server's or was wrong."""
+        return await wait_until(condition, what, timeout, explain=self.explain)
+
+    def explain(self) -> str:
         health = self.session.health
-        return await wait_until(
-            condition, what, timeout, explain=lambda: f"health: {health.state}, {health.reason}"
-        )
+        nonce, latest = self.session.book_nonce, self.server.update_id(SYMBOL)
+        said = f"health: {health.state}, {health.reason}; book at update {nonce}, server at {latest}"
+        if nonce is None or nonce == latest:
+            return said
+        try:
+            then = self.server.book_at(SYMBOL, nonce, LEVELS)
+        except KeyError:
+            return f"{said} (no longer kept)"
+        return f"{said}, {'equal to' if then == self.ours() else 'NOT equal to'} the server's book then"
+
+    def ours(self) -> tuple[list[list[float]], list[list[float]]]:
+        book = self.session.book
+
+        def side(prices: Any, sizes: Any) -> list[list[float]]:
+            return [[float(p), float(s)] for p, s in zip(prices[:LEVELS], sizes[:LEVELS], strict=True)]
+
+        return side(book.bid_price, book.bid_size), side(book.ask_price, book.ask_size)
 
     def book_matches(self) -> bool:
         bids, asks = self.server.book(SYMBOL, LEVELS)
-        book = self.session.book
-        ours_bids = [
-            [float(p), float(s)] for p, s in zip(book.bid_price[:LEVELS], book.bid_size[:LEVELS], strict=True)
-        ]
-        ours_asks = [
-            [float(p), float(s)] for p, s in zip(book.ask_price[:LEVELS], book.ask_size[:LEVELS], strict=True)
-        ]
-        return bool(bids) and ours_bids == bids and ours_asks == asks
+        return bool(bids) and self.ours() == (bids, asks)
 
     async def assert_book_equals_server(self, timeout: float) -> None:
         """Freeze the market, then the terminal's book must catch up exactly."""

@@ -35,7 +35,7 @@ async def test_a_bracket_with_the_50_percent_button_then_its_stop_dragged_on_the
         qtbot.keyClicks(ticket.take_profit, str(floor_to_step(ask * Decimal("0.99"), TICK)))  # wrong way
         await t.until(lambda: "must be above" in ticket.errors.text("take_profit"), "the take-profit refused")
         assert not ticket.send_button.isEnabled()
-        take, stop = in_view(t, above=True), in_view(t, above=False)  # lines on screen, to drag
+        take, stop = in_view(t, above=True), in_view(t, above=False, share="0.8")  # on screen, to drag
         ticket.take_profit.setText(str(take))
         qtbot.keyClicks(ticket.stop_loss, str(stop))
         await t.until(ticket.send_button.isEnabled, "a bracket that can go")
