@@ -523,7 +523,13 @@ class RecordingNotifications(DesktopNotifications):
         super().__init__()
         self.calls: list[tuple[int, Stamp | None]] = []
 
-    async def notify(self, title: str, body: str, sound: Sound = Sound()) -> bool:  # noqa: B008 - as the base
+    async def notify(
+        self,
+        title: str,
+        body: str,
+        sound: Sound = Sound(),  # noqa: B008 - as the base
+        on_clicked: Callable[[], object] | None = None,
+    ) -> bool:
         self.calls.append((time.perf_counter_ns(), STAMP.get()))
         return True
 

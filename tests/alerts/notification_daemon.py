@@ -1,13 +1,16 @@
 """A real notification service for the tests: python-dbusmock's notification_daemon.
 
 The fixture ``notification_daemon`` starts ``python3 -m dbusmock --session
---template notification_daemon`` as a process of its own, on the private
+--template notification_daemon`` (tests/alerts/notification_template.py: the stock
+template with the service's signals declared) as a process of its own, on the private
 session bus of ``scripts/with-keyring`` (``DBUS_SESSION_BUS_ADDRESS``; tests
 that use it are marked ``keyring``), waits until it owns
 ``org.freedesktop.Notifications``, and stops it after the test. It answers
 Notify, GetCapabilities and GetServerInformation as a desktop's daemon does,
 and logs every call; ``calls()`` reads the Notify calls back
-(``org.freedesktop.DBus.Mock.GetMethodCalls``).
+(``org.freedesktop.DBus.Mock.GetMethodCalls``); ``click(n)`` is the user clicking
+the n-th notification (the service's ActionInvoked signal with its "default"
+action, sent through ``org.freedesktop.DBus.Mock.EmitSignal``).
 
 python-dbusmock runs on the system's Python: it needs dbus-python, which
 Debian packages (python3-dbusmock, ``scripts/install-system-packages test``)
@@ -47,6 +50,8 @@ BUS_NAME = "org.freedesktop.Notifications"
 OBJECT_PATH = "/org/freedesktop/Notifications"
 MOCK_INTERFACE = "org.freedesktop.DBus.Mock"
 START_TIMEOUT_S = 10.0
+#: the stock notification_daemon template, with the service's signals declared (see the file)
+TEMPLATE = Path(__file__).with_name("notification_template.py")
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class NotifyCall:
     body: str
     hints: dict[str, Any]  # the hints' values, unwrapped: {"urgency": 1, "sound-file": "/…/bell.oga"}
     app_icon: str = ""
+    actions: tuple[str, ...] = ()  # key, label, key, label…: "default" is a click on the notification
 
 
 class NotificationDaemon:
@@ -76,7 +82,7 @@ class NotificationDaemon:
             pytest.fail(f"{BUS_NAME} is already served on this session bus: the test cannot tell its calls")
         with self._log.open("ab") as log:
             self._process = subprocess.Popen(
-                [_dbusmock_python(), "-m", "dbusmock", "--session", "--template", "notification_daemon"],
+                [_dbusmock_python(), "-m", "dbusmock", "--session", "--template", str(TEMPLATE)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,  # dbusmock prints each call it gets; the log is shown if it fails to start
                 stderr=subprocess.STDOUT,
@@ -118,23 +124,14 @@ class NotificationDaemon:
 
     async def calls(self) -> list[NotifyCall]:
         """Every Notify call the service received, oldest first."""
-        bus = await MessageBus().connect()
-        try:
-            reply = await bus.call(
-                Message(
-                    destination=BUS_NAME,
-                    path=OBJECT_PATH,
-                    interface=MOCK_INTERFACE,
-                    member="GetMethodCalls",
-                    signature="s",
-                    body=["Notify"],
-                )
-            )
-        finally:
-            bus.disconnect()
-            await bus.wait_for_disconnect()
-        assert reply is not None and reply.message_type == MessageType.METHOD_RETURN, reply and reply.body
-        return [_notify_call(args) for _timestamp, args in reply.body[0]]
+        reply = await _mock_call("GetMethodCalls", "s", ["Notify"])
+        return [_notify_call(args) for _timestamp, args in reply[0]]
+
+    async def click(self, n: int) -> None:
+        """The user clicks the ``n``-th notification (1 for the first: the ids the service
+        gave them), as a desktop's service reports it."""
+        signal_args = [Variant("u", n), Variant("s", "default")]
+        await _mock_call("EmitSignal", "sssav", [BUS_NAME, "ActionInvoked", "us", signal_args])
 
     async def wait_for(self, n: int, timeout: float = 5.0) -> list[NotifyCall]:
         """The Notify calls, once there are at least ``n`` of them; fails after ``timeout`` seconds."""
@@ -156,6 +153,27 @@ def notification_daemon(tmp_path: Path) -> Iterator[NotificationDaemon]:
         yield daemon
     finally:
         daemon.stop()
+
+
+async def _mock_call(member: str, signature: str, body: list[Any]) -> list[Any]:
+    """One call of python-dbusmock's Mock interface on the service; its answer's body."""
+    bus = await MessageBus().connect()
+    try:
+        reply = await bus.call(
+            Message(
+                destination=BUS_NAME,
+                path=OBJECT_PATH,
+                interface=MOCK_INTERFACE,
+                member=member,
+                signature=signature,
+                body=body,
+            )
+        )
+    finally:
+        bus.disconnect()
+        await bus.wait_for_disconnect()
+    assert reply is not None and reply.message_type == MessageType.METHOD_RETURN, reply and reply.body
+    return list(reply.body)
 
 
 def name_has_owner(name: str) -> bool:
@@ -195,4 +213,7 @@ def _notify_call(args: list[Variant]) -> NotifyCall:
     # Notify(app_name s, replaces_id u, app_icon s, summary s, body s, actions as, hints a{sv}, timeout i)
     values = [arg.value for arg in args]
     hints = {key: value.value if isinstance(value, Variant) else value for key, value in values[6].items()}
-    return NotifyCall(app_name=values[0], summary=values[3], body=values[4], hints=hints, app_icon=values[2])
+    return NotifyCall(
+        app_name=values[0], summary=values[3], body=values[4], hints=hints, app_icon=values[2],
+        actions=tuple(values[5]),
+    )  # fmt: skip

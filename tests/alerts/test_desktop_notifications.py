@@ -17,7 +17,7 @@ import pytest
 
 from terminal.alerts.delivery.desktop import FREEDESKTOP_ALERT_SOUND, DesktopNotifications, Sound
 from tests.alerts.notification_daemon import BUS_NAME, NotificationDaemon, name_has_owner
-from tests.conftest import run
+from tests.conftest import run, wait_until
 from tests.keyring_helpers import needs_keyring
 
 TITLE = "BTC/USDT crossed 65,000"
@@ -187,6 +187,28 @@ def test_without_a_session_bus_notify_says_so(monkeypatch: pytest.MonkeyPatch, t
     sent, problem = run(scenario)
     assert not sent
     assert problem.startswith("The terminal cannot reach the desktop session's message bus (D-Bus)")
+
+
+@pytest.mark.keyring
+def test_a_click_on_the_notification_calls_back_the_alert_it_was_sent_for(
+    notification_daemon: NotificationDaemon,
+) -> None:
+    clicked: list[str] = []
+
+    async def scenario() -> None:
+        notifications = DesktopNotifications()
+        try:
+            for title in ("first", "second"):
+                assert await notifications.notify(title, BODY, on_clicked=lambda t=title: clicked.append(t))
+            calls = await notification_daemon.wait_for(2)
+            assert all("default" in call.actions for call in calls)  # a click is offered
+            await notification_daemon.click(2)
+            await wait_until(lambda: clicked, "the click reported")
+        finally:
+            notifications.close()
+
+    run(scenario)
+    assert clicked == ["second"]
 
 
 @pytest.mark.keyring

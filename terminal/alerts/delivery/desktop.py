@@ -13,6 +13,10 @@ handle: the alert still fires, and the panel and the window's toast still say
 so. ``notify`` returns False and ``problem`` says why in a plain sentence; the
 log says it once, not per alert, and says again when notifications work again.
 
+A click on the notification (its "default" action, where the service offers one)
+calls the ``on_clicked`` the alert was sent with: the window comes forward with the
+firing in its alerts panel.
+
 The sound goes with the notification. On Linux it is the ``sound-name`` or
 ``sound-file`` hint of Notify, and the desktop's notification service plays
 it (GNOME Shell and others do; a service without sound support stays silent).
@@ -29,6 +33,7 @@ import asyncio
 import contextvars
 import logging
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -107,12 +112,20 @@ class DesktopNotifications:
         if _CATCHER not in failures_logger.filters:
             failures_logger.addFilter(_CATCHER)
 
-    async def notify(self, title: str, body: str, sound: Sound = Sound()) -> bool:
+    async def notify(
+        self,
+        title: str,
+        body: str,
+        sound: Sound = Sound(),
+        on_clicked: Callable[[], object] | None = None,
+    ) -> bool:
         """Shows ``title`` and ``body`` as a notification with ``sound``; True when the
-        system's notification service took it. Never raises (but for cancellation):
-        when the service is missing, refuses or does not answer, returns False and
-        ``problem`` says why."""
-        notification = Notification(title, body, urgency=Urgency.Normal, sound=self._sound(sound))
+        system's notification service took it. ``on_clicked`` runs on this loop when the
+        user clicks it. Never raises (but for cancellation): when the service is missing,
+        refuses or does not answer, returns False and ``problem`` says why."""
+        notification = Notification(
+            title, body, urgency=Urgency.Normal, sound=self._sound(sound), on_clicked=on_clicked
+        )
         sending = False
         try:
             async with asyncio.timeout(self._timeout):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -43,6 +44,8 @@ class AlertCenter(QObject):
     changed = Signal()  # the alerts, their problems or the muting changed
     fired = Signal(object)  # Firing
     delivery_problem = Signal(str)  # a desktop notification or a webhook failed: why, in words
+    # the user clicked a firing's desktop notification: (Firing, the key of the window to show it)
+    notification_clicked = Signal(object, object)
 
     def __init__(
         self,
@@ -251,9 +254,7 @@ class AlertCenter(QObject):
         delivery = alert.delivery
         if delivery.desktop:
             sound = Sound(delivery.sound.kind, delivery.sound.path)
-            self._tasks.spawn(
-                self._notify(firing.title, firing.message, sound), name="a desktop notification"
-            )
+            self._tasks.spawn(self._notify(firing, sound), name="a desktop notification")
         for name in delivery.webhooks:
             message = WebhookMessage(
                 text=f"{firing.title}\n{firing.message}", alert=alert.id, symbol=firing.symbol,
@@ -261,9 +262,27 @@ class AlertCenter(QObject):
             )  # fmt: skip
             self._sender().send(name, message)
 
-    async def _notify(self, title: str, body: str, sound: Sound) -> None:
-        if not await self.desktop.notify(title, body, sound):
+    async def _notify(self, firing: Firing, sound: Sound) -> None:
+        clicked = partial(self._clicked, firing)
+        if not await self.desktop.notify(firing.title, firing.message, sound, on_clicked=clicked):
             self.delivery_problem.emit(self.desktop.problem)
+
+    def _clicked(self, firing: Firing) -> None:
+        window = self.window_for(firing)
+        if window is not None:
+            self.notification_clicked.emit(firing, window)
+
+    def window_for(self, firing: Firing) -> object | None:
+        """The window to show ``firing`` in: one showing its market, else one on its
+        exchange, else the one that came last."""
+        shown = list(self._shown.items())
+        for key, (session, exchange) in shown:
+            if exchange == firing.exchange and session.symbol == firing.symbol:
+                return key
+        for key, (_session, exchange) in shown:
+            if exchange == firing.exchange:
+                return key
+        return shown[-1][0] if shown else None
 
     def _sender(self) -> WebhookSender:
         if self._webhooks is None:

@@ -312,6 +312,21 @@ class AlertsPanel(QWidget):
         self.history_model.set_firings(firings)
         self._update_counts()
 
+    def show_firing(self, firing: Firing) -> bool:
+        """History in front, with ``firing``'s row selected and in view (False when it is
+        no longer listed)."""
+        self.tabs.setCurrentIndex(1)
+        row = next((i for i, f in enumerate(self.history_model.firings) if f == firing), -1)
+        if row >= 0:
+            self.history.selectRow(row)
+            self.history.scrollTo(self.history_model.index(row, 0))
+        return row >= 0
+
+    def shown_firing(self) -> Firing | None:
+        """The firing selected in History, if any."""
+        rows = self.history.selectionModel().selectedRows()
+        return self.history_model.firings[rows[0].row()] if rows else None
+
     def set_muted(self, muted: bool) -> None:
         """Show the mute as the window has it (no ``muted_changed`` back)."""
         self.mute_button.blockSignals(True)

@@ -53,6 +53,7 @@ class WindowAlerts:
         center.changed.connect(self._refresh)
         center.changed.connect(self.marks.refresh)
         center.delivery_problem.connect(self._problem)
+        center.notification_clicked.connect(self._clicked)
         window.chart_tools.set_alert_hook(self.alert_on_line)
         window.chart_tools.on_edited = self.lines_edited
         window.trading.events.on_outcome = self._order_outcome
@@ -73,6 +74,7 @@ class WindowAlerts:
         for signal, slot in (
             (center.fired, self._fired), (center.changed, self._refresh),
             (center.changed, self.marks.refresh), (center.delivery_problem, self._problem),
+            (center.notification_clicked, self._clicked),
         ):  # fmt: skip
             signal.disconnect(slot)
 
@@ -126,6 +128,17 @@ class WindowAlerts:
         show_toast(
             self.window, firing.title, text, duration_ms=self.window.settings.alerts.toast_seconds * 1000
         )
+
+    def _clicked(self, firing: Firing, window: object) -> None:
+        """Its desktop notification was clicked: this window comes forward, with the
+        firing shown in the alerts panel's History."""
+        if window is not self.window:
+            return
+        if self.window.isMinimized():
+            self.window.showNormal()
+        self.window.raise_()
+        self.window.activateWindow()
+        self.open_panel().show_firing(firing)
 
     # -- making and editing -----------------------------------------------------------
     def _symbols(self) -> list[str]:

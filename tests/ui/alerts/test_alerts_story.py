@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtWidgets import QDialogButtonBox, QWidget
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from terminal.market.session import MarketSession
@@ -142,6 +142,18 @@ async def test_a_line_alert_and_an_rsi_alert_off_screen_notify_the_desktop_and_c
                     lambda p=price: session.source.engine(ON_SCREEN).last_price == p, f"step {step}"
                 )  # type: ignore[attr-defined]
             calls = await notification_daemon.wait_for(2, timeout=20)
+            # a click on the RSI alert's notification brings the window forward with the
+            # firing in the alerts panel's History
+            assert QApplication.activeWindow() is other
+            await notification_daemon.click(1)
+
+            def shown() -> bool:
+                panel = window.alerts.panel
+                firing = panel.shown_firing() if panel is not None and panel.isVisible() else None
+                return firing is not None and firing.symbol == ELSEWHERE
+
+            await t.until(shown, "the clicked alert shown in the panel's History")
+            assert QApplication.activeWindow() is window
         finally:
             other.close()
         line_call = calls[1]
