@@ -126,6 +126,7 @@ class CcxtSource:
         install_checksums(self.exchange, ccxt)
         self.streams = Streams(self.exchange, ccxt)
         self._numbered_books: set[str] = set()  # symbols whose books have come with a sequence number
+        self._book_nonces: dict[str, int | None] = {}  # the sequence number of each book last returned
         self._polled_trades: dict[str, set[str]] = {}
 
     # -- what the session reads -------------------------------------------------
@@ -237,9 +238,12 @@ class CcxtSource:
         if not self.exchange.has.get("watchOrderBook"):
             await asyncio.sleep(self.poll_interval)
             return await self.fetch_order_book(symbol, limit)
-        book = await self._ws(lambda: self.exchange.watch_order_book(symbol, limit, params or {}), symbol)
+        book = self._book_moved_on(symbol)
+        if book is None:
+            book = await self._ws(lambda: self.exchange.watch_order_book(symbol, limit, params or {}), symbol)
         bids, asks, nonce = list(book["bids"]), list(book["asks"]), book.get("nonce")
         problem = book_problem(bids, asks, nonce, needs_nonce=symbol in self._numbered_books)
+        self._book_nonces[symbol] = nonce if isinstance(nonce, int) and not problem else None
         if problem:
             # ccxt would keep this book and wait for a snapshot that never comes:
             # drop the stream, so that the next watch subscribes and resyncs afresh.
@@ -252,6 +256,23 @@ class CcxtSource:
             self._numbered_books.add(symbol)
         return {"bids": bids, "asks": asks, "timestamp": book.get("timestamp"), "nonce": nonce,
                 "symbol": symbol}  # fmt: skip
+
+    def _book_moved_on(self, symbol: str) -> Any:
+        """ccxt's book of ``symbol`` if it has moved on since the last one returned, else None.
+
+        ccxt resolves a watch only with a message that comes while it waits: an update
+        that came between two watches is applied to ccxt's book but shown only with the
+        next message, and a market that then goes quiet would show a book one update old
+        for as long as it stays quiet. Numbered books only (the number tells it moved).
+        """
+        last = self._book_nonces.get(symbol)
+        cached = getattr(self.exchange, "orderbooks", {}).get(symbol)
+        if last is None or cached is None:
+            return None
+        nonce = cached.get("nonce")
+        if not isinstance(nonce, int) or nonce <= last:
+            return None
+        return cached.limit() if callable(getattr(cached, "limit", None)) else cached
 
     async def watch_trades(
         self,
