@@ -71,8 +71,8 @@ from terminal.analysis.live import LiveIndicator
 from terminal.analysis.setup import IndicatorConfig
 from terminal.marketdata.candles import OHLCV, CandleSeries
 from terminal.ui.chart.chart_widget import ChartWidget
-from terminal.ui.chart.studies import Legend, Study
-from terminal.ui.chart.study_items import StudyItem
+from terminal.ui.chart.studies import Study
+from terminal.ui.chart.study_items import Output
 
 PAN_TARGET_S = 0.010
 UPDATE_TARGET_S = 0.005
@@ -116,7 +116,8 @@ def add_set(chart: ChartWidget) -> list[Study]:
     return studies
 
 
-def study_items(chart: ChartWidget) -> list[StudyItem]:
+def study_items(chart: ChartWidget) -> list[Output]:
+    """Every indicator line (a study's outputs: Bollinger's three, MACD's two and its histogram)."""
     return [item for study in chart.studies.studies for item in study.items]
 
 
@@ -202,7 +203,8 @@ def breakdown(chart: ChartWidget, rounds: int) -> list[list[str]]:
     time, interleaved (10 frames of each in turn), so that the differences are the parts'."""
     feed = LiveFeed(chart.series)
     studies = chart.studies
-    legends = [w for w in chart.glw.children() if isinstance(w, Legend)]
+    legends = [studies.price_legend, *(pane.legend for pane in studies.panes)]
+    graphics = [study.graphic for study in studies.studies]  # one item per study, all its lines
     panes = [pane.plot.getAxis("right") for pane in studies.panes]
 
     def show(widgets: list[Any], on: bool) -> None:
@@ -236,12 +238,12 @@ def breakdown(chart: ChartWidget, rounds: int) -> list[list[str]]:
             frame,
             lambda: delattr(studies, "live_update"),
         ),
-        "the 9 indicator items hidden": (
-            lambda: show(study_items(chart), False),
+        "the 5 indicator items (9 lines) hidden": (
+            lambda: show(graphics, False),
             frame,
-            lambda: show(study_items(chart), True),
+            lambda: show(graphics, True),
         ),
-        "the legends (QWidgets over the plot) hidden": (
+        "the legends (drawn in the scene) hidden": (
             lambda: show(legends, False),
             frame,
             lambda: show(legends, True),
@@ -910,8 +912,8 @@ def add_part(series: CandleSeries, cold: dict[str, float]) -> None:
     )
     print(
         "compute: LiveIndicator.compute alone on the same candles; new pane: ChartStudies._new_pane "
-        "(a pyqtgraph PlotItem, the rows laid out again); first compute: 1,000 candles before anything "
-        "else (numba loads or compiles the kernels it calls)"
+        "(its plot made ahead while the loop was idle, one row inserted); first compute: 1,000 candles "
+        "before anything else (numba loads or compiles the kernels it calls)"
     )
 
 

@@ -24,9 +24,10 @@ Conventions (docs/backtesting.md lists them too):
 * VWAP: volume-weighted typical price, cumulated from the start of each UTC day.
 * SuperTrend: hl2 ± k x ATR(n), the bands ratcheting with the trend (TradingView's).
 
-WMA, parabolic SAR, MACD, stochastic, ADX, OBV, CCI and MFI are TA-Lib's
-(``terminal.backtest.ta_indicators``), exported here: a strategy and the chart call
-one function for each indicator.
+WMA, parabolic SAR, MACD and OBV are TA-Lib's (``terminal.backtest.ta_indicators``);
+ADX, CCI, the stochastic and MFI are one numba pass each, with TA-Lib's conventions
+(``terminal.backtest.oscillators``). All are exported here: a strategy and the chart
+call one function for each indicator.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from terminal.backtest.jit import compiled
-from terminal.backtest.ta_indicators import adx, cci, macd, mfi, midprice, obv, sar, stochastic, wma
+from terminal.backtest.oscillators import adx, cci, mfi, stochastic
+from terminal.backtest.ta_indicators import macd, midprice, obv, sar, wma
 
 __all__ = [
     "adx", "as_prices", "atr", "bollinger", "cci", "crossed_above", "crossed_below", "donchian", "ema",
@@ -204,21 +206,28 @@ def _rolling_std(x: FloatArray, n: int) -> FloatArray:
 
 @compiled("float64[::1](float64[::1], int64, float64)")
 def _rolling_extreme(x: FloatArray, n: int, sign: float) -> FloatArray:
-    """Rolling max (sign 1) or min (sign -1) with a monotonic queue of indices: O(n)."""
-    out = np.full(len(x), np.nan)
-    queue = np.empty(len(x), dtype=np.int64)
-    head = 0
-    tail = 0  # queue[head:tail], values decreasing (for max) from head to tail
-    for i in range(len(x)):
-        v = sign * x[i]
-        while tail > head and sign * x[queue[tail - 1]] <= v:
-            tail -= 1
-        queue[tail] = i
-        tail += 1
-        if queue[head] <= i - n:
-            head += 1
-        if i >= n - 1:
-            out[i] = x[queue[head]]
+    """Rolling max (sign 1) or min (sign -1), van Herk / Gil-Werman: the values in blocks
+    of ``n``; a window ending in a block is the end of the block before it (that block's
+    running extreme from its end) and the start of its own (a running extreme from the
+    block's start). Three comparisons a value and no branch on the data: a queue of
+    candidates, branching on each comparison, took five times as long over a million."""
+    size = len(x)
+    out = np.empty(size)
+    out[: min(size, n - 1)] = np.nan
+    tail = np.empty(n)  # the block before: its running extremes from its end (sign applied)
+    for start in range(0, size, n):
+        stop = min(start + n, size)
+        head = -np.inf
+        for i in range(start, stop):
+            head = max(head, sign * x[i])
+            if i < n - 1:
+                continue
+            back = i + 1 - start  # where the window begins in the block before
+            out[i] = sign * (max(tail[back], head) if back < n else head)
+        m = -np.inf
+        for i in range(stop - 1, start - 1, -1):  # for the next block's windows
+            m = max(m, sign * x[i])
+            tail[i - start] = m
     return out
 
 

@@ -1,5 +1,8 @@
 """The indicators the engine takes from TA-Lib (0.8; its wheels carry the C library).
 
+(ADX, CCI, the stochastic and MFI were TA-Lib's too; ``terminal.backtest.oscillators``
+computes each in one pass now, a chart's 50 ms for adding one over a million candles.)
+
 Measured against the engine's own numba kernels (benchmarks/bench_indicator_libs.py,
 docs/performance.md): both compute any of these over 1,000,000 candles well within
 the chart's 50 ms, TA-Lib's are there already and checked by their users, so the
@@ -65,59 +68,9 @@ def macd(
     return line, sig, hist
 
 
-def stochastic(
-    high: FloatArray,
-    low: FloatArray,
-    close: FloatArray,
-    period: int = 14,
-    k_smooth: int = 3,
-    d_smooth: int = 3,
-) -> tuple[FloatArray, FloatArray]:
-    """Slow stochastic (%K smoothed by an SMA of ``k_smooth``, %D its SMA of ``d_smooth``), 0..100."""
-    k, d = _talib().STOCH(
-        _f64(high),
-        _f64(low),
-        _f64(close),
-        fastk_period=_whole(period, "the stochastic's period"),
-        slowk_period=_whole(k_smooth, "%K smoothing"),
-        slowk_matype=0,
-        slowd_period=_whole(d_smooth, "%D smoothing"),
-        slowd_matype=0,
-    )
-    return k, d
-
-
-def adx(
-    high: FloatArray, low: FloatArray, close: FloatArray, period: int = 14
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(ADX, +DI, -DI), Wilder's directional movement, 0..100."""
-    n = _whole(period, "ADX's period", 2)
-    h, lo, c = _f64(high), _f64(low), _f64(close)
-    ta = _talib()
-    return (
-        ta.ADX(h, lo, c, timeperiod=n),
-        ta.PLUS_DI(h, lo, c, timeperiod=n),
-        ta.MINUS_DI(h, lo, c, timeperiod=n),
-    )
-
-
 def obv(close: FloatArray, volume: FloatArray) -> FloatArray:
     """On-balance volume, starting from the first bar's volume."""
     return _talib().OBV(_f64(close), _f64(volume))
-
-
-def cci(high: FloatArray, low: FloatArray, close: FloatArray, period: int = 20) -> FloatArray:
-    """Commodity channel index: (typical price - its SMA) / (0.015 x mean deviation)."""
-    return _talib().CCI(_f64(high), _f64(low), _f64(close), timeperiod=_whole(period, "CCI's period", 2))
-
-
-def mfi(
-    high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray, period: int = 14
-) -> FloatArray:
-    """Money flow index (a volume-weighted RSI of the typical price), 0..100."""
-    return _talib().MFI(
-        _f64(high), _f64(low), _f64(close), _f64(volume), timeperiod=_whole(period, "MFI's period", 2)
-    )
 
 
 def midprice(high: FloatArray, low: FloatArray, period: int) -> FloatArray:

@@ -84,9 +84,14 @@ def warm_up() -> float:
     indicators.atr(candles.high, candles.low, close, 5)
     indicators.bollinger(close, 5, 2.0)
     indicators.donchian(candles.high, candles.low, 5)
-    # the chart's own kernels: adding VWAP or SuperTrend must not wait for a compilation
+    # the chart's own kernels: adding VWAP, SuperTrend, ADX, CCI, the stochastic or MFI must
+    # not wait for a compilation
     indicators.vwap(candles.ts, candles.high, candles.low, close, candles.volume)
     indicators.supertrend(candles.high, candles.low, close, 5, 3.0)
+    indicators.adx(candles.high, candles.low, close, 5)
+    indicators.cci(candles.high, candles.low, close, 5)
+    indicators.stochastic(candles.high, candles.low, close, 5, 3, 3)
+    indicators.mfi(candles.high, candles.low, close, candles.volume, 5)
     signals.from_rules(close > 105.0, close < 104.0, close < 102.0, close > 103.0)
     return time.perf_counter() - t0
 

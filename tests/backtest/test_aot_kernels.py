@@ -114,6 +114,21 @@ def _indicator_inputs(rng: np.random.Generator) -> dict[str, list[tuple[Any, ...
             ((np.arange(n, dtype=np.int64) // 1440), x * vol, vol)
             for vol in (rng.random(n) * 5.0, np.r_[0.0, rng.random(n - 1) * 5.0])
         ],
+        # ADX, CCI, the stochastic, MFI (terminal.backtest.oscillators); flat: no range, no move
+        "_adx": [(h, lo, c, p) for p in periods for h, lo, c in ((high, low, x), (flat, flat, flat))],
+        "_cci": [(h, lo, c, p) for p in periods for h, lo, c in ((high, low, x), (flat, flat, flat))],
+        "_stochastic": [
+            (h, lo, c, p, k, d)
+            for p in periods
+            for k, d in ((1, 1), (3, 3), (2, 5))
+            for h, lo, c in ((high, low, x), (flat, flat, flat))
+        ],
+        "_mfi": [
+            (h, lo, c, vol, p)
+            for p in periods
+            for vol in (rng.random(n) * 5.0, np.zeros(n))
+            for h, lo, c in ((high, low, x), (flat, flat, flat))
+        ],
         "_supertrend": [
             (high, low, x, atr, k, state)
             for atr in (np.r_[np.full(min(n, 5), np.nan), np.abs(high - low)[5:]],)

@@ -6,32 +6,41 @@ and the volume, and a legend on each (name, parameters, the values under the
 crosshair, a settings and a remove button). The chart tells it when its candles
 change (``recompute``: everything; ``live_update``: the live end, at the cost of the
 last bars) and asks it for the overlays' price range in view.
+
+What a frame of the live candle costs is kept small: one graphics item per study
+(``StudyGraphic``), legends drawn in the scene (``StudyLegend``), a pane's guide levels
+and crosshair in one item (``PaneLines``); a new pane is one row inserted, laid out
+once, its plot made ahead while the event loop is idle.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QPointF, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsItem
 
 from terminal.analysis.live import LiveIndicator
 from terminal.analysis.setup import IndicatorConfig
 from terminal.errors import TerminalError
 from terminal.marketdata.candles import CandleSeries
-from terminal.ui.chart.study_items import StudyHistogram, StudyItem, StudyLine
+from terminal.ui.chart.study_items import Output, PaneLines, StudyGraphic
+from terminal.ui.chart.study_legend import Run, StudyLegend
 from terminal.ui.formatting import compact
 from terminal.ui.theme import Theme
 
 AXIS_WIDTH = 78  # the price axis's: every pane's plot area lines up
 SPARE_FIRST_MS, SPARE_AFTER_MS = 3_000, 200  # when a pane's plot is made ahead
-LEGEND_S = 0.25  # the legends follow the live candle at most this often (each rewrite lays them out)
+LEGEND_S = 0.25  # the legends follow the live candle at most this often
+PANE_PAD = 0.08  # a pane's range: its values in view and this much of their span above and below
+OVERLAY_MARGIN = 0.005  # of their span: how far the overlays may move before the price range does
+HELD_SLACK = 0.02  # a range held while it is at most this much (of the span) looser than needed
 
 
 class IndicatorFailedError(TerminalError):
@@ -41,8 +50,8 @@ class IndicatorFailedError(TerminalError):
 @dataclass
 class Pane:
     plot: pg.PlotItem
-    vline: pg.InfiniteLine
-    guides: list[pg.InfiniteLine] = field(default_factory=list)
+    lines: PaneLines  # its guide levels and the crosshair's time
+    legend: StudyLegend
     y_range: tuple[float, float] = (0.0, 0.0)  # the range last set (setting it again costs a layout)
 
 
@@ -53,66 +62,19 @@ class Study:
     id: int
     config: IndicatorConfig
     live: LiveIndicator
-    items: list[StudyItem]
+    graphic: StudyGraphic  # every line of it, one item
     pane: Pane | None
-    row: LegendRow
     run: bool = False  # a backtest's (drawn with its trades, never saved with the chart)
     failed: str = ""  # why its values stopped (a user's indicator that failed): shown, not updated
 
-
-class LegendRow(QWidget):
-    """ "RSI 14  54.32" with a settings and a remove button; a double-click opens the settings."""
-
-    def __init__(self, parent: QWidget, edit: Callable[[], None], remove: Callable[[], None]) -> None:
-        super().__init__(parent)
-        self.label = QLabel(self)
-        self.label.setTextFormat(Qt.TextFormat.RichText)
-        self.edit_button = QToolButton(self)
-        self.edit_button.setText("⚙")
-        self.edit_button.setToolTip("Settings")
-        self.remove_button = QToolButton(self)
-        self.remove_button.setText("✕")
-        self.remove_button.setToolTip("Remove")
-        for button in (self.edit_button, self.remove_button):
-            button.setAutoRaise(True)
-            button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.edit_button.clicked.connect(edit)
-        self.remove_button.clicked.connect(remove)
-        self._edit = edit
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(self.label)
-        layout.addWidget(self.edit_button)
-        layout.addWidget(self.remove_button)
-
-    def mouseDoubleClickEvent(self, event: object) -> None:
-        self._edit()
+    @property
+    def items(self) -> list[Output]:
+        """Its drawn outputs, one per line of its spec (each with what its last paint drew)."""
+        return self.graphic.outputs
 
 
-class Legend(QWidget):
-    """The legend rows of one plot, kept at its top-left corner."""
-
-    def __init__(self, host: QWidget, plot: pg.PlotItem) -> None:
-        super().__init__(host)
-        self.host = host
-        self.plot = plot
-        self.rows = QVBoxLayout(self)
-        self.rows.setContentsMargins(4, 2, 4, 2)
-        self.rows.setSpacing(0)
-        plot.geometryChanged.connect(self.place)
-        self.setObjectName("chartLegend")
-
-    def place(self) -> None:
-        view = self.host  # the GraphicsLayoutWidget
-        assert isinstance(view, pg.GraphicsView)
-        corner = view.mapFromScene(self.plot.getViewBox().sceneBoundingRect().topLeft())
-        self.setVisible(self.rows.count() > 0)
-        self.rows.invalidate()
-        self.rows.activate()
-        self.resize(self.sizeHint())
-        self.move(corner.x() + 2, corner.y() + 2)
-        self.raise_()
+def _kind(style: str) -> str:
+    return style if style in ("histogram", "dots") else "line"
 
 
 class ChartStudies(QObject):
@@ -146,11 +108,11 @@ class ChartStudies(QObject):
         #: saved entries of indicators not known (yet): a user's whose file has not loaded;
         #: kept and saved with the rest until they load (``IndicatorControls.retry_waiting``)
         self.waiting: list[dict[str, object]] = []
-        self.price_legend = Legend(glw, price_plot)
-        self._legends: dict[int, Legend] = {id(price_plot): self.price_legend}
+        self.price_legend = StudyLegend(price_plot.getViewBox())
         self._hover = -1
         self._legend_due = 0.0  # when the legends may show the live candle's values again
         self._spare: pg.PlotItem | None = None  # a pane's plot made ahead (adding a pane is then 17 ms less)
+        self._overlays: tuple[float, float] | None = None  # the overlays' range last given (held)
         QTimer.singleShot(SPARE_FIRST_MS, self._make_spare)  # after the window's first candles
 
     # -- the set -------------------------------------------------------------------
@@ -189,28 +151,22 @@ class ChartStudies(QObject):
         series = self._series()
         pane = self._new_pane(spec.levels) if spec.pane else None
         plot = pane.plot if pane else self.price_plot
-        items: list[StudyItem] = []
-        for i, line in enumerate(spec.lines):
-            shift = int(config.params[line.ahead]) * (-1 if line.behind else 1) if line.ahead else 0
-            item: StudyItem
-            if line.style == "histogram":
-                item = StudyHistogram(series, live.line(i), shift)
-            else:
-                item = StudyLine(series, live.line(i), shift, dots=line.style == "dots")
-            item.setZValue(5)
-            plot.addItem(item, ignoreBounds=True)
-            item.set_values(series, live.line(i))
-            items.append(item)
+        shifts = [
+            int(config.params[line.ahead]) * (-1 if line.behind else 1) if line.ahead else 0
+            for line in spec.lines
+        ]
+        arrays = [live.line(i) for i in range(len(spec.lines))]
+        graphic = StudyGraphic(series, arrays, shifts, [_kind(line.style) for line in spec.lines])
+        graphic.setZValue(5)
+        plot.addItem(graphic, ignoreBounds=True)
+        graphic.set_values(series, arrays)
         study_id = next(self._ids)
-        legend = self._legends[id(plot)]
-        row = LegendRow(legend, lambda: self.edit_requested.emit(study_id), lambda: self.remove(study_id))
-        legend.rows.addWidget(row)
-        row.show()  # now: a layout shows a child added to a shown widget only later (queued)
-        study = Study(study_id, config, live, items, pane, row, run)
+        legend = pane.legend if pane else self.price_legend
+        legend.add_row(study_id, lambda: self.edit_requested.emit(study_id), lambda: self.remove(study_id))
+        study = Study(study_id, config, live, graphic, pane, run)
         self.studies.append(study)
         self._style(study)
         self._write_legend(study)
-        legend.place()
         self.changed.emit()
         return study
 
@@ -220,14 +176,10 @@ class ChartStudies(QObject):
             return
         self.studies.remove(study)
         plot = study.pane.plot if study.pane else self.price_plot
-        for item in study.items:
-            plot.removeItem(item)
-        study.row.setParent(None)
-        study.row.deleteLater()
+        plot.removeItem(study.graphic)
+        (study.pane.legend if study.pane else self.price_legend).remove_row(study.id)
         if study.pane is not None:
             self._drop_pane(study.pane)
-        else:
-            self.price_legend.place()
         self.changed.emit()
 
     def replace(self, study_id: int, config: IndicatorConfig) -> Study | None:
@@ -271,70 +223,77 @@ class ChartStudies(QObject):
         vb.enableAutoRange(enable=False)
         axis.setWidth(AXIS_WIDTH)
         axis.setStyle(showValues=True)
+        # no label: the SI prefix is never shown, but working it out rewrote the hidden label's
+        # HTML at every change of range; the hidden axes follow no range at all (each pan
+        # and each new pane's layout set theirs)
+        axis.enableAutoSIPrefix(False)
+        # drawn from a picture of itself while its range stays (most ticks): pyqtgraph replays
+        # the labels' text at every paint otherwise
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        for name in ("left", "bottom", "top"):
+            plot.getAxis(name).unlinkFromView()
         return plot
 
     def _make_spare(self) -> None:
         if self._spare is None:
             self._spare = self._made_plot()
+            if self.theme is not None:
+                self._theme_plot(self._spare, self.theme)
 
     def _new_pane(self, levels: tuple[float, ...]) -> Pane:
         plot, self._spare = self._spare or self._made_plot(), None
         QTimer.singleShot(SPARE_AFTER_MS, self._make_spare)  # the next pane's, once this one is drawn
-        plot.setXLink(self.price_plot)
-        vline = pg.InfiniteLine(angle=90, movable=False)
-        vline.hide()
-        plot.addItem(vline, ignoreBounds=True)
-        pane = Pane(plot, vline)
-        for level in levels:
-            guide = pg.InfiniteLine(pos=level, angle=0, movable=False)
-            plot.addItem(guide, ignoreBounds=True)
-            pane.guides.append(guide)
-        self.panes.append(pane)
-        self._legends[id(plot)] = Legend(self.glw, plot)
-        if self.theme is not None:
-            self.apply_theme(self.theme)
-        self._append_row(plot)
+        lines = PaneLines(levels)
+        plot.addItem(lines, ignoreBounds=True)
+        pane = Pane(plot, lines, StudyLegend(plot.getViewBox()))
         if self.theme is not None:
             self._theme_pane(pane, self.theme)
+        self.panes.append(pane)
+        self._append_row(plot)
+        plot.setXLink(self.price_plot)  # laid out first: the link sets its range once, at its width
         return pane
 
     def _drop_pane(self, pane: Pane) -> None:
+        index = self.panes.index(pane)
         self.panes.remove(pane)
-        legend = self._legends.pop(id(pane.plot))
-        legend.setParent(None)
-        legend.deleteLater()
         self.glw.ci.removeItem(pane.plot)
         pane.plot.setXLink(None)  # linked, the price plot would keep it (and pan it) for ever
         pane.plot.deleteLater()
-        self._relayout()
+        self._close_row(index + 1)
+
+    def _move(self, plot: pg.PlotItem, row: int) -> None:
+        """``plot`` to ``row`` of the grid, staying in the scene (pyqtgraph's ``removeItem``
+        + ``addItem`` take it out of the scene and back, and lay the grid out at each add)."""
+        ci = self.glw.ci
+        for old_row, old_col in ci.items[plot]:  # pyqtgraph's own books follow the move
+            del ci.rows[old_row][old_col]
+        ci.items[plot] = [(row, 0)]
+        ci.rows.setdefault(row, {})[0] = plot
+        ci.layout.removeAt(ci.itemIndex(plot))
+        ci.layout.addItem(plot, row, 0)
+
+    def _stretch(self) -> None:
+        """The price pane 4 (3 with two panes or more) to each pane's and the volume's 1."""
+        layout = self.glw.ci.layout
+        for row in range(1, len(self.panes) + 2):
+            layout.setRowStretchFactor(row, 1)
+        layout.setRowStretchFactor(len(self.panes) + 2, 0)  # a row left empty by a pane taken off
+        layout.setRowStretchFactor(0, 4 if len(self.panes) < 2 else 3)
 
     def _append_row(self, plot: pg.PlotItem) -> None:
-        """A new pane below the others: only the volume's row moves down (a full relayout
-        takes every row out and back, 20 ms)."""
-        ci = self.glw.ci
+        """A new pane below the others: only the volume's row moves down, and the grid is
+        laid out once."""
         row = len(self.panes)  # the price is row 0, the panes before this one rows 1..
-        ci.removeItem(self.volume_plot)
-        ci.addItem(plot, row=row, col=0)
-        ci.addItem(self.volume_plot, row=row + 1, col=0)
-        for r in (row, row + 1):
-            ci.layout.setRowStretchFactor(r, 1)
-        ci.layout.setRowStretchFactor(0, 4 if len(self.panes) < 2 else 3)
-        for legend in self._legends.values():
-            legend.place()
+        self._move(self.volume_plot, row + 1)
+        self._stretch()
+        self.glw.ci.addItem(plot, row=row, col=0)  # its books, and the one layout of the grid
 
-    def _relayout(self) -> None:
-        """Price on top, the panes in the order added, the volume (with the time axis) last."""
-        ci = self.glw.ci
-        for plot in (*(p.plot for p in self.panes), self.volume_plot):
-            if plot in ci.items:
-                ci.removeItem(plot)
-        rows = [p.plot for p in self.panes] + [self.volume_plot]
-        for row, plot in enumerate(rows, start=1):
-            ci.addItem(plot, row=row, col=0)
-            ci.layout.setRowStretchFactor(row, 1)
-        ci.layout.setRowStretchFactor(0, 4 if len(self.panes) < 2 else 3)
-        for legend in self._legends.values():
-            legend.place()
+    def _close_row(self, row: int) -> None:
+        """A pane's row was taken out: the rows below it move up one, laid out once."""
+        for plot in [*(p.plot for p in self.panes[row - 1 :]), self.volume_plot]:
+            self._move(plot, self.glw.ci.items[plot][0][0] - 1)
+        self._stretch()
+        self.glw.ci.layout.activate()
 
     # -- values --------------------------------------------------------------------
     def recompute(self) -> None:
@@ -348,9 +307,12 @@ class ChartStudies(QObject):
             except Exception as exc:  # noqa: BLE001 - one indicator's failure stops it, not the chart
                 self._fail(study, exc)
                 continue
-            for i, item in enumerate(study.items):
-                item.set_values(series, study.live.line(i))
+            study.graphic.set_values(series, self._lines(study))
             self._write_legend(study)
+
+    @staticmethod
+    def _lines(study: Study) -> list[np.ndarray]:
+        return [study.live.line(i) for i in range(len(study.graphic.outputs))]
 
     def live_update(self) -> None:
         """The live end changed: each study's last bars, O(1) in the history's length."""
@@ -364,9 +326,8 @@ class ChartStudies(QObject):
             except Exception as exc:  # noqa: BLE001 - one indicator's failure stops it, not the chart
                 self._fail(study, exc)
                 continue
-            for i, item in enumerate(study.items):
-                item.series = series
-                item.live_values(study.live.line(i), start)
+            study.graphic.series = series
+            study.graphic.live_values(self._lines(study), start)
         now = time.monotonic()
         if self._hover < 0 and now >= self._legend_due:  # the last candle's values, 4 times a second
             self._legend_due = now + LEGEND_S
@@ -383,32 +344,39 @@ class ChartStudies(QObject):
         self.failed.emit(f"{study.config.label} stopped: {study.failed}")
 
     def overlay_range(self) -> tuple[float, float] | None:
-        """The overlays' lowest and highest value in view (the price axis fits them too)."""
+        """The overlays' lowest and highest value in view (the price axis fits them too),
+        with a margin that a tick does not move: when a line is the lowest or highest thing
+        in view (Bollinger's bands often are), the live candle moved it, and so the price
+        axis, the grid and every item's transform, on every tick."""
         lo, hi = np.inf, -np.inf
         for study in self.studies:
             if study.pane is None:
-                for item in study.items:
-                    r = item.visible_range()
-                    if r is not None:
-                        lo, hi = min(lo, r[0]), max(hi, r[1])
-        return (float(lo), float(hi)) if lo <= hi else None
+                r = study.graphic.visible_range()
+                if r is not None:
+                    lo, hi = min(lo, r[0]), max(hi, r[1])
+        if lo > hi:
+            self._overlays = None
+            return None
+        self._overlays = _held(self._overlays, float(lo), float(hi), OVERLAY_MARGIN)
+        return self._overlays
 
     def autoscale_panes(self) -> None:
         for pane in self.panes:
             lo, hi = np.inf, -np.inf
             for study in self.studies:
                 if study.pane is pane:
-                    for item in study.items:
-                        r = item.visible_range()
-                        if r is not None:
-                            lo, hi = min(lo, r[0]), max(hi, r[1])
+                    r = study.graphic.visible_range()
+                    if r is not None:
+                        lo, hi = min(lo, r[0]), max(hi, r[1])
             if lo > hi:
                 continue
-            for guide in pane.guides:  # the guides stay in view (RSI's 30 and 70)
-                lo, hi = min(lo, guide.value()), max(hi, guide.value())
-            pad = (hi - lo) * 0.08 or max(abs(hi) * 0.01, 1e-9)
-            wanted = (lo - pad, hi + pad)
-            if wanted != pane.y_range:  # a tick rarely moves the lowest or highest value in view
+            for level in pane.lines.levels:  # the guides stay in view (RSI's 30 and 70)
+                lo, hi = min(lo, level), max(hi, level)
+            if hi - lo <= 1e-12 * max(abs(lo), abs(hi), 1e-300):  # one value: a span around it
+                lo, hi = lo - max(abs(hi) * 0.01, 1e-9), hi + max(abs(hi) * 0.01, 1e-9)
+            held = pane.y_range if pane.y_range[0] < pane.y_range[1] else None
+            wanted = _held(held, lo, hi, PANE_PAD)
+            if wanted != pane.y_range:  # a tick rarely moves the range: its axis is drawn again only then
                 pane.y_range = wanted
                 pane.plot.getViewBox().setYRange(*wanted, padding=0)
 
@@ -418,49 +386,48 @@ class ChartStudies(QObject):
 
     def crosshair(self, x: float, index: int) -> None:
         for pane in self.panes:
-            pane.vline.setPos(x)
-            pane.vline.show()
+            pane.lines.set_cursor(x)
         self._hover = index
         for study in self.studies:
             self._write_legend(study)
 
     def hide_crosshair(self) -> None:
         for pane in self.panes:
-            pane.vline.hide()
+            pane.lines.set_cursor(None)
         if self._hover != -1:
             self._hover = -1
             for study in self.studies:
                 self._write_legend(study)
 
+    def legend(self, study: Study) -> StudyLegend:
+        """The legend that has ``study``'s row (its pane's, or the price's)."""
+        return study.pane.legend if study.pane is not None else self.price_legend
+
     def legend_text(self, study: Study) -> str:
         """ "RSI 14  54.32" (plain): the values under the crosshair, or of the last candle."""
-        return _strip(self._legend_html(study))
+        return self.legend(study).text(study.id)
 
     def _write_legend(self, study: Study) -> None:
-        text = self._legend_html(study)
-        if text == study.row.label.text():
-            return
-        study.row.label.setText(text)
-        legend = study.row.parentWidget()
-        if isinstance(legend, Legend) and legend.width() < legend.sizeHint().width():
-            legend.place()
+        self.legend(study).set_runs(study.id, self._legend_runs(study))
 
-    def _legend_html(self, study: Study) -> str:
+    def _legend_runs(self, study: Study) -> tuple[Run, ...]:
         n = len(study.live)
         index = self._hover if 0 <= self._hover < n else n - 1
-        parts = [f"<b>{study.config.label}</b>" + (" <i>backtest</i>" if study.run else "")]
+        runs = [Run(study.config.label, bold=True)]
+        if study.run:
+            runs.append(Run("backtest", italic=True))
         if study.failed:
-            return parts[0] + f"&nbsp;&nbsp;<span style='color:#ef5350'>⚠ {study.failed}</span>"
+            return (*runs, Run(f"⚠ {study.failed}", "#ef5350"))
         if index >= 0:
             for color, value in zip(study.config.colors, self._shown_values(study, index), strict=True):
-                parts.append(f"<span style='color:{color}'>{self._fmt(study, value)}</span>")
-        return "&nbsp;&nbsp;".join(parts)
+                runs.append(Run(self._fmt(study, value), color))
+        return tuple(runs)
 
     def _shown_values(self, study: Study, index: int) -> tuple[float, ...]:
         """The value each line shows at candle ``index`` (a line drawn ahead shows an older bar's)."""
         out = []
-        for i, item in enumerate(study.items):
-            j = index - item.shift
+        for i, output in enumerate(study.graphic.outputs):
+            j = index - output.shift
             values = study.live.line(i)
             out.append(float(values[j]) if 0 <= j < len(values) else float("nan"))
         return tuple(out)
@@ -475,28 +442,38 @@ class ChartStudies(QObject):
     # -- looks ---------------------------------------------------------------------
     def _style(self, study: Study) -> None:
         c = study.config
-        for item, color in zip(study.items, c.colors, strict=True):
-            item.set_style(color, c.width, c.style)
+        study.graphic.set_style(c.colors, c.width, c.style)
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
+        self.price_legend.set_colors(QColor(theme.text), QColor(theme.muted))
         for pane in self.panes:
             self._theme_pane(pane, theme)
-        for legend in self._legends.values():
-            legend.setStyleSheet(
-                f"#chartLegend {{ background: transparent; }} QLabel {{ color: {theme.text}; }}"
-                f" QToolButton {{ color: {theme.muted}; border: none; padding: 0 3px; }}"
-                f" QToolButton:hover {{ color: {theme.text}; }}"
-            )
+        if self._spare is not None:
+            self._theme_plot(self._spare, theme)
 
-    def _theme_pane(self, pane: Pane, theme: Theme) -> None:
-        axis = pane.plot.getAxis("right")
+    @staticmethod
+    def _theme_plot(plot: pg.PlotItem, theme: Theme) -> None:
+        axis = plot.getAxis("right")
         axis.setPen(pg.mkPen(theme.grid))
         axis.setTextPen(pg.mkPen(theme.muted))
-        pane.vline.setPen(pg.mkPen(theme.crosshair, width=1, style=Qt.PenStyle.DashLine))
-        for guide in pane.guides:
-            guide.setPen(pg.mkPen(theme.muted, width=1, style=Qt.PenStyle.DotLine))
+
+    def _theme_pane(self, pane: Pane, theme: Theme) -> None:
+        self._theme_plot(pane.plot, theme)
+        pane.lines.set_colors(
+            QColor(theme.muted), pg.mkPen(theme.crosshair, width=1, style=Qt.PenStyle.DashLine)
+        )
+        pane.legend.set_colors(QColor(theme.text), QColor(theme.muted))
 
 
-def _strip(html: str) -> str:
-    return re.sub(r"<[^>]+>", "", html).replace("&nbsp;", " ")
+def _held(held: tuple[float, float] | None, lo: float, hi: float, margin: float) -> tuple[float, float]:
+    """A range for values from ``lo`` to ``hi``: ``held`` while it holds them and is not much
+    looser than they need, else [lo, hi] widened by ``margin`` of its span on each side.
+    A live candle's values move a little at each tick: the range (and so an axis's
+    labels, a grid and every item's transform) then moves only when they leave it."""
+    span = hi - lo
+    loose = span * (1.0 + 2.0 * margin + HELD_SLACK) + 1e-12 * max(abs(lo), abs(hi))
+    if held is not None and held[0] <= lo and hi <= held[1] and held[1] - held[0] <= loose:
+        return held
+    extra = span * margin
+    return (lo - extra, hi + extra)

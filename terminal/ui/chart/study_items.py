@@ -5,18 +5,27 @@ binary search and draws just that; when there are more than two values per pixel
 column, each column is drawn as its first, lowest, highest and last value (M4), so a
 frame costs about one vertex per pixel column at any history length. NaN (the
 indicator's warm-up) breaks the line.
+
+A study is one graphics item however many outputs it draws (``StudyGraphic``:
+Bollinger's three lines, MACD's two lines and its histogram): the scene walks, clips
+and calls one ``paint`` per study, and the view's range, the pixel size and the
+visible slice are found once for all its outputs. ``StudyLine`` is the same drawing
+for a single line (the comparison with another symbol).
 """
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
+import pyqtgraph.functions as fn
 from numpy.typing import NDArray
 from pyqtgraph.Qt.internals import PrimitiveArray
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from terminal.marketdata.candles import CandleSeries
@@ -26,45 +35,97 @@ from terminal.ui.chart.visible import visible_slice
 FloatArray = NDArray[np.float64]
 STYLES = {"solid": Qt.PenStyle.SolidLine, "dash": Qt.PenStyle.DashLine, "dot": Qt.PenStyle.DotLine}
 MERGE_ABOVE = 2.0  # values per pixel column above which columns are merged
+KINDS = ("line", "dots", "histogram")
+SMALL = 8  # a tail this short is scanned in Python (numpy's nanmin costs more than the values)
 
 
-class StudyItem(pg.GraphicsObject):
-    """One output of a live indicator over ``series``, drawn ``shift`` slots ahead
-    (negative: behind) of the candle it belongs to."""
+class Output:
+    """One output of a study as drawn: its values (one per candle), the slots it is drawn
+    ahead of its candle (negative: behind), ``kind`` ("line", "dots" or "histogram") and
+    colour. ``drawn``: the vertices (or bars) of the last paint (tests and benchmarks read it)."""
 
-    def __init__(self, series: CandleSeries, values: FloatArray, shift: int = 0) -> None:
-        super().__init__()
-        self.series = series
+    __slots__ = ("_range", "color", "drawn", "kind", "pen", "shift", "values", "visible")
+
+    def __init__(self, values: FloatArray, shift: int = 0, kind: str = "line") -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown output kind {kind!r}: one of {', '.join(KINDS)}")
         self.values = values
         self.shift = shift
+        self.kind = kind
         self.color = QColor("#f5a623")
+        self.pen = QPen()  # its line's, made when its style is set (not at every paint)
+        self.visible = True
+        self.drawn = 0
+        #: (i0, end, lo, hi): the lowest and highest value in [i0, end), which a live candle
+        #: does not change (it rewrites the values from the last one on)
+        self._range: tuple[int, int, float, float] | None = None
+
+
+class LinesItem(pg.GraphicsObject):
+    """Outputs over one candle series, drawn in one paint (see the module's docstring)."""
+
+    #: the visible range of the values a live candle cannot change is kept between calls (a
+    #: subclass that rewrites its values in place, or scales them as drawn, keeps nothing)
+    holds_ranges = True
+
+    def __init__(self, series: CandleSeries, outputs: list[Output]) -> None:
+        super().__init__()
+        self.series = series
+        self.outputs = outputs
         self.width = 1.0
         self.style = "solid"
         self._bounds = QRectF()
-        self.drawn = 0  # vertices drawn in the last paint (tests and benchmarks read it)
+        self._line = QPolygonF()  # the vertices of a line, rewritten in place at each paint
+        self._rects = PrimitiveArray(QRectF, 4)
+        self.drawn = 0  # vertices drawn in the last paint, all outputs (tests and benchmarks read it)
+        self._style([o.color.name() for o in outputs], self.width, self.style)
 
-    def set_style(self, color: str, width: float, style: str) -> None:
-        self.color, self.width, self.style = QColor(color), width, style
+    # -- values ----------------------------------------------------------------------
+    def _style(self, colors: Sequence[str], width: float, style: str) -> None:
+        self.width, self.style = width, style
+        for output, color in zip(self.outputs, colors, strict=True):
+            output.color = QColor(color)
+            if output.kind == "dots":
+                pen = self._pen(output.color, max(2.5, width * 2))
+                pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+                pen.setStyle(Qt.PenStyle.SolidLine)
+            else:
+                pen = self._pen(output.color)
+            output.pen = pen
         self.update()
 
-    def set_values(self, series: CandleSeries, values: FloatArray) -> None:
-        """All values changed (computed afresh): bounds from the whole array."""
-        self.series, self.values = series, values
+    def _set_arrays(self, series: CandleSeries, arrays: Sequence[FloatArray]) -> None:
+        """All values changed (computed afresh): bounds from the whole arrays."""
+        self.series = series
+        for output, values in zip(self.outputs, arrays, strict=True):
+            output.values = values
+            output._range = None
         self.prepareGeometryChange()
         self._bounds = self._full_bounds()
         self.update()
 
-    def live_values(self, values: FloatArray, changed_from: int) -> None:
+    def _live_arrays(self, arrays: Sequence[FloatArray], changed_from: int) -> None:
         """Values from ``changed_from`` on changed (the live end): grow the bounds in O(changed)."""
-        self.values = values
-        tail = values[changed_from:]
-        span = self._span(tail)
-        if span is not None:
-            lo, hi = span
-            b = self._bounds if not self._bounds.isNull() else QRectF(self._x(0), lo, 0.0, 0.0)
-            right = max(b.right(), self._x(len(values) - 1) + self.slot())
-            top, bottom = min(b.top(), lo, self._base()), max(b.bottom(), hi, self._base())
-            grown = QRectF(b.left(), top, right - b.left(), bottom - top)
+        b = self._bounds
+        lo, hi = math.inf, -math.inf
+        right = b.right() if not b.isNull() else -math.inf
+        for output, values in zip(self.outputs, arrays, strict=True):
+            output.values = values
+            kept = output._range
+            if kept is not None and kept[1] > changed_from:
+                output._range = None
+            span = self._span(values[changed_from:])
+            if span is not None:
+                lo, hi = min(lo, span[0]), max(hi, span[1])
+                if output.kind == "histogram":
+                    lo, hi = min(lo, 0.0), max(hi, 0.0)
+            if len(values):
+                right = max(right, self._x(len(values) - 1, output.shift) + self.slot())
+        if lo <= hi:
+            if b.isNull():
+                b = QRectF(self._x(0, 0), lo, 0.0, 0.0)
+            top, bottom = min(b.top(), lo), max(b.bottom(), hi)
+            grown = QRectF(b.left(), top, max(right, b.right()) - b.left(), bottom - top)
             if grown != self._bounds:
                 self.prepareGeometryChange()
                 self._bounds = grown
@@ -73,80 +134,266 @@ class StudyItem(pg.GraphicsObject):
     def slot(self) -> float:
         return self.series.timeframe_ms / 1000.0
 
-    def _x(self, i: int) -> float:
-        return float(self.series.ts[i]) / 1000.0 + self.slot() * (self.shift + 0.5)
-
-    def _base(self) -> float:
-        return float("nan")
+    def _x(self, i: int, shift: int) -> float:
+        return float(self.series.ts[i]) / 1000.0 + self.slot() * (shift + 0.5)
 
     def scale_changed(self) -> None:
         """The pane's price scale switched (linear, log): bounds afresh in its coordinates."""
-        self.set_values(self.series, self.values)
+        self._set_arrays(self.series, [o.values for o in self.outputs])
 
     def _span(self, values: FloatArray) -> tuple[float, float] | None:
         """The pane's y range of ``values`` (None when none has a place there)."""
-        if not len(values) or np.isnan(values).all():
+        found = _minmax(values)
+        if found is None:
             return None
-        return scale_of(self).span(float(np.nanmin(values)), float(np.nanmax(values)))
+        return scale_of(self).span(*found)
 
     def _full_bounds(self) -> QRectF:
-        v = self.values
-        span = self._span(v)
-        if span is None:
+        lo, hi = math.inf, -math.inf
+        left, right = math.inf, -math.inf
+        for output in self.outputs:
+            v = output.values
+            span = self._span(v)
+            if span is None:
+                continue
+            lo, hi = min(lo, span[0]), max(hi, span[1])
+            if output.kind == "histogram":
+                lo, hi = min(lo, 0.0), max(hi, 0.0)
+            left = min(left, self._x(0, output.shift) - self.slot())
+            right = max(right, self._x(len(v) - 1, output.shift) + self.slot())
+        if lo > hi:
             return QRectF()
-        lo, hi = span
-        base = self._base()
-        if not np.isnan(base):
-            lo, hi = min(lo, base), max(hi, base)
-        x0 = self._x(0) - self.slot()
-        return QRectF(x0, lo, self._x(len(v) - 1) + self.slot() - x0, hi - lo)
+        return QRectF(left, lo, right - left, hi - lo)
 
     def boundingRect(self) -> QRectF:
         return QRectF(self._bounds)
 
     def visible_range(self) -> tuple[float, float] | None:
-        """The lowest and highest value in view (the pane's and the price's autoscale)."""
+        """The lowest and highest value in view, all outputs (the pane's and the price's
+        autoscale). The part a live candle cannot change is remembered while the view's
+        candles stay the same, so a tick costs the last values only."""
         vb = self.getViewBox()
-        if vb is None or not len(self.values):
+        if vb is None:
             return None
         (x0, x1), _ = vb.viewRange()
-        i0, i1 = self._slice(float(x0), float(x1))
-        part = self._shown(self.values[i0:i1])
-        if not len(part) or np.isnan(part).all():
-            return None
-        return float(np.nanmin(part)), float(np.nanmax(part))
+        lo, hi = math.inf, -math.inf
+        for output in self.outputs:
+            if not output.visible or not len(output.values):
+                continue
+            i0, i1 = self._slice(output.shift, float(x0), float(x1), len(output.values))
+            if i1 <= i0:
+                continue
+            found = self._output_range(output, i0, i1)
+            if found is not None:
+                lo, hi = min(lo, found[0]), max(hi, found[1])
+        return (lo, hi) if lo <= hi else None
+
+    def _output_range(self, output: Output, i0: int, i1: int) -> tuple[float, float] | None:
+        if not self.holds_ranges:
+            return _minmax(self._shown(output.values[i0:i1]))
+        kept = output._range
+        stable = len(output.values) - 1  # from here on a live candle rewrites the values
+        if kept is not None and kept[0] == i0 and kept[1] == min(i1, stable):
+            lo, hi = kept[2], kept[3]
+        else:
+            end = min(i1, stable)
+            found = _minmax(self._shown(output.values[i0:end])) if end > i0 else None
+            lo, hi = found if found is not None else (math.inf, -math.inf)
+            output._range = (i0, max(end, i0), lo, hi)
+        if i1 > stable:
+            found = _minmax(self._shown(output.values[max(stable, i0) : i1]))
+            if found is not None:
+                lo, hi = min(lo, found[0]), max(hi, found[1])
+        return (lo, hi) if lo <= hi else None
 
     def _shown(self, values: FloatArray) -> FloatArray:
         """The values as drawn (a comparison scales them)."""
         return values
 
-    def _slice(self, x0: float, x1: float) -> tuple[int, int]:
-        offset = self.slot() * self.shift
-        i0, i1 = visible_slice(self.series.ts, x0 - offset - self.slot(), x1 - offset + self.slot())
-        return i0, min(i1, len(self.values))
+    def _slice(self, shift: int, x0: float, x1: float, n: int) -> tuple[int, int]:
+        slot = self.slot()
+        offset = slot * shift
+        i0, i1 = visible_slice(self.series.ts, x0 - offset - slot, x1 - offset + slot)
+        return i0, min(i1, n)
 
+    # -- drawing ----------------------------------------------------------------------
     def paint(self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         self.drawn = 0
-        view = self.viewRect()
-        if view is None or not len(self.values) or not len(self.series):
+        for output in self.outputs:
+            output.drawn = 0
+        vb = self.getViewBox()
+        series = self.series
+        if vb is None or not len(series):
             return
-        i0, i1 = self._slice(view.left(), view.right())
-        if i1 <= i0:
-            return
-        x = self.series.ts[i0:i1] / 1000.0 + self.slot() * (self.shift + 0.5)
-        y = scale_of(self).to_ys(self._shown(self.values[i0:i1]))  # the price pane may be on a log scale
-        px = self.pixelWidth() or self.slot()
-        self._paint(p, x, y, px)
+        (x0, x1), _ = vb.viewRange()
+        scale_x = abs(p.transform().m11())  # device pixels a second, the painter's (a grab's too)
+        slot = self.slot()
+        px = 1.0 / scale_x if scale_x > 0 else slot
+        scale = scale_of(self)
+        sliced: dict[int, tuple[int, int, FloatArray]] = {}  # by shift: outputs drawn alike share it
+        for output in self.outputs:
+            if not output.visible or not len(output.values):
+                continue
+            found = sliced.get(output.shift)
+            if found is None:
+                i0, i1 = self._slice(output.shift, float(x0), float(x1), len(series))
+                x = series.ts[i0:i1] / 1000.0 + slot * (output.shift + 0.5)
+                found = sliced[output.shift] = (i0, i1, x)
+            i0, i1, x = found
+            i1 = min(i1, len(output.values))
+            if i1 <= i0:
+                continue
+            y = scale.to_ys(self._shown(output.values[i0:i1]))  # the price pane may be on a log scale
+            if output.kind == "histogram":
+                output.drawn = self._paint_bars(p, output.color, x[: i1 - i0], y, px)
+            else:
+                output.drawn = self._paint_line(p, output, x[: i1 - i0], y, px)
+            self.drawn += output.drawn
 
-    def _pen(self, color: QColor | None = None, width: float | None = None) -> QPen:
-        pen = QPen(color or self.color)
+    def _pen(self, color: QColor, width: float | None = None) -> QPen:
+        pen = QPen(color)
         pen.setCosmetic(True)
         pen.setWidthF(width or self.width)
         pen.setStyle(STYLES.get(self.style, Qt.PenStyle.SolidLine))
         return pen
 
-    def _paint(self, p: QPainter, x: FloatArray, y: FloatArray, px: float) -> None:
-        raise NotImplementedError
+    def _paint_line(self, p: QPainter, output: Output, x: FloatArray, y: FloatArray, px: float) -> int:
+        x, y = merged(x, y, px)
+        finite = np.isfinite(y)
+        if output.kind == "dots":  # one dot per value (SAR)
+            n = int(finite.sum())
+            if not n:
+                return 0
+            points = fn.create_qpolygonf(n)
+            mem = fn.ndarray_from_qpolygonf(points)
+            mem[:, 0], mem[:, 1] = x[finite], y[finite]
+            p.setPen(output.pen)
+            p.drawPoints(points)
+            return n
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setPen(output.pen)
+        drawn = 0
+        for a, b in _runs(finite):  # NaN (a warm-up) breaks the line
+            if b - a < 2:
+                continue
+            drawn += self._polyline(p, x[a:b], y[a:b])
+        return drawn
+
+    def _polyline(self, p: QPainter, x: FloatArray, y: FloatArray) -> int:
+        line = self._line
+        if line.size() != len(x):
+            line.resize(len(x))
+        mem = fn.ndarray_from_qpolygonf(line)
+        mem[:, 0] = x
+        mem[:, 1] = y
+        p.drawPolyline(line)
+        return len(x)
+
+    def _paint_bars(self, p: QPainter, color: QColor, x: FloatArray, y: FloatArray, px: float) -> int:
+        """Bars from zero: ``color`` above it, a dimmer one below (MACD's histogram)."""
+        keep = ~np.isnan(y)
+        x, y = x[keep], y[keep]
+        if not len(x):
+            return 0
+        slot = self.slot()
+        below = QColor(color)
+        below.setAlphaF(0.45)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for shade, mask in ((color, y >= 0), (below, y < 0)):
+            if not mask.any():
+                continue
+            if slot / px >= 2:
+                w = slot * 0.7
+                self._rects.resize(int(mask.sum()))
+                mem = self._rects.ndarray()
+                mem[:, 0], mem[:, 1], mem[:, 2], mem[:, 3] = x[mask] - w / 2, 0.0, w, y[mask]
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QBrush(shade))
+                p.drawRects(*self._rects.drawargs())
+            else:
+                p.setPen(self._pen(shade, 1.0))
+                xs, ys = x[mask], y[mask]
+                path = pg.arrayToQPath(
+                    np.repeat(xs, 2), np.column_stack([np.zeros(len(ys)), ys]).ravel(), connect="pairs"
+                )
+                p.drawPath(path)
+        return len(x)
+
+
+class StudyGraphic(LinesItem):
+    """Every output of one study, in one item: ``arrays`` are the study's drawn outputs in
+    order, ``shifts`` and ``kinds`` theirs (see ``Output``)."""
+
+    def __init__(
+        self,
+        series: CandleSeries,
+        arrays: Sequence[FloatArray],
+        shifts: Sequence[int],
+        kinds: Sequence[str],
+    ) -> None:
+        outputs = [Output(v, s, k) for v, s, k in zip(arrays, shifts, kinds, strict=True)]
+        super().__init__(series, outputs)
+
+    def set_style(self, colors: Sequence[str], width: float, style: str) -> None:
+        self._style(colors, width, style)
+
+    def set_values(self, series: CandleSeries, arrays: Sequence[FloatArray]) -> None:
+        """All values changed (computed afresh)."""
+        self._set_arrays(series, arrays)
+
+    def live_values(self, arrays: Sequence[FloatArray], changed_from: int) -> None:
+        """Values from ``changed_from`` on changed (the live end)."""
+        self._live_arrays(arrays, changed_from)
+
+
+class StudyLine(LinesItem):
+    """One line (``style`` solid, dash or dot); ``dots`` draws one dot per value."""
+
+    holds_ranges = False  # a comparison rewrites its last values in place and rescales them
+
+    def __init__(self, series: CandleSeries, values: FloatArray, shift: int = 0, dots: bool = False) -> None:
+        super().__init__(series, [Output(values, shift, "dots" if dots else "line")])
+
+    @property
+    def values(self) -> FloatArray:
+        return self.outputs[0].values
+
+    @values.setter
+    def values(self, values: FloatArray) -> None:
+        self.outputs[0].values = values
+        self.outputs[0]._range = None
+
+    @property
+    def shift(self) -> int:
+        return self.outputs[0].shift
+
+    def set_style(self, color: str, width: float, style: str) -> None:
+        self._style([color], width, style)
+
+    def set_values(self, series: CandleSeries, values: FloatArray) -> None:
+        self._set_arrays(series, [values])
+
+    def live_values(self, values: FloatArray, changed_from: int) -> None:
+        self._live_arrays([values], changed_from)
+
+
+def _runs(finite: NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """[start, stop) of each run of True in ``finite`` (one run, at once, when all are)."""
+    if finite.all():
+        return [(0, len(finite))]
+    edges = np.flatnonzero(np.diff(np.r_[False, finite, False].astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def _minmax(values: FloatArray) -> tuple[float, float] | None:
+    """The lowest and highest value of ``values`` but NaN (None when all are NaN)."""
+    if len(values) <= SMALL:
+        kept = [v for v in values.tolist() if v == v]
+        return (min(kept), max(kept)) if kept else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all NaN: NaN, said below
+        lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    return None if math.isnan(lo) else (lo, hi)
 
 
 def merged(x: FloatArray, y: FloatArray, px: float) -> tuple[FloatArray, FloatArray]:
@@ -166,72 +413,60 @@ def merged(x: FloatArray, y: FloatArray, px: float) -> tuple[FloatArray, FloatAr
     return xs, ys
 
 
-class StudyLine(StudyItem):
-    """A line (``style`` solid, dash or dot); ``dots`` draws one dot per value (SAR)."""
+class PaneLines(pg.GraphicsObject):
+    """A pane's guide levels (RSI's 30 and 70: dotted, across the view) and the
+    crosshair's time (dashed, top to bottom), in one item and one paint. Its bounds are
+    the view's (they follow every pan and zoom).
 
-    def __init__(self, series: CandleSeries, values: FloatArray, shift: int = 0, dots: bool = False) -> None:
-        super().__init__(series, values, shift)
-        self.dots = dots
-        self._points = PrimitiveArray(QPointF, 2)
+    A guide is a one-pixel row filled with a half-tone pattern (every other pixel): a
+    dotted pen strokes each of its hundreds of dots on its own, a third of a millisecond
+    a frame for a pane's two guides."""
 
-    def _paint(self, p: QPainter, x: FloatArray, y: FloatArray, px: float) -> None:
-        x, y = merged(x, y, px)
-        if self.dots:
-            keep = ~np.isnan(y)
-            n = int(keep.sum())
-            if not n:
-                return
-            self._points.resize(n)
-            mem = self._points.ndarray()
-            mem[:, 0], mem[:, 1] = x[keep], y[keep]
-            pen = self._pen(width=max(2.5, self.width * 2))
-            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-            pen.setStyle(Qt.PenStyle.SolidLine)
-            p.setPen(pen)
-            p.drawPoints(*self._points.drawargs())
-            self.drawn = n
+    def __init__(self, levels: Sequence[float]) -> None:
+        super().__init__()
+        self.levels = tuple(float(v) for v in levels)
+        self.cursor_x: float | None = None  # the crosshair's time (seconds); None: hidden
+        self.guide_brush = QBrush(QColor("#787b86"), Qt.BrushStyle.Dense4Pattern)
+        self.cursor_pen = QPen(QColor("#9598a1"), 1.0, Qt.PenStyle.DashLine)
+        self.cursor_pen.setCosmetic(True)
+        self._bounds = QRectF()
+
+    def set_colors(self, guide: QColor, cursor: QPen) -> None:
+        self.guide_brush = QBrush(QColor(guide), Qt.BrushStyle.Dense4Pattern)
+        self.cursor_pen = QPen(cursor)
+        self.cursor_pen.setCosmetic(True)
+        self.update()
+
+    def set_cursor(self, x: float | None) -> None:
+        if x != self.cursor_x:
+            self.cursor_x = x
+            self.update()
+
+    def viewRangeChanged(self) -> None:
+        box = self.getViewBox()
+        view = box.viewRect() if box is not None else None
+        if view is not None and view != self._bounds:
+            self.prepareGeometryChange()
+            self._bounds = QRectF(view)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(self._bounds)
+
+    def paint(self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        view = self._bounds
+        if view.isNull():
             return
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        p.setPen(self._pen())
-        p.drawPath(pg.arrayToQPath(x, y, connect="finite"))
-        self.drawn = len(x)
-
-
-class StudyHistogram(StudyItem):
-    """Bars from zero (MACD's histogram): the line's colour above zero, a dimmer one below."""
-
-    def __init__(self, series: CandleSeries, values: FloatArray, shift: int = 0) -> None:
-        super().__init__(series, values, shift)
-        self._rects = PrimitiveArray(QRectF, 4)
-
-    def _base(self) -> float:
-        return 0.0
-
-    def _paint(self, p: QPainter, x: FloatArray, y: FloatArray, px: float) -> None:
-        keep = ~np.isnan(y)
-        x, y = x[keep], y[keep]
-        if not len(x):
-            return
-        slot = self.slot()
-        below = QColor(self.color)
-        below.setAlphaF(0.45)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        for color, mask in ((self.color, y >= 0), (below, y < 0)):
-            if not mask.any():
-                continue
-            if slot / px >= 2:
-                w = slot * 0.7
-                self._rects.resize(int(mask.sum()))
-                mem = self._rects.ndarray()
-                mem[:, 0], mem[:, 1], mem[:, 2], mem[:, 3] = x[mask] - w / 2, 0.0, w, y[mask]
-                p.setPen(Qt.PenStyle.NoPen)
-                p.setBrush(QBrush(color))
-                p.drawRects(*self._rects.drawargs())
-            else:
-                p.setPen(self._pen(color, 1.0))
-                xs, ys = x[mask], y[mask]
-                path = pg.arrayToQPath(
-                    np.repeat(xs, 2), np.column_stack([np.zeros(len(ys)), ys]).ravel(), connect="pairs"
-                )
-                p.drawPath(path)
-        self.drawn = len(x)
+        if self.levels:
+            to_device = p.transform()
+            area = to_device.mapRect(view)  # the view in device pixels
+            left, width = round(area.left()), round(area.width())
+            p.save()
+            p.resetTransform()  # one row of whole pixels
+            for level in self.levels:
+                y = to_device.map(QPointF(view.left(), level)).y()
+                p.fillRect(QRect(left, math.floor(y), width, 1), self.guide_brush)
+            p.restore()
+        if self.cursor_x is not None:
+            p.setPen(self.cursor_pen)
+            p.drawLine(QLineF(self.cursor_x, view.top(), self.cursor_x, view.bottom()))

@@ -13,6 +13,7 @@ from terminal.analysis.setup import IndicatorConfig
 from terminal.paths import AppPaths
 from terminal.ui.chart.chart_widget import ChartWidget
 from terminal.ui.chart.indicator_dialog import IndicatorDialog
+from terminal.ui.chart.studies import Study
 from terminal.ui.window.palette import CommandPalette
 from tests.ui.harness import Launch, image_array, scene_rect_in
 
@@ -31,9 +32,18 @@ def near(pixels: np.ndarray, color: str, tolerance: int = 40) -> np.ndarray:
 def columns_near(chart: ChartWidget, plot_vb: object, color: str) -> int:
     """Pixel columns of a plot's area that hold ``color`` (a line across it fills most of them)."""
     pixels = image_array(chart.grab().toImage())
-    rect = scene_rect_in(chart, plot_vb)  # type: ignore[arg-type]
+    rect = scene_rect_in(chart, plot_vb)
     area = pixels[rect.top() : rect.bottom() + 1, rect.left() : rect.right() + 1]
     return int(near(area, color).any(axis=0).sum())
+
+
+def click_legend_button(qtbot: QtBot, chart: ChartWidget, study: Study, button: str) -> None:
+    """A left click on a study's legend button ("edit": ⚙, "remove": ✕) where it is drawn."""
+    rect = chart.studies.legend(study).button_rect(study.id, button)
+    assert rect is not None
+    qtbot.mouseClick(
+        chart.glw.viewport(), Qt.MouseButton.LeftButton, pos=chart.glw.mapFromScene(rect.center())
+    )
 
 
 async def type_in_palette(t: object, qtbot: QtBot, text: str) -> None:
@@ -73,7 +83,7 @@ async def test_rsi_and_bollinger_from_the_palette_draw_a_pane_and_bands(launch: 
         np.testing.assert_allclose(rsi.live.line(0)[: len(full)], full.line(0), rtol=1e-9)
 
         # the legend's ✕ removes it, and its pane goes
-        qtbot.mouseClick(rsi.row.remove_button, Qt.MouseButton.LeftButton)
+        click_legend_button(qtbot, chart, rsi, "remove")
         assert [s.config.label for s in chart.studies.studies] == ["BB 20 2"]
         assert len(chart.glw.ci.items) == rows_before
 
