@@ -41,25 +41,38 @@ same path, as if the terminal had been running for a while; then 3 s of warm-up,
 
 Figures, over the measured window:
 * evaluation CPU: time inside the session's ``on_price`` hook (the alerts feed's queue)
-  and the feed's ``flush`` every 5 ms (the queued prices -> engine -> a firing's dispatch:
-  history, save task, Qt signal, notification task), plus inside ``engine.candles``:
-  the GUI thread's CPU clock around every 8th call (a read costs ~0.8 us here, too much
-  for every one of 5,000 calls a second), scaled to all calls, and ``perf_counter_ns``
-  (wall) around every call; the meters' own cost, measured around a call that does
-  nothing, is taken off. Also per message and at the full rate (when the loop could not
-  keep up), the firings' share (``engine._fire`` and ``AlertCenter._on_fire`` in parts),
-  and the whole process's and GUI thread's CPU;
+  and the feed's ``flush`` every ``FLUSH_S`` (each symbol's queued prices ->
+  ``engine.price_runs`` -> a firing's dispatch: history, save task, Qt signal,
+  notification task), plus inside ``engine.candles``: the GUI thread's CPU clock around
+  every 8th call (a read costs ~0.8 us here, too much for every one of 5,000 calls a
+  second), scaled to all calls, and ``perf_counter_ns`` (wall) around every call. The
+  meters' own cost is taken off, as measured ON THE LIVE LOOP: a short extra live pass
+  (same set-up, a few seconds) with the feed's hook and flush replaced by no-ops behind
+  the same meters gives the meter's cost per call there (CPU and wall), which is what is
+  subtracted. The same meter around a no-op in a tight loop costs several times less
+  (its code and the clocks hot in the caches), far below its cost between the loop's
+  other work: taking that off left the hook's CPU above its wall time, impossible for
+  code on one thread. Both calibrations are printed, and the evaluation as metered,
+  before the meter's live cost is taken off. The pass runs no evaluation between the
+  meters, so its loop is a little lighter than the measured run's and the hook's 5,000
+  calls a second make its figure the most sensitive: the live cost varies by ~15% from
+  run to run, 2-3 ms/s of the hook's figure. Also per message and at the full rate (when
+  the loop could not keep up), the firings' share (``engine._fire`` and
+  ``AlertCenter._on_fire`` in parts), and the whole process's and GUI thread's CPU;
 * messages handed over per second, firings per second, event-loop lag (5 ms probe);
 * latency from the hand-over of the message that fired to the ``notify`` call: p50 /
   p99 / max; and from the moment the pacer queued it (its due time), which adds any
-  backlog in the source when the loop falls behind.
+  backlog in the source when the loop falls behind. Each message's hand-over stamp waits
+  beside the feed's queue (outside the meters) and a firing looks its message up by the
+  price's time and value: no work per message inside the meters.
 
 Reference, same messages (the hand-overs of the live run, replayed after it, no loop):
 * a naive evaluator: on each message a loop over all the symbol's price, line and move
   alerts comparing the previous and the new price with each level (plain tuples);
 * the engine alone (``AlertEngine.price``, a no-op ``on_fire``): us per message; the
-  same without the move alerts. Both also count firings: the engine alone must fire the
-  price, line and move alerts exactly as the live run did, and the naive loop the price
+  same without the move alerts. Both also count firings: the engine alone, fed price by
+  price, must fire the price, line and move alerts exactly as the live run did (where the
+  feed hands over each symbol's queued run in one call), and the naive loop the price
   alerts exactly as the engine and the lines within 2 % (the engine places a line once a
   second; the naive loop computes its level on every price): a check that nothing was lost.
 
@@ -134,6 +147,7 @@ REPLAY_CAP = 5_000  # measured messages replayed through each reference (time bo
 CPU_TARGET_MS = 20.0
 LATENCY_TARGET_MS = 100.0
 EXCHANGE = "bench"
+CALIBRATION_S = 3.0  # the meters' live calibration pass (no-ops behind them), measured seconds
 MINUTE_MS = 60_000
 
 SYMBOLS: dict[str, float] = {
@@ -580,6 +594,7 @@ class Bias:
 
 
 def calibrate(every: int) -> Bias:
+    """The meter around a no-op in a tight loop (printed for comparison, not used: see the docstring)."""
     meter = Meter()
     call = metered(lambda: None, meter, every)
     for _ in range(40_000):
@@ -587,11 +602,21 @@ def calibrate(every: int) -> Bias:
     return Bias(meter.ns / meter.calls, meter.cpu_ns / max(meter.sampled, 1))
 
 
-def cpu_ms_per_s(meters: Sequence[tuple[Meter, Meter]], bias: Bias, wall: float) -> tuple[float, float]:
+NO_BIAS = Bias(0.0, 0.0)
+
+
+def live_bias(a: Meter, b: Meter) -> Bias:
+    """The meter's own cost per call, from a meter around a no-op between two marks of a live pass."""
+    return Bias(
+        (b.ns - a.ns) / max(b.calls - a.calls, 1), (b.cpu_ns - a.cpu_ns) / max(b.sampled - a.sampled, 1)
+    )
+
+
+def cpu_ms_per_s(meters: Sequence[tuple[Meter, Meter, Bias]], wall: float) -> tuple[float, float]:
     """(CPU, wall) ms per second inside the hooks between two marks, less the meter's own cost.
-    ``meters``: (start, end) per hook; the sampled calls' CPU is scaled to all calls."""
+    ``meters``: (start, end, the meter's cost) per hook; the sampled calls' CPU is scaled to all calls."""
     cpu = walls = 0.0
-    for a, b in meters:
+    for a, b, bias in meters:
         calls, sampled = b.calls - a.calls, b.sampled - a.sampled
         walls += (b.ns - a.ns) - bias.wall_ns * calls
         if sampled:
@@ -612,13 +637,22 @@ class Mark:
 #: the hooks timed in a live run
 METERS = (
     "price",  # the session's on_price hook: the alerts feed's queue
-    "flush",  # AlertFeed.flush: the queued prices through AlertEngine.price, every FLUSH_S
+    "flush",  # AlertFeed.flush: each symbol's queued prices through AlertEngine.price_runs, every FLUSH_S
     "candles",  # AlertEngine.candles
     "fire",  # AlertEngine._fire: the Firing and its texts, then AlertCenter._on_fire
     "dispatch",  # AlertCenter._on_fire: history list, log line, save task, Qt signal, delivery
     "deliver",  # AlertCenter._deliver: the desktop notification's task
     "write",  # AlertCenter._write: the history file's save task
 )
+EVALUATION = ("price", "flush", "candles")  # the meters whose sum is the evaluation's cost
+
+
+def meter_costs(calibration: LiveResult) -> dict[str, Bias]:
+    """Per evaluation meter, its own cost per call on the live loop (a pass with no-ops behind the
+    meters): the hook's (every 8th call's CPU sampled) and the flush's (every call's), which
+    engine.candles's meter (every call's too) shares."""
+    hook, flush = live_bias(*calibration.meter("price")), live_bias(*calibration.meter("flush"))
+    return {"price": hook, "flush": flush, "candles": flush}
 
 
 @dataclass
@@ -649,14 +683,15 @@ class LiveResult:
     def per_s(self, a: int, b: int) -> float:
         return (b - a) / self.wall
 
-    def eval_ms_per_s(self, bias: Bias) -> tuple[float, float]:
+    def eval_ms_per_s(self, biases: dict[str, Bias]) -> tuple[float, float]:
         """(CPU, wall) ms per second inside the on_price hook, the feed's flush and engine.candles."""
-        return cpu_ms_per_s(
-            [self.meter("price"), self.meter("flush"), self.meter("candles")], bias, self.wall
-        )
+        return cpu_ms_per_s([self.part(name, biases) for name in EVALUATION], self.wall)
 
     def meter(self, name: str) -> tuple[Meter, Meter]:
         return self.start.meters[name], self.end.meters[name]
+
+    def part(self, name: str, biases: dict[str, Bias]) -> tuple[Meter, Meter, Bias]:
+        return *self.meter(name), biases.get(name, NO_BIAS)
 
     def wall_ms_per_s(self, name: str) -> float:
         a, b = self.meter(name)
@@ -674,8 +709,12 @@ def pct(values: Sequence[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else math.nan
 
 
-async def run_live(label: str, alerts: list[Alert], walk: Walk, rate: int, seconds: float) -> LiveResult:
-    """The app's path on the running qasync loop; see the module docstring."""
+async def run_live(
+    label: str, alerts: list[Alert], walk: Walk, rate: int, seconds: float, no_ops: bool = False
+) -> LiveResult:
+    """The app's path on the running qasync loop; see the module docstring. ``no_ops``: the
+    meters' live calibration: the feed's hook and flush are no-ops behind the same meters
+    (the flush still comes every FLUSH_S after a price, scheduled outside the meters)."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
     try:
         setup_logging(tmp / "logs", "INFO")  # the app's default level: each firing writes a log line
@@ -707,26 +746,54 @@ async def run_live(label: str, alerts: list[Alert], walk: Walk, rate: int, secon
         gaps = [0]
         hook = session.on_price
         assert hook is not None
+        feed = center.feeds["window"]
+        flush_inner: Callable[[], None] = feed.flush
+        loop = asyncio.get_running_loop()
+        flush_due: list[asyncio.TimerHandle | None] = [None]
+        if no_ops:
+
+            def nothing(symbol: str, price: float, ts_ms: int) -> None:
+                return None
+
+            def flush_nothing() -> None:
+                return None
+
+            hook, flush_inner = nothing, flush_nothing
         stamps, candle_stamps = source.stamps, source.candle_stamps
         clock = time.perf_counter_ns
         timed_hook = metered(hook, meters["price"])
-        # the feed evaluates queued prices every FLUSH_S: each keeps its hand-over stamp till then
-        handed_stamps: dict[tuple[str, int, float], Stamp | None] = {}
+        # the feed evaluates queued prices every FLUSH_S: each keeps its hand-over stamp till
+        # then, per symbol and in order; a firing finds the stamp of its message by the price's
+        # time and value (a line placed at a new second fires at the time of the price that
+        # began the second, with the price before it: then the time alone), outside the meters
+        handed_stamps: dict[str, list[tuple[int, float, Stamp]]] = {}
 
         def on_price(symbol: str, price: float, ts_ms: int) -> None:
-            handed_stamps[(symbol, ts_ms, price)] = stamps[symbol]
+            handed_stamps.setdefault(symbol, []).append((ts_ms, price, stamps[symbol]))
             timed_hook(symbol, price, ts_ms)
+            if no_ops and flush_due[0] is None:  # the feed's own timer, outside the meters
+                flush_due[0] = loop.call_later(alert_feed.FLUSH_S, flush)
+
+        def stamp_of(symbol: str, ts_ms: int | None, value: float | None) -> Stamp | None:
+            handed = handed_stamps.get(symbol, ())
+            same_time = [(p, stamp) for t, p, stamp in handed if t == ts_ms]
+            exact = [stamp for p, stamp in same_time if p == value]
+            return exact[0] if exact else same_time[0][1] if same_time else None
 
         session.on_price = on_price
-        engine_price = engine.price
+        timed_flush = metered(flush_inner, meters["flush"], every=1)
+        flushing = [False]
 
-        def price_stamped(exchange: str, symbol: str, price: float, ts_ms: int) -> None:
-            STAMP.set(handed_stamps.pop((symbol, ts_ms, price), None))
-            engine_price(exchange, symbol, price, ts_ms)
+        def flush() -> None:
+            flush_due[0] = None
+            flushing[0] = True
+            try:
+                timed_flush()
+            finally:
+                flushing[0] = False
+                handed_stamps.clear()  # all evaluated
 
-        engine.price = price_stamped  # type: ignore[method-assign]
-        feed = center.feeds["window"]
-        feed.flush = metered(feed.flush, meters["flush"], every=1)  # type: ignore[method-assign]
+        feed.flush = flush  # type: ignore[method-assign]
         timed_candles = metered(engine.candles, meters["candles"], every=1)
 
         def candles(
@@ -746,6 +813,8 @@ async def run_live(label: str, alerts: list[Alert], walk: Walk, rate: int, secon
         engine_fire, fire_meter = engine._fire, meters["fire"]
 
         def fire(alert: Alert, value: float | None, what: str, at_ms: int | None = None) -> bool:
+            if flushing[0]:  # a price alert: the message that fired it (candles set theirs)
+                STAMP.set(stamp_of(alert.symbol, at_ms, value))
             t = clock()
             fired = engine_fire(alert, value, what, at_ms)
             fire_meter.ns += clock() - t
@@ -788,7 +857,7 @@ async def run_live(label: str, alerts: list[Alert], walk: Walk, rate: int, secon
         preroll_fires = len(fires)
         t0 = time.perf_counter_ns()
         pacer = asyncio.ensure_future(source.pace(t0, max(start_ms, source.milliseconds()), stop))
-        await asyncio.sleep(WARMUP_S)
+        await asyncio.sleep(WARMUP_S / 3 if no_ops else WARMUP_S)
 
         start = snapshot(source, meters, len(fires))
         lags: list[float] = []
@@ -801,6 +870,8 @@ async def run_live(label: str, alerts: list[Alert], walk: Walk, rate: int, secon
         stop.set()
         await asyncio.gather(pacer, heartbeat)
         backlog = source.backlog()
+        if flush_due[0] is not None:
+            flush_due[0].cancel()
         await asyncio.sleep(0.5)  # notifications of the window's last messages
 
         # -- close as the app does --
@@ -965,12 +1036,14 @@ def lat(values: Sequence[float]) -> str:
     return f"{pct(values, 99):.1f} ms (p50 {pct(values, 50):.1f}, max {max(values):.1f}, n={len(values)})"
 
 
-def live_rows(r: LiveResult, rate: int, bias: Bias, naive_us: float | None) -> list[list[str]]:
+def live_rows(r: LiveResult, rate: int, biases: dict[str, Bias], naive_us: float | None) -> list[list[str]]:
     s, e = r.start, r.end
-    cpu, wall = r.eval_ms_per_s(bias)
-    price_cpu, price_wall = cpu_ms_per_s([r.meter("price")], bias, r.wall)
-    flush_cpu, flush_wall = cpu_ms_per_s([r.meter("flush")], bias, r.wall)
-    candle_cpu, candle_wall = cpu_ms_per_s([r.meter("candles")], bias, r.wall)
+    cpu, wall = r.eval_ms_per_s(biases)
+    raw_cpu, raw_wall = r.eval_ms_per_s({})
+    raw = [cpu_ms_per_s([r.part(name, {})], r.wall)[0] for name in EVALUATION]
+    price_cpu, price_wall = cpu_ms_per_s([r.part("price", biases)], r.wall)
+    flush_cpu, flush_wall = cpu_ms_per_s([r.part("flush", biases)], r.wall)
+    candle_cpu, candle_wall = cpu_ms_per_s([r.part("candles", biases)], r.wall)
     calls = {name: (b.calls - a.calls) / r.wall for name, (a, b) in ((n, r.meter(n)) for n in METERS)}
     fire, dispatch = r.wall_ms_per_s("fire"), r.wall_ms_per_s("dispatch")
     deliver, write = r.wall_ms_per_s("deliver"), r.wall_ms_per_s("write")
@@ -988,6 +1061,9 @@ def live_rows(r: LiveResult, rate: int, bias: Bias, naive_us: float | None) -> l
     return [
         ["evaluation CPU per second of feed (as delivered)", f"{cpu:.1f} ms/s (wall {wall:.1f})", naive,
          f"<= {CPU_TARGET_MS:.0f} ms/s", verdict(cpu <= CPU_TARGET_MS) if full else "n/a"],
+        ["  as metered, before the meter's live cost is taken off",
+         f"{raw_cpu:.1f} ms/s (wall {raw_wall:.1f}): hook {raw[0]:.1f}, flush {raw[1]:.1f}, "
+         f"candles {raw[2]:.1f}", "-", "-", "n/a"],
         [f"evaluation CPU per message -> at {rate:,}/s", f"{per_msg_us:.1f} us -> {at_rate:.0f} ms/s",
          naive_at, f"<= {CPU_TARGET_MS:.0f} ms/s", verdict(at_rate <= CPU_TARGET_MS)],
         ["  on_price hook (tickers, queued)",
@@ -1049,9 +1125,13 @@ def main() -> None:
         "INFO log in /tmp."
     )
 
-    bias = calibrate(SAMPLE)
+    tight = {"price": calibrate(SAMPLE), "flush": calibrate(1)}
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    calibration = loop.run_until_complete(
+        run_live("the meters around no-ops", alerts, walk, rate, CALIBRATION_S, no_ops=True)
+    )
+    biases = meter_costs(calibration)
     main_run = loop.run_until_complete(run_live("all 1,000 alerts", alerts, walk, rate, args.seconds))
     without_moves = [a for a in alerts if not isinstance(a.condition, Move)]
     diagnostic = None
@@ -1072,14 +1152,24 @@ def main() -> None:
     print_table(
         f"Alerts under {rate:,} ticker messages/s: live path on the qasync loop ({main_run.label}; "
         "reference: a naive loop over the symbol's alerts, the same messages replayed without the loop)",
-        live_rows(main_run, rate, bias, naive.us_per_msg),
+        live_rows(main_run, rate, biases, naive.us_per_msg),
     )
     print(
         f"Pre-roll: {main_run.preroll:,} earlier prices ({main_run.preroll_fires:,} firings); feed gaps seen "
         f"by the engine: {main_run.gaps}; alerts with a problem (not evaluated): {main_run.problems}. Naive "
         f"reference per second = its us per message x the messages handed over per second in the live run "
-        f"({delivered:,.0f}). The meters' own cost, taken off: {bias.wall_ns:.0f} ns wall a call, "
-        f"{bias.cpu_ns:.0f} ns CPU a sampled call."
+        f"({delivered:,.0f})."
+    )
+    hook_live, flush_live = biases["price"], biases["flush"]
+    print(
+        f"The meters' own cost per call, taken off (used): on the live loop, a {CALIBRATION_S:g} s pass with "
+        f"no-ops behind the meters ({calibration.per_s(*calibration.window):,.0f} messages/s): hook "
+        f"{hook_live.wall_ns:.0f} ns wall, {hook_live.cpu_ns:.0f} ns CPU a sampled call (1 in {SAMPLE}); "
+        f"flush and candles {flush_live.wall_ns:.0f} ns wall, {flush_live.cpu_ns:.0f} ns CPU. Not used, "
+        f"for comparison: the same meters around a no-op in a tight loop (hot in the caches, far below "
+        f"their cost between the loop's other work): hook {tight['price'].wall_ns:.0f} ns wall, "
+        f"{tight['price'].cpu_ns:.0f} ns CPU a sampled call; flush {tight['flush'].wall_ns:.0f} ns wall, "
+        f"{tight['flush'].cpu_ns:.0f} ns CPU."
     )
 
     live_count = Counter(k for i, k in main_run.fire_index if i < last and k in ON_PRICE_KINDS)
@@ -1115,7 +1205,7 @@ def main() -> None:
     if diagnostic is not None:
         print_table(
             f"Diagnostic: the same live run {diagnostic.label} ({diagnostic.alerts} alerts)",
-            live_rows(diagnostic, rate, bias, None),
+            live_rows(diagnostic, rate, biases, None),
         )
         print(
             f"Feed gaps seen by the engine: {diagnostic.gaps}; alerts with a problem: {diagnostic.problems}; "

@@ -7,7 +7,10 @@ that stay down), so tests drive it exactly.
 
 Cost: the feed may bring thousands of prices a second. A price is looked up by its
 market in one dict; the levels of that market's price alerts are kept sorted, so a move
-from the previous price finds the levels it crossed by bisection, whatever their number.
+from the previous price finds the levels it crossed by bisection, whatever their number,
+and a price that stays between the same two levels and within the moves' thresholds
+costs two comparisons (``prices.py``). The feed hands over a market's queued prices at
+once (``prices``): one look-up, and one check for all of them when none moved anything.
 Lines, moves and indicator conditions are few per market and checked each in turn.
 
 Bad data never fires: a price that is not a positive finite number is dropped; after a
@@ -21,7 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from terminal.alerts.expressions import ExpressionError, SeriesIndicators, Watch, parse
@@ -111,11 +114,14 @@ class AlertEngine:
         self._feed_fired: set[str] = set()  # FeedDown alerts fired for the current outage
         self._stale = False  # alerts turned off by the engine are still in the indexes
         self._orders_heard: dict[tuple[str, str], None] = {}  # (order id, outcome), oldest first
+        # alert id -> (the alert, its notification's text): the same for every firing of it
+        self._texts: dict[str, tuple[Alert, str]] = {}
 
     # -- the alerts ----------------------------------------------------------------
     def load(self, alerts: Iterable[Alert], last_fired: Mapping[str, int] = {}) -> None:
         self.alerts = {a.id: a for a in alerts}
         self.last_fired = dict(last_fired)
+        self._texts = {}
         self._reindex()
 
     def put(self, alert: Alert) -> None:
@@ -126,6 +132,7 @@ class AlertEngine:
     def remove(self, alert_id: str) -> None:
         self.alerts.pop(alert_id, None)
         self.last_fired.pop(alert_id, None)
+        self._texts.pop(alert_id, None)
         self._reindex()
 
     def needs(self) -> dict[str, Needs]:
@@ -214,7 +221,12 @@ class AlertEngine:
             self._fired_bar[current.id] = bar
         self.last_fired[current.id] = now
         title = f"{current.symbol or current.exchange or 'Alert'}: {what}"
-        message = condition_text(current) + (f"\n{current.note}" if current.note else "")
+        known = self._texts.get(current.id)
+        if known is not None and known[0] is current:
+            message = known[1]
+        else:  # (an edit makes a new Alert: its text is made afresh)
+            message = condition_text(current) + (f"\n{current.note}" if current.note else "")
+            self._texts[current.id] = (current, message)
         firing = Firing(
             alert_id=current.id, fired_ms=now, title=title, message=message, value=value,
             symbol=current.symbol, exchange=current.exchange,
@@ -243,6 +255,32 @@ class AlertEngine:
         if hits is not None:
             for alert, value, what, at in hits:
                 self._fire(alert, value, what, at)
+
+    def prices(self, exchange: str, symbol: str, prices: Sequence[float], ts_ms: Sequence[int]) -> None:
+        """Prices of one market in the order they came (``ts_ms`` their times): the same
+        firings, in the same order, as ``price`` on each in turn; a run that moved nothing
+        (the usual) costs about what one price does (``MarketPrices.on_prices``)."""
+        state = self._markets.get((exchange, symbol))
+        if state is None:
+            return
+        hits = state.prices.on_prices(prices, ts_ms)
+        if hits is not None:
+            for alert, value, what, at in hits:
+                self._fire(alert, value, what, at)
+
+    def price_runs(self, exchange: str, runs: Mapping[str, tuple[Sequence[float], Sequence[int]]]) -> None:
+        """Per symbol of ``exchange``, its prices and their times in the order they came: as
+        ``prices`` on each symbol in turn, in one call (the alerts feed's flush, ~50 a second
+        over every watched symbol)."""
+        markets, fire = self._markets, self._fire
+        for symbol, (prices, ts_ms) in runs.items():
+            state = markets.get((exchange, symbol))
+            if state is None:
+                continue
+            hits = state.prices.on_prices(prices, ts_ms)
+            if hits is not None:
+                for alert, value, what, at in hits:
+                    fire(alert, value, what, at)
 
     def gap(self, exchange: str, symbol: str, *, prices: bool = True, candles: bool = True) -> None:
         """The market's feed broke (a failed watch, a reconnect): the next price is a new

@@ -6,6 +6,7 @@ book resync: each crossing fires once, nothing fires falsely."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 
 from terminal.alerts.engine import AlertEngine
 from terminal.alerts.feed import AlertFeed
@@ -38,14 +39,14 @@ def test_an_alert_on_a_symbol_not_on_screen_fires_once_at_each_crossing() -> Non
             await session.start(ON_SCREEN, "1m")
             assert ELSEWHERE not in session.watchlist and session.symbol == ON_SCREEN
             seen: list[float] = []
-            original = engine.price
+            original = engine.price_runs
 
-            def spy(exchange: str, symbol: str, price: float, ts: int) -> None:
-                if symbol == ELSEWHERE:
-                    seen.append(price)
-                original(exchange, symbol, price, ts)
+            def spy(exchange: str, runs: Mapping[str, tuple[Sequence[float], Sequence[int]]]) -> None:
+                if ELSEWHERE in runs:
+                    seen.extend(runs[ELSEWHERE][0])
+                original(exchange, runs)
 
-            engine.price = spy  # type: ignore[method-assign]
+            engine.price_runs = spy  # type: ignore[method-assign]
             fired_at: list[int] = []
             for i in range(len(path)):
                 clock.now += STEP_MS

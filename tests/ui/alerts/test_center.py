@@ -1,17 +1,20 @@
 """The app's one AlertCenter: one feed per exchange however many windows show it (handed
 over when its window goes), an alert set before the alerts have loaded is kept, and a
-history file that cannot be written says so and keeps the alerts for the session."""
+history file that cannot be written says so and keeps the alerts for the session; a loop
+turn's firings are each their own desktop notification, in order."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
-from terminal.alerts.rules import Alert, PriceCross
+from terminal.alerts.rules import Alert, PriceCross, Trigger
 from terminal.market.session import MarketSession
 from terminal.market.simulator.exchange import SimulatedExchange
 from terminal.store.history_file import HistoryFile
 from terminal.ui.alerts.center import AlertCenter
+from tests.alerts.notification_daemon import NotificationDaemon
 
 
 def no_keyring() -> object:
@@ -74,5 +77,35 @@ async def test_without_a_writable_history_file_alerts_work_for_the_session_and_s
         center.put(Alert(exchange="simulated", symbol="BTC/USDT", condition=PriceCross(level=70_000)))
         assert len(center.alerts()) == 1
         assert said and "kept for this session only" in said[0]
+    finally:
+        await center.close()
+
+
+async def test_firings_of_one_loop_turn_are_each_their_own_desktop_notification_in_order(
+    tmp_path: Path, qt_loop: object, notification_daemon: NotificationDaemon
+) -> None:
+    # a jump over three levels fires three alerts in one loop turn: each is its own
+    # notification, in the order they fired, and a later turn's firing comes after them
+    center = AlertCenter(lambda: None, no_keyring)
+    levels = [100.0, 101.0, 102.0, 103.0]
+    crosses = [PriceCross(level=level) for level in levels]
+    try:
+        await center.load()
+        for cross in crosses:
+            center.put(Alert(exchange="simulated", symbol="BTC/USDT", condition=cross, trigger=Trigger.EVERY))
+        engine, now = center.engine, int(time.time() * 1000)
+        engine.price("simulated", "BTC/USDT", 99.5, now)  # the reference
+        engine.price("simulated", "BTC/USDT", 102.5, now + 1)  # up through 100, 101 and 102 at once
+        assert len(center.history) == 3
+        await asyncio.sleep(0)  # another loop turn
+        engine.price("simulated", "BTC/USDT", 103.5, now + 2)
+        calls = await notification_daemon.wait_for(4, timeout=20)
+        assert [call.summary for call in calls] == [
+            "BTC/USDT: up through 100 at 102.5",
+            "BTC/USDT: up through 101 at 102.5",
+            "BTC/USDT: up through 102 at 102.5",
+            "BTC/USDT: up through 103 at 103.5",
+        ]
+        assert [call.body for call in calls] == [f"price crosses {level:g}" for level in levels]
     finally:
         await center.close()
