@@ -121,6 +121,13 @@ class AlertEngine:
     def load(self, alerts: Iterable[Alert], last_fired: Mapping[str, int] = {}) -> None:
         self.alerts = {a.id: a for a in alerts}
         self.last_fired = dict(last_fired)
+        # a once-per-bar alert that fired in the bar still forming (before a restart, say)
+        # waits for the next bar
+        self._fired_bar = {
+            a.id: last_fired[a.id] // timeframe_ms(a.timeframe)
+            for a in self.alerts.values()
+            if a.trigger is Trigger.ONCE_PER_BAR and a.id in last_fired
+        }
         self._texts = {}
         self._reindex()
 

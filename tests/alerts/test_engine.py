@@ -236,6 +236,24 @@ def test_once_per_bar_and_expiry(engine, clock, fired):
     assert engine.alerts[expiring.id].enabled is False
 
 
+def test_a_once_per_bar_alert_that_fired_before_a_restart_waits_for_the_next_bar(clock, fired):
+    per_bar = price_alert(100.0, trigger=Trigger.ONCE_PER_BAR)
+    clock.t -= clock.t % MIN  # the start of a bar
+    before = AlertEngine(lambda alert, firing: fired.append(firing), clock=clock)
+    before.load([per_bar])
+    feed(before, clock, 99, 101)
+    assert len(fired) == 1
+
+    # the terminal restarts within the same bar: the alert and when it fired come back
+    after = AlertEngine(lambda alert, firing: fired.append(firing), clock=clock)
+    after.load([per_bar], dict(before.last_fired))
+    feed(after, clock, 99, 101, 99, 101)
+    assert len(fired) == 1, "fired again in the bar it had fired in"
+    clock.t += MIN
+    feed(after, clock, 99, 101)
+    assert len(fired) == 2
+
+
 def test_orders_pnl_feeds_and_jobs(engine, clock, fired):
     order = Alert(exchange=EX, condition=OrderEvent(outcomes=("filled",)), trigger=Trigger.EVERY)
     pnl = Alert(exchange=EX, symbol=SYM, condition=PnlBeyond(below=-50), trigger=Trigger.EVERY)
