@@ -13,6 +13,7 @@ from PySide6.QtCore import QPoint, Qt
 from terminal.paths import AppPaths
 from terminal.trading.money import floor_to_step, to_decimal
 from terminal.trading.orders import OrderSide, OrderStatus, OrderType
+from terminal.ui.chart.order_lines import GRAB_PX
 from tests.ui.harness import Launch
 from tests.ui.trading.trading_helpers import (
     TICK,
@@ -75,8 +76,12 @@ async def test_a_drag_away_from_the_lines_pans_the_chart_and_amends_nothing(
         await t.until(lambda: t.chart.order_lines.drawn == 1, "the order's line in view")
         (x_before, _) = box.viewRange()
 
-        away = (float(price) + (t.session.book.best_bid or 0)) / 2
-        await drag(t, away, QPoint(80, 0))  # well away from the line
+        # well away from the line: above the market (halfway between the bid and the line was
+        # within the line's grab distance when the bid sat near the bottom of the view)
+        away = float(in_view(t, above=True))
+        gap_px = abs(point_at(t, away).y() - point_at(t, float(price)).y())
+        assert gap_px > 3 * GRAB_PX, f"the press {gap_px} px from the line would take hold of it"
+        await drag(t, away, QPoint(80, 0))
         (x_after, _) = box.viewRange()
         assert x_after[0] < x_before[0]  # dragged right: the chart shows earlier candles
         assert ticket.replacing is None and not desk.confirmation.isVisible()
