@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 FLUSH_S = 0.04  # queued prices are evaluated this often
 MAX_SERIES = 8  # background candle series per exchange
+# ticker watches per exchange for alert symbols beyond the watchlist's and the chart's (each a
+# stream the exchange counts: Binance takes 1,024 on a connection, OKX fewer)
+MAX_TICKERS = 50
 SERIES_HISTORY = 1_000  # candles a background series keeps: enough for any indicator's warm-up
 
 
@@ -103,10 +106,17 @@ class AlertFeed:
         """Watch what the engine's enabled alerts need on this exchange, no more."""
         needs = self.engine.needs().get(self.exchange, Needs())
         symbols = sorted(needs.prices | {s for s, _tf in needs.series})
+        watched = {*self.session.watchlist, self.session.symbol}
+        over = [s for s in symbols if s not in watched][MAX_TICKERS:]
         self.problems = {
             s: f"{self.session.source.name} does not list {s}"
-            for s in self.session.set_alert_symbols(symbols)
+            for s in self.session.set_alert_symbols([s for s in symbols if s not in over])
         }
+        for s in over:
+            self.problems[s] = (
+                f"not watched: alerts watch {MAX_TICKERS} symbols per exchange at most beside the "
+                "watchlist (the exchange's limits); add it to the watchlist to watch it"
+            )
         for key in list(self._series):
             if key not in needs.series:
                 self._stop_series(key)

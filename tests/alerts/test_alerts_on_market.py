@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
+import pytest
+
+from terminal.alerts import feed as alert_feed
 from terminal.alerts.engine import AlertEngine
 from terminal.alerts.feed import AlertFeed
 from terminal.alerts.rules import Alert, Direction, Firing, IndicatorCondition, PriceCross, Trigger
@@ -85,6 +88,36 @@ def test_an_rsi_alert_on_a_symbol_not_on_screen_watches_its_candles() -> None:
             engine.load([])  # the alert deleted: its background candles stop
             feed.sync()
             assert feed._series == {}
+        finally:
+            await feed.close()
+            await session.close()
+
+    run(scenario, timeout=60)
+
+
+def test_alert_symbols_beyond_the_cap_are_not_watched_and_say_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(alert_feed, "MAX_TICKERS", 1)  # the cap is 50: two symbols show it here
+
+    async def scenario() -> None:
+        clock = ManualClock()
+        session = MarketSession(market(clock), [ON_SCREEN])
+        engine = AlertEngine(lambda alert, firing: None, clock=clock)
+        feed = AlertFeed(engine, session, "simulated")
+
+        def alert(symbol: str) -> Alert:
+            return Alert(exchange="simulated", symbol=symbol, condition=PriceCross(level=1.0))
+
+        engine.load([alert(ON_SCREEN), alert(ELSEWHERE), alert("SOL/USDT")])
+        try:
+            await session.start(ON_SCREEN, "1m")
+            feed.sync()
+            # the watchlist's symbol costs no watch of its own; of the other two, the first is watched
+            assert session.alert_symbols == [ON_SCREEN, ELSEWHERE]
+            assert set(feed.problems) == {"SOL/USDT"}
+            assert "add it to the watchlist" in feed.problems["SOL/USDT"]
+            engine.load([alert(ON_SCREEN), alert("SOL/USDT")])  # one gone: the other has room now
+            feed.sync()
+            assert session.alert_symbols == [ON_SCREEN, "SOL/USDT"] and feed.problems == {}
         finally:
             await feed.close()
             await session.close()
