@@ -267,13 +267,7 @@ class AlertEngine:
         """Prices of one market in the order they came (``ts_ms`` their times): the same
         firings, in the same order, as ``price`` on each in turn; a run that moved nothing
         (the usual) costs about what one price does (``MarketPrices.on_prices``)."""
-        state = self._markets.get((exchange, symbol))
-        if state is None:
-            return
-        hits = state.prices.on_prices(prices, ts_ms)
-        if hits is not None:
-            for alert, value, what, at in hits:
-                self._fire(alert, value, what, at)
+        self.price_runs(exchange, {symbol: (prices, ts_ms)})
 
     def price_runs(self, exchange: str, runs: Mapping[str, tuple[Sequence[float], Sequence[int]]]) -> None:
         """Per symbol of ``exchange``, its prices and their times in the order they came: as

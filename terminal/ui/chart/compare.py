@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from PySide6.QtCore import QRectF
 
 from terminal.marketdata.candles import CandleSeries
-from terminal.ui.chart.study_items import StudyLine
+from terminal.ui.chart.study_items import StudyLine, view_bounds
 
 FloatArray = NDArray[np.float64]
 COLOR = "#ff9800"
@@ -98,11 +97,7 @@ class CompareLine(StudyLine):
 
     # its bounds are the view (the factor moves it with every pan)
     def viewRangeChanged(self) -> None:
-        box = self.getViewBox()
-        view = box.viewRect() if box is not None else None
-        if view is not None and view != self._bounds:
-            self.prepareGeometryChange()
-            self._bounds = QRectF(view)
+        self._bounds = view_bounds(self, self._bounds)
 
     def set_values(self, series: CandleSeries, values: FloatArray) -> None:
         self.series, self.values = series, values

@@ -413,6 +413,17 @@ def merged(x: FloatArray, y: FloatArray, px: float) -> tuple[FloatArray, FloatAr
     return xs, ys
 
 
+def view_bounds(item: pg.GraphicsObject, bounds: QRectF) -> QRectF:
+    """The bounds of an item drawn across its whole view: the view's rect, the geometry
+    change said to Qt when it moved (else ``bounds`` as they were)."""
+    box = item.getViewBox()
+    view = box.viewRect() if box is not None else None
+    if view is None or view == bounds:
+        return bounds
+    item.prepareGeometryChange()
+    return QRectF(view)
+
+
 class PaneLines(pg.GraphicsObject):
     """A pane's guide levels (RSI's 30 and 70: dotted, across the view) and the
     crosshair's time (dashed, top to bottom), in one item and one paint. Its bounds are
@@ -443,11 +454,7 @@ class PaneLines(pg.GraphicsObject):
             self.update()
 
     def viewRangeChanged(self) -> None:
-        box = self.getViewBox()
-        view = box.viewRect() if box is not None else None
-        if view is not None and view != self._bounds:
-            self.prepareGeometryChange()
-            self._bounds = QRectF(view)
+        self._bounds = view_bounds(self, self._bounds)
 
     def boundingRect(self) -> QRectF:
         return QRectF(self._bounds)
