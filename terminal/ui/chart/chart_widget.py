@@ -18,7 +18,7 @@ import math
 import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from terminal.marketdata.candles import CandleSeries
@@ -27,8 +27,11 @@ from terminal.ui.chart.axis_tags import AxisTag
 from terminal.ui.chart.compare import CompareLine
 from terminal.ui.chart.grid import ChartGrid, TimeAxis
 from terminal.ui.chart.items import PRICE_STYLES, CloseLineItem, SeriesItem, VolumeItem, price_item
+from terminal.ui.chart.last_price import LastPriceLine
 from terminal.ui.chart.order_lines import OrderLines
 from terminal.ui.chart.price_scale import PriceAxis, PriceScale, attach
+from terminal.ui.chart.ranges import held_range, held_top
+from terminal.ui.chart.still import layer_of
 from terminal.ui.chart.studies import ChartStudies
 from terminal.ui.chart.trade_marks import TradeMarks
 from terminal.ui.chart.visible import index_at, visible_slice, visible_volume_max
@@ -41,6 +44,7 @@ RIGHT_MARGIN_CANDLES = 8  # empty slots right of the live candle when following 
 DAY_MS = 86_400_000
 FOLLOW_SLACK = 3  # the view follows the live candle if its right edge is this close
 OLDER_MARGIN = 0.25  # ask for older history when the view's left edge is this close (of its width)
+PRICE_PAD = 0.06  # the price pane's range: the prices in view and this much of their span above and below
 FLAT_LOG_PAD = 0.0005  # decades above and below a flat price on a log scale (about 0.1%)
 
 
@@ -129,6 +133,18 @@ class ChartWidget(QWidget):
         self.volumes = VolumeItem(self.series)
         self.price_plot.addItem(self.candles)
         self.volume_plot.addItem(self.volumes)
+        # each plot's still picture: the grid, the candles and volume bars but the live one
+        # (terminal.ui.chart.still); a tick repaints the live candle over a copy of it
+        self.layers = tuple(
+            layer_of(plot.getViewBox(), QColor(theme.background))
+            for plot in (self.price_plot, self.volume_plot)
+        )
+        for layer, items in zip(
+            self.layers, ((self.grids[0], self.candles), (self.grids[1], self.volumes)), strict=True
+        ):
+            for item in items:
+                if not isinstance(item, SeriesItem) or item.still:
+                    layer.add(item)
         # A backtest's trades (terminal.ui.backtest puts them here); empty until then.
         self.trade_marks = TradeMarks()
         self.price_plot.addItem(self.trade_marks, ignoreBounds=True)
@@ -137,12 +153,7 @@ class ChartWidget(QWidget):
         self.price_plot.addItem(self.order_lines, ignoreBounds=True)
         self.order_lines.format_price = lambda price: f"{price:,.{self.decimals}f}"
 
-        self.last_line = pg.InfiniteLine(
-            angle=0,
-            movable=False,
-            label="{value}",
-            labelOpts={"position": 0.98, "anchors": [(1, 0.5), (1, 0.5)]},
-        )
+        self.last_line = LastPriceLine()
         self.vline = pg.InfiniteLine(angle=90, movable=False)
         self.hline = pg.InfiniteLine(angle=0, movable=False)
         self.vline_volume = pg.InfiniteLine(angle=90, movable=False)
@@ -292,7 +303,10 @@ class ChartWidget(QWidget):
         self.candles = price_item(style, self.series)
         self.candles.on_painted = old.on_painted  # the window may still wait for the first candles
         self.price_plot.removeItem(old)
+        self.layers[0].discard(old)
         self.price_plot.addItem(self.candles)
+        if self.candles.still:
+            self.layers[0].add(self.candles)
         self._color_price_item()
         self._show_price()
         self.readout.setToolTip(
@@ -374,6 +388,8 @@ class ChartWidget(QWidget):
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.glw.setBackground(theme.background)
+        for layer in self.layers:
+            layer.set_background(QColor(theme.background))
         self.volumes.set_colors(theme.color("up"), theme.color("down"))
         self._color_price_item()
         self.studies.apply_theme(theme)
@@ -392,9 +408,8 @@ class ChartWidget(QWidget):
         for line in (self.vline, self.hline, self.vline_volume):
             line.setPen(pen)
         self.sync_line.setPen(pg.mkPen(theme.crosshair, width=1, style=Qt.PenStyle.DotLine))
-        self.last_line.setPen(pg.mkPen(theme.accent, width=1, style=Qt.PenStyle.DotLine))
-        self.last_line.label.setColor(theme.text)
-        self.last_line.label.fill = pg.mkBrush(theme.accent)
+        self.last_line.set_colors(QColor(theme.text))
+        self._update_last_line()
         for tag in (self.price_tag, self.time_tag):
             tag.set_colors(pg.mkColor(theme.crosshair), pg.mkColor(theme.background))
         self.readout.setStyleSheet(f"background: {theme.background}; color: {theme.text}; padding: 3px 6px;")
@@ -441,7 +456,7 @@ class ChartWidget(QWidget):
             if self.compare is not None:
                 self.price_plot.removeItem(self.compare)
             self.compare = CompareLine(self.series, symbol)
-            self.compare.setZValue(4)
+            self.compare.setZValue(5.5)  # over the indicators' lines (5), which the still picture holds
             self.price_plot.addItem(self.compare, ignoreBounds=True)
         self.compare.set_other(self.series, series)
         self._rebase_compare()
@@ -498,10 +513,21 @@ class ChartWidget(QWidget):
                 o_lo = -math.inf if math.isnan(o_lo) else o_lo  # <= 0 on a log scale: as low as allowed
                 o_hi = hi if math.isnan(o_hi) else o_hi
                 lo, hi = max(min(lo, o_lo), lo - span), min(max(hi, o_hi), hi + span)
-            pad = (hi - lo) * 0.06 or (FLAT_LOG_PAD if self.log_scale else max(abs(hi) * 0.001, 1e-9))
-            self.price_plot.getViewBox().setYRange(lo - pad, hi + pad, padding=0)
+            # held while the prices in view fit in it (terminal.ui.chart.ranges): a tick that
+            # moves the live candle inside it moves no axis, grid or still picture
+            price_box, volume_box = self.price_plot.getViewBox(), self.volume_plot.getViewBox()
+            if hi > lo:
+                (shown_lo, shown_hi) = price_box.viewRange()[1]
+                y0, y1 = held_range((float(shown_lo), float(shown_hi)), lo, hi, PRICE_PAD)
+            else:  # one price: a span around it
+                pad = FLAT_LOG_PAD if self.log_scale else max(abs(hi) * 0.001, 1e-9)
+                y0, y1 = lo - pad, hi + pad
+            if (y0, y1) != tuple(price_box.viewRange()[1]):
+                price_box.setYRange(y0, y1, padding=0)
             vmax = visible_volume_max(self.series, i0, i1) or 1.0
-            self.volume_plot.getViewBox().setYRange(0, vmax * 1.1, padding=0)
+            top = held_top(float(volume_box.viewRange()[1][1]), vmax)
+            if top != volume_box.viewRange()[1][1] or volume_box.viewRange()[1][0] != 0:
+                volume_box.setYRange(0, top, padding=0)
             self.studies.autoscale_panes()
         finally:
             self._adjusting = False
@@ -512,12 +538,9 @@ class ChartWidget(QWidget):
             self.last_line.hide()
             return
         self.last_line.show()
-        self.last_line.label.setFormat(f"{last[4]:,.{self.decimals}f}")  # the price, on either scale
-        self.last_line.setPos(self.price_scale.to_y(last[4]))
-        theme = self.theme
-        color = theme.up if last[4] >= last[1] else theme.down
-        self.last_line.setPen(pg.mkPen(color, width=1, style=Qt.PenStyle.DotLine))
-        self.last_line.label.fill = pg.mkBrush(color)
+        color = self.theme.color("up" if last[4] >= last[1] else "down")
+        # the price as it is, on either scale; the line at its place in the pane
+        self.last_line.set_price(self.price_scale.to_y(last[4]), f"{last[4]:,.{self.decimals}f}", color)
 
     def _on_mouse(self, event: tuple[QPointF]) -> None:
         pos = event[0]

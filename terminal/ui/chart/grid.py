@@ -14,7 +14,7 @@ draws those. Asking an axis for ticks from outside its own paint is not safe
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 import pyqtgraph as pg
@@ -22,6 +22,8 @@ from pyqtgraph.Qt.internals import PrimitiveArray
 from PySide6.QtCore import QLineF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
+
+from terminal.ui.chart.still import StillLayer
 
 TickLevels = list[tuple[float, list[float]]]
 
@@ -65,14 +67,23 @@ class ChartGrid(pg.GraphicsObject):
         self._pen.setCosmetic(True)
         self._lines = PrimitiveArray(QLineF, 4)
         self._bounds = QRectF()
+        self.layer: StillLayer | None = None  # the plot's still picture, when it holds the grid
+        self._version = 0  # bumped when the lines change in the same view (ticks, colour)
         self.setZValue(-100)  # under the candles
         for axis in (x_axis, y_axis):
             if axis is not None:
-                axis.add_listener(self.update)
+                axis.add_listener(self._changed)
 
     def set_color(self, color: QColor) -> None:
         self._pen.setColor(color)
+        self._changed()
+
+    def _changed(self) -> None:
+        self._version += 1
         self.update()
+
+    def still_key(self) -> Hashable:
+        return self._version
 
     def viewRangeChanged(self) -> None:
         # The grid spans whatever is in view, so its bounds follow the view.
@@ -93,6 +104,10 @@ class ChartGrid(pg.GraphicsObject):
         return QRectF(self._bounds)
 
     def paint(self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        if self.layer is None or not self.layer.holds(self, p):  # else it is in the still picture
+            self.paint_history(p)
+
+    def paint_history(self, p: QPainter) -> None:
         view = self._bounds
         if view.isEmpty():
             return

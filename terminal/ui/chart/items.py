@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 import pyqtgraph as pg
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from terminal.marketdata.candles import CandleSeries
 from terminal.ui.chart.price_scale import PriceScale, scale_of
+from terminal.ui.chart.still import StillLayer
 from terminal.ui.chart.visible import DrawnCandles, candles, envelope, visible_slice
 
 BODY_FRACTION = 0.7  # body width as a fraction of the candle's time slot
@@ -43,11 +44,16 @@ MERGE_BELOW_PX = 2.0  # slots narrower than this are merged per pixel column
 LINE_WIDTH = 1.0
 AREA_ALPHA = 48  # the area's fill: the line's colour, mostly transparent (of 255)
 PRICE_STYLES = ("candles", "line", "area", "heikin_ashi")  # ChartWidget.set_style's names
+WHOLE, HISTORY, LIVE = 0, 1, 2  # the parts of a paint (terminal.ui.chart.still)
 PRICE_Z = -1.0  # over the grid (-100), under the last-price line and the crosshair (0) added after it
 
 
 class SeriesItem(pg.GraphicsObject):
     """Shared machinery: the series, cached bounds, the visible slice, colours."""
+
+    #: whether its history can go in the plot's still picture (the area's fill cannot: two
+    #: translucent fills meeting at the live segment would show their seam)
+    still = True
 
     def __init__(self, series: CandleSeries) -> None:
         super().__init__()
@@ -59,10 +65,14 @@ class SeriesItem(pg.GraphicsObject):
         self.drawn = 0  # primitives drawn in the last paint (tests and benchmarks read it)
         self.merged = False  # whether the last paint merged candles per pixel
         self.on_painted: Callable[[], None] | None = None  # called once after candles are drawn
+        self.layer: StillLayer | None = None  # the plot's still picture, when it holds the history
+        self._version = 0  # bumped when the history as drawn changes (colours, a new series)
+        self._history_drawn = 0
         self.set_series(series)
 
     def set_colors(self, up: QColor, down: QColor) -> None:
         self._colors = (QColor(up), QColor(down))
+        self._version += 1
         self.update()
 
     # -- data ------------------------------------------------------------------
@@ -71,6 +81,7 @@ class SeriesItem(pg.GraphicsObject):
         self.series = series
         self.prepareGeometryChange()
         self._bounds = self._full_bounds()
+        self._version += 1
         self.update()
 
     def live_update(self) -> None:
@@ -128,20 +139,91 @@ class SeriesItem(pg.GraphicsObject):
         return QRectF(self._bounds)
 
     def paint(self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        series = self.series
-        self.drawn = 0
-        view = self.viewRect()
-        if view is None or not len(series):
-            return
-        slot = self.slot_s()
-        i0, i1 = visible_slice(series.ts, view.left() - slot, view.right() + slot)
-        if i1 <= i0:
-            return
-        px = self.pixelWidth() or slot
-        self._paint_visible(p, i0, i1, view, slot, px)
+        if self.layer is not None and self.layer.holds(self, p):  # the history is in its picture
+            self.drawn = self._history_drawn + self._paint_live(p)
+        else:
+            self.drawn = self._paint_part(p, WHOLE)
         if self.drawn and self.on_painted is not None:
             callback, self.on_painted = self.on_painted, None
             callback()
+
+    # -- the still layer's parts (terminal.ui.chart.still) ---------------------------------
+    def still_key(self) -> Hashable:
+        """What the history part draws: the series and its length (a tick rewrites only the
+        newest candle; anything older goes through ``set_series``, which bumps the version)."""
+        return (self._version, id(self.series), len(self.series))
+
+    def paint_history(self, p: QPainter) -> None:
+        self._history_drawn = self._paint_part(p, HISTORY)
+
+    def _live_from(self, n: int) -> int:
+        """The first index a live tick redraws: the newest candle (a line: the segment to it)."""
+        return n - 1
+
+    def _paint_live(self, p: QPainter) -> int:
+        """The newest candle over the still picture, in as few calls as a tick allows (its
+        drawing as the whole paint draws it: the same shapes, colours and pixel columns)."""
+        series = self.series
+        n = len(series)
+        box = self.getViewBox()
+        if not n or box is None:
+            return 0
+        m11, m22 = p.transform().m11(), p.transform().m22()
+        slot = self.slot_s()
+        (x0, x1), _ = box.viewRange()
+        t = float(series.ts[n - 1]) / 1000.0
+        if t + 2 * slot < x0 or t - slot > x1:
+            return 0
+        px = 1.0 / abs(m11) if m11 else slot
+        self.merged = slot / px < MERGE_BELOW_PX
+        if self.merged:  # the envelope's pixel column (visible.envelope), from the same origin
+            left = x0 - slot
+            x = left + (math.floor((t - left) / px) + 0.5) * px
+        else:
+            x = t + slot / 2
+        _, o, h, lo, c, v = series.last() or (0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        scale = scale_of(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        return self._live_shape(
+            p,
+            x,
+            (scale.to_y(o), scale.to_y(h), scale.to_y(lo), scale.to_y(c), v),
+            slot,
+            1.0 / abs(m22 or 1.0),
+        )
+
+    def _live_shape(
+        self, p: QPainter, x: float, ohlcv: tuple[float, float, float, float, float], slot: float, px_h: float
+    ) -> int:
+        """Draw the newest candle at ``x`` (its prices as the pane's y); the primitives drawn."""
+        n = len(self.series)
+        return self._paint_part(p, LIVE) if n else 0
+
+    def _pen_of(self, k: int) -> QPen:
+        pen = QPen(self._colors[k])
+        pen.setCosmetic(True)
+        pen.setWidth(1)
+        return pen
+
+    def _paint_part(self, p: QPainter, part: int) -> int:
+        """Paint the visible candles of ``part`` (WHOLE, HISTORY or LIVE); the primitives drawn."""
+        series = self.series
+        self.drawn = 0
+        n = len(series)
+        view = self.viewRect()
+        if view is None or not n:
+            return 0
+        slot = self.slot_s()
+        i0, i1 = visible_slice(series.ts, view.left() - slot, view.right() + slot)
+        if part == HISTORY:
+            i1 = min(i1, n - 1)
+        elif part == LIVE:
+            i0 = max(i0, self._live_from(n))
+        if i1 <= i0:
+            return 0
+        px = self.pixelWidth() or slot
+        self._paint_visible(p, i0, i1, view, slot, px)
+        return self.drawn
 
     def _paint_visible(self, p: QPainter, i0: int, i1: int, view: QRectF, slot: float, px: float) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
@@ -183,10 +265,7 @@ class SeriesItem(pg.GraphicsObject):
         arr.resize(n)
         mem = arr.ndarray()
         mem[:, 0], mem[:, 1], mem[:, 2], mem[:, 3] = x, y0, x, y1
-        pen = QPen(self._colors[k])
-        pen.setCosmetic(True)
-        pen.setWidth(1)
-        p.setPen(pen)
+        p.setPen(self._pen_of(k))
         p.drawLines(*arr.drawargs())
         self.drawn += n
 
@@ -219,6 +298,23 @@ class CandlestickItem(SeriesItem):
         for k, mask in enumerate((up, ~up)):
             self._draw_vlines(p, k, cs.x[mask], cs.low[mask], cs.high[mask])
 
+    def _live_shape(
+        self, p: QPainter, x: float, ohlcv: tuple[float, float, float, float, float], slot: float, px_h: float
+    ) -> int:
+        o, h, lo, c, _ = ohlcv
+        if not all(math.isfinite(y) for y in (o, h, lo, c)):  # no place on a log scale
+            return 0
+        k = 0 if c >= o else 1
+        p.setPen(self._pen_of(k))
+        p.drawLine(QLineF(x, lo, x, h))
+        if self.merged:
+            return 1
+        w = slot * BODY_FRACTION
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QBrush(self._colors[k]))
+        p.drawRect(QRectF(x - w / 2, min(o, c), w, max(abs(c - o), px_h)))
+        return 2
+
 
 class VolumeItem(SeriesItem):
     def _full_bounds(self) -> QRectF:
@@ -248,6 +344,21 @@ class VolumeItem(SeriesItem):
         for k, mask in enumerate((up, ~up)):
             self._draw_vlines(p, k, cs.x[mask], zeros[mask], cs.volume[mask])
 
+    def _live_shape(
+        self, p: QPainter, x: float, ohlcv: tuple[float, float, float, float, float], slot: float, px_h: float
+    ) -> int:
+        o, _, _, c, v = ohlcv
+        k = 0 if c >= o else 1
+        if self.merged:
+            p.setPen(self._pen_of(k))
+            p.drawLine(QLineF(x, 0.0, x, v))
+            return 1
+        w = slot * BODY_FRACTION
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QBrush(self._colors[k]))
+        p.drawRect(QRectF(x - w / 2, 0.0, w, v))
+        return 1
+
 
 class CloseLineItem(SeriesItem):
     """A line through the candles' closes, each at the middle of its slot. When
@@ -260,7 +371,11 @@ class CloseLineItem(SeriesItem):
 
     def set_line_color(self, color: QColor) -> None:
         self.line_color = QColor(color)
+        self._version += 1
         self.update()
+
+    def _live_from(self, n: int) -> int:
+        return n - 2  # the segment from the candle before
 
     def price_range(self, i0: int, i1: int) -> tuple[float, float] | None:
         if i1 <= i0:
@@ -317,6 +432,7 @@ class CloseAreaItem(CloseLineItem):
     when the view changes (never computed in ``boundingRect``)."""
 
     _floor = math.nan  # the view's bottom, in the pane's coordinates (set as the view changes)
+    still = False
 
     def viewRangeChanged(self) -> None:
         box = self.getViewBox()

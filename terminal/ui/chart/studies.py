@@ -30,17 +30,18 @@ from terminal.analysis.live import LiveIndicator
 from terminal.analysis.setup import IndicatorConfig
 from terminal.errors import TerminalError
 from terminal.marketdata.candles import CandleSeries
+from terminal.ui.chart.ranges import held_range
+from terminal.ui.chart.still import layer_of
 from terminal.ui.chart.study_items import Output, PaneLines, StudyGraphic
 from terminal.ui.chart.study_legend import Run, StudyLegend
 from terminal.ui.formatting import compact
-from terminal.ui.theme import Theme
+from terminal.ui.theme import DARK, Theme
 
 AXIS_WIDTH = 78  # the price axis's: every pane's plot area lines up
 SPARE_FIRST_MS, SPARE_AFTER_MS = 3_000, 200  # when a pane's plot is made ahead
 LEGEND_S = 0.25  # the legends follow the live candle at most this often
 PANE_PAD = 0.08  # a pane's range: its values in view and this much of their span above and below
 OVERLAY_MARGIN = 0.005  # of their span: how far the overlays may move before the price range does
-HELD_SLACK = 0.02  # a range held while it is at most this much (of the span) looser than needed
 
 
 class IndicatorFailedError(TerminalError):
@@ -159,6 +160,10 @@ class ChartStudies(QObject):
         graphic = StudyGraphic(series, arrays, shifts, [_kind(line.style) for line in spec.lines])
         graphic.setZValue(5)
         plot.addItem(graphic, ignoreBounds=True)
+        # its history in the plot's still picture (terminal.ui.chart.still)
+        layer_of(plot.getViewBox(), QColor(self.theme.background if self.theme else DARK.background)).add(
+            graphic
+        )
         graphic.set_values(series, arrays)
         study_id = next(self._ids)
         legend = pane.legend if pane else self.price_legend
@@ -177,6 +182,8 @@ class ChartStudies(QObject):
         self.studies.remove(study)
         plot = study.pane.plot if study.pane else self.price_plot
         plot.removeItem(study.graphic)
+        if study.graphic.layer is not None:
+            study.graphic.layer.discard(study.graphic)
         (study.pane.legend if study.pane else self.price_legend).remove_row(study.id)
         if study.pane is not None:
             self._drop_pane(study.pane)
@@ -245,6 +252,9 @@ class ChartStudies(QObject):
         QTimer.singleShot(SPARE_AFTER_MS, self._make_spare)  # the next pane's, once this one is drawn
         lines = PaneLines(levels)
         plot.addItem(lines, ignoreBounds=True)
+        layer_of(plot.getViewBox(), QColor(self.theme.background if self.theme else DARK.background)).add(
+            lines
+        )
         pane = Pane(plot, lines, StudyLegend(plot.getViewBox()))
         if self.theme is not None:
             self._theme_pane(pane, self.theme)
@@ -357,7 +367,7 @@ class ChartStudies(QObject):
         if lo > hi:
             self._overlays = None
             return None
-        self._overlays = _held(self._overlays, float(lo), float(hi), OVERLAY_MARGIN)
+        self._overlays = held_range(self._overlays, float(lo), float(hi), OVERLAY_MARGIN)
         return self._overlays
 
     def autoscale_panes(self) -> None:
@@ -375,7 +385,7 @@ class ChartStudies(QObject):
             if hi - lo <= 1e-12 * max(abs(lo), abs(hi), 1e-300):  # one value: a span around it
                 lo, hi = lo - max(abs(hi) * 0.01, 1e-9), hi + max(abs(hi) * 0.01, 1e-9)
             held = pane.y_range if pane.y_range[0] < pane.y_range[1] else None
-            wanted = _held(held, lo, hi, PANE_PAD)
+            wanted = held_range(held, lo, hi, PANE_PAD)
             if wanted != pane.y_range:  # a tick rarely moves the range: its axis is drawn again only then
                 pane.y_range = wanted
                 pane.plot.getViewBox().setYRange(*wanted, padding=0)
@@ -460,20 +470,8 @@ class ChartStudies(QObject):
 
     def _theme_pane(self, pane: Pane, theme: Theme) -> None:
         self._theme_plot(pane.plot, theme)
+        layer_of(pane.plot.getViewBox(), QColor(theme.background)).set_background(QColor(theme.background))
         pane.lines.set_colors(
             QColor(theme.muted), pg.mkPen(theme.crosshair, width=1, style=Qt.PenStyle.DashLine)
         )
         pane.legend.set_colors(QColor(theme.text), QColor(theme.muted))
-
-
-def _held(held: tuple[float, float] | None, lo: float, hi: float, margin: float) -> tuple[float, float]:
-    """A range for values from ``lo`` to ``hi``: ``held`` while it holds them and is not much
-    looser than they need, else [lo, hi] widened by ``margin`` of its span on each side.
-    A live candle's values move a little at each tick: the range (and so an axis's
-    labels, a grid and every item's transform) then moves only when they leave it."""
-    span = hi - lo
-    loose = span * (1.0 + 2.0 * margin + HELD_SLACK) + 1e-12 * max(abs(lo), abs(hi))
-    if held is not None and held[0] <= lo and hi <= held[1] and held[1] - held[0] <= loose:
-        return held
-    extra = span * margin
-    return (lo - extra, hi + extra)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -30,12 +30,14 @@ from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from terminal.marketdata.candles import CandleSeries
 from terminal.ui.chart.price_scale import scale_of
+from terminal.ui.chart.still import StillLayer
 from terminal.ui.chart.visible import visible_slice
 
 FloatArray = NDArray[np.float64]
 STYLES = {"solid": Qt.PenStyle.SolidLine, "dash": Qt.PenStyle.DashLine, "dot": Qt.PenStyle.DotLine}
 MERGE_ABOVE = 2.0  # values per pixel column above which columns are merged
 KINDS = ("line", "dots", "histogram")
+WHOLE, HISTORY, LIVE = 0, 1, 2  # the parts of a paint (terminal.ui.chart.still)
 SMALL = 8  # a tail this short is scanned in Python (numpy's nanmin costs more than the values)
 
 
@@ -44,7 +46,7 @@ class Output:
     ahead of its candle (negative: behind), ``kind`` ("line", "dots" or "histogram") and
     colour. ``drawn``: the vertices (or bars) of the last paint (tests and benchmarks read it)."""
 
-    __slots__ = ("_range", "color", "drawn", "kind", "pen", "shift", "values", "visible")
+    __slots__ = ("_history_drawn", "_range", "color", "drawn", "kind", "pen", "shift", "values", "visible")
 
     def __init__(self, values: FloatArray, shift: int = 0, kind: str = "line") -> None:
         if kind not in KINDS:
@@ -56,6 +58,7 @@ class Output:
         self.pen = QPen()  # its line's, made when its style is set (not at every paint)
         self.visible = True
         self.drawn = 0
+        self._history_drawn = 0  # drawn by the last paint of its history (the still picture's)
         #: (i0, end, lo, hi): the lowest and highest value in [i0, end), which a live candle
         #: does not change (it rewrites the values from the last one on)
         self._range: tuple[int, int, float, float] | None = None
@@ -78,6 +81,8 @@ class LinesItem(pg.GraphicsObject):
         self._line = QPolygonF()  # the vertices of a line, rewritten in place at each paint
         self._rects = PrimitiveArray(QRectF, 4)
         self.drawn = 0  # vertices drawn in the last paint, all outputs (tests and benchmarks read it)
+        self.layer: StillLayer | None = None  # the plot's still picture, when it holds the history
+        self._version = 0  # bumped when the history as drawn changes (values, style)
         self._style([o.color.name() for o in outputs], self.width, self.style)
 
     # -- values ----------------------------------------------------------------------
@@ -92,6 +97,7 @@ class LinesItem(pg.GraphicsObject):
             else:
                 pen = self._pen(output.color)
             output.pen = pen
+        self._version += 1
         self.update()
 
     def _set_arrays(self, series: CandleSeries, arrays: Sequence[FloatArray]) -> None:
@@ -102,6 +108,7 @@ class LinesItem(pg.GraphicsObject):
             output._range = None
         self.prepareGeometryChange()
         self._bounds = self._full_bounds()
+        self._version += 1
         self.update()
 
     def _live_arrays(self, arrays: Sequence[FloatArray], changed_from: int) -> None:
@@ -109,6 +116,8 @@ class LinesItem(pg.GraphicsObject):
         b = self._bounds
         lo, hi = math.inf, -math.inf
         right = b.right() if not b.isNull() else -math.inf
+        if any(changed_from < len(values) - 1 for values in arrays):  # more than the live value
+            self._version += 1
         for output, values in zip(self.outputs, arrays, strict=True):
             output.values = values
             kept = output._range
@@ -218,6 +227,75 @@ class LinesItem(pg.GraphicsObject):
 
     # -- drawing ----------------------------------------------------------------------
     def paint(self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        if self.layer is not None and self.layer.holds(self, p):  # the history is in its picture
+            self._paint_live(p)
+            for output in self.outputs:
+                output.drawn += output._history_drawn
+            self.drawn += sum(o._history_drawn for o in self.outputs)
+        else:
+            self._paint_part(p, WHOLE)
+
+    # -- the still layer's parts (terminal.ui.chart.still) ---------------------------------
+    def still_key(self) -> Hashable:
+        """What the history part draws: the values (a tick rewrites the last one only; more
+        than that bumps the version), their length and which outputs are shown."""
+        return (self._version, id(self.series), len(self.series), tuple(o.visible for o in self.outputs))
+
+    def paint_history(self, p: QPainter) -> None:
+        self._paint_part(p, HISTORY)
+        for output in self.outputs:
+            output._history_drawn = output.drawn
+
+    def _paint_live(self, p: QPainter) -> None:
+        """Each output's last value over the still picture, in as few calls as a tick allows:
+        a line's segment from the value before, a dot, a bar (drawn as the whole paint draws
+        them, at the same places)."""
+        self.drawn = 0
+        for output in self.outputs:
+            output.drawn = 0
+        vb = self.getViewBox()
+        series = self.series
+        n = len(series)
+        if vb is None or n < 1:
+            return
+        (x0, x1), _ = vb.viewRange()
+        m11 = abs(p.transform().m11())
+        slot = self.slot()
+        px = 1.0 / m11 if m11 > 0 else slot
+        scale = scale_of(self)
+        for output in self.outputs:
+            values = output.values
+            k = len(values) - 1
+            if not output.visible or k < 0 or k >= n:
+                continue
+            x = float(series.ts[k]) / 1000.0 + slot * (output.shift + 0.5)
+            if x < x0 - 2 * slot or x - slot > x1 + slot:
+                continue
+            y = float(scale.to_ys(self._shown(values[k : k + 1]))[0])
+            if not math.isfinite(y):
+                continue
+            if output.kind == "line":
+                if k < 1:
+                    continue
+                before = float(scale.to_ys(self._shown(values[k - 1 : k]))[0])
+                if not math.isfinite(before):
+                    continue
+                p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+                p.setPen(output.pen)
+                x_before = float(series.ts[k - 1]) / 1000.0 + slot * (output.shift + 0.5)
+                p.drawLine(QLineF(x_before, before, x, y))
+                output.drawn = 2
+            elif output.kind == "dots":
+                p.setPen(output.pen)
+                p.drawPoint(QPointF(x, y))
+                output.drawn = 1
+            else:
+                output.drawn = self._paint_bars(p, output.color, np.array([x]), np.array([y]), px)
+            self.drawn += output.drawn
+
+    def _paint_part(self, p: QPainter, part: int) -> None:
+        """Paint the visible values of ``part`` (WHOLE, HISTORY or LIVE: the last value, and a
+        line's segment to it)."""
         self.drawn = 0
         for output in self.outputs:
             output.drawn = 0
@@ -239,15 +317,21 @@ class LinesItem(pg.GraphicsObject):
                 i0, i1 = self._slice(output.shift, float(x0), float(x1), len(series))
                 x = series.ts[i0:i1] / 1000.0 + slot * (output.shift + 0.5)
                 found = sliced[output.shift] = (i0, i1, x)
-            i0, i1, x = found
-            i1 = min(i1, len(output.values))
+            s0, i1, x = found
+            n = len(output.values)
+            i0, i1 = s0, min(i1, n)
+            if part == HISTORY:
+                i1 = min(i1, n - 1)
+            elif part == LIVE:
+                i0 = max(i0, n - 2 if output.kind == "line" else n - 1)
             if i1 <= i0:
                 continue
             y = scale.to_ys(self._shown(output.values[i0:i1]))  # the price pane may be on a log scale
+            xs = x[i0 - s0 : i1 - s0]
             if output.kind == "histogram":
-                output.drawn = self._paint_bars(p, output.color, x[: i1 - i0], y, px)
+                output.drawn = self._paint_bars(p, output.color, xs, y, px)
             else:
-                output.drawn = self._paint_line(p, output, x[: i1 - i0], y, px)
+                output.drawn = self._paint_line(p, output, xs, y, px)
             self.drawn += output.drawn
 
     def _pen(self, color: QColor, width: float | None = None) -> QPen:
@@ -441,12 +525,18 @@ class PaneLines(pg.GraphicsObject):
         self.cursor_pen = QPen(QColor("#9598a1"), 1.0, Qt.PenStyle.DashLine)
         self.cursor_pen.setCosmetic(True)
         self._bounds = QRectF()
+        self.layer: StillLayer | None = None  # the pane's still picture: the guides are in it
+        self._version = 0
 
     def set_colors(self, guide: QColor, cursor: QPen) -> None:
         self.guide_brush = QBrush(QColor(guide), Qt.BrushStyle.Dense4Pattern)
         self.cursor_pen = QPen(cursor)
         self.cursor_pen.setCosmetic(True)
+        self._version += 1
         self.update()
+
+    def still_key(self) -> Hashable:
+        return (self._version, self.levels)
 
     def set_cursor(self, x: float | None) -> None:
         if x != self.cursor_x:
@@ -460,6 +550,15 @@ class PaneLines(pg.GraphicsObject):
         return QRectF(self._bounds)
 
     def paint(self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        if self.layer is None or not self.layer.holds(self, p):  # else the guides are in its picture
+            self.paint_history(p)
+        if self.cursor_x is not None and not self._bounds.isNull():
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            p.setPen(self.cursor_pen)
+            p.drawLine(QLineF(self.cursor_x, self._bounds.top(), self.cursor_x, self._bounds.bottom()))
+
+    def paint_history(self, p: QPainter) -> None:
+        """The guides."""
         view = self._bounds
         if view.isNull():
             return
@@ -474,6 +573,3 @@ class PaneLines(pg.GraphicsObject):
                 y = to_device.map(QPointF(view.left(), level)).y()
                 p.fillRect(QRect(left, math.floor(y), width, 1), self.guide_brush)
             p.restore()
-        if self.cursor_x is not None:
-            p.setPen(self.cursor_pen)
-            p.drawLine(QLineF(self.cursor_x, view.top(), self.cursor_x, view.bottom()))

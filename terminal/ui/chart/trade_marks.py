@@ -30,7 +30,7 @@ TRIANGLE_H = 10.0
 class TradeMarks(pg.GraphicsObject):
     def __init__(self) -> None:
         super().__init__()
-        self.setZValue(5)  # over the candles, under the crosshair
+        self.setZValue(5.5)  # over the candles and indicators (5), under the crosshair
         empty = np.empty(0, dtype=np.float64)
         self.entry_x, self.entry_y, self.exit_x, self.exit_y = empty, empty, empty, empty
         self.side = np.empty(0, dtype=np.int8)
