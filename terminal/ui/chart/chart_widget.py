@@ -19,7 +19,7 @@ import pyqtgraph as pg
 from pyqtgraph.GraphicsScene.mouseEvents import MouseClickEvent
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QResizeEvent
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from terminal.marketdata.candles import CandleSeries
 from terminal.marketdata.heikin_ashi import HeikinAshi
@@ -124,6 +124,12 @@ class ChartWidget(QWidget):
         self.volume_plot.getAxis("right").setStyle(showValues=False)
         attach(self.price_plot.getViewBox(), self.price_scale)
         self.price_axis.set_scale(self.price_scale)
+        for axis in (self.price_axis, self.time_axis, self.volume_plot.getAxis("right")):
+            # drawn from a picture of itself while its range stays (every tick but a few):
+            # pyqtgraph replays each label's text at every paint otherwise
+            axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            # no unit label is shown: working its SI prefix out cost every pan frame 3%
+            axis.enableAutoSIPrefix(False)
 
         # Our own opaque grid: pyqtgraph's translucent one cost 16-28 ms a frame.
         self.grids = (ChartGrid(self.time_axis, self.price_axis), ChartGrid(self.time_axis, None))

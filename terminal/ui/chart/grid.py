@@ -18,6 +18,7 @@ from collections.abc import Callable, Hashable
 
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph.graphicsItems.DateAxisItem import YEAR_MONTH_ZOOM_LEVEL
 from pyqtgraph.Qt.internals import PrimitiveArray
 from PySide6.QtCore import QLineF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPen
@@ -26,6 +27,8 @@ from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 from terminal.ui.chart.still import StillLayer
 
 TickLevels = list[tuple[float, list[float]]]
+LABELS_KEPT = 4096  # the time axis's labels remembered (a few bytes each)
+ZOOM_PADDING = 10  # pixels around a label, as pyqtgraph's date axis counts them
 
 
 class TickRecorder:
@@ -54,7 +57,56 @@ class TickRecorder:
         self.listeners.append(listener)
 
 
-class TimeAxis(TickRecorder, pg.DateAxisItem):
+class _SteadyDateAxis(pg.DateAxisItem):
+    """pyqtgraph's date axis, minus the work a pan repeats at every frame: its ticks are
+    worked out for three widths of the view at a time and taken from there while the view
+    moves within them at the same zoom; the label widths that choose the zoom level are
+    measured once per font; a label, once written, is kept (pyqtgraph formats each through a
+    datetime and strftime)."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> TickLevels:  # noqa: N803
+        self.setZoomLevelForDensity((maxVal - minVal) / size)
+        key = (id(self.zoomLevel), self.minSpacing, self.utcOffset)
+        kept = self.__dict__.get("_ticks")
+        if kept is None or kept[0] != key or not kept[1] <= minVal <= maxVal <= kept[2]:
+            width = maxVal - minVal
+            lo, hi = minVal - width, maxVal + width
+            kept = (key, lo, hi, self.zoomLevel.tickValues(lo, hi, minSpc=self.minSpacing))
+            self.__dict__["_ticks"] = kept
+        return [(spacing, [v for v in values if minVal <= v <= maxVal]) for spacing, values in kept[3]]
+
+    def setZoomLevelForDensity(self, density: float) -> None:
+        metrics = self.fontMetrics
+        font = (metrics.height(), metrics.averageCharWidth())
+        widths: dict[tuple[object, ...], float] = self.__dict__.setdefault("_widths", {})
+
+        def size_of(text: str) -> float:
+            found = widths.get((*font, text))
+            if found is None:
+                found = widths[(*font, text)] = metrics.boundingRect(text).width() + ZOOM_PADDING
+            return found
+
+        self.zoomLevel = YEAR_MONTH_ZOOM_LEVEL  # as pyqtgraph chooses it
+        for maximal_spacing, level in self.zoomLevels.items():
+            if maximal_spacing / size_of(level.exampleText) < density:
+                break
+            self.zoomLevel = level
+        self.zoomLevel.utcOffset = self.utcOffset
+        self.minSpacing = density * size_of(self.zoomLevel.exampleText)
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        labels: dict[tuple[object, ...], str] = self.__dict__.setdefault("_labels", {})
+        if len(labels) > LABELS_KEPT:
+            labels.clear()
+        level = (id(self.zoomLevel), spacing, scale, self.utcOffset)
+        missing = [v for v in values if (*level, v) not in labels]
+        if missing:
+            for value, text in zip(missing, super().tickStrings(missing, scale, spacing), strict=True):
+                labels[(*level, value)] = text
+        return [labels[(*level, v)] for v in values]
+
+
+class TimeAxis(TickRecorder, _SteadyDateAxis):
     """The date/time axis, recording its ticks for the grid."""
 
 
