@@ -639,11 +639,23 @@ def window_child(case: str, seconds: float) -> dict[str, Any]:
                 grid.activate(first)
             await asyncio.sleep(3.0)  # settle: first paints, numba's kernels loaded
             clock.watch([s.chart for s in grid.slots])
+
+            def pictures() -> list[tuple[int, int]]:  # each chart's still pictures made and copied
+                return [
+                    (
+                        sum(x.renders for x in s.chart.still_layers()),
+                        sum(x.copies for x in s.chart.still_layers()),
+                    )
+                    for s in grid.slots
+                ]
+
+            pictures0 = pictures()
             cpu0, wall0 = time.process_time(), time.perf_counter()
             probe.recording = clock.on = True
             await asyncio.sleep(seconds)
             probe.recording = clock.on = False
             cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+            made = [(r1 - r0, c1 - c0) for (r0, c0), (r1, c1) in zip(pictures0, pictures(), strict=True)]
             out.update(
                 lags=probe.lags,
                 cpu_share=cpu / wall,
@@ -662,8 +674,9 @@ def window_child(case: str, seconds: float) -> dict[str, Any]:
                         "candles": len(s.chart.series),
                         "studies": [st.config.label for st in s.chart.studies.studies],
                         "current": all(len(st.live) == len(s.chart.series) for st in s.chart.studies.studies),
+                        "pictures": made[i],
                     }
-                    for s in grid.slots
+                    for i, s in enumerate(grid.slots)
                 ],
             )
         finally:
@@ -931,7 +944,8 @@ def window_part(seconds: float) -> None:
             print(
                 f"  {chart['market']} ({chart['size']} px), {chart['candles']:,} candles,"
                 f" {', '.join(chart['studies']) or 'no indicators'} (current: {chart['current']}),"
-                f" {rate:.1f} live updates/s"
+                f" {rate:.1f} live updates/s; still pictures made {chart['pictures'][0]},"
+                f" frames drawn from them {chart['pictures'][1]}"
             )
 
     def cells(text: Callable[[dict[str, Any]], str]) -> list[str]:

@@ -31,7 +31,7 @@ from terminal.ui.chart.last_price import LastPriceLine
 from terminal.ui.chart.order_lines import OrderLines
 from terminal.ui.chart.price_scale import PriceAxis, PriceScale, attach
 from terminal.ui.chart.ranges import held_range, held_top
-from terminal.ui.chart.still import layer_of
+from terminal.ui.chart.still import StillLayer, layer_of
 from terminal.ui.chart.studies import ChartStudies
 from terminal.ui.chart.trade_marks import TradeMarks
 from terminal.ui.chart.visible import index_at, visible_slice, visible_volume_max
@@ -191,6 +191,11 @@ class ChartWidget(QWidget):
         self._mouse_proxy = pg.SignalProxy(self.glw.scene().sigMouseMoved, rateLimit=60, slot=self._on_mouse)
         self.glw.scene().sigMouseClicked.connect(self._on_click)
         self.apply_theme(theme)
+
+    def still_layers(self) -> list[StillLayer]:
+        """Every plot's still picture: the price, the volume and each indicator pane's."""
+        panes = [getattr(p.plot.getViewBox(), "_still_layer", None) for p in self.studies.panes]
+        return [*self.layers, *(layer for layer in panes if isinstance(layer, StillLayer))]
 
     # -- data ----------------------------------------------------------------------
     def set_series(self, series: CandleSeries, symbol: str, decimals: int) -> None:

@@ -47,9 +47,7 @@ def chart_with_indicators(qtbot: QtBot, n: int = 600) -> ChartWidget:
 
 
 def layers(chart: ChartWidget) -> list[StillLayer]:
-    boxes = [chart.price_plot, chart.volume_plot, *(pane.plot for pane in chart.studies.panes)]
-    found = [getattr(plot.getViewBox(), "_still_layer", None) for plot in boxes]
-    return [layer for layer in found if isinstance(layer, StillLayer)]
+    return chart.still_layers()
 
 
 @contextmanager
