@@ -45,6 +45,7 @@ LINE_WIDTH = 1.0
 AREA_ALPHA = 48  # the area's fill: the line's colour, mostly transparent (of 255)
 PRICE_STYLES = ("candles", "line", "area", "heikin_ashi")  # ChartWidget.set_style's names
 WHOLE, HISTORY, LIVE = 0, 1, 2  # the parts of a paint (terminal.ui.chart.still)
+LIVE_MARGIN_PX = 3  # around what a tick repaints: a merged pixel column, a line's antialiasing
 PRICE_Z = -1.0  # over the grid (-100), under the last-price line and the crosshair (0) added after it
 
 
@@ -85,7 +86,8 @@ class SeriesItem(pg.GraphicsObject):
         self.update()
 
     def live_update(self) -> None:
-        """The newest candle changed or one was appended: grow the bounds, repaint."""
+        """The newest candle changed or one was appended: grow the bounds, repaint its slot
+        (or, when the bounds grew, everything)."""
         last = self.series.last()
         if last is None:
             return
@@ -93,7 +95,17 @@ class SeriesItem(pg.GraphicsObject):
         if bounds != self._bounds:
             self.prepareGeometryChange()
             self._bounds = bounds
-        self.update()
+            self.update()
+        else:  # the view repaints the slot only (pyqtgraph's views paint the region asked for)
+            self.update(self._live_strip(float(last[0]) / 1000.0))
+
+    def _live_strip(self, x: float) -> QRectF:
+        """The pixels a tick can change: the newest candle's slot, from top to bottom, with a
+        margin for a pixel column's merged candles and for antialiasing."""
+        slot = self.slot_s()
+        margin = slot + LIVE_MARGIN_PX * (abs(self.pixelWidth()) or slot)
+        bounds = self.boundingRect()
+        return QRectF(x - margin, bounds.top(), slot + 2 * margin, bounds.height())
 
     def scale_changed(self) -> None:
         """The pane's price scale switched (linear, log): bounds afresh in its coordinates."""

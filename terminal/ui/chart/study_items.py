@@ -38,6 +38,7 @@ STYLES = {"solid": Qt.PenStyle.SolidLine, "dash": Qt.PenStyle.DashLine, "dot": Q
 MERGE_ABOVE = 2.0  # values per pixel column above which columns are merged
 KINDS = ("line", "dots", "histogram")
 WHOLE, HISTORY, LIVE = 0, 1, 2  # the parts of a paint (terminal.ui.chart.still)
+LIVE_MARGIN_PX = 3  # around what a tick repaints: a merged pixel column, a line's antialiasing
 SMALL = 8  # a tail this short is scanned in Python (numpy's nanmin costs more than the values)
 
 
@@ -116,7 +117,8 @@ class LinesItem(pg.GraphicsObject):
         b = self._bounds
         lo, hi = math.inf, -math.inf
         right = b.right() if not b.isNull() else -math.inf
-        if any(changed_from < len(values) - 1 for values in arrays):  # more than the live value
+        revised = any(changed_from < len(values) - 1 for values in arrays)  # more than the live value
+        if revised:
             self._version += 1
         for output, values in zip(self.outputs, arrays, strict=True):
             output.values = values
@@ -138,7 +140,27 @@ class LinesItem(pg.GraphicsObject):
             if grown != self._bounds:
                 self.prepareGeometryChange()
                 self._bounds = grown
-        self.update()
+                revised = True
+        if revised:
+            self.update()
+        else:  # the view repaints the last segments only
+            self.update(self._live_strip())
+
+    def _live_strip(self) -> QRectF:
+        """The pixels a tick can change: from each output's value before the last to the
+        last, from top to bottom, with a margin for a bar's width and for antialiasing."""
+        slot = self.slot()
+        left, right = math.inf, -math.inf
+        for output in self.outputs:
+            k = len(output.values) - 1
+            if k >= 0:
+                left = min(left, self._x(max(k - 1, 0), output.shift))
+                right = max(right, self._x(k, output.shift))
+        if left > right:
+            return QRectF()
+        margin = slot + LIVE_MARGIN_PX * (abs(self.pixelWidth()) or slot)
+        bounds = self._bounds
+        return QRectF(left - margin, bounds.top(), right - left + 2 * margin, bounds.height())
 
     def slot(self) -> float:
         return self.series.timeframe_ms / 1000.0

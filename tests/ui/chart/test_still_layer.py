@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 from PySide6.QtCore import QRect, QRectF
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from terminal.analysis.catalogue import parse
@@ -30,7 +31,9 @@ EDGE_PX = 2  # a plot's edge: the axes' pixels next to it
 ROUNDING = 3  # of 255: a partly covered pixel where a line leaves the plot
 
 
-def chart_with_indicators(qtbot: QtBot, n: int = 600) -> ChartWidget:
+def chart_with_indicators(
+    qtbot: QtBot, n: int = 600, indicators: tuple[str, ...] = INDICATORS
+) -> ChartWidget:
     chart = ChartWidget(DARK, visible_candles=60)  # candles 13 px apart: room left of a joint
     qtbot.addWidget(chart)
     chart.resize(900, 700)
@@ -39,7 +42,7 @@ def chart_with_indicators(qtbot: QtBot, n: int = 600) -> ChartWidget:
     series = CandleSeries(HOUR)
     series.replace(candles_of(wavy(n)))
     chart.set_series(series, "BTC/USDT", 2)
-    for text in INDICATORS:
+    for text in indicators:
         request = parse(text)
         chart.studies.add(IndicatorConfig.new(request.spec, request.params))
     qtbot.wait(20)  # the panes laid out
@@ -72,12 +75,12 @@ def settled(chart: ChartWidget) -> np.ndarray:
     return image_array(chart.grab().toImage())
 
 
-def tick(chart: ChartWidget, rng: np.random.Generator, new_candle: bool = False) -> None:
+def tick(chart: ChartWidget, rng: np.random.Generator, new_candle: bool = False, move: float = 0.1) -> None:
     s = chart.series
     ts, o, h, lo, c, v = s.last() or (0, 0.0, 0.0, 0.0, 0.0, 0.0)
     if new_candle:
         ts, o, h, lo, v = ts + HOUR, c, c, c, 0.0
-    c = c + float(rng.normal(0.0, 0.1))
+    c = c + float(rng.normal(0.0, move))
     s.upsert(int(ts), o, max(h, c), min(lo, c), c, v + 0.05)
     chart.live_update()
 
@@ -94,6 +97,21 @@ def in_widget(chart: ChartWidget, scene: QRectF) -> QRect:
     )
 
 
+def plots_left_of_the_joint(
+    chart: ChartWidget, shape: tuple[int, ...], reach: int = JOINT_PX
+) -> tuple[np.ndarray, int]:
+    """The plots' pixels (not the axes') left of where the lines' last segments join the
+    rest, less ``reach`` pixels (see ``assert_same_picture``), and that x."""
+    n, last = len(chart.series), float(chart.series.close[-1])
+    joint_x = min(widget_point(chart, n - 3, last).x(), widget_point(chart, n - 2, last).x()) - reach
+    inside = np.zeros(shape, dtype=bool)
+    for layer in layers(chart):
+        area = in_widget(chart, layer.mapRectToScene(layer.boundingRect()))
+        right = min(joint_x, area.right() - EDGE_PX)
+        inside[area.top() + EDGE_PX : area.bottom() - EDGE_PX, area.left() + EDGE_PX : right] = True
+    return inside, joint_x
+
+
 def assert_same_picture(chart: ChartWidget) -> np.ndarray:
     """The plots as drawn from the picture equal them drawn in full, up to the middle of the
     candle two before the live one: from there on each line's last segment, drawn on its
@@ -106,12 +124,7 @@ def assert_same_picture(chart: ChartWidget) -> np.ndarray:
         full = image_array(chart.grab().toImage())
     assert sum(layer.copies for layer in layers(chart)) == copies  # nothing came from a copy
     gap = np.abs(channels(layered) - channels(full)).max(axis=-1)
-    n, last = len(chart.series), float(chart.series.close[-1])
-    joint_x = min(widget_point(chart, n - 3, last).x(), widget_point(chart, n - 2, last).x()) - JOINT_PX
-    inside = np.zeros(gap.shape, dtype=bool)  # the plots' pixels (the axes are not the layer's)
-    for layer in layers(chart):
-        area = in_widget(chart, layer.mapRectToScene(layer.boundingRect()))
-        inside[area.top() + EDGE_PX : area.bottom() - EDGE_PX, area.left() + EDGE_PX : joint_x] = True
+    inside, joint_x = plots_left_of_the_joint(chart, gap.shape)
     wrong = inside & (gap > ROUNDING)
     assert inside.sum() > 250_000 and wrong.sum() == 0, (
         f"{wrong.sum()} pixels left of x = {joint_x} differ from the chart drawn in full, "
@@ -197,3 +210,35 @@ def test_a_theme_change_repaints_the_picture(qtbot: QtBot) -> None:
     corner = layered[5, 5]  # the glw's background, outside any plot
     assert corner == int(light.color("background").rgb()) & 0xFFFFFF
     assert_same_picture(chart)
+
+
+def on_screen(chart: ChartWidget) -> np.ndarray:
+    """What the window shows: the offscreen screen's copy of its backing store, painted
+    region by region as the event loop went (a grab would paint it all afresh)."""
+    screen = QApplication.primaryScreen()
+    return image_array(screen.grabWindow(chart.winId()).toImage())
+
+
+@pytest.mark.parametrize("indicators", [INDICATORS, ()], ids=["indicators", "bare"])
+def test_ticks_painted_by_the_event_loop_leave_the_chart_as_drawn_in_full(
+    qtbot: QtBot, indicators: tuple[str, ...]
+) -> None:
+    """A tick asks the view to repaint only the newest candle's strip (and each line's last
+    segment): what the window shows after ticks and new candles must be the whole chart."""
+    chart = chart_with_indicators(qtbot, indicators=indicators)
+    rng = np.random.default_rng(6)
+    qtbot.wait(50)
+    for n in range(24):
+        # the last ticks: one candle, growing well past the last price's line (which repaints a
+        # band across the chart)
+        tick(chart, rng, new_candle=n % 12 == 3, move=0.6)
+        qtbot.wait(5)  # the view paints what the tick asked for
+    qtbot.wait(50)
+    shown = on_screen(chart)
+    whole = settled(chart)  # the same drawing (from the picture), every pixel painted afresh
+    gap = np.abs(channels(shown) - channels(whole)).max(axis=-1)
+    inside, _ = plots_left_of_the_joint(chart, gap.shape, JOINT_PX - 10_000)  # the live end too
+    wrong = inside & (gap > 0)
+    assert wrong.sum() == 0, (
+        f"{wrong.sum()} pixels on screen differ, first (y, x): {np.argwhere(wrong)[:5].tolist()}"
+    )
