@@ -9,8 +9,8 @@ The path measured is the app's: a qasync event loop on an offscreen QApplication
 ``MarketSession`` whose ticker watches (20 symbols) and background candle sessions (the
 alerts' 1m series) feed the app's ``AlertCenter`` through its ``AlertFeed``; the center
 keeps its alerts and firings in a real history file, logs at INFO to a real log file (the
-app's default), and spawns a desktop notification per firing. Only two things are not
-the app's own:
+app's default), and sends a desktop notification per firing (from its queue, in the order
+they fired). Only two things are not the app's own:
 
 * the source (``PacedSource``, implementing ``terminal.market.source.ExchangeSource``)
   hands out ticker messages of a pre-generated random walk per symbol at ``--rate`` in
@@ -22,7 +22,8 @@ the app's own:
   second (about Binance's kline cadence); the chart's book ticks ten times a second;
   there are no trades;
 * the desktop notifier is ``RecordingNotifications``: its ``notify`` records
-  ``perf_counter_ns`` at the call (the notification request) and returns True.
+  ``perf_counter_ns`` at the call (the notification request) and returns True; the
+  n-th call is the n-th firing's (the center sends them in order: checked by title).
   No webhooks are set up.
 
 The alerts (trigger EVERY, so firings keep happening): per symbol 35 price levels
@@ -42,8 +43,12 @@ same path, as if the terminal had been running for a while; then 3 s of warm-up,
 Figures, over the measured window:
 * evaluation CPU: time inside the session's ``on_price`` hook (the alerts feed's queue)
   and the feed's ``flush`` every ``FLUSH_S`` (each symbol's queued prices ->
-  ``engine.price_runs`` -> a firing's dispatch: history, save task, Qt signal,
-  notification task), plus inside ``engine.candles``: the GUI thread's CPU clock around
+  ``engine.price_runs`` -> the firings, listed by ``AlertCenter._on_fire``, and the task
+  of the loop turn that fired), inside ``engine.candles``, and inside
+  ``AlertCenter._dispatch``, which that task runs after the turn (the turn's firings
+  queued for the desktop notification, the Qt signal, the log; their sending from the
+  center's queue and the history file's write run after, as the notification and save
+  tasks did, outside the meters): the GUI thread's CPU clock around
   every 8th call (a read costs ~0.8 us here, too much for every one of 5,000 calls a
   second), scaled to all calls, and ``perf_counter_ns`` (wall) around every call. The
   meters' own cost is taken off, as measured ON THE LIVE LOOP: a short extra live pass
@@ -57,8 +62,8 @@ Figures, over the measured window:
   meters, so its loop is a little lighter than the measured run's and the hook's 5,000
   calls a second make its figure the most sensitive: the live cost varies by ~15% from
   run to run, 2-3 ms/s of the hook's figure. Also per message and at the full rate (when
-  the loop could not keep up), the firings' share (``engine._fire`` and
-  ``AlertCenter._on_fire`` in parts), and the whole process's and GUI thread's CPU;
+  the loop could not keep up), the firings' share (``engine._fire`` with
+  ``AlertCenter._on_fire``, and ``_dispatch``), and the whole process's and GUI thread's CPU;
 * messages handed over per second, firings per second, event-loop lag (5 ms probe);
 * latency from the hand-over of the message that fired to the ``notify`` call: p50 /
   p99 / max; and from the moment the pacer queued it (its due time), which adds any
@@ -169,8 +174,9 @@ VOLUMES = ((2.0, 20), (3.0, 20), (1.5, 10), (5.0, 50), (2.5, 30))
 MOVES = ((0.05, 1), (0.1, 2), (0.2, 5), (0.5, 10), (1.0, 15))
 ON_PRICE_KINDS = ("price", "line", "move")
 
-# The hand-over of the message being evaluated: set before the engine runs, so the
-# notification task a firing spawns (asyncio copies the context) knows which message it was.
+# The hand-over of the message being evaluated: set before the engine runs, so a firing knows
+# which message it was (its notification, sent later from the center's queue, by its place in
+# the order of the firings).
 Stamp = tuple[int, int, int]  # (handed-over ns, due ns, index in the hand-over record; -1: candles)
 STAMP: contextvars.ContextVar[Stamp | None] = contextvars.ContextVar("bench_alerts_stamp", default=None)
 
@@ -531,11 +537,17 @@ def make_alerts(start_ms: int, seed: int = 7) -> list[Alert]:
 
 # -- the measurement ------------------------------------------------------------------------
 class RecordingNotifications(DesktopNotifications):
-    """The system's notifications, replaced by a record of when each was asked for."""
+    """The system's notifications, replaced by a record of when each was asked for.
+
+    The center sends them one after another in the order the alerts fired, from a task of
+    its own: the n-th call is the n-th firing sent (``expected``: its title and stamp, put
+    there when it fired); a call out of that order is counted in ``out_of_order``."""
 
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[tuple[int, Stamp | None]] = []
+        self.expected: deque[tuple[str, Stamp | None]] = deque()
+        self.out_of_order = 0
 
     async def notify(
         self,
@@ -543,8 +555,14 @@ class RecordingNotifications(DesktopNotifications):
         body: str,
         sound: Sound = Sound(),  # noqa: B008 - as the base
         on_clicked: Callable[[], object] | None = None,
+        *,
+        since: float | None = None,
     ) -> bool:
-        self.calls.append((time.perf_counter_ns(), STAMP.get()))
+        now = time.perf_counter_ns()
+        expected, stamp = self.expected.popleft() if self.expected else ("", None)
+        if expected != title:
+            self.out_of_order += 1
+        self.calls.append((now, stamp))
         return True
 
 
@@ -639,12 +657,14 @@ METERS = (
     "price",  # the session's on_price hook: the alerts feed's queue
     "flush",  # AlertFeed.flush: each symbol's queued prices through AlertEngine.price_runs, every FLUSH_S
     "candles",  # AlertEngine.candles
+    "turn",  # AlertCenter._dispatch: a loop turn's firings sent and shown, in the task after the turn
     "fire",  # AlertEngine._fire: the Firing and its texts, then AlertCenter._on_fire
-    "dispatch",  # AlertCenter._on_fire: history list, log line, save task, Qt signal, delivery
-    "deliver",  # AlertCenter._deliver: the desktop notification's task
-    "write",  # AlertCenter._write: the history file's save task
+    "dispatch",  # AlertCenter._on_fire: the history list, the loop turn's list and its task
+    "deliver",  # AlertCenter._deliver (in "turn"): the notification's queue, webhooks
 )
-EVALUATION = ("price", "flush", "candles")  # the meters whose sum is the evaluation's cost
+#: the meters whose sum is the evaluation's cost: the hook, the flush, the candles, and the
+#: dispatch of what they fired, which runs in a task after the loop turn
+EVALUATION = ("price", "flush", "candles", "turn")
 
 
 def meter_costs(calibration: LiveResult) -> dict[str, Bias]:
@@ -652,7 +672,7 @@ def meter_costs(calibration: LiveResult) -> dict[str, Bias]:
     meters): the hook's (every 8th call's CPU sampled) and the flush's (every call's), which
     engine.candles's meter (every call's too) shares."""
     hook, flush = live_bias(*calibration.meter("price")), live_bias(*calibration.meter("flush"))
-    return {"price": hook, "flush": flush, "candles": flush}
+    return {"price": hook, "flush": flush, "candles": flush, "turn": flush}
 
 
 @dataclass
@@ -684,7 +704,8 @@ class LiveResult:
         return (b - a) / self.wall
 
     def eval_ms_per_s(self, biases: dict[str, Bias]) -> tuple[float, float]:
-        """(CPU, wall) ms per second inside the on_price hook, the feed's flush and engine.candles."""
+        """(CPU, wall) ms per second inside the on_price hook, the feed's flush, engine.candles and the
+        dispatch of their firings after the loop turn."""
         return cpu_ms_per_s([self.part(name, biases) for name in EVALUATION], self.wall)
 
     def meter(self, name: str) -> tuple[Meter, Meter]:
@@ -806,7 +827,10 @@ async def run_live(
         dispatch = metered(engine._on_fire, meters["dispatch"], every=0)
 
         def on_fire(alert: Alert, firing: Firing) -> None:
-            fires.append((clock(), STAMP.get(), alert.condition.kind))
+            stamp = STAMP.get()
+            fires.append((clock(), stamp, alert.condition.kind))
+            if alert.delivery.desktop and not center.muted:
+                desktop.expected.append((firing.title, stamp))
             dispatch(alert, firing)
 
         engine._on_fire = on_fire
@@ -823,7 +847,7 @@ async def run_live(
 
         engine._fire = fire  # type: ignore[method-assign]
         center._deliver = metered(center._deliver, meters["deliver"], every=0)  # type: ignore[method-assign]
-        center._write = metered(center._write, meters["write"], every=0)  # type: ignore[method-assign]
+        center._dispatch = metered(center._dispatch, meters["turn"], every=1)  # type: ignore[method-assign]
         engine_gap = engine.gap
 
         def gap(exchange: str, symbol: str, **kinds: bool) -> None:
@@ -883,6 +907,8 @@ async def run_live(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
+    if desktop.out_of_order:
+        raise SystemExit(f"{label}: {desktop.out_of_order} notifications out of the order of the firings")
     in_window = range(start.handed, end.handed)
     notify_ms = [(t - s[0]) / 1e6 for t, s in desktop.calls if s is not None and s[2] in in_window]
     notify_due_ms = [(t - s[1]) / 1e6 for t, s in desktop.calls if s is not None and s[2] in in_window]
@@ -1044,9 +1070,10 @@ def live_rows(r: LiveResult, rate: int, biases: dict[str, Bias], naive_us: float
     price_cpu, price_wall = cpu_ms_per_s([r.part("price", biases)], r.wall)
     flush_cpu, flush_wall = cpu_ms_per_s([r.part("flush", biases)], r.wall)
     candle_cpu, candle_wall = cpu_ms_per_s([r.part("candles", biases)], r.wall)
+    turn_cpu, turn_wall = cpu_ms_per_s([r.part("turn", biases)], r.wall)
     calls = {name: (b.calls - a.calls) / r.wall for name, (a, b) in ((n, r.meter(n)) for n in METERS)}
     fire, dispatch = r.wall_ms_per_s("fire"), r.wall_ms_per_s("dispatch")
-    deliver, write = r.wall_ms_per_s("deliver"), r.wall_ms_per_s("write")
+    deliver = r.wall_ms_per_s("deliver")
     each = fire / calls["fire"] * 1e3 if calls["fire"] else math.nan
     delivered = r.per_s(s.handed, e.handed)
     per_msg_us = cpu * 1e3 / max(delivered, 1.0)  # evaluation CPU per ticker message (candles included)
@@ -1063,7 +1090,7 @@ def live_rows(r: LiveResult, rate: int, biases: dict[str, Bias], naive_us: float
          f"<= {CPU_TARGET_MS:.0f} ms/s", verdict(cpu <= CPU_TARGET_MS) if full else "n/a"],
         ["  as metered, before the meter's live cost is taken off",
          f"{raw_cpu:.1f} ms/s (wall {raw_wall:.1f}): hook {raw[0]:.1f}, flush {raw[1]:.1f}, "
-         f"candles {raw[2]:.1f}", "-", "-", "n/a"],
+         f"candles {raw[2]:.1f}, firings sent {raw[3]:.1f}", "-", "-", "n/a"],
         [f"evaluation CPU per message -> at {rate:,}/s", f"{per_msg_us:.1f} us -> {at_rate:.0f} ms/s",
          naive_at, f"<= {CPU_TARGET_MS:.0f} ms/s", verdict(at_rate <= CPU_TARGET_MS)],
         ["  on_price hook (tickers, queued)",
@@ -1072,10 +1099,12 @@ def live_rows(r: LiveResult, rate: int, biases: dict[str, Bias], naive_us: float
          f"{flush_cpu:.1f} ms/s (wall {flush_wall:.1f}; {calls['flush']:,.0f} calls/s)", "-", "-", "n/a"],
         ["  engine.candles (1m series)",
          f"{candle_cpu:.1f} ms/s (wall {candle_wall:.1f}; {calls['candles']:.1f} calls/s)", "-", "-", "n/a"],
-        ["  in both: firings (engine._fire), wall",
+        ["  a loop turn's firings sent and shown, after it (AlertCenter._dispatch)",
+         f"{turn_cpu:.1f} ms/s (wall {turn_wall:.1f}; {calls['turn']:.1f} calls/s; of which "
+         f"AlertCenter._deliver {deliver:.1f})", "-", "-", "n/a"],
+        ["  in the flush and candles: firings (engine._fire), wall",
          f"{fire:.1f} ms/s ({calls['fire']:.1f}/s, {each:.0f} us each)", "-", "-", "n/a"],
-        ["    of which AlertCenter._on_fire: notification task, save task, rest",
-         f"{dispatch:.1f} ms/s: {deliver:.1f}, {write:.1f}, {dispatch - deliver - write:.1f}",
+        ["    of which AlertCenter._on_fire (the lists, the loop turn's task)", f"{dispatch:.1f} ms/s",
          "-", "-", "n/a"],
         ["crossing message -> notify(), p99", lat(r.notify_ms), "-",
          f"<= {LATENCY_TARGET_MS:.0f} ms", verdict(bool(r.notify_ms) and p99 <= LATENCY_TARGET_MS)],

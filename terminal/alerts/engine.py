@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from terminal.alerts.expressions import ExpressionError, SeriesIndicators, Watch, parse
 from terminal.alerts.prices import MarketPrices
 from terminal.alerts.rules import (
@@ -108,6 +110,7 @@ class AlertEngine:
         self._fired_bar: dict[str, int] = {}  # alert id -> the bar a once-per-bar alert fired in
         self.problems: dict[str, str] = {}  # alert id -> why it cannot be evaluated
         self._markets: dict[Market, _MarketState] = {}
+        self._prices: dict[str, dict[str, MarketPrices]] = {}  # exchange -> symbol -> its price alerts
         self._series: dict[SeriesKey, _SeriesState] = {}
         self._others: list[Alert] = []  # orders, PnL, feeds, jobs
         self._down_since: dict[str, int] = {}  # exchange -> ms the feed went down
@@ -163,11 +166,13 @@ class AlertEngine:
         for alert in self.alerts.values():
             if alert.enabled:
                 self._index(alert, old_markets, old_series)
+        self._prices = {}
         for key, state in self._markets.items():
             before = old_markets.get(key)
             state.prices.finish(before.prices if before is not None else None)
             if before is not None:
                 state.pnl_state = before.pnl_state
+            self._prices.setdefault(key[0], {})[key[1]] = state.prices
 
     def _market(self, alert: Alert) -> _MarketState:
         key = (alert.exchange, alert.symbol)
@@ -271,14 +276,16 @@ class AlertEngine:
 
     def price_runs(self, exchange: str, runs: Mapping[str, tuple[Sequence[float], Sequence[int]]]) -> None:
         """Per symbol of ``exchange``, its prices and their times in the order they came: as
-        ``prices`` on each symbol in turn, in one call (the alerts feed's flush, ~50 a second
+        ``prices`` on each symbol in turn, in one call (the alerts feed's flush, ~25 a second
         over every watched symbol)."""
-        markets, fire = self._markets, self._fire
+        markets, fire = self._prices.get(exchange), self._fire
+        if markets is None:
+            return
         for symbol, (prices, ts_ms) in runs.items():
-            state = markets.get((exchange, symbol))
-            if state is None:
+            market = markets.get(symbol)
+            if market is None:
                 continue
-            hits = state.prices.on_prices(prices, ts_ms)
+            hits = market.on_prices(prices, ts_ms)
             if hits is not None:
                 for alert, value, what, at in hits:
                     fire(alert, value, what, at)
@@ -350,7 +357,9 @@ class AlertEngine:
         n = len(series)
         if n < c.bars + 1 or state.volume_bar.get(alert.id) == last_ts:
             return
-        average = float(series.volume[n - 1 - c.bars : n - 1].mean())
+        # the mean as ndarray.mean computes it (the same pairwise sum, divided by the count),
+        # without its Python wrapper: a third of the time, on every candle of the series
+        average = float(np.add.reduce(series.volume[n - 1 - c.bars : n - 1])) / c.bars
         volume = float(series.volume[-1])
         if average > 0 and math.isfinite(volume) and volume >= c.factor * average:
             state.volume_bar[alert.id] = last_ts  # one spike per bar

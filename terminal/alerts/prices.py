@@ -143,6 +143,7 @@ class MarketPrices:
         "_down_max",
         "_fall_max",
         "_fixed",
+        "_fixed_levels",
         "_hi_min",
         "_lo_max",
         "_maxs",
@@ -170,7 +171,8 @@ class MarketPrices:
         self.second = -1
         self.levels: list[float] = []  # sorted
         self.entries: list[_Entry] = []  # in the order of ``levels``
-        self._fixed: list[_Entry] = []  # the price alerts' entries
+        self._fixed: list[_Entry] = []  # the price alerts' entries (by level, from ``finish`` on)
+        self._fixed_levels: list[float] = []  # their levels
         self.lines: list[_Line] = []
         self.moves: list[_Move] = []
         self.window_s = 0
@@ -213,6 +215,8 @@ class MarketPrices:
     def finish(self, before: MarketPrices | None) -> None:
         """After ``add``: index what was added; ``before`` (the same market before an edit)
         gives the price and the recent path, so an edit does not lose them."""
+        self._fixed.sort(key=operator.attrgetter("level"))  # (stable: equal levels in the order added)
+        self._fixed_levels = [e.level for e in self._fixed]
         if before is not None:
             self.price, self.ts, self.second = before.price, before.ts, before.second
             self._second_end = before._second_end
@@ -251,10 +255,17 @@ class MarketPrices:
         self._settle()
 
     def _reindex(self) -> None:
-        entries = list(self._fixed) + [ln.entry for ln in self.lines if ln.placed]
-        entries.sort(key=lambda e: e.level)
-        self.entries = entries
-        self.levels = [e.level for e in entries]
+        """The levels in order: the price alerts' (sorted once) with the lines placed among
+        them, each after the levels equal to its own (as a stable sort of the two would put
+        them). Once a second per market: the lines move."""
+        entries, levels = self._fixed.copy(), self._fixed_levels.copy()
+        for ln in self.lines:
+            if ln.placed:
+                level = ln.entry.level
+                i = bisect.bisect_right(levels, level)
+                levels.insert(i, level)
+                entries.insert(i, ln.entry)
+        self.entries, self.levels = entries, levels
 
     def _take_sides(self, price: float) -> None:
         """Where ``price`` stands against every level not yet placed on a side (a reference)."""

@@ -342,8 +342,8 @@ class WindowChecks:
         await center.load()
         fired: list[Firing] = []
 
-        def heard(firing: Firing) -> None:
-            fired.append(firing)
+        def heard(firings: list[Firing]) -> None:  # a loop turn's firings
+            fired.extend(firings)
 
         center.fired.connect(heard)
         condition = IndicatorCondition(expression="RSI 14 >= 0", timeframe="1m")

@@ -118,17 +118,28 @@ class DesktopNotifications:
         body: str,
         sound: Sound = Sound(),
         on_clicked: Callable[[], object] | None = None,
+        *,
+        since: float | None = None,
     ) -> bool:
         """Shows ``title`` and ``body`` as a notification with ``sound``; True when the
         system's notification service took it. ``on_clicked`` runs on this loop when the
         user clicks it. Never raises (but for cancellation): when the service is missing,
-        refuses or does not answer, returns False and ``problem`` says why."""
+        refuses or does not answer, returns False and ``problem`` says why.
+
+        ``since``: when it was asked for, on this loop's clock (``loop.time()``), for one
+        that waited in a queue: the timeout counts from then, and one whose time is up when
+        its turn comes is not sent. So notifications queued behind a send that hung fail
+        with it, as calls made at once do, instead of each waiting the timeout in turn."""
+        loop = asyncio.get_running_loop()
+        deadline = (loop.time() if since is None else since) + self._timeout
         notification = Notification(
             title, body, urgency=Urgency.Normal, sound=self._sound(sound), on_clicked=on_clicked
         )
         sending = False
         try:
-            async with asyncio.timeout(self._timeout):
+            if deadline <= loop.time():
+                raise TimeoutError  # waited its whole time behind others: as if it had waited here
+            async with asyncio.timeout_at(deadline):
                 async with self._sending:
                     sending = True
                     problem = await self._send(notification)

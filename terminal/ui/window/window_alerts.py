@@ -120,14 +120,17 @@ class WindowAlerts:
             if not self.center.history:  # cleared (in this window or another)
                 self.panel.set_history([])
 
-    def _fired(self, firing: Firing) -> None:
+    def _fired(self, firings: list[Firing]) -> None:
+        """A loop turn's firings, in the order they fired: each in History and a toast of its
+        own; the alerts' list once (their last firing)."""
         if self.panel is not None:
-            self.panel.add_firing(firing)
+            for firing in firings:
+                self.panel.add_firing(firing)
             self._refresh()
-        text = firing.message if not self.center.muted else f"{firing.message}\n(muted: nothing sent)"
-        show_toast(
-            self.window, firing.title, text, duration_ms=self.window.settings.alerts.toast_seconds * 1000
-        )
+        duration_ms = self.window.settings.alerts.toast_seconds * 1000
+        for firing in firings:
+            text = firing.message if not self.center.muted else f"{firing.message}\n(muted: nothing sent)"
+            show_toast(self.window, firing.title, text, duration_ms=duration_ms)
 
     def _clicked(self, firing: Firing, window: object) -> None:
         """Its desktop notification was clicked: this window comes forward, with the

@@ -1,7 +1,8 @@
 """The app's one AlertCenter: one feed per exchange however many windows show it (handed
 over when its window goes), an alert set before the alerts have loaded is kept, and a
 history file that cannot be written says so and keeps the alerts for the session; a loop
-turn's firings are each their own desktop notification, in order."""
+turn's firings are each their own desktop notification, in order, and a notification service
+that hangs holds none of them beyond its timeout."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import time
 from pathlib import Path
 
+from terminal.alerts.delivery.desktop import DesktopNotifications
 from terminal.alerts.rules import Alert, PriceCross, Trigger
 from terminal.market.session import MarketSession
 from terminal.market.simulator.exchange import SimulatedExchange
@@ -107,5 +109,50 @@ async def test_firings_of_one_loop_turn_are_each_their_own_desktop_notification_
             "BTC/USDT: up through 103 at 103.5",
         ]
         assert [call.body for call in calls] == [f"price crosses {level:g}" for level in levels]
+    finally:
+        await center.close()
+
+
+async def test_a_hung_notification_service_holds_each_firing_its_timeout_at_most_and_never_the_loop(
+    tmp_path: Path, qt_loop: object, notification_daemon: NotificationDaemon
+) -> None:
+    # the notifications go out one after another: those that fire while the service does not
+    # answer must not each wait the timeout in turn (five would take five timeouts)
+    timeout = 1.0
+    center = AlertCenter(lambda: None, no_keyring, desktop=DesktopNotifications(timeout=timeout))
+    problems: list[str] = []
+    center.delivery_problem.connect(problems.append)
+    levels = [100.0, 101.0, 102.0, 103.0, 104.0, 105.0]
+    try:
+        await center.load()
+        for level in levels:
+            cross = PriceCross(level=level)
+            center.put(Alert(exchange="simulated", symbol="BTC/USDT", condition=cross, trigger=Trigger.EVERY))
+        engine, now = center.engine, int(time.time() * 1000)
+        engine.price("simulated", "BTC/USDT", 99.5, now)  # the reference
+        loop = asyncio.get_running_loop()
+        with notification_daemon.hung():
+            started = loop.time()
+            for i, level in enumerate(levels[:5]):  # five loop turns, a firing each
+                engine.price("simulated", "BTC/USDT", level + 0.5, now + 1 + i)
+                await asyncio.sleep(0.02)
+            ticks = 0
+            while len(problems) < 5 and loop.time() - started < 10 * timeout:
+                await asyncio.sleep(0.01)  # the rest of the program, on the same loop
+                ticks += 1
+            took = loop.time() - started
+        assert len(problems) == 5, problems
+        assert problems[-1].startswith("The system's notification service did not answer within 1 seconds")
+        assert took < 2.5 * timeout, took
+        assert ticks >= 20  # the loop went on while the service did not answer
+        # the service answers again (it works off what it was sent meanwhile first): the next
+        # firing reaches it
+        engine.price("simulated", "BTC/USDT", 105.5, now + 10)
+        deadline = loop.time() + 20
+        while "BTC/USDT: up through 105 at 105.5" not in [
+            c.summary for c in await notification_daemon.calls()
+        ]:
+            assert loop.time() < deadline, await notification_daemon.calls()
+            await asyncio.sleep(0.02)
     finally:
         await center.close()

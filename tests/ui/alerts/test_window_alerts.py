@@ -1,6 +1,7 @@
 """The ways to an alert in the window: Alt+A at the crosshair's price (the last price
 when the mouse is elsewhere), "Add alert on this line…" and an alert that follows its
-line when the line is dragged, the Alerts panel from the menu and the palette."""
+line when the line is dragged, the Alerts panel from the menu and the palette; alerts that
+fire together are each listed and each a toast, in order."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
-from terminal.alerts.rules import LineCross, PriceCross
+from terminal.alerts.rules import Alert, Delivery, LineCross, PriceCross, Trigger
 from terminal.ui.alerts.dialog import AlertDialog
+from terminal.ui.alerts.toast import toasts
 from terminal.ui.chart.drawings.model import Drawing, Kind
 from terminal.ui.window.palette import CommandPalette
 from tests.ui.harness import Launch
@@ -103,3 +105,34 @@ async def test_alerts_are_in_the_palette(launch: Launch, qtbot: QtBot) -> None:
         assert any(
             label.startswith(f"Alert: {t.session.symbol} on simulated: price crosses") for label in labels
         )
+
+
+async def test_alerts_fired_at_once_are_each_in_history_and_a_toast_in_the_order_they_fired(
+    launch: Launch,
+) -> None:
+    # a jump over three levels fires three alerts on one price: the window hears them together
+    # (one loop turn) and still shows each, in order
+    async with launch() as t:
+        window, center = t.window, t.window.alert_center
+        window.settled.set()
+        await t.until(lambda: center.loaded.is_set(), "the alerts loaded")
+        window.config.change(alerts=window.settings.alerts.model_copy(update={"toast_seconds": 120}))
+        panel = window.alerts.open_panel()
+        symbol = t.session.symbol
+        levels = [1_000_000.0, 1_001_000.0, 1_002_000.0]
+        for level in levels:
+            center.put(
+                Alert(
+                    exchange=window.exchange, symbol=symbol, condition=PriceCross(level=level),
+                    trigger=Trigger.EVERY, delivery=Delivery(desktop=False),
+                )
+            )  # fmt: skip
+        now = window.session.source.milliseconds() + 10_000
+        center.engine.price(window.exchange, symbol, 999_000.0, now)  # the reference
+        center.engine.price(window.exchange, symbol, 1_002_500.0, now + 1)  # up through all three
+        titles = [f"{symbol}: up through {level:,.0f} at 1,002,500" for level in levels]
+        await t.until(lambda: len(toasts(window)) >= 3, "three toasts")
+        assert [toast.title() for toast in toasts(window)][-3:] == titles  # oldest first
+        assert [f.title for f in panel.history_model.firings[:3]] == titles[::-1]  # newest first
+        assert [f.title for f in center.history[:3]] == titles[::-1]
+        await t.until(lambda: not center._tasks, "the firings saved")
