@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, Q
 
 from terminal.marketdata.candles import CandleSeries
 from terminal.marketdata.heikin_ashi import HeikinAshi
+from terminal.ui.chart.axis_specs import QuickAxis
 from terminal.ui.chart.axis_tags import AxisTag
 from terminal.ui.chart.compare import CompareLine
 from terminal.ui.chart.grid import ChartGrid, TimeAxis
@@ -104,7 +105,9 @@ class ChartWidget(QWidget):
         self.price_axis = PriceAxis(orientation="right")
         self.time_axis = TimeAxis(orientation="bottom")
         self.price_plot = self.glw.addPlot(row=0, col=0, axisItems={"right": self.price_axis})
-        self.volume_plot = self.glw.addPlot(row=1, col=0, axisItems={"bottom": self.time_axis})
+        self.volume_plot = self.glw.addPlot(
+            row=1, col=0, axisItems={"bottom": self.time_axis, "right": QuickAxis(orientation="right")}
+        )
         self.glw.ci.layout.setRowStretchFactor(0, 4)
         self.glw.ci.layout.setRowStretchFactor(1, 1)
         for plot in (self.price_plot, self.volume_plot):

@@ -24,6 +24,7 @@ from PySide6.QtCore import QLineF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
+from terminal.ui.chart.axis_specs import QuickSpecs
 from terminal.ui.chart.still import StillLayer
 
 TickLevels = list[tuple[float, list[float]]]
@@ -106,7 +107,7 @@ class _SteadyDateAxis(pg.DateAxisItem):
         return [labels[(*level, v)] for v in values]
 
 
-class TimeAxis(TickRecorder, _SteadyDateAxis):
+class TimeAxis(QuickSpecs, TickRecorder, _SteadyDateAxis):
     """The date/time axis, recording its ticks for the grid."""
 
 

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from PySide6.QtCore import QRectF
 
 from terminal.marketdata.orderbook import decimals_for
+from terminal.ui.chart.axis_specs import QuickSpecs
 from terminal.ui.chart.grid import TickLevels, TickRecorder
 
 FloatArray = NDArray[np.float64]
@@ -110,7 +111,7 @@ class _ScaledTicks(pg.AxisItem):
         return log_ticks(minVal, maxVal, size)
 
 
-class PriceAxis(TickRecorder, _ScaledTicks):
+class PriceAxis(QuickSpecs, TickRecorder, _ScaledTicks):
     """Right-hand price axis with the market's price precision, in prices on either scale."""
 
     decimals = 2

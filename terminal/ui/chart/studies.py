@@ -30,6 +30,7 @@ from terminal.analysis.live import LiveIndicator
 from terminal.analysis.setup import IndicatorConfig
 from terminal.errors import TerminalError
 from terminal.marketdata.candles import CandleSeries
+from terminal.ui.chart.axis_specs import QuickAxis
 from terminal.ui.chart.ranges import held_range
 from terminal.ui.chart.still import layer_of
 from terminal.ui.chart.study_items import Output, PaneLines, StudyGraphic
@@ -218,7 +219,7 @@ class ChartStudies(QObject):
     def _made_plot() -> pg.PlotItem:
         """A pane's plot: a right axis only, no menu, y fixed by us (17 ms to build: one is
         kept ready, ``_spare``, made when the event loop is idle)."""
-        axis = pg.AxisItem(orientation="right")
+        axis = QuickAxis(orientation="right")
         plot = pg.PlotItem(axisItems={"right": axis})
         plot.hideAxis("left")
         plot.hideAxis("bottom")
