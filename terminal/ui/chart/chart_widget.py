@@ -118,6 +118,13 @@ class ChartWidget(QWidget):
             plot.getViewBox().setMouseEnabled(x=True, y=False)
             plot.getViewBox().enableAutoRange(enable=False)
         self.price_plot.hideAxis("bottom")
+        # the hidden axes follow no range: each pan made their SI prefix and label's HTML anew
+        for plot, hidden in (
+            (self.price_plot, ("left", "top", "bottom")),
+            (self.volume_plot, ("left", "top")),
+        ):
+            for name in hidden:
+                plot.getAxis(name).unlinkFromView()
         self.volume_plot.setXLink(self.price_plot)
         # pyqtgraph hides values on right axes by default; a fixed width keeps
         # both panes' plot areas aligned as the price labels change length.
