@@ -103,7 +103,7 @@ class SeriesItem(pg.GraphicsObject):
         """The pixels a tick can change: the newest candle's slot, from top to bottom, with a
         margin for a pixel column's merged candles and for antialiasing."""
         slot = self.slot_s()
-        margin = slot + LIVE_MARGIN_PX * (abs(self.pixelWidth()) or slot)
+        margin = slot + LIVE_MARGIN_PX * pixel_width(self, slot)
         bounds = self.boundingRect()
         return QRectF(x - margin, bounds.top(), slot + 2 * margin, bounds.height())
 
@@ -486,6 +486,17 @@ class CloseAreaItem(CloseLineItem):
             p.setBrush(QBrush(fill))
             p.drawPath(outline)
         super()._draw_close(p, x, y, view, top)
+
+
+def pixel_width(item: pg.GraphicsObject, fallback: float) -> float:
+    """One pixel across, in the view's x (seconds), from its range and width: pyqtgraph's
+    ``pixelWidth`` maps through the device transform, ten times the cost, at every tick."""
+    box = item.getViewBox()
+    width = box.width() if isinstance(box, pg.ViewBox) else 0.0
+    if width <= 0:
+        return fallback
+    (x0, x1), _ = box.viewRange()
+    return float(x1 - x0) / float(width)
 
 
 def price_item(style: str, series: CandleSeries) -> SeriesItem:

@@ -29,6 +29,7 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from terminal.marketdata.candles import CandleSeries
+from terminal.ui.chart.items import pixel_width
 from terminal.ui.chart.price_scale import scale_of
 from terminal.ui.chart.still import StillLayer
 from terminal.ui.chart.visible import visible_slice
@@ -81,6 +82,7 @@ class LinesItem(pg.GraphicsObject):
         self._bounds = QRectF()
         self._line = QPolygonF()  # the vertices of a line, rewritten in place at each paint
         self._rects = PrimitiveArray(QRectF, 4)
+        self._slices: dict[tuple[object, ...], tuple[int, int]] = {}  # ``_slice``'s, by view and candles
         self.drawn = 0  # vertices drawn in the last paint, all outputs (tests and benchmarks read it)
         self.layer: StillLayer | None = None  # the plot's still picture, when it holds the history
         self._version = 0  # bumped when the history as drawn changes (values, style)
@@ -107,6 +109,7 @@ class LinesItem(pg.GraphicsObject):
         for output, values in zip(self.outputs, arrays, strict=True):
             output.values = values
             output._range = None
+        self._slices.clear()  # another history: its times may differ at the same length
         self.prepareGeometryChange()
         self._bounds = self._full_bounds()
         self._version += 1
@@ -158,7 +161,7 @@ class LinesItem(pg.GraphicsObject):
                 right = max(right, self._x(k, output.shift))
         if left > right:
             return QRectF()
-        margin = slot + LIVE_MARGIN_PX * (abs(self.pixelWidth()) or slot)
+        margin = slot + LIVE_MARGIN_PX * pixel_width(self, slot)
         bounds = self._bounds
         return QRectF(left - margin, bounds.top(), right - left + 2 * margin, bounds.height())
 
@@ -242,10 +245,18 @@ class LinesItem(pg.GraphicsObject):
         return values
 
     def _slice(self, shift: int, x0: float, x1: float, n: int) -> tuple[int, int]:
-        slot = self.slot()
-        offset = slot * shift
-        i0, i1 = visible_slice(self.series.ts, x0 - offset - slot, x1 - offset + slot)
-        return i0, min(i1, n)
+        """The values in view, [i0, i1): kept for the same view and candles (a tick asks for
+        it again for every output, for the price's and the pane's autoscale)."""
+        series = self.series
+        key = (shift, x0, x1, id(series), len(series))
+        found = self._slices.get(key)
+        if found is None:
+            if len(self._slices) > 32:
+                self._slices.clear()
+            slot = self.slot()
+            offset = slot * shift
+            found = self._slices[key] = visible_slice(series.ts, x0 - offset - slot, x1 - offset + slot)
+        return found[0], min(found[1], n)
 
     # -- drawing ----------------------------------------------------------------------
     def paint(self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
