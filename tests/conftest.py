@@ -16,8 +16,10 @@ says so at the end, with how to run them.
 2*popen//python=scripts/python-in-keyring`` starts each in a private session bus
 and keyring of its own, so that two tests never share the keyring they lock and
 unlock, or the notification service whose name one of them owns. The feed's
-timing tests (marked ``serial``) miss their bounds now and then when the other
-worker holds a core: it runs them afterwards, alone. A plain ``pytest`` runs
+timing tests (marked ``serial``) miss their bounds now and then beside that
+busy first part: it runs them afterwards, on two workers again (they mostly
+wait), and last, by themselves, the ones also marked ``alone``, rates of CPU
+work a second that a second worker's busy core skews. A plain ``pytest`` runs
 everything in one process.
 
 Helpers a test calls are plain functions and classes here, imported as

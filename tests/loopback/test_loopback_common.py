@@ -172,6 +172,7 @@ def test_malformed_rest_body_gives_empty_results_without_exception(server_class:
 
 
 @pytest.mark.serial  # a rate per second of wall time: alone, not beside another worker
+@pytest.mark.alone
 @SERVERS
 def test_depth_rate_thousands_per_second_and_ccxt_keeps_up(server_class: type[Server]) -> None:
     # ccxt's OKX class keeps up with fewer than its Binance class (it checks each seqId)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from terminal.market import rate_gate
-from terminal.market.ccxt_source import CcxtSource
+from terminal.market.ccxt_source import KEEPALIVE_MS, CcxtSource
 from terminal.market.health import FeedState
 from terminal.market.session import MarketSession, Topic
 from tests.conftest import run, wait_until
@@ -117,11 +117,17 @@ def binance_only(protocol: Protocol, why: str) -> None:
 
 
 @asynccontextmanager
-async def feed(protocol: Protocol, timeout_ms: int = 2_000, silence_s: float = 5.0) -> AsyncIterator[Feed]:
+async def feed(
+    protocol: Protocol, timeout_ms: int = 2_000, silence_s: float = 5.0, keepalive_ms: int = KEEPALIVE_MS
+) -> AsyncIterator[Feed]:
     server = protocol.server(seed=3, history_days=1, pump_interval=0.05)
     await server.start()
     source = CcxtSource(
-        protocol.exchange_id, **protocol.urls(server), options=protocol.options, timeout_ms=timeout_ms
+        protocol.exchange_id,
+        **protocol.urls(server),
+        options=protocol.options,
+        timeout_ms=timeout_ms,
+        keepalive_ms=keepalive_ms,
     )
     session = MarketSession(source, [SYMBOL, "ETH/USDT"], max_history=300, silence_s=silence_s)
     running = Feed(server, session)
@@ -207,7 +213,7 @@ def test_a_gap_in_the_depth_sequence_triggers_a_fresh_snapshot(protocol: Protoco
 @pytest.fixture
 def short_cool_down(monkeypatch: pytest.MonkeyPatch) -> float:
     """The rate gate's first cool-down at an eighth of the shipped 2 s: these tests are
-    about backing off and recovering, not its length (test_feed_integrity checks 2 s, 4 s)."""
+    about backing off and recovering, not its length (test_rate_gate checks 2 s, 4 s)."""
     monkeypatch.setattr(rate_gate, "COOLDOWN_START_S", SHORT_COOL_DOWN_S)
     return SHORT_COOL_DOWN_S
 
@@ -258,9 +264,14 @@ def test_rate_limits_while_opening_a_chart_back_off_and_recover(
 
 def test_a_malformed_websocket_frame_is_caught_within_seconds(protocol: Protocol) -> None:
     # ccxt's receive loop dies silently on it; binance's keepalive would notice
-    # after minutes. The terminal's short keepalive catches it in seconds.
+    # after minutes. The terminal's short keepalive catches it in seconds: once no pong
+    # was read for keepAlive x maxPingPongMisses (the shipped 3 s x 2; 1 s x 2 here, the
+    # same path in a third of the wait).
+    shipped = CcxtSource(protocol.exchange_id, options=protocol.options).exchange
+    assert shipped.streaming["keepAlive"] * shipped.streaming["maxPingPongMisses"] <= 6_000
+
     async def scenario() -> None:
-        async with feed(protocol) as f:
+        async with feed(protocol, keepalive_ms=1_000) as f:
             f.server.malformed_ws_frame()
             took = await f.recovers("a malformed frame", timeout=20)
             assert took < 20

@@ -44,6 +44,12 @@ def test_refusals_without_retry_after_double_up_to_the_cap_and_reset_on_success(
     assert gate.refused(None) == 2.0
 
 
+def test_the_shipped_cool_down_starts_at_2_s_and_doubles() -> None:
+    # what the README promises; the feed's tests use a shorter one (test_feed_integrity)
+    gate = RateGate("X")
+    assert [gate.refused(None) for _ in range(3)] == [2.0, 4.0, 8.0]
+
+
 def test_retry_after_wins_over_the_back_off_and_never_shortens_a_cool_down() -> None:
     gate = RateGate("X")
     assert gate.refused(5.0) == 5.0

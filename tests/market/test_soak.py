@@ -29,7 +29,7 @@ from terminal.logs import LogBuffer
 from terminal.ui.window.main_window import MainWindow
 from tests.loopback.soak import DOWN_S, SoakPlan, SoakReport, run_soak
 
-pytestmark = [pytest.mark.slow, pytest.mark.serial]
+pytestmark = [pytest.mark.slow, pytest.mark.serial, pytest.mark.alone]  # 2,000 updates/s: one core
 
 FAULTS = ["abort", "gap", "429", "garbage", "down"]
 HEAL_S = 10.0  # from the exchange answering properly again to a live book equal to the server's

@@ -307,6 +307,7 @@ async def test_a_burst_of_notifications_becomes_two_frames(qt_loop: qasync.QEven
 
 
 @pytest.mark.serial  # a flood that must outrun the frame rate: alone, not beside another worker
+@pytest.mark.alone
 async def test_widgets_repaint_at_most_at_frame_rate_under_a_message_flood(launch: Launch) -> None:
     async with launch() as t:
         loop = asyncio.get_running_loop()
