@@ -27,7 +27,9 @@ References measured in the same run:
 
 * recomputing every indicator over the whole array on each tick: the chart's
   studies' ``live_update`` replaced by ``recompute`` (each study's
-  ``live.compute(series)`` and ``item.set_values``, the full path);
+  ``live.compute(series)`` and ``item.set_values``, the full path), on charts of
+  its own (the same candles and set): on ours, its rewrite of every value would
+  make the still pictures (``terminal/ui/chart/still.py``) again at each turn;
 * finplot 1.9.7 with the same indicators (when importable; installed into its
   own folder, ``--finplot-site``, and put on ``sys.path`` here only): candles
   and volume, ``fplt.plot`` lines for the overlays, two more rows for RSI and
@@ -765,7 +767,10 @@ def chart_parts(data: OHLCV, fplt: Any, rounds: int, quick: bool) -> None:
     sizes = (10_000, 100_000, BIG)
     with_set = {n: make_chart(s) for n, s in newest_of(data, sizes).items()}
     bare = {n: make_chart(s) for n, s in newest_of(data, sizes).items()}
-    for chart in with_set.values():
+    # reference A on charts of its own: its full recompute rewrites every value, which on
+    # ours would make the still pictures again at each turn of the interleaving
+    full = {n: make_chart(s) for n, s in newest_of(data, sizes).items()}
+    for chart in (*with_set.values(), *full.values()):
         add_set(chart)
     pan_sizes = (10_000, BIG)
     pans = interleaved(
@@ -776,14 +781,14 @@ def chart_parts(data: OHLCV, fplt: Any, rounds: int, quick: bool) -> None:
         },
         rounds,
     )
-    for chart in (*with_set.values(), *bare.values()):
+    for chart in (*with_set.values(), *bare.values(), *full.values()):
         chart.show_latest(IN_VIEW)
         repaint(chart)
     cases = {}
     for n in sizes:
         cases[f"set {n}"] = update_step(with_set[n])
         cases[f"bare {n}"] = update_step(bare[n])
-        cases[f"full {n}"] = recompute_step(with_set[n])
+        cases[f"full {n}"] = recompute_step(full[n])
     updates = interleaved(cases, rounds)
     pan = {n: pans[f"set {n}"] for n in pan_sizes}
     pan_bare = {n: pans[f"bare {n}"] for n in pan_sizes}
@@ -797,7 +802,7 @@ def chart_parts(data: OHLCV, fplt: Any, rounds: int, quick: bool) -> None:
             step()
         error = incremental_error(chart)
         print(f"ours at {n:,}: live values after 20 ticks vs a full compute: max relative gap {error:.1e}")
-    for chart in (*with_set.values(), *bare.values()):
+    for chart in (*with_set.values(), *bare.values(), *full.values()):
         chart.close()
         chart.deleteLater()
     settle()
