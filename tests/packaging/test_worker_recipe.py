@@ -72,7 +72,7 @@ def test_the_recipe_installs_the_hashed_lock_then_the_terminal_without_dependenc
     ]
     # as scripts/setup installs the terminal (there: editable, from the checkout)
     setup = (ROOT / "scripts" / "setup").read_text()
-    assert "pip install --quiet --require-hashes -r" in setup
+    assert "pip install --quiet --no-compile --require-hashes -r" in setup  # compiled after, on every core
     assert "pip install --quiet --no-deps --no-build-isolation -e ." in setup
 
 
