@@ -204,8 +204,7 @@ class ChartWidget(QWidget):
 
     def still_layers(self) -> list[StillLayer]:
         """Every plot's still picture: the price, the volume and each indicator pane's."""
-        panes = [getattr(p.plot.getViewBox(), "_still_layer", None) for p in self.studies.panes]
-        return [*self.layers, *(layer for layer in panes if isinstance(layer, StillLayer))]
+        return [*self.layers, *(pane.layer for pane in self.studies.panes)]
 
     # -- data ----------------------------------------------------------------------
     def set_series(self, series: CandleSeries, symbol: str, decimals: int) -> None:

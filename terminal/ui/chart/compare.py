@@ -15,7 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from terminal.marketdata.candles import CandleSeries
-from terminal.ui.chart.study_items import StudyLine, view_bounds
+from terminal.ui.chart.study_items import StudyLine
+from terminal.ui.chart.view_rect import view_bounds
 
 FloatArray = NDArray[np.float64]
 COLOR = "#ff9800"

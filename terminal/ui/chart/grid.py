@@ -13,7 +13,6 @@ draws those. Asking an axis for ticks from outside its own paint is not safe
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Hashable
 
 import numpy as np
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from terminal.ui.chart.axis_specs import QuickSpecs
 from terminal.ui.chart.still import StillLayer
+from terminal.ui.chart.view_rect import view_bounds
 
 TickLevels = list[tuple[float, list[float]]]
 LABELS_KEPT = 4096  # the time axis's labels remembered (a few bytes each)
@@ -139,19 +139,11 @@ class ChartGrid(pg.GraphicsObject):
         return self._version
 
     def viewRangeChanged(self) -> None:
-        # The grid spans whatever is in view, so its bounds follow the view.
-        # They come from the ViewBox's range (the grid's coordinates are the
-        # view's): viewRect() can be stale here, and non-finite while the
-        # plot is being set up, which Qt's item index does not survive.
-        view_box = self.getViewBox()
-        if not isinstance(view_box, pg.ViewBox):  # not placed in a plot yet
-            return
-        (x0, x1), (y0, y1) = view_box.viewRange()
-        if not all(math.isfinite(v) for v in (x0, x1, y0, y1)):
-            return
-        self.prepareGeometryChange()
-        self._bounds = QRectF(x0, y0, x1 - x0, y1 - y0).normalized()
-        self.update()
+        # the grid spans whatever is in view, so its bounds follow the view
+        bounds = view_bounds(self, self._bounds)
+        if bounds is not self._bounds:
+            self._bounds = bounds
+            self.update()
 
     def boundingRect(self) -> QRectF:
         return QRectF(self._bounds)

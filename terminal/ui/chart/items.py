@@ -35,6 +35,7 @@ from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 from terminal.marketdata.candles import CandleSeries
 from terminal.ui.chart.price_scale import PriceScale, scale_of
 from terminal.ui.chart.still import StillLayer
+from terminal.ui.chart.view_rect import pixel_width
 from terminal.ui.chart.visible import DrawnCandles, candles, envelope, visible_slice
 
 BODY_FRACTION = 0.7  # body width as a fraction of the candle's time slot
@@ -208,8 +209,7 @@ class SeriesItem(pg.GraphicsObject):
         self, p: QPainter, x: float, ohlcv: tuple[float, float, float, float, float], slot: float, px_h: float
     ) -> int:
         """Draw the newest candle at ``x`` (its prices as the pane's y); the primitives drawn."""
-        n = len(self.series)
-        return self._paint_part(p, LIVE) if n else 0
+        raise NotImplementedError
 
     def _pen_of(self, k: int) -> QPen:
         pen = QPen(self._colors[k])
@@ -389,6 +389,9 @@ class CloseLineItem(SeriesItem):
     def _live_from(self, n: int) -> int:
         return n - 2  # the segment from the candle before
 
+    def _paint_live(self, p: QPainter) -> int:
+        return self._paint_part(p, LIVE)  # a segment of the line as the whole paint draws it
+
     def price_range(self, i0: int, i1: int) -> tuple[float, float] | None:
         if i1 <= i0:
             return None
@@ -486,17 +489,6 @@ class CloseAreaItem(CloseLineItem):
             p.setBrush(QBrush(fill))
             p.drawPath(outline)
         super()._draw_close(p, x, y, view, top)
-
-
-def pixel_width(item: pg.GraphicsObject, fallback: float) -> float:
-    """One pixel across, in the view's x (seconds), from its range and width: pyqtgraph's
-    ``pixelWidth`` maps through the device transform, ten times the cost, at every tick."""
-    box = item.getViewBox()
-    width = box.width() if isinstance(box, pg.ViewBox) else 0.0
-    if width <= 0:
-        return fallback
-    (x0, x1), _ = box.viewRange()
-    return float(x1 - x0) / float(width)
 
 
 def price_item(style: str, series: CandleSeries) -> SeriesItem:

@@ -16,6 +16,8 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from terminal.ui.chart.view_rect import view_bounds
+
 LABEL_AT = 0.98  # of the view's width: the label's right edge
 LINE_Z = 6.0  # over the indicators (5) and trade marks, under own orders' lines (8)
 LABEL_Z = 1e5  # over the lines, under the indicators' legends (1e6)
@@ -105,12 +107,7 @@ class LastPriceLine(pg.GraphicsObject):
         self.update()
 
     def viewRangeChanged(self) -> None:
-        box = self.getViewBox()
-        if not isinstance(box, pg.ViewBox):
-            return
-        (x0, x1), (y0, y1) = box.viewRange()
-        self.prepareGeometryChange()
-        self._view = QRectF(x0, y0, x1 - x0, y1 - y0).normalized()
+        self._view = view_bounds(self, self._view)  # (its bounds are a sliver of it)
         self._place_label()
 
     def viewTransformChanged(self) -> None:

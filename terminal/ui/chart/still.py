@@ -30,6 +30,8 @@ from PySide6.QtCore import QPoint, QRect, QRectF
 from PySide6.QtGui import QColor, QImage, QPainter, QTransform
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
+from terminal.ui.chart.view_rect import view_bounds
+
 LAYER_Z = -1000.0  # under the grid (-100) and everything else in the view
 
 
@@ -92,13 +94,10 @@ class StillLayer(pg.GraphicsObject):
 
     # -- QGraphicsItem ----------------------------------------------------------------
     def viewRangeChanged(self) -> None:
-        box = self.getViewBox()
-        if not isinstance(box, pg.ViewBox):
-            return
-        (x0, x1), (y0, y1) = box.viewRange()
-        self.prepareGeometryChange()
-        self._bounds = QRectF(x0, y0, x1 - x0, y1 - y0).normalized()
-        self.update()
+        bounds = view_bounds(self, self._bounds)
+        if bounds is not self._bounds:
+            self._bounds = bounds
+            self.update()
 
     def boundingRect(self) -> QRectF:
         return QRectF(self._bounds)

@@ -31,9 +31,10 @@ from terminal.analysis.setup import IndicatorConfig
 from terminal.errors import TerminalError
 from terminal.marketdata.candles import CandleSeries
 from terminal.ui.chart.axis_specs import QuickAxis
+from terminal.ui.chart.pane_lines import PaneLines
 from terminal.ui.chart.ranges import held_range
-from terminal.ui.chart.still import layer_of
-from terminal.ui.chart.study_items import Output, PaneLines, StudyGraphic
+from terminal.ui.chart.still import StillLayer, layer_of
+from terminal.ui.chart.study_items import Output, StudyGraphic
 from terminal.ui.chart.study_legend import Run, StudyLegend
 from terminal.ui.formatting import compact
 from terminal.ui.theme import DARK, Theme
@@ -54,6 +55,7 @@ class Pane:
     plot: pg.PlotItem
     lines: PaneLines  # its guide levels and the crosshair's time
     legend: StudyLegend
+    layer: StillLayer  # its still picture: the guides and the indicators' history
     y_range: tuple[float, float] = (0.0, 0.0)  # the range last set (setting it again costs a layout)
 
 
@@ -111,6 +113,8 @@ class ChartStudies(QObject):
         #: kept and saved with the rest until they load (``IndicatorControls.retry_waiting``)
         self.waiting: list[dict[str, object]] = []
         self.price_legend = StudyLegend(price_plot.getViewBox())
+        # the price plot's still picture (the chart made it, in its theme's background)
+        self._price_layer = layer_of(price_plot.getViewBox(), QColor(DARK.background))
         self._hover = -1
         self._legend_due = 0.0  # when the legends may show the live candle's values again
         self._spare: pg.PlotItem | None = None  # a pane's plot made ahead (adding a pane is then 17 ms less)
@@ -161,10 +165,7 @@ class ChartStudies(QObject):
         graphic = StudyGraphic(series, arrays, shifts, [_kind(line.style) for line in spec.lines])
         graphic.setZValue(5)
         plot.addItem(graphic, ignoreBounds=True)
-        # its history in the plot's still picture (terminal.ui.chart.still)
-        layer_of(plot.getViewBox(), QColor(self.theme.background if self.theme else DARK.background)).add(
-            graphic
-        )
+        (pane.layer if pane else self._price_layer).add(graphic)  # its history in the still picture
         graphic.set_values(series, arrays)
         study_id = next(self._ids)
         legend = pane.legend if pane else self.price_legend
@@ -253,10 +254,9 @@ class ChartStudies(QObject):
         QTimer.singleShot(SPARE_AFTER_MS, self._make_spare)  # the next pane's, once this one is drawn
         lines = PaneLines(levels)
         plot.addItem(lines, ignoreBounds=True)
-        layer_of(plot.getViewBox(), QColor(self.theme.background if self.theme else DARK.background)).add(
-            lines
-        )
-        pane = Pane(plot, lines, StudyLegend(plot.getViewBox()))
+        layer = layer_of(plot.getViewBox(), QColor(self.theme.background if self.theme else DARK.background))
+        layer.add(lines)
+        pane = Pane(plot, lines, StudyLegend(plot.getViewBox()), layer)
         if self.theme is not None:
             self._theme_pane(pane, self.theme)
         self.panes.append(pane)
@@ -471,7 +471,7 @@ class ChartStudies(QObject):
 
     def _theme_pane(self, pane: Pane, theme: Theme) -> None:
         self._theme_plot(pane.plot, theme)
-        layer_of(pane.plot.getViewBox(), QColor(theme.background)).set_background(QColor(theme.background))
+        pane.layer.set_background(QColor(theme.background))
         pane.lines.set_colors(
             QColor(theme.muted), pg.mkPen(theme.crosshair, width=1, style=Qt.PenStyle.DashLine)
         )

@@ -24,14 +24,14 @@ import pyqtgraph as pg
 import pyqtgraph.functions as fn
 from numpy.typing import NDArray
 from pyqtgraph.Qt.internals import PrimitiveArray
-from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from terminal.marketdata.candles import CandleSeries
-from terminal.ui.chart.items import pixel_width
 from terminal.ui.chart.price_scale import scale_of
 from terminal.ui.chart.still import StillLayer
+from terminal.ui.chart.view_rect import pixel_width
 from terminal.ui.chart.visible import visible_slice
 
 FloatArray = NDArray[np.float64]
@@ -528,81 +528,3 @@ def merged(x: FloatArray, y: FloatArray, px: float) -> tuple[FloatArray, FloatAr
     xs = np.repeat(x[0] + (column[starts] + 0.5) * px, 4)
     ys = np.column_stack([y[starts], lo, hi, y[ends]]).ravel()
     return xs, ys
-
-
-def view_bounds(item: pg.GraphicsObject, bounds: QRectF) -> QRectF:
-    """The bounds of an item drawn across its whole view: the view's rect, the geometry
-    change said to Qt when it moved (else ``bounds`` as they were)."""
-    box = item.getViewBox()
-    view = box.viewRect() if box is not None else None
-    if view is None or view == bounds:
-        return bounds
-    item.prepareGeometryChange()
-    return QRectF(view)
-
-
-class PaneLines(pg.GraphicsObject):
-    """A pane's guide levels (RSI's 30 and 70: dotted, across the view) and the
-    crosshair's time (dashed, top to bottom), in one item and one paint. Its bounds are
-    the view's (they follow every pan and zoom).
-
-    A guide is a one-pixel row filled with a half-tone pattern (every other pixel): a
-    dotted pen strokes each of its hundreds of dots on its own, a third of a millisecond
-    a frame for a pane's two guides."""
-
-    def __init__(self, levels: Sequence[float]) -> None:
-        super().__init__()
-        self.levels = tuple(float(v) for v in levels)
-        self.cursor_x: float | None = None  # the crosshair's time (seconds); None: hidden
-        self.guide_brush = QBrush(QColor("#787b86"), Qt.BrushStyle.Dense4Pattern)
-        self.cursor_pen = QPen(QColor("#9598a1"), 1.0, Qt.PenStyle.DashLine)
-        self.cursor_pen.setCosmetic(True)
-        self._bounds = QRectF()
-        self.layer: StillLayer | None = None  # the pane's still picture: the guides are in it
-        self._version = 0
-
-    def set_colors(self, guide: QColor, cursor: QPen) -> None:
-        self.guide_brush = QBrush(QColor(guide), Qt.BrushStyle.Dense4Pattern)
-        self.cursor_pen = QPen(cursor)
-        self.cursor_pen.setCosmetic(True)
-        self._version += 1
-        self.update()
-
-    def still_key(self) -> Hashable:
-        return (self._version, self.levels)
-
-    def set_cursor(self, x: float | None) -> None:
-        if x != self.cursor_x:
-            self.cursor_x = x
-            self.update()
-
-    def viewRangeChanged(self) -> None:
-        self._bounds = view_bounds(self, self._bounds)
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(self._bounds)
-
-    def paint(self, p: QPainter, opt: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        if self.layer is None or not self.layer.holds(self, p):  # else the guides are in its picture
-            self.paint_history(p)
-        if self.cursor_x is not None and not self._bounds.isNull():
-            p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-            p.setPen(self.cursor_pen)
-            p.drawLine(QLineF(self.cursor_x, self._bounds.top(), self.cursor_x, self._bounds.bottom()))
-
-    def paint_history(self, p: QPainter) -> None:
-        """The guides."""
-        view = self._bounds
-        if view.isNull():
-            return
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        if self.levels:
-            to_device = p.transform()
-            area = to_device.mapRect(view)  # the view in device pixels
-            left, width = round(area.left()), round(area.width())
-            p.save()
-            p.resetTransform()  # one row of whole pixels
-            for level in self.levels:
-                y = to_device.map(QPointF(view.left(), level)).y()
-                p.fillRect(QRect(left, math.floor(y), width, 1), self.guide_brush)
-            p.restore()
